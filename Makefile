@@ -1,0 +1,47 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# vshm: VIRTIO Shared Memory Regions for vhost-user VMMs.
+# This Makefile only delegates; each part has its own.
+
+KDIR ?= $(shell scripts/find-kdir)
+BUILD ?= $(CURDIR)/build
+export KDIR BUILD
+
+.PHONY: all kmod userspace selftests check demo bench clean deps checkpatch help
+
+all: kmod userspace
+
+help:
+	@echo "targets: all kmod userspace selftests check demo bench clean deps checkpatch"
+	@echo "KDIR=$(KDIR)"
+
+deps:
+	scripts/install-deps
+
+kmod:
+	$(MAKE) -C kmod
+
+userspace:
+	$(MAKE) -C userspace
+
+selftests: kmod userspace
+	$(MAKE) -C selftests
+
+# Every test: native suites (with ASan+UBSan), then the in-VM kselftests.
+check:
+	scripts/check
+
+demo:
+	scripts/demo
+
+bench:
+	scripts/bench
+
+checkpatch:
+	scripts/checkpatch
+
+clean:
+	$(MAKE) -C kmod clean
+	$(MAKE) -C userspace clean
+	$(MAKE) -C selftests clean
+	rm -rf $(BUILD)

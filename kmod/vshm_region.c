@@ -1,0 +1,477 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Region files: one per VIRTIO Shared Memory Region.
+ *
+ * The VMM mmaps a region once.  The VMA is VM_PFNMAP and stays one VMA
+ * whatever the number of mappings: faults look the offset up in the mapping
+ * table and insert the source page's PFN; holes raise SIGBUS.  Unmap and
+ * replace zap the range in every VMA of the region through the region's own
+ * address_space before the source is let go.  Read-only mappings get
+ * read-only PTEs, and pfn_mkwrite refuses to upgrade them, so neither a
+ * write fault nor mprotect(PROT_WRITE) can make them writable.
+ *
+ * pread()/pwrite() copy to or from whatever is mapped at an offset.
+ */
+#include <linux/anon_inodes.h>
+#include <linux/file.h>
+#include <linux/highmem.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/overflow.h>
+#include <linux/pagemap.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/uio.h>
+
+#include <uapi/linux/vshm.h>
+
+#include "vshm_internal.h"
+
+/* vm_flags became read-only in 6.3; vm_flags_set() and friends replace it. */
+static void vshm_vma_set_flags(struct vm_area_struct *vma, vm_flags_t set,
+			       vm_flags_t clear)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+	vm_flags_mod(vma, set, clear);
+#else
+	vma->vm_flags = (vma->vm_flags | set) & ~clear;
+#endif
+}
+
+static vm_fault_t vshm_vm_fault(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct vshm_region *region = vma->vm_file->private_data;
+	bool write = vmf->flags & FAULT_FLAG_WRITE;
+	u64 off = (u64)vmf->pgoff << PAGE_SHIFT;
+	struct vshm_mapping *map;
+	struct page *page;
+	vm_flags_t prot_flags;
+	vm_fault_t ret;
+	int err;
+
+	down_read(&region->lock);
+	map = vshm_mapping_lookup(region, off);
+	if (!map || (write && !map->writable)) {
+		ret = VM_FAULT_SIGBUS;
+		goto out;
+	}
+	err = map->ops->get_page(map, (off - map->start) >> PAGE_SHIFT, &page);
+	if (err) {
+		ret = err == -ENOMEM ? VM_FAULT_OOM : VM_FAULT_SIGBUS;
+		goto out;
+	}
+	/*
+	 * Writable mappings get a writable PTE at once if the VMA allows
+	 * writing; read-only ones never do.
+	 */
+	prot_flags = vma->vm_flags;
+	if (!map->writable)
+		prot_flags &= ~VM_WRITE;
+	ret = vmf_insert_pfn_prot(vma, vmf->address, page_to_pfn(page),
+				  vm_get_page_prot(prot_flags));
+	if (!(ret & VM_FAULT_ERROR)) {
+		atomic64_inc(&region->faults);
+		atomic64_inc(&vshm_totals.faults);
+	}
+out:
+	up_read(&region->lock);
+	return ret;
+}
+
+/*
+ * A write to a present read-only PTE of a shared mapping: the core mm
+ * would make it writable unless this refuses.
+ */
+static vm_fault_t vshm_vm_pfn_mkwrite(struct vm_fault *vmf)
+{
+	struct vshm_region *region = vmf->vma->vm_file->private_data;
+	struct vshm_mapping *map;
+	bool writable;
+
+	down_read(&region->lock);
+	map = vshm_mapping_lookup(region, (u64)vmf->pgoff << PAGE_SHIFT);
+	writable = map && map->writable;
+	up_read(&region->lock);
+	return writable ? 0 : VM_FAULT_SIGBUS;
+}
+
+static const struct vm_operations_struct vshm_vm_ops = {
+	.fault = vshm_vm_fault,
+	.pfn_mkwrite = vshm_vm_pfn_mkwrite,
+};
+
+static int vshm_region_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct vshm_region *region = file->private_data;
+	u64 start = (u64)vma->vm_pgoff << PAGE_SHIFT;
+	u64 len = vma->vm_end - vma->vm_start;
+	u64 end;
+
+	if (!(vma->vm_flags & VM_SHARED))
+		return -EINVAL;
+	if (vma->vm_flags & VM_EXEC)
+		return -EPERM;
+	if (vma->vm_pgoff > (U64_MAX >> PAGE_SHIFT) ||
+	    check_add_overflow(start, len, &end) || end > region->size)
+		return -EINVAL;
+
+	vshm_vma_set_flags(vma, VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP,
+			   VM_MAYEXEC);
+	vma->vm_ops = &vshm_vm_ops;
+	return 0;
+}
+
+/* Zap every PTE of [start, start + len) in every VMA of the region. */
+static void vshm_region_zap(struct vshm_region *region, u64 start, u64 len)
+{
+	unmap_mapping_range(region->inode->i_mapping, start, len, 1);
+}
+
+/*
+ * Copy between a user buffer and whatever is mapped at *ppos, a page at a
+ * time.  The region lock is held only to find the page; the copy itself
+ * runs unlocked with a page reference of its own, so a user buffer inside
+ * a region's mmap cannot deadlock against the region lock.
+ */
+static ssize_t vshm_region_copy(struct vshm_region *region, char __user *ubuf,
+				size_t count, loff_t *ppos, bool to_region)
+{
+	u64 pos = *ppos;
+	size_t done = 0;
+	int err = 0;
+
+	while (done < count) {
+		struct vshm_mapping *map;
+		struct page *page;
+		size_t chunk, left;
+		void *kaddr;
+
+		if (pos >= region->size) {
+			err = -ENXIO;
+			break;
+		}
+		down_read(&region->lock);
+		map = vshm_mapping_lookup(region, pos);
+		if (!map) {
+			err = -ENXIO;
+		} else if (to_region && !map->writable) {
+			err = -EACCES;
+		} else {
+			err = map->ops->get_page(map, (pos - map->start) >> PAGE_SHIFT,
+						 &page);
+			if (!err)
+				get_page(page);
+		}
+		up_read(&region->lock);
+		if (err)
+			break;
+
+		chunk = min_t(size_t, count - done, PAGE_SIZE - offset_in_page(pos));
+		kaddr = kmap_local_page(page);
+		if (to_region)
+			left = copy_from_user(kaddr + offset_in_page(pos),
+					      ubuf + done, chunk);
+		else
+			left = copy_to_user(ubuf + done,
+					    kaddr + offset_in_page(pos), chunk);
+		kunmap_local(kaddr);
+		if (to_region)
+			set_page_dirty_lock(page);
+		put_page(page);
+
+		done += chunk - left;
+		pos += chunk - left;
+		if (left) {
+			err = -EFAULT;
+			break;
+		}
+	}
+
+	if (to_region) {
+		atomic64_add(done, &region->copied_in);
+		atomic64_add(done, &vshm_totals.copied_in);
+	} else {
+		atomic64_add(done, &region->copied_out);
+		atomic64_add(done, &vshm_totals.copied_out);
+	}
+	*ppos = pos;
+	/* A copy that ran into a hole or the end after some bytes is short. */
+	return done ? done : err;
+}
+
+static ssize_t vshm_region_read(struct file *file, char __user *buf,
+				size_t count, loff_t *ppos)
+{
+	if (*ppos < 0)
+		return -EINVAL;
+	return vshm_region_copy(file->private_data, buf, count, ppos, false);
+}
+
+static ssize_t vshm_region_write(struct file *file, const char __user *buf,
+				 size_t count, loff_t *ppos)
+{
+	if (*ppos < 0)
+		return -EINVAL;
+	return vshm_region_copy(file->private_data, (char __user *)buf, count,
+				ppos, true);
+}
+
+static bool vshm_reserved_zero(const __u64 *reserved, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (reserved[i])
+			return false;
+	return true;
+}
+
+/* EINVAL for malformed ranges, EOVERFLOW for ranges past the region. */
+static int vshm_region_check_range(struct vshm_region *region, u64 start,
+				   u64 len)
+{
+	u64 end;
+
+	if (!len || !PAGE_ALIGNED(start) || !PAGE_ALIGNED(len))
+		return -EINVAL;
+	if (check_add_overflow(start, len, &end) || end > region->size)
+		return -EOVERFLOW;
+	return 0;
+}
+
+static long vshm_ioctl_map(struct vshm_region *region, void __user *uarg)
+{
+	struct vshm_mapping *map;
+	struct vshm_map arg;
+	unsigned int covered;
+	LIST_HEAD(replaced);
+	u64 src_end;
+	int ret;
+
+	if (copy_from_user(&arg, uarg, sizeof(arg)))
+		return -EFAULT;
+	if ((arg.flags & ~VSHM_MAP_FLAGS_ALL) ||
+	    !vshm_reserved_zero(arg.reserved, ARRAY_SIZE(arg.reserved)) ||
+	    !PAGE_ALIGNED(arg.fd_offset))
+		return -EINVAL;
+	ret = vshm_region_check_range(region, arg.shm_offset, arg.len);
+	if (ret)
+		return ret;
+	if (check_add_overflow(arg.fd_offset, arg.len, &src_end))
+		return -EOVERFLOW;
+
+	/* Take hold of the source before the lock: it may allocate. */
+	map = vshm_source_open(arg.fd, arg.fd_offset, arg.len,
+			       arg.flags & VSHM_MAP_WRITE);
+	if (IS_ERR(map))
+		return PTR_ERR(map);
+	map->start = arg.shm_offset;
+
+	down_write(&region->lock);
+	ret = vshm_mapping_check_range(region, arg.shm_offset, arg.len,
+				       arg.flags & VSHM_MAP_REPLACE, &covered);
+	if (ret)
+		goto err_unlock;
+	if (region->nr_mappings - covered + 1 > region->max_mappings) {
+		ret = -ENOSPC;
+		goto err_unlock;
+	}
+	/*
+	 * Replace: swap the table entries and zap under the write lock, so a
+	 * fault sees either the old mapping or the new one, never a hole.
+	 */
+	if (covered) {
+		vshm_mapping_detach_range(region, arg.shm_offset, arg.len, &replaced);
+		vshm_region_zap(region, arg.shm_offset, arg.len);
+	}
+	vshm_mapping_insert(region, map);
+	atomic64_inc(&region->maps);
+	up_write(&region->lock);
+
+	vshm_mapping_free_list(&replaced);
+	return 0;
+
+err_unlock:
+	up_write(&region->lock);
+	vshm_source_close(map);
+	return ret;
+}
+
+static long vshm_ioctl_unmap(struct vshm_region *region, void __user *uarg)
+{
+	struct vshm_mapping *map;
+	struct vshm_unmap arg;
+	LIST_HEAD(gone);
+	int ret;
+
+	if (copy_from_user(&arg, uarg, sizeof(arg)))
+		return -EFAULT;
+	if (!vshm_reserved_zero(arg.reserved, ARRAY_SIZE(arg.reserved)))
+		return -EINVAL;
+	ret = vshm_region_check_range(region, arg.shm_offset, arg.len);
+	if (ret)
+		return ret;
+
+	down_write(&region->lock);
+	map = vshm_mapping_find_exact(region, arg.shm_offset, arg.len);
+	if (!map) {
+		up_write(&region->lock);
+		return -ENOENT;
+	}
+	vshm_mapping_detach(region, map, &gone);
+	vshm_region_zap(region, arg.shm_offset, arg.len);
+	up_write(&region->lock);
+
+	vshm_mapping_free_list(&gone);
+	return 0;
+}
+
+static void vshm_region_unmap_all(struct vshm_region *region)
+{
+	LIST_HEAD(gone);
+
+	down_write(&region->lock);
+	vshm_mapping_detach_all(region, &gone);
+	vshm_region_zap(region, 0, region->size);
+	up_write(&region->lock);
+
+	vshm_mapping_free_list(&gone);
+}
+
+static long vshm_ioctl_region_info(struct vshm_region *region,
+				   void __user *uarg)
+{
+	struct vshm_region_info info = {
+		.size = region->size,
+		.flags = region->flags,
+		.max_mappings = region->max_mappings,
+		.faults = atomic64_read(&region->faults),
+		.copied_in = atomic64_read(&region->copied_in),
+		.copied_out = atomic64_read(&region->copied_out),
+		.maps = atomic64_read(&region->maps),
+		.unmaps = atomic64_read(&region->unmaps),
+	};
+
+	down_read(&region->lock);
+	info.nr_mappings = region->nr_mappings;
+	info.mapped_bytes = region->mapped_bytes;
+	up_read(&region->lock);
+
+	return copy_to_user(uarg, &info, sizeof(info)) ? -EFAULT : 0;
+}
+
+static long vshm_region_ioctl(struct file *file, unsigned int cmd,
+			      unsigned long arg)
+{
+	struct vshm_region *region = file->private_data;
+	void __user *uarg = (void __user *)arg;
+
+	switch (cmd) {
+	case VSHM_IOC_MAP:
+		return vshm_ioctl_map(region, uarg);
+	case VSHM_IOC_UNMAP:
+		return vshm_ioctl_unmap(region, uarg);
+	case VSHM_IOC_UNMAP_ALL:
+		vshm_region_unmap_all(region);
+		return 0;
+	case VSHM_IOC_REGION_INFO:
+		return vshm_ioctl_region_info(region, uarg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+/* The last reference is gone: no fd and no VMA can reach the region. */
+static int vshm_region_release(struct inode *inode, struct file *file)
+{
+	struct vshm_region *region = file->private_data;
+	LIST_HEAD(gone);
+
+	down_write(&region->lock);
+	vshm_mapping_detach_all(region, &gone);
+	up_write(&region->lock);
+	vshm_mapping_free_list(&gone);
+
+	atomic64_dec(&vshm_totals.regions);
+	kfree(region);
+	return 0;
+}
+
+static const struct file_operations vshm_region_fops = {
+	.owner = THIS_MODULE,
+	.release = vshm_region_release,
+	.mmap = vshm_region_mmap,
+	.read = vshm_region_read,
+	.write = vshm_region_write,
+	.llseek = generic_file_llseek,
+	.unlocked_ioctl = vshm_region_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+};
+
+/**
+ * vshm_region_create_fd() - create a region and install an fd for it
+ * @size: region size, validated by the caller.
+ * @flags: creation flags, validated by the caller.
+ * @max_mappings: the region's mapping limit, validated by the caller.
+ *
+ * The region file holds a module reference until its last fd and VMA are
+ * gone, so vshm.ko cannot be unloaded while any region exists.
+ *
+ * Return: the new fd (O_CLOEXEC, read-write), or -errno.
+ */
+int vshm_region_create_fd(u64 size, u32 flags, u32 max_mappings)
+{
+	struct vshm_region *region;
+	struct inode *inode;
+	struct file *file;
+	int fd, ret;
+
+	region = kzalloc(sizeof(*region), GFP_KERNEL_ACCOUNT);
+	if (!region)
+		return -ENOMEM;
+	init_rwsem(&region->lock);
+	region->mappings = RB_ROOT;
+	region->size = size;
+	region->flags = flags;
+	region->max_mappings = max_mappings;
+
+	inode = alloc_anon_inode(vshm_mount()->mnt_sb);
+	if (IS_ERR(inode)) {
+		ret = PTR_ERR(inode);
+		goto err_free_region;
+	}
+	inode->i_size = size;
+	inode->i_private = region;
+	region->inode = inode;
+
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	if (fd < 0) {
+		ret = fd;
+		goto err_put_inode;
+	}
+
+	/* Dropped by fput() after ->release, as for any file with an owner. */
+	__module_get(THIS_MODULE);
+	file = alloc_file_pseudo(inode, vshm_mount(), "vshm-region", O_RDWR,
+				 &vshm_region_fops);
+	if (IS_ERR(file)) {
+		ret = PTR_ERR(file);
+		goto err_put_module;
+	}
+	file->f_mode |= FMODE_PREAD | FMODE_PWRITE | FMODE_LSEEK;
+	file->private_data = region;
+
+	atomic64_inc(&vshm_totals.regions);
+	fd_install(fd, file);
+	return fd;
+
+err_put_module:
+	module_put(THIS_MODULE);
+	put_unused_fd(fd);
+err_put_inode:
+	iput(inode);
+err_free_region:
+	kfree(region);
+	return ret;
+}

@@ -1,0 +1,317 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Sources: what a mapping's pages come from.
+ *
+ * shmem (memfd, tmpfs files): pages are looked up on first fault and the
+ * mapping keeps a reference on each, so truncating or closing the memfd can
+ * never leave a PTE pointing at freed memory.  A page the mapping holds
+ * cannot be reclaimed or migrated (the extra reference stops both); writes
+ * through the region's special PTEs are invisible to dirty tracking, so
+ * writable mappings mark their pages dirty when they let them go.
+ *
+ * hugetlbfs memfds: the huge pages the mapping spans are allocated if
+ * needed and pinned when the mapping is made (a hugetlb page cannot be
+ * allocated from the fault path without inverting mmap_lock and the
+ * inode lock); faults then map their 4 KiB subpages.
+ */
+#include <linux/fs.h>
+#include <linux/falloc.h>
+#include <linux/file.h>
+#include <linux/hugetlb.h>
+#include <linux/magic.h>
+#include <linux/mm.h>
+#include <linux/pagemap.h>
+#include <linux/shmem_fs.h>
+#include <linux/slab.h>
+
+#include "vshm_internal.h"
+
+/* Seals that forbid writing a shmem or hugetlbfs file. */
+#define VSHM_WRITE_SEALS	(F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)
+
+static int vshm_shmem_get_page(struct vshm_mapping *map, pgoff_t index,
+			       struct page **pagep)
+{
+	struct address_space *mapping = map->file->f_mapping;
+	struct page *page, *old;
+
+	page = xa_load(&map->pages, index);
+	if (page)
+		goto out;
+
+	page = shmem_read_mapping_page_gfp(mapping,
+					   (map->fd_offset >> PAGE_SHIFT) + index,
+					   mapping_gfp_mask(mapping));
+	if (IS_ERR(page))
+		return PTR_ERR(page);
+
+	/* Two faults may race for the same page under the shared lock. */
+	old = xa_cmpxchg(&map->pages, index, NULL, page, GFP_KERNEL_ACCOUNT);
+	if (xa_is_err(old)) {
+		put_page(page);
+		return xa_err(old);
+	}
+	if (old) {
+		put_page(page);
+		page = old;
+	} else {
+		atomic64_inc(&vshm_totals.pages_held);
+	}
+out:
+	*pagep = page;
+	return 0;
+}
+
+static void vshm_shmem_release(struct vshm_mapping *map)
+{
+	struct page *page;
+	unsigned long index;
+
+	xa_for_each(&map->pages, index, page) {
+		if (map->writable)
+			set_page_dirty_lock(page);
+		put_page(page);
+		atomic64_dec(&vshm_totals.pages_held);
+	}
+	xa_destroy(&map->pages);
+}
+
+static const struct vshm_source_ops vshm_shmem_ops = {
+	.name = "shmem",
+	.get_page = vshm_shmem_get_page,
+	.release = vshm_shmem_release,
+};
+
+/*
+ * The page cache index of the huge page that holds byte @off of a hugetlbfs
+ * file: in huge-page units before 6.7, in base pages from 6.7 on, when
+ * hugetlb moved to the generic filemap indexing.
+ */
+static pgoff_t vshm_hugetlb_index(struct vshm_mapping *map, u64 off)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 7, 0)
+	return (off >> map->huge_shift) << (map->huge_shift - PAGE_SHIFT);
+#else
+	return off >> map->huge_shift;
+#endif
+}
+
+/* __filemap_get_folio() returns NULL when absent before 6.3, ERR_PTR after. */
+static struct folio *vshm_filemap_get_folio(struct address_space *mapping,
+					    pgoff_t index)
+{
+	struct folio *folio = __filemap_get_folio(mapping, index, 0, 0);
+
+	return IS_ERR(folio) ? NULL : folio;
+}
+
+/* Find, or allocate, the huge page at byte @off of the source, referenced. */
+static int vshm_hugetlb_pin(struct vshm_mapping *map, u64 off,
+			    struct folio **foliop)
+{
+	struct address_space *mapping = map->file->f_mapping;
+	u64 huge_size = 1ULL << map->huge_shift;
+	u64 huge_off = off & ~(huge_size - 1);
+	struct folio *folio;
+	int ret;
+
+	folio = vshm_filemap_get_folio(mapping, vshm_hugetlb_index(map, off));
+	if (!folio) {
+		ret = vfs_fallocate(map->file, FALLOC_FL_KEEP_SIZE, huge_off,
+				    huge_size);
+		if (ret == -EBADF)	/* not open for writing */
+			return -EACCES;
+		if (ret == -ENOSPC)	/* the huge page pool is empty */
+			return -ENOMEM;
+		if (ret)
+			return ret;
+		folio = vshm_filemap_get_folio(mapping,
+					       vshm_hugetlb_index(map, off));
+		if (!folio)	/* punched out again meanwhile */
+			return -EAGAIN;
+	}
+	*foliop = folio;
+	return 0;
+}
+
+static int vshm_hugetlb_open(struct vshm_mapping *map)
+{
+	struct hstate *h = hstate_file(map->file);
+	u64 first, last, i;
+	int ret;
+
+	map->huge_shift = huge_page_shift(h);
+	first = map->fd_offset >> map->huge_shift;
+	last = (map->fd_offset + map->len - 1) >> map->huge_shift;
+	map->folios = kvcalloc(last - first + 1, sizeof(*map->folios),
+			       GFP_KERNEL_ACCOUNT);
+	if (!map->folios)
+		return -ENOMEM;
+
+	for (i = first; i <= last; i++) {
+		ret = vshm_hugetlb_pin(map, i << map->huge_shift,
+				       &map->folios[map->nr_folios]);
+		if (ret)
+			return ret;	/* vshm_source_close() unwinds */
+		map->nr_folios++;
+		atomic64_inc(&vshm_totals.pages_held);
+	}
+	return 0;
+}
+
+static int vshm_hugetlb_get_page(struct vshm_mapping *map, pgoff_t index,
+				 struct page **pagep)
+{
+	u64 src = map->fd_offset + ((u64)index << PAGE_SHIFT);
+	u64 slot = (src >> map->huge_shift) - (map->fd_offset >> map->huge_shift);
+	u64 sub = (src & ((1ULL << map->huge_shift) - 1)) >> PAGE_SHIFT;
+
+	if (WARN_ON_ONCE(slot >= map->nr_folios))
+		return -EFAULT;
+	*pagep = folio_page(map->folios[slot], sub);
+	return 0;
+}
+
+static void vshm_hugetlb_release(struct vshm_mapping *map)
+{
+	unsigned long i;
+
+	for (i = 0; i < map->nr_folios; i++) {
+		folio_put(map->folios[i]);
+		atomic64_dec(&vshm_totals.pages_held);
+	}
+	kvfree(map->folios);
+	map->folios = NULL;
+	map->nr_folios = 0;
+}
+
+static const struct vshm_source_ops vshm_hugetlb_ops = {
+	.name = "hugetlbfs",
+	.get_page = vshm_hugetlb_get_page,
+	.release = vshm_hugetlb_release,
+};
+
+/* Pick the ops for @file, or NULL if vshm cannot map it. */
+static const struct vshm_source_ops *vshm_source_classify(struct file *file)
+{
+	struct inode *inode = file_inode(file);
+
+	if (!S_ISREG(inode->i_mode))
+		return NULL;
+	if (IS_ENABLED(CONFIG_SHMEM) && inode->i_sb->s_magic == TMPFS_MAGIC)
+		return &vshm_shmem_ops;
+	if (IS_ENABLED(CONFIG_HUGETLBFS) && inode->i_sb->s_magic == HUGETLBFS_MAGIC)
+		return &vshm_hugetlb_ops;
+	return NULL;
+}
+
+static unsigned int vshm_source_seals(struct file *file)
+{
+	struct inode *inode = file_inode(file);
+
+#ifdef CONFIG_HUGETLBFS
+	if (inode->i_sb->s_magic == HUGETLBFS_MAGIC)
+		return HUGETLBFS_I(inode)->seals;
+#endif
+	return SHMEM_I(inode)->seals;
+}
+
+/*
+ * A writable mapping counts as a writable mmap of the source, so that
+ * F_SEAL_WRITE cannot be added while the guest can still write.
+ */
+static int vshm_source_claim_write(struct file *file)
+{
+	if (!(file->f_mode & FMODE_WRITE))
+		return -EACCES;
+	if (vshm_source_seals(file) & VSHM_WRITE_SEALS)
+		return -EACCES;
+	if (mapping_map_writable(file->f_mapping))
+		return -EACCES;
+	return 0;
+}
+
+/**
+ * vshm_source_open() - take hold of a source for a new mapping
+ * @fd: the source file descriptor, in the calling process.
+ * @fd_offset: page-aligned offset in the source.
+ * @len: page-aligned, non-zero length; @fd_offset + @len does not wrap.
+ * @writable: whether the mapping will be writable.
+ *
+ * Return: a new mapping, not yet in any region, holding a reference on the
+ * source; or ERR_PTR(-EBADF) for a bad fd, -ENODEV for a file type vshm
+ * cannot map, -EOVERFLOW if the range passes the source's end, -EACCES for
+ * a write mapping of a source not open for writing or write-sealed,
+ * -ENOMEM.
+ */
+struct vshm_mapping *vshm_source_open(int fd, u64 fd_offset, u64 len,
+				      bool writable)
+{
+	const struct vshm_source_ops *ops;
+	struct vshm_mapping *map;
+	struct file *file;
+	int ret;
+
+	file = fget(fd);
+	if (!file)
+		return ERR_PTR(-EBADF);
+
+	ops = vshm_source_classify(file);
+	if (!ops) {
+		ret = -ENODEV;
+		goto err_put_file;
+	}
+	if (fd_offset + len > (u64)i_size_read(file_inode(file))) {
+		ret = -EOVERFLOW;
+		goto err_put_file;
+	}
+	if (writable) {
+		ret = vshm_source_claim_write(file);
+		if (ret)
+			goto err_put_file;
+	}
+
+	map = kzalloc(sizeof(*map), GFP_KERNEL_ACCOUNT);
+	if (!map) {
+		ret = -ENOMEM;
+		goto err_release_write;
+	}
+	RB_CLEAR_NODE(&map->node);
+	INIT_LIST_HEAD(&map->link);
+	xa_init(&map->pages);
+	map->fd_offset = fd_offset;
+	map->len = len;
+	map->writable = writable;
+	map->file = file;
+	map->ops = ops;
+
+	if (ops == &vshm_hugetlb_ops) {
+		ret = vshm_hugetlb_open(map);
+		if (ret) {
+			vshm_source_close(map);
+			return ERR_PTR(ret);
+		}
+	}
+	return map;
+
+err_release_write:
+	if (writable)
+		mapping_unmap_writable(file->f_mapping);
+err_put_file:
+	fput(file);
+	return ERR_PTR(ret);
+}
+
+/**
+ * vshm_source_close() - release a mapping and its hold on the source
+ * @map: a mapping from vshm_source_open(), in no region's table, with no
+ *	PTE left pointing at its pages.
+ */
+void vshm_source_close(struct vshm_mapping *map)
+{
+	map->ops->release(map);
+	if (map->writable)
+		mapping_unmap_writable(map->file->f_mapping);
+	fput(map->file);
+	kfree(map);
+}

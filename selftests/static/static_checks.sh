@@ -1,0 +1,45 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Static checks on the module, as kselftest-style results: checkpatch.pl
+# --strict is clean, the W=1 build has no warnings, and kernel-doc finds
+# nothing to complain about in the uapi header and the module sources.
+# checkpatch.pl and kernel-doc come from Debian's linux-source-6.1.
+
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$top" || exit 1
+tools=$(scripts/kernel-tools) || exit 1
+log=$(mktemp /tmp/static-checks.XXXXXX)
+trap 'rm -f "$log"' EXIT
+
+n=0 pass=0 fail=0
+check() {
+	n=$((n + 1))
+	if [ "$1" = 0 ]; then
+		echo "ok $n $2"; pass=$((pass + 1))
+	else
+		echo "not ok $n $2"; fail=$((fail + 1))
+		sed 's/^/#   /' "$log" | head -n 40
+	fi
+}
+
+sources=(kmod/*.c kmod/*.h include/uapi/linux/vshm.h)
+echo "TAP version 13"
+echo "1..3"
+
+"$tools/scripts/checkpatch.pl" --no-tree --strict --terse --show-types -f "${sources[@]}" \
+	2>&1 | grep -E 'ERROR|WARNING|CHECK' >"$log"
+check $(( $(wc -l <"$log") != 0 )) "checkpatch --strict is clean on the module and uapi"
+
+make -s -C kmod clean >/dev/null 2>&1
+make -C kmod W=1 >"$log" 2>&1
+rc=$?
+grep -q 'warning:' "$log" && rc=1
+check $rc "the module builds with W=1 and no warnings"
+
+"$tools/scripts/kernel-doc" -none -Wall "${sources[@]}" >"$log" 2>&1
+check $(( $(grep -c . "$log") != 0 )) "kernel-doc is complete and well-formed"
+
+echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:0 error:0"
+[ $fail -eq 0 ]
