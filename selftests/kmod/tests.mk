@@ -1,3 +1,4 @@
 # SPDX-License-Identifier: GPL-2.0
 # Module selftests: run inside the VM with vshm.ko loaded ($VSHM_KO names it).
 VM_TESTS += kmod/vshm_load_test
+VM_TESTS += kmod/vshm_ioctl_test
