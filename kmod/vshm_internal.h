@@ -26,7 +26,6 @@
 #include <linux/rbtree.h>
 #include <linux/rwsem.h>
 #include <linux/types.h>
-#include <linux/version.h>
 #include <linux/xarray.h>
 
 struct vshm_mapping;

@@ -25,18 +25,8 @@
 
 #include <uapi/linux/vshm.h>
 
+#include "vshm_compat.h"
 #include "vshm_internal.h"
-
-/* vm_flags became read-only in 6.3; vm_flags_set() and friends replace it. */
-static void vshm_vma_set_flags(struct vm_area_struct *vma, vm_flags_t set,
-			       vm_flags_t clear)
-{
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
-	vm_flags_mod(vma, set, clear);
-#else
-	vma->vm_flags = (vma->vm_flags | set) & ~clear;
-#endif
-}
 
 static vm_fault_t vshm_vm_fault(struct vm_fault *vmf)
 {

@@ -24,6 +24,7 @@
 #include <linux/shmem_fs.h>
 #include <linux/slab.h>
 
+#include "vshm_compat.h"
 #include "vshm_internal.h"
 
 /* Seals that forbid writing a shmem or hugetlbfs file. */
@@ -82,29 +83,6 @@ static const struct vshm_source_ops vshm_shmem_ops = {
 	.release = vshm_shmem_release,
 };
 
-/*
- * The page cache index of the huge page that holds byte @off of a hugetlbfs
- * file: in huge-page units before 6.7, in base pages from 6.7 on, when
- * hugetlb moved to the generic filemap indexing.
- */
-static pgoff_t vshm_hugetlb_index(struct vshm_mapping *map, u64 off)
-{
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 7, 0)
-	return (off >> map->huge_shift) << (map->huge_shift - PAGE_SHIFT);
-#else
-	return off >> map->huge_shift;
-#endif
-}
-
-/* __filemap_get_folio() returns NULL when absent before 6.3, ERR_PTR after. */
-static struct folio *vshm_filemap_get_folio(struct address_space *mapping,
-					    pgoff_t index)
-{
-	struct folio *folio = __filemap_get_folio(mapping, index, 0, 0);
-
-	return IS_ERR(folio) ? NULL : folio;
-}
-
 /* Find, or allocate, the huge page at byte @off of the source, referenced. */
 static int vshm_hugetlb_pin(struct vshm_mapping *map, u64 off,
 			    struct folio **foliop)
@@ -115,7 +93,7 @@ static int vshm_hugetlb_pin(struct vshm_mapping *map, u64 off,
 	struct folio *folio;
 	int ret;
 
-	folio = vshm_filemap_get_folio(mapping, vshm_hugetlb_index(map, off));
+	folio = vshm_filemap_get_folio(mapping, vshm_hugetlb_index(off, map->huge_shift));
 	if (!folio) {
 		ret = vfs_fallocate(map->file, FALLOC_FL_KEEP_SIZE, huge_off,
 				    huge_size);
@@ -126,7 +104,7 @@ static int vshm_hugetlb_pin(struct vshm_mapping *map, u64 off,
 		if (ret)
 			return ret;
 		folio = vshm_filemap_get_folio(mapping,
-					       vshm_hugetlb_index(map, off));
+					       vshm_hugetlb_index(off, map->huge_shift));
 		if (!folio)	/* punched out again meanwhile */
 			return -EAGAIN;
 	}

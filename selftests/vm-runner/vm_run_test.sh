@@ -9,7 +9,7 @@
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 vm_run=$top/scripts/vm-run
-warn_ko=$top/selftests/kmod-warn/vshm_selftest_warn.ko
+warn_ko=${BUILD:-$top/build}/out/kmod-warn/vshm_selftest_warn.ko
 log=$(mktemp /tmp/vm-run-test.XXXXXX)
 trap 'rm -f "$log" "$log.add"' EXIT
 
