@@ -2,3 +2,4 @@
 # Module selftests: run inside the VM with vshm.ko loaded ($VSHM_KO names it).
 VM_TESTS += kmod/vshm_load_test
 VM_TESTS += kmod/vshm_ioctl_test
+VM_TESTS += kmod/vshm_fault_test

@@ -1,0 +1,504 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The fault path of a region's mmap: holes, unmapped ranges and writes to
+ * read-only mappings raise SIGBUS (including after mprotect and after a
+ * read fault), unmapping zaps every VMA of the region (other mmaps, forked
+ * children) and never leaves stale pages, data is coherent between the
+ * region and its sources in both directions, and a region with 10,000
+ * mappings is still one VMA.
+ *
+ * Runs in the VM with vshm.ko loaded.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "vshm_test.h"
+
+#define P		VT_PAGE
+#define NPAGES		32
+#define SEED_A		1
+#define SEED_B		2
+#define SEED_C		3
+
+/*
+ * Region of 32 pages: A (16 pages) pages 0-7 read-write at pages 0-7,
+ * B (8 pages) pages 0-3 read-only at pages 8-11, holes from page 12 on.
+ */
+FIXTURE(fault) {
+	int region;
+	int a, b;
+	uint8_t *map;
+};
+
+FIXTURE_SETUP(fault)
+{
+	ASSERT_EQ(P, (unsigned long)sysconf(_SC_PAGESIZE));
+	ASSERT_EQ(0, access(VSHM_DEVICE_PATH, F_OK)) {
+		TH_LOG("%s missing: is vshm.ko loaded?", VSHM_DEVICE_PATH);
+	}
+	vt_install_fault_handler();
+	self->region = -1;
+	self->a = vt_memfd(16 * P, SEED_A, 0);
+	ASSERT_LE(0, self->a);
+	self->b = vt_memfd(8 * P, SEED_B, 0);
+	ASSERT_LE(0, self->b);
+	self->region = vt_create_region(NPAGES * P, 0);
+	ASSERT_LE(0, self->region);
+	ASSERT_EQ(0, vt_map(self->region, self->a, VSHM_MAP_WRITE, 0, 0, 8 * P));
+	ASSERT_EQ(0, vt_map(self->region, self->b, 0, 0, 8 * P, 4 * P));
+	self->map = vt_mmap(self->region, NPAGES * P, PROT_READ | PROT_WRITE, 0);
+	ASSERT_NE(NULL, self->map);
+}
+
+FIXTURE_TEARDOWN(fault)
+{
+	if (self->map)
+		munmap(self->map, NPAGES * P);
+	if (self->region >= 0)
+		close(self->region);
+	close(self->a);
+	close(self->b);
+}
+
+/* Reading or writing any byte of a hole raises SIGBUS. */
+TEST_F(fault, hole_sigbus)
+{
+	static const size_t offs[] = {
+		12 * P, 12 * P + 1, 13 * P - 1, 20 * P + 2000, NPAGES * P - 1,
+	};
+	unsigned int i;
+	uint8_t c;
+
+	for (i = 0; i < sizeof(offs) / sizeof(offs[0]); i++) {
+		EXPECT_EQ(SIGBUS, vt_peek(self->map + offs[i], &c)) {
+			TH_LOG("read at %zu", offs[i]);
+		}
+		EXPECT_EQ(SIGBUS, vt_poke(self->map + offs[i], 1)) {
+			TH_LOG("write at %zu", offs[i]);
+		}
+		EXPECT_EQ(self->map + offs[i], vt_fault_addr);
+	}
+	/* Still holes after the attempts. */
+	EXPECT_EQ(SIGBUS, vt_peek(self->map + 12 * P, &c));
+}
+
+/* Every mapped page shows its source's data at the right offset. */
+TEST_F(fault, read_mapped)
+{
+	static uint8_t buf[12 * P];
+
+	ASSERT_EQ(0, vt_copy(buf, self->map, 12 * P));
+	EXPECT_EQ(-1, vt_check(buf, 8 * P, SEED_A, 0));
+	EXPECT_EQ(-1, vt_check(buf + 8 * P, 4 * P, SEED_B, 0));
+}
+
+/*
+ * After UNMAP, a range that was faulted in (read and written) raises
+ * SIGBUS on read and write: no stale page stays mapped.  A new mapping
+ * there shows the new source.
+ */
+TEST_F(fault, unmap_sigbus_no_stale)
+{
+	static uint8_t buf[8 * P];
+	uint8_t c;
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		ASSERT_EQ(0, vt_peek(self->map + i * P, &c));
+		ASSERT_EQ(0, vt_poke(self->map + i * P + 8,
+				     vt_byte(SEED_A, i * P + 8)));
+	}
+	ASSERT_EQ(0, vt_unmap(self->region, 0, 8 * P));
+	for (i = 0; i < 8; i++) {
+		EXPECT_EQ(SIGBUS, vt_peek(self->map + i * P, &c)) {
+			TH_LOG("page %d readable after unmap", i);
+		}
+		EXPECT_EQ(SIGBUS, vt_poke(self->map + i * P + 8, 0x77)) {
+			TH_LOG("page %d writable after unmap", i);
+		}
+	}
+	/* The source was not written by the failed stores. */
+	ASSERT_EQ((ssize_t)(8 * P), pread(self->a, buf, 8 * P, 0));
+	EXPECT_EQ(-1, vt_check(buf, 8 * P, SEED_A, 0));
+
+	ASSERT_EQ(0, vt_map(self->region, self->b, 0, 4 * P, 0, 4 * P));
+	ASSERT_EQ(0, vt_copy(buf, self->map, 4 * P));
+	EXPECT_EQ(-1, vt_check(buf, 4 * P, SEED_B, 4 * P));
+	EXPECT_EQ(SIGBUS, vt_peek(self->map + 4 * P, &c));
+}
+
+/*
+ * A read-only mapping raises SIGBUS on write, whether the page was never
+ * touched or was read (and so mapped read-only) first; the source keeps
+ * its data.
+ */
+TEST_F(fault, readonly_write_sigbus)
+{
+	static uint8_t buf[4 * P];
+	uint8_t c;
+
+	/* Page 8: write first.  Page 9: read, then write. */
+	EXPECT_EQ(SIGBUS, vt_poke(self->map + 8 * P + 16, 0x55));
+	ASSERT_EQ(0, vt_peek(self->map + 9 * P, &c));
+	EXPECT_EQ(vt_byte(SEED_B, P), c);
+	EXPECT_EQ(SIGBUS, vt_poke(self->map + 9 * P + 16, 0x55));
+	EXPECT_EQ(SIGBUS, vt_poke(self->map + 9 * P + 16, 0x55));
+	/* Page 8 after a read too. */
+	ASSERT_EQ(0, vt_peek(self->map + 8 * P, &c));
+	EXPECT_EQ(SIGBUS, vt_poke(self->map + 8 * P + 16, 0x55));
+
+	ASSERT_EQ(0, vt_copy(buf, self->map + 8 * P, 4 * P));
+	EXPECT_EQ(-1, vt_check(buf, 4 * P, SEED_B, 0));
+	ASSERT_EQ((ssize_t)(4 * P), pread(self->b, buf, 4 * P, 0));
+	EXPECT_EQ(-1, vt_check(buf, 4 * P, SEED_B, 0));
+}
+
+/*
+ * mprotect cannot make a read-only mapping writable: map the region
+ * PROT_READ, fault pages in, mprotect it read-write, and a store to the
+ * read-only mapping raises SIGBUS while a store to the read-write mapping
+ * succeeds and reaches the source.
+ */
+TEST_F(fault, readonly_after_mprotect)
+{
+	static uint8_t buf[4 * P];
+	uint8_t *ro;
+	uint8_t c;
+
+	ro = vt_mmap(self->region, NPAGES * P, PROT_READ, 0);
+	ASSERT_NE(NULL, ro);
+	ASSERT_EQ(0, vt_peek(ro + 2 * P, &c));
+	ASSERT_EQ(0, vt_peek(ro + 8 * P, &c));
+	EXPECT_EQ(SIGSEGV, vt_poke(ro + 8 * P, 0x55));
+	EXPECT_EQ(SIGSEGV, vt_poke(ro + 2 * P, 0x55));
+
+	ASSERT_EQ(0, mprotect(ro, NPAGES * P, PROT_READ | PROT_WRITE));
+	/* Page 8 was read-faulted; page 10 never touched. */
+	EXPECT_EQ(SIGBUS, vt_poke(ro + 8 * P + 5, 0x55));
+	EXPECT_EQ(SIGBUS, vt_poke(ro + 10 * P + 5, 0x55));
+	/* The read-write mapping does take the write, faulted or not. */
+	EXPECT_EQ(0, vt_poke(ro + 2 * P + 5, 0x66));
+	EXPECT_EQ(0, vt_poke(ro + 3 * P + 5, 0x67));
+	ASSERT_EQ(1, pread(self->a, &c, 1, 2 * P + 5));
+	EXPECT_EQ(0x66, c);
+	ASSERT_EQ(1, pread(self->a, &c, 1, 3 * P + 5));
+	EXPECT_EQ(0x67, c);
+
+	/* Back to read-only and read-write again: still refused. */
+	ASSERT_EQ(0, mprotect(ro, NPAGES * P, PROT_READ));
+	ASSERT_EQ(0, mprotect(ro, NPAGES * P, PROT_READ | PROT_WRITE));
+	EXPECT_EQ(SIGBUS, vt_poke(ro + 8 * P + 5, 0x55));
+	ASSERT_EQ((ssize_t)(4 * P), pread(self->b, buf, 4 * P, 0));
+	EXPECT_EQ(-1, vt_check(buf, 4 * P, SEED_B, 0));
+	munmap(ro, NPAGES * P);
+}
+
+/*
+ * Kernel accesses through the region's mmap follow the same rules as the
+ * CPU's: write(2) from a mapped page copies its data, from a hole fails
+ * with EFAULT; read(2) into a read-only mapping fails with EFAULT and
+ * leaves the source alone; read(2) into a read-write mapping lands in the
+ * source.
+ */
+TEST_F(fault, syscalls_on_region_memory)
+{
+	static uint8_t buf[P];
+	int pfd[2];
+
+	ASSERT_EQ(0, pipe(pfd));
+	EXPECT_EQ((ssize_t)P, write(pfd[1], self->map + 9 * P, P));
+	ASSERT_EQ((ssize_t)P, read(pfd[0], buf, P));
+	EXPECT_EQ(-1, vt_check(buf, P, SEED_B, P));
+
+	EXPECT_EQ(-1, write(pfd[1], self->map + 14 * P, 64));
+	EXPECT_EQ(EFAULT, errno);
+
+	memset(buf, 0x3c, 64);
+	ASSERT_EQ(64, write(pfd[1], buf, 64));
+	EXPECT_EQ(-1, read(pfd[0], self->map + 10 * P, 64));
+	EXPECT_EQ(EFAULT, errno);
+	ASSERT_EQ(64, pread(self->b, buf, 64, 2 * P));
+	EXPECT_EQ(-1, vt_check(buf, 64, SEED_B, 2 * P));
+
+	/* The 64 bytes are still in the pipe: read them into A's page 5. */
+	EXPECT_EQ(64, read(pfd[0], self->map + 5 * P + 100, 64));
+	ASSERT_EQ(64, pread(self->a, buf, 64, 5 * P + 100));
+	EXPECT_EQ(-1, vt_check_byte(buf, 64, 0x3c));
+	close(pfd[0]);
+	close(pfd[1]);
+}
+
+/*
+ * Region to source: stores through the region's mmap (to pages faulted
+ * before and to fresh ones) show in the memfd's own mmap, in pread on the
+ * memfd and in pread on the region.
+ */
+TEST_F(fault, coherence_region_to_source)
+{
+	uint8_t *src;
+	uint8_t c;
+	int i;
+
+	src = mmap(NULL, 16 * P, PROT_READ | PROT_WRITE, MAP_SHARED, self->a, 0);
+	ASSERT_NE(MAP_FAILED, src);
+	ASSERT_EQ(0, vt_peek(self->map + P, &c));	/* page 1 faulted */
+	ASSERT_EQ(0, vt_peek(src + 3 * P, &c));		/* source side too */
+	for (i = 0; i < 8; i++)
+		ASSERT_EQ(0, vt_poke(self->map + i * P + 7 * i, 0xc0 + i));
+	for (i = 0; i < 8; i++) {
+		EXPECT_EQ(0xc0 + i, src[i * P + 7 * i]);
+		ASSERT_EQ(1, pread(self->a, &c, 1, i * P + 7 * i));
+		EXPECT_EQ(0xc0 + i, c);
+		ASSERT_EQ(1, pread(self->region, &c, 1, i * P + 7 * i));
+		EXPECT_EQ(0xc0 + i, c);
+		/* Neighbours untouched. */
+		EXPECT_EQ(vt_byte(SEED_A, i * P + 7 * i + 1), src[i * P + 7 * i + 1]);
+	}
+	munmap(src, 16 * P);
+}
+
+/*
+ * Source to region: stores through the memfd's own mmap and pwrite on the
+ * memfd show through the region's mmap, for pages faulted into the region
+ * before the store and for pages faulted after it.
+ */
+TEST_F(fault, coherence_source_to_region)
+{
+	uint8_t *src;
+	uint8_t c;
+	int i;
+
+	src = mmap(NULL, 16 * P, PROT_READ | PROT_WRITE, MAP_SHARED, self->a, 0);
+	ASSERT_NE(MAP_FAILED, src);
+	for (i = 0; i < 4; i++)			/* pages 0-3 faulted first */
+		ASSERT_EQ(0, vt_peek(self->map + i * P, &c));
+	for (i = 0; i < 8; i++)
+		src[i * P + 33] = 0xa0 + i;
+	for (i = 0; i < 8; i++) {
+		c = 0xe0 + i;
+		ASSERT_EQ(1, pwrite(self->a, &c, 1, i * P + 99));
+	}
+	for (i = 0; i < 8; i++) {
+		ASSERT_EQ(0, vt_peek(self->map + i * P + 33, &c));
+		EXPECT_EQ(0xa0 + i, c);
+		ASSERT_EQ(0, vt_peek(self->map + i * P + 99, &c));
+		EXPECT_EQ(0xe0 + i, c);
+	}
+	/* And for the read-only mapping: the source changes, the region follows. */
+	c = 0x5e;
+	ASSERT_EQ(1, pwrite(self->b, &c, 1, 3 * P + 1));
+	ASSERT_EQ(0, vt_peek(self->map + 11 * P + 1, &c));
+	EXPECT_EQ(0x5e, c);
+	munmap(src, 16 * P);
+}
+
+/*
+ * UNMAP zaps every mmap of the region, not just one, and only that
+ * region: a second region mapping the same source keeps its pages.
+ */
+TEST_F(fault, unmap_zaps_all_vmas_of_region_only)
+{
+	uint8_t *second, *other_map;
+	int other;
+	uint8_t c;
+
+	second = vt_mmap(self->region, NPAGES * P, PROT_READ, 0);
+	ASSERT_NE(NULL, second);
+	other = vt_create_region(NPAGES * P, 0);
+	ASSERT_LE(0, other);
+	ASSERT_EQ(0, vt_map(other, self->a, VSHM_MAP_WRITE, 0, 0, 8 * P));
+	other_map = vt_mmap(other, NPAGES * P, PROT_READ | PROT_WRITE, 0);
+	ASSERT_NE(NULL, other_map);
+
+	ASSERT_EQ(0, vt_peek(self->map + 2 * P, &c));
+	ASSERT_EQ(0, vt_peek(second + 2 * P, &c));
+	ASSERT_EQ(0, vt_peek(other_map + 2 * P, &c));
+	ASSERT_EQ(0, vt_unmap(self->region, 0, 8 * P));
+	EXPECT_EQ(SIGBUS, vt_peek(self->map + 2 * P, &c));
+	EXPECT_EQ(SIGBUS, vt_peek(second + 2 * P, &c));
+	ASSERT_EQ(0, vt_peek(other_map + 2 * P, &c));
+	EXPECT_EQ(vt_byte(SEED_A, 2 * P), c);
+	/* B is still mapped in both mmaps of the first region. */
+	EXPECT_EQ(0, vt_peek(second + 8 * P, &c));
+	EXPECT_EQ(0, vt_peek(self->map + 8 * P, &c));
+
+	munmap(other_map, NPAGES * P);
+	munmap(second, NPAGES * P);
+	close(other);
+}
+
+/*
+ * A forked child inherits the mmap with its pages; an UNMAP in the parent
+ * afterwards makes the child's copy raise SIGBUS too (no stale PTE
+ * survives in a child).
+ */
+TEST_F(fault, unmap_reaches_forked_child)
+{
+	int go[2], status;
+	uint8_t c;
+	pid_t pid;
+
+	ASSERT_EQ(0, vt_peek(self->map + 3 * P, &c));
+	ASSERT_EQ(0, pipe(go));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		uint8_t x;
+		int ret = 0;
+
+		close(go[1]);
+		if (vt_peek(self->map + 3 * P, &x) || x != vt_byte(SEED_A, 3 * P))
+			ret |= 1;
+		if (read(go[0], &x, 1) != 1)
+			ret |= 2;
+		if (vt_peek(self->map + 3 * P, &x) != SIGBUS)
+			ret |= 4;
+		if (vt_peek(self->map + 9 * P, &x) || x != vt_byte(SEED_B, P))
+			ret |= 8;
+		_exit(ret);
+	}
+	close(go[0]);
+	/* Give the child time to read its page before the unmap. */
+	usleep(200000);
+	ASSERT_EQ(0, vt_unmap(self->region, 0, 8 * P));
+	ASSERT_EQ(1, write(go[1], "x", 1));
+	close(go[1]);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status)) {
+		TH_LOG("child: %s%s%s%s",
+		       WEXITSTATUS(status) & 1 ? "no data before unmap; " : "",
+		       WEXITSTATUS(status) & 2 ? "no go; " : "",
+		       WEXITSTATUS(status) & 4 ? "no SIGBUS after unmap; " : "",
+		       WEXITSTATUS(status) & 8 ? "lost B; " : "");
+	}
+}
+
+/*
+ * munmap of part of the region's VMA splits it.  Both halves keep
+ * working and an UNMAP still reaches both (or the module refuses the
+ * split with EINVAL and the VMA stays whole).
+ */
+TEST_F(fault, vma_split)
+{
+	uint8_t c;
+
+	if (munmap(self->map + 6 * P, P)) {
+		ASSERT_EQ(EINVAL, errno);
+		EXPECT_EQ(1, vt_vmas_in(self->map, NPAGES * P, NULL));
+		EXPECT_EQ(0, vt_peek(self->map + 6 * P, &c));
+		return;
+	}
+	EXPECT_EQ(2, vt_vmas_in(self->map, NPAGES * P, NULL));
+	ASSERT_EQ(0, vt_peek(self->map + 5 * P, &c));
+	EXPECT_EQ(vt_byte(SEED_A, 5 * P), c);
+	ASSERT_EQ(0, vt_peek(self->map + 7 * P, &c));
+	EXPECT_EQ(vt_byte(SEED_A, 7 * P), c);
+	EXPECT_EQ(SIGSEGV, vt_peek(self->map + 6 * P, &c));
+	ASSERT_EQ(0, vt_unmap(self->region, 0, 8 * P));
+	EXPECT_EQ(SIGBUS, vt_peek(self->map + 5 * P, &c));
+	EXPECT_EQ(SIGBUS, vt_peek(self->map + 7 * P, &c));
+	EXPECT_EQ(0, vt_peek(self->map + 9 * P, &c));
+	/* Unmap the rest in two pieces (teardown unmaps the whole range). */
+	EXPECT_EQ(0, munmap(self->map, 6 * P));
+	EXPECT_EQ(0, munmap(self->map + 7 * P, (NPAGES - 7) * P));
+	self->map = NULL;
+}
+
+/*
+ * 10,000 one-page mappings (adjacent, alternately read-write and
+ * read-only, from a small memfd) in one region: the region's mmap is still
+ * exactly one VMA in /proc/self/maps, every page shows the right source
+ * page, read-only pages refuse stores, and unmapping every other one
+ * leaves SIGBUS holes while the rest keep their data.
+ */
+#define MANY		10000
+TEST_F_TIMEOUT(fault, ten_thousand_mappings_one_vma, 300)
+{
+	uint64_t param, old_param = 0;
+	struct vshm_region_info info;
+	bool covers, restore = false;
+	int region, src, i;
+	uint64_t w;
+	uint8_t *map;
+
+	ASSERT_EQ(0, vt_param("max_mappings", &param));
+	if (param < MANY) {
+		if (vt_param_set("max_mappings", MANY))
+			SKIP(return, "max_mappings is %" PRIu64 " and cannot be raised", param);
+		old_param = param;
+		restore = true;
+	}
+	src = vt_memfd(16 * P, SEED_C, 0);
+	ASSERT_LE(0, src);
+	region = vt_create_region(MANY * P, MANY);
+	if (restore)
+		vt_param_set("max_mappings", old_param);
+	ASSERT_LE(0, region) {
+		TH_LOG("create: %s", strerror(-region));
+	}
+	for (i = 0; i < MANY; i++) {
+		int ret = vt_map(region, src, i & 1 ? 0 : VSHM_MAP_WRITE,
+				 (i % 16) * P, (uint64_t)i * P, P);
+
+		ASSERT_EQ(0, ret) {
+			TH_LOG("mapping %d: %s", i, strerror(-ret));
+		}
+	}
+	ASSERT_EQ(0, vt_info(region, &info));
+	EXPECT_EQ(MANY, info.nr_mappings);
+	EXPECT_EQ((uint64_t)MANY * P, info.mapped_bytes);
+	EXPECT_EQ(MANY, info.maps);
+
+	map = vt_mmap(region, MANY * P, PROT_READ | PROT_WRITE, 0);
+	ASSERT_NE(NULL, map);
+	for (i = 0; i < MANY; i++) {
+		ASSERT_EQ(0, vt_peek64(map + (size_t)i * P + 8 * (i % 64), &w)) {
+			TH_LOG("page %d", i);
+		}
+		ASSERT_EQ(vt_word(SEED_C, (i % 16) * P + 8 * (i % 64)), w) {
+			TH_LOG("page %d", i);
+		}
+	}
+	EXPECT_EQ(1, vt_vmas_in(map, MANY * P, &covers));
+	EXPECT_TRUE(covers);
+	EXPECT_EQ(SIGBUS, vt_poke(map + 1 * P + 24, 1));
+	EXPECT_EQ(SIGBUS, vt_poke(map + 9999 * P + 24, 1));
+	EXPECT_EQ(0, vt_poke(map + 9998 * P + 24, vt_byte(SEED_C, 14 * P + 24)));
+
+	for (i = 0; i < MANY; i += 2)
+		ASSERT_EQ(0, vt_unmap(region, (uint64_t)i * P, P));
+	ASSERT_EQ(0, vt_info(region, &info));
+	EXPECT_EQ(MANY / 2, info.nr_mappings);
+	EXPECT_EQ(MANY / 2, info.unmaps);
+	EXPECT_EQ(1, vt_vmas_in(map, MANY * P, &covers));
+	EXPECT_TRUE(covers);
+	for (i = 0; i < MANY; i += 97) {
+		int sig = vt_peek64(map + (size_t)i * P, &w);
+
+		if (i & 1) {
+			EXPECT_EQ(0, sig);
+			EXPECT_EQ(vt_word(SEED_C, (i % 16) * P), w);
+		} else {
+			EXPECT_EQ(SIGBUS, sig) {
+				TH_LOG("page %d after unmap", i);
+			}
+		}
+	}
+	ASSERT_EQ(0, vt_unmap_all(region));
+	ASSERT_EQ(0, vt_info(region, &info));
+	EXPECT_EQ(0, info.nr_mappings);
+	EXPECT_EQ(MANY, info.unmaps);
+	EXPECT_EQ(SIGBUS, vt_peek64(map + 1 * P, &w));
+	EXPECT_EQ(0, munmap(map, MANY * P));
+	close(region);
+	close(src);
+}
+
+TEST_HARNESS_MAIN
