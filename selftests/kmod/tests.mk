@@ -5,3 +5,4 @@ VM_TESTS += kmod/vshm_ioctl_test
 VM_TESTS += kmod/vshm_fault_test
 VM_TESTS += kmod/vshm_copy_test
 VM_TESTS += kmod/vshm_lifetime_test
+VM_TESTS += kmod/vshm_replace_test
