@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vshm control protocol: a VMM talks to the vshmd broker over a Unix stream
+ * socket with the vhost-user 12-byte framing and its own request numbers.
+ * Every request gets exactly one reply with the same request number and the
+ * REPLY flag.  A reply payload starts with struct vshm_ctl_status; when its
+ * error is 0 the request's reply body follows, otherwise nothing does.
+ * Every struct here is laid out with explicit padding; reserved fields must
+ * be zero (the decoder rejects them otherwise).  See
+ * Documentation/protocol.rst for the message-by-message description.
+ */
+#ifndef VSHM_CONTROL_H
+#define VSHM_CONTROL_H
+
+#include <stdint.h>
+#include <vshm/error.h>
+#include <vshm/wire.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define VSHM_CTL_VERSION	1u
+
+/* Request numbers. */
+#define VSHM_CTL_HELLO		1u  /* version handshake */
+#define VSHM_CTL_ADD_DEVICE	2u  /* fds: backend channel [, forward socket] */
+#define VSHM_CTL_GET_REGION	3u  /* reply fd: the region fd of one shmid */
+#define VSHM_CTL_SET_REGION_ADDR 4u /* guest base address of a region */
+#define VSHM_CTL_SET_MEM_TABLE	5u  /* fds: one memfd per guest RAM range */
+#define VSHM_CTL_RESET_DEVICE	6u  /* drop every mapping of a device */
+#define VSHM_CTL_REMOVE_DEVICE	7u
+#define VSHM_CTL_GET_STATS	8u
+#define VSHM_CTL_LIST_DEVICES	9u
+#define VSHM_CTL_LIST_MAPPINGS	10u
+#define VSHM_CTL_MAX_REQUEST	10u
+
+/* Limits. */
+#define VSHM_CTL_MAX_RAM_RANGES	32u	/* entries (and memfds) in SET_MEM_TABLE */
+#define VSHM_CTL_MAX_DEVICES	1024u	/* entries in one LIST_DEVICES reply */
+#define VSHM_CTL_MAX_MAPPINGS	1024u	/* entries in one LIST_MAPPINGS reply */
+#define VSHM_CTL_ALL_DEVICES	0xffffffffu /* GET_STATS over every device */
+
+/* Every reply payload starts with this. */
+struct vshm_ctl_status {
+	uint32_t error;		/* 0, or a positive errno */
+	uint32_t reserved;
+};
+
+/* HELLO request and reply body. */
+struct vshm_ctl_hello {
+	uint32_t version;	/* VSHM_CTL_VERSION */
+	uint32_t features;	/* VSHM_CTL_FEAT_*: request offers, reply grants */
+	uint64_t reserved;
+};
+
+/* The broker serves regions from /dev/vshm (region fds available). */
+#define VSHM_CTL_FEAT_KMOD	0x1u
+#define VSHM_CTL_FEAT_ALL	VSHM_CTL_FEAT_KMOD
+
+/* ADD_DEVICE flags. */
+#define VSHM_CTL_DEV_FORWARD	0x1u  /* a second fd: socket to forward other back-end requests to */
+#define VSHM_CTL_DEV_DRAFT_FLAGS 0x2u /* VhostUserMMap.flags use the draft MAP_R=1/MAP_W=2 */
+#define VSHM_CTL_DEV_FLAGS_ALL	(VSHM_CTL_DEV_FORWARD | VSHM_CTL_DEV_DRAFT_FLAGS)
+
+/*
+ * ADD_DEVICE request: this header then nregions u64 sizes, index = shmid
+ * (0 = no region), each a multiple of VSHM_PAGE_SIZE; nregions <= 256.
+ * fds: the backend channel, then the forward socket if VSHM_CTL_DEV_FORWARD.
+ */
+struct vshm_ctl_add_device {
+	uint32_t flags;
+	uint32_t nregions;
+	uint64_t reserved;
+	/* uint64_t sizes[nregions]; */
+};
+
+/* ADD_DEVICE reply body. */
+struct vshm_ctl_device {
+	uint32_t dev_id;
+	uint32_t nregions;	/* as requested */
+	uint64_t reserved;
+};
+
+/* GET_REGION request; the reply body is struct vshm_ctl_region plus one fd. */
+struct vshm_ctl_region_ref {
+	uint32_t dev_id;
+	uint32_t shmid;
+};
+
+/* GET_REGION reply body. */
+struct vshm_ctl_region {
+	uint64_t size;
+	uint32_t shmid;
+	uint32_t reserved;
+};
+
+/* SET_REGION_ADDR request. */
+struct vshm_ctl_region_addr {
+	uint32_t dev_id;
+	uint32_t shmid;
+	uint64_t guest_addr;
+};
+
+/* One SET_MEM_TABLE entry; its memfd is the fd at the same index. */
+struct vshm_ctl_ram_range {
+	uint64_t guest_addr;
+	uint64_t size;		/* non-zero */
+	uint64_t fd_offset;
+	uint64_t reserved;
+};
+
+/* SET_MEM_TABLE request: this header then nranges entries (0 clears the table). */
+struct vshm_ctl_mem_table {
+	uint32_t nranges;	/* <= VSHM_CTL_MAX_RAM_RANGES */
+	uint32_t reserved;
+	/* struct vshm_ctl_ram_range ranges[nranges]; */
+};
+
+/* RESET_DEVICE, REMOVE_DEVICE, GET_STATS request. */
+struct vshm_ctl_dev_ref {
+	uint32_t dev_id;
+	uint32_t reserved;
+};
+
+/* GET_STATS reply body (for one device, or summed over all). */
+struct vshm_ctl_stats {
+	uint64_t devices;
+	uint64_t mappings;
+	uint64_t mapped_bytes;
+	uint64_t maps;
+	uint64_t unmaps;
+	uint64_t map_errors;
+	uint64_t mem_reads;
+	uint64_t mem_writes;
+	uint64_t mem_read_bytes;
+	uint64_t mem_write_bytes;
+	uint64_t forwarded;
+	uint64_t protocol_errors;
+	uint64_t reserved[4];
+};
+
+/* LIST_DEVICES reply body: this header then count entries. */
+struct vshm_ctl_list {
+	uint32_t total;		/* entries that exist */
+	uint32_t count;		/* entries in this reply */
+};
+
+/* A LIST_DEVICES entry. */
+struct vshm_ctl_device_entry {
+	uint32_t dev_id;
+	uint32_t flags;		/* VSHM_CTL_DEV_* */
+	uint32_t nregions;
+	uint32_t nmappings;
+};
+
+/* LIST_MAPPINGS request: entries from index start of (dev_id, shmid). */
+struct vshm_ctl_list_mappings {
+	uint32_t dev_id;
+	uint32_t shmid;
+	uint32_t start;
+	uint32_t reserved;
+};
+
+/* A LIST_MAPPINGS entry (also the region API's mapping description). */
+struct vshm_mapping {
+	uint64_t shm_offset;
+	uint64_t len;
+	uint64_t fd_offset;
+	uint32_t flags;		/* VSHM_REGION_WRITE */
+	uint32_t reserved;
+};
+
+/* Encode a control request; payload is the request struct (and array), fds borrowed. */
+int vshm_ctl_encode_request(struct vshm_msg *msg, uint32_t request,
+			    const void *payload, size_t len,
+			    const int *fds, unsigned int nfds);
+/* Encode a reply: status error (positive errno or 0), then body if error is 0. */
+int vshm_ctl_encode_reply(struct vshm_msg *msg, uint32_t request, uint32_t error,
+			  const void *body, size_t len, const int *fds,
+			  unsigned int nfds);
+/*
+ * Get a validated request's payload: *payload points into msg, *len is its size.
+ * Arrays follow the fixed struct, as described above.
+ */
+int vshm_ctl_decode_request(const struct vshm_msg *msg, uint32_t request,
+			    const void **payload, size_t *len,
+			    struct vshm_err *err);
+/*
+ * Get a validated reply to request: *error is the status (positive errno or
+ * 0); on 0, *body and *len describe the body.
+ */
+int vshm_ctl_decode_reply(const struct vshm_msg *msg, uint32_t request,
+			  uint32_t *error, const void **body, size_t *len,
+			  struct vshm_err *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VSHM_CONTROL_H */

@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * VIRTIO Shared Memory Region back-ends behind one interface.
+ *
+ * kmod: a region is a /dev/vshm region fd (see include/uapi/linux/vshm.h);
+ *       the VMM mmaps vshm_region_fd() once.
+ * mmap: the region is a PROT_NONE reservation in this process; mappings are
+ *       placed with MAP_FIXED and unmapping re-reserves PROT_NONE.
+ *
+ * Both follow the module's rules: offsets and lengths are page multiples; a
+ * map over any existing mapping fails with EEXIST unless VSHM_REGION_REPLACE
+ * is given and the range covers every mapping it touches entirely (else
+ * EINVAL); an unmap must name exactly one whole mapping (else ENOENT); a
+ * failed call leaves the region as it was.  Copy-in/out go mapping by
+ * mapping: a range starting in a hole fails with ENXIO, one that reaches a
+ * hole later returns a short count, writing a read-only mapping fails with
+ * EACCES (or stops short there).
+ */
+#ifndef VSHM_REGION_H
+#define VSHM_REGION_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <vshm/error.h>
+#include <vshm/control.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum vshm_backend_type {
+	VSHM_BACKEND_AUTO = 0,	/* kmod if /dev/vshm can be opened, else mmap */
+	VSHM_BACKEND_KMOD = 1,
+	VSHM_BACKEND_MMAP = 2,
+};
+
+/* vshm_region_map() flags (same values as the uapi VSHM_MAP_*). */
+#define VSHM_REGION_WRITE	0x1u
+#define VSHM_REGION_REPLACE	0x2u
+#define VSHM_REGION_FLAGS_ALL	(VSHM_REGION_WRITE | VSHM_REGION_REPLACE)
+
+/* The mmap back-end's mapping limit when max_mappings is 0. */
+#define VSHM_MMAP_DEFAULT_MAX_MAPPINGS	4096u
+
+/* Counters and state of a region (for kmod, from VSHM_IOC_REGION_INFO). */
+struct vshm_region_stats {
+	uint64_t size;
+	uint32_t backend;	/* enum vshm_backend_type actually used */
+	uint32_t max_mappings;
+	uint64_t nr_mappings;
+	uint64_t mapped_bytes;
+	uint64_t faults;	/* kmod only; 0 for mmap */
+	uint64_t copied_in;
+	uint64_t copied_out;
+	uint64_t maps;
+	uint64_t unmaps;
+};
+
+struct vshm_region;
+
+/* Create a region of size bytes (page multiple) holding at most max_mappings (0: default). */
+int vshm_region_create(enum vshm_backend_type type, uint64_t size,
+		       uint32_t max_mappings, struct vshm_region **out);
+/* Drop every mapping and free the region (closes the kmod region fd). */
+void vshm_region_destroy(struct vshm_region *r);
+/* The back-end in use. */
+enum vshm_backend_type vshm_region_backend(const struct vshm_region *r);
+/* The region size in bytes. */
+uint64_t vshm_region_size(const struct vshm_region *r);
+/* kmod: the region fd (still owned by the region); mmap: -ENODEV. */
+int vshm_region_fd(const struct vshm_region *r);
+/* mmap: the reservation's base address in this process; kmod: NULL. */
+void *vshm_region_addr(const struct vshm_region *r);
+/* Map len bytes of fd at fd_offset to shm_offset; flags VSHM_REGION_*. */
+int vshm_region_map(struct vshm_region *r, int fd, uint64_t fd_offset,
+		    uint64_t shm_offset, uint64_t len, uint32_t flags);
+/* Atomically replace the mappings the range fully covers (map with VSHM_REGION_REPLACE). */
+int vshm_region_replace(struct vshm_region *r, int fd, uint64_t fd_offset,
+			uint64_t shm_offset, uint64_t len, uint32_t flags);
+/* Remove exactly one whole mapping. */
+int vshm_region_unmap(struct vshm_region *r, uint64_t shm_offset, uint64_t len);
+/* Remove every mapping (device reset). */
+int vshm_region_unmap_all(struct vshm_region *r);
+/* Copy len bytes at offset out of the mapped sources; returns bytes copied. */
+ssize_t vshm_region_read(struct vshm_region *r, uint64_t offset, void *buf,
+			 size_t len);
+/* Copy len bytes into the mapped sources at offset; returns bytes copied. */
+ssize_t vshm_region_write(struct vshm_region *r, uint64_t offset,
+			  const void *buf, size_t len);
+/* Fill *info. */
+int vshm_region_info(struct vshm_region *r, struct vshm_region_stats *info);
+/* Copy up to max mappings from index start into out (sorted by offset); returns the count. */
+ssize_t vshm_region_mappings(const struct vshm_region *r, size_t start,
+			     struct vshm_mapping *out, size_t max);
+/* Find the mapping containing offset: 0 and *m, or -ENOENT. */
+int vshm_region_lookup(const struct vshm_region *r, uint64_t offset,
+		       struct vshm_mapping *m);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VSHM_REGION_H */

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libvshm: VIRTIO Shared Memory Regions over vhost-user.
+ *
+ * Umbrella header: the wire codec and channels (wire.h), region back-ends
+ * (region.h), the device back-end helpers (backend.h), the broker control
+ * protocol (control.h) and the VMM client (client.h).  Errors: error.h.
+ */
+#ifndef VSHM_VSHM_H
+#define VSHM_VSHM_H
+
+#include <vshm/error.h>
+#include <vshm/wire.h>
+#include <vshm/region.h>
+#include <vshm/backend.h>
+#include <vshm/control.h>
+#include <vshm/client.h>
+
+#endif /* VSHM_VSHM_H */

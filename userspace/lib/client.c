@@ -1,0 +1,339 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* VMM client of the vshmd control socket: one request/reply at a time. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+struct vshm_client {
+	struct vshm_chan *ch;
+	uint32_t features;
+	int timeout_ms;
+	struct vshm_msg msg;
+};
+
+/*
+ * Send a request and wait for its reply.  On success *body / *len point
+ * into c->msg (valid until the next call) and c->msg owns the reply's fds.
+ */
+static int call(struct vshm_client *c, uint32_t request, const void *payload,
+		size_t plen, const int *fds, unsigned int nfds,
+		const void **body, size_t *len, struct vshm_err *err)
+{
+	const void *b;
+	uint32_t error;
+	size_t l;
+	int ret;
+
+	vshm_msg_release(&c->msg);
+	ret = vshm_ctl_encode_request(&c->msg, request, payload, plen, fds, nfds);
+	if (ret)
+		return vshmi_fail(err, -ret, "encoding %s: %s",
+				  vshmi_ctl_name(request), vshm_strerror(ret));
+	ret = vshm_chan_send(c->ch, &c->msg, err);
+	if (ret)
+		return ret;
+	ret = vshm_chan_flush_wait(c->ch, c->timeout_ms);
+	if (ret)
+		return vshmi_fail(err, -ret, "sending %s: %s",
+				  vshmi_ctl_name(request), vshm_strerror(ret));
+	ret = vshm_chan_recv_wait(c->ch, &c->msg, c->timeout_ms, err);
+	if (ret)
+		return ret;
+	ret = vshm_ctl_decode_reply(&c->msg, request, &error, &b, &l, err);
+	if (ret) {
+		vshm_msg_release(&c->msg);
+		return ret;
+	}
+	if (error) {
+		vshm_msg_release(&c->msg);
+		return vshmi_fail(err, (int)error, "broker refused %s: %s",
+				  vshmi_ctl_name(request), vshm_strerror((int)error));
+	}
+	if (body) {
+		*body = b;
+		*len = l;
+	}
+	return 0;
+}
+
+int vshm_client_from_fd(int fd, int timeout_ms, struct vshm_client **out,
+			struct vshm_err *err)
+{
+	struct vshm_ctl_hello hello = {
+		.version = VSHM_CTL_VERSION, .features = VSHM_CTL_FEAT_ALL,
+	};
+	struct vshm_client *c;
+	const void *body;
+	size_t len;
+	int ret;
+
+	c = malloc(sizeof(*c));
+	if (!c) {
+		close(fd);
+		return vshmi_fail(err, ENOMEM, "no memory for a client");
+	}
+	c->msg.nfds = 0;
+	c->msg.flags = 0;
+	c->timeout_ms = timeout_ms;
+	ret = vshm_chan_new(fd, VSHM_PROTO_CONTROL, VSHM_CHAN_OWN_FD, &c->ch);
+	if (ret) {
+		close(fd);
+		free(c);
+		return vshmi_fail(err, -ret, "channel: %s", vshm_strerror(ret));
+	}
+	ret = call(c, VSHM_CTL_HELLO, &hello, sizeof(hello), NULL, 0, &body,
+		   &len, err);
+	if (!ret) {
+		memcpy(&hello, body, sizeof(hello));
+		if (hello.version != VSHM_CTL_VERSION)
+			ret = vshmi_fail(err, EPROTONOSUPPORT,
+					 "broker speaks control version %u, the library %u",
+					 hello.version, VSHM_CTL_VERSION);
+		c->features = hello.features;
+	}
+	if (ret) {
+		vshm_client_close(c);
+		return ret;
+	}
+	*out = c;
+	return 0;
+}
+
+int vshm_client_connect(const char *path, int timeout_ms,
+			struct vshm_client **out, struct vshm_err *err)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return vshmi_fail(err, ENAMETOOLONG,
+				  "socket path is %zu bytes, at most %zu",
+				  strlen(path), sizeof(sa.sun_path) - 1);
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return vshmi_fail(err, errno, "socket: %s", vshm_strerror(errno));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int e = errno;
+
+		close(fd);
+		return vshmi_fail(err, e, "connect %s: %s", path, vshm_strerror(e));
+	}
+	return vshm_client_from_fd(fd, timeout_ms, out, err);
+}
+
+void vshm_client_close(struct vshm_client *c)
+{
+	if (!c)
+		return;
+	vshm_msg_release(&c->msg);
+	vshm_chan_free(c->ch);
+	free(c);
+}
+
+uint32_t vshm_client_features(const struct vshm_client *c)
+{
+	return c->features;
+}
+
+int vshm_client_get_region(struct vshm_client *c, uint32_t dev_id,
+			   uint32_t shmid, int *fd, uint64_t *size,
+			   struct vshm_err *err)
+{
+	struct vshm_ctl_region_ref ref = { .dev_id = dev_id, .shmid = shmid };
+	struct vshm_ctl_region reg;
+	const void *body;
+	size_t len;
+	int ret;
+
+	ret = call(c, VSHM_CTL_GET_REGION, &ref, sizeof(ref), NULL, 0, &body,
+		   &len, err);
+	if (ret)
+		return ret;
+	memcpy(&reg, body, sizeof(reg));
+	if (reg.shmid != shmid) {
+		vshm_msg_release(&c->msg);
+		return vshmi_fail(err, VSHM_EREPLY,
+				  "GET_REGION reply for shmid %u, asked for %u",
+				  reg.shmid, shmid);
+	}
+	*fd = vshm_msg_take_fd(&c->msg, 0);
+	if (size)
+		*size = reg.size;
+	return 0;
+}
+
+int vshm_client_add_device(struct vshm_client *c, int backend_fd,
+			   int forward_fd, const uint64_t *sizes,
+			   uint32_t nregions, uint32_t flags, uint32_t *dev_id,
+			   int *region_fds, struct vshm_err *err)
+{
+	struct vshm_ctl_add_device req = { .flags = flags, .nregions = nregions };
+	uint8_t buf[sizeof(req) + 8 * VSHM_MAX_SHMIDS];
+	struct vshm_ctl_device dev;
+	int fds[2] = { backend_fd, forward_fd };
+	const void *body;
+	uint32_t i;
+	size_t len;
+	int ret;
+
+	if (nregions > VSHM_MAX_SHMIDS || (flags & ~VSHM_CTL_DEV_DRAFT_FLAGS))
+		return vshmi_fail(err, EINVAL,
+				  "nregions %u (at most %u) or flags 0x%x (only DRAFT_FLAGS)",
+				  nregions, VSHM_MAX_SHMIDS, flags);
+	if (forward_fd >= 0)
+		req.flags |= VSHM_CTL_DEV_FORWARD;
+	memcpy(buf, &req, sizeof(req));
+	if (nregions)
+		memcpy(buf + sizeof(req), sizes, 8 * nregions);
+	for (i = 0; region_fds && i < nregions; i++)
+		region_fds[i] = -1;
+	ret = call(c, VSHM_CTL_ADD_DEVICE, buf, sizeof(req) + 8 * nregions, fds,
+		   forward_fd >= 0 ? 2 : 1, &body, &len, err);
+	if (ret)
+		return ret;
+	memcpy(&dev, body, sizeof(dev));
+	*dev_id = dev.dev_id;
+	for (i = 0; region_fds && i < nregions; i++) {
+		if (!sizes[i])
+			continue;
+		ret = vshm_client_get_region(c, dev.dev_id, i, &region_fds[i],
+					     NULL, err);
+		if (ret)
+			goto err_remove;
+	}
+	return 0;
+
+err_remove:
+	for (i = 0; i < nregions; i++) {
+		if (region_fds[i] >= 0)
+			close(region_fds[i]);
+		region_fds[i] = -1;
+	}
+	vshm_client_remove_device(c, dev.dev_id, NULL);
+	return ret;
+}
+
+int vshm_client_set_region_addr(struct vshm_client *c, uint32_t dev_id,
+				uint32_t shmid, uint64_t guest_addr,
+				struct vshm_err *err)
+{
+	struct vshm_ctl_region_addr req = {
+		.dev_id = dev_id, .shmid = shmid, .guest_addr = guest_addr,
+	};
+
+	return call(c, VSHM_CTL_SET_REGION_ADDR, &req, sizeof(req), NULL, 0,
+		    NULL, NULL, err);
+}
+
+int vshm_client_set_mem_table(struct vshm_client *c,
+			      const struct vshm_ctl_ram_range *ranges,
+			      const int *fds, uint32_t n, struct vshm_err *err)
+{
+	uint8_t buf[sizeof(struct vshm_ctl_mem_table) +
+		    sizeof(struct vshm_ctl_ram_range) * VSHM_CTL_MAX_RAM_RANGES];
+	struct vshm_ctl_mem_table hdr = { .nranges = n };
+	uint32_t i;
+
+	if (n > VSHM_CTL_MAX_RAM_RANGES)
+		return vshmi_fail(err, E2BIG, "%u RAM ranges, at most %u", n,
+				  VSHM_CTL_MAX_RAM_RANGES);
+	memcpy(buf, &hdr, sizeof(hdr));
+	for (i = 0; i < n; i++) {
+		struct vshm_ctl_ram_range r = ranges[i];
+
+		r.reserved = 0;
+		memcpy(buf + sizeof(hdr) + i * sizeof(r), &r, sizeof(r));
+	}
+	return call(c, VSHM_CTL_SET_MEM_TABLE, buf,
+		    sizeof(hdr) + n * sizeof(struct vshm_ctl_ram_range), fds, n,
+		    NULL, NULL, err);
+}
+
+static int dev_call(struct vshm_client *c, uint32_t request, uint32_t dev_id,
+		    const void **body, size_t *len, struct vshm_err *err)
+{
+	struct vshm_ctl_dev_ref ref = { .dev_id = dev_id };
+
+	return call(c, request, &ref, sizeof(ref), NULL, 0, body, len, err);
+}
+
+int vshm_client_reset_device(struct vshm_client *c, uint32_t dev_id,
+			     struct vshm_err *err)
+{
+	return dev_call(c, VSHM_CTL_RESET_DEVICE, dev_id, NULL, NULL, err);
+}
+
+int vshm_client_remove_device(struct vshm_client *c, uint32_t dev_id,
+			      struct vshm_err *err)
+{
+	return dev_call(c, VSHM_CTL_REMOVE_DEVICE, dev_id, NULL, NULL, err);
+}
+
+int vshm_client_stats(struct vshm_client *c, uint32_t dev_id,
+		      struct vshm_ctl_stats *stats, struct vshm_err *err)
+{
+	const void *body;
+	size_t len;
+	int ret;
+
+	ret = dev_call(c, VSHM_CTL_GET_STATS, dev_id, &body, &len, err);
+	if (!ret)
+		memcpy(stats, body, sizeof(*stats));
+	return ret;
+}
+
+/* Copy a list reply's entries out. */
+static ssize_t list_out(const void *body, void *out, size_t esize, size_t max,
+			uint32_t *total)
+{
+	struct vshm_ctl_list l;
+	size_t n;
+
+	memcpy(&l, body, sizeof(l));
+	n = l.count < max ? l.count : max;
+	if (n)
+		memcpy(out, (const uint8_t *)body + sizeof(l), n * esize);
+	if (total)
+		*total = l.total;
+	return n;
+}
+
+ssize_t vshm_client_list_devices(struct vshm_client *c,
+				 struct vshm_ctl_device_entry *out, size_t max,
+				 uint32_t *total, struct vshm_err *err)
+{
+	const void *body;
+	size_t len;
+	int ret;
+
+	ret = call(c, VSHM_CTL_LIST_DEVICES, NULL, 0, NULL, 0, &body, &len, err);
+	if (ret)
+		return ret;
+	return list_out(body, out, sizeof(*out), max, total);
+}
+
+ssize_t vshm_client_list_mappings(struct vshm_client *c, uint32_t dev_id,
+				  uint32_t shmid, uint32_t start,
+				  struct vshm_mapping *out, size_t max,
+				  uint32_t *total, struct vshm_err *err)
+{
+	struct vshm_ctl_list_mappings req = {
+		.dev_id = dev_id, .shmid = shmid, .start = start,
+	};
+	const void *body;
+	size_t len;
+	int ret;
+
+	ret = call(c, VSHM_CTL_LIST_MAPPINGS, &req, sizeof(req), NULL, 0, &body,
+		   &len, err);
+	if (ret)
+		return ret;
+	return list_out(body, out, sizeof(*out), max, total);
+}

@@ -1,0 +1,433 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * vshm control protocol: message specs, encoders and decoders.
+ * Layouts are in include/vshm/control.h; every reply starts with
+ * struct vshm_ctl_status.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "internal.h"
+
+_Static_assert(sizeof(struct vshm_ctl_status) == 8, "status");
+_Static_assert(sizeof(struct vshm_ctl_hello) == 16, "hello");
+_Static_assert(sizeof(struct vshm_ctl_add_device) == 16, "add_device");
+_Static_assert(sizeof(struct vshm_ctl_device) == 16, "device");
+_Static_assert(sizeof(struct vshm_ctl_region_ref) == 8, "region_ref");
+_Static_assert(sizeof(struct vshm_ctl_region) == 16, "region");
+_Static_assert(sizeof(struct vshm_ctl_region_addr) == 16, "region_addr");
+_Static_assert(sizeof(struct vshm_ctl_ram_range) == 32, "ram_range");
+_Static_assert(sizeof(struct vshm_ctl_mem_table) == 8, "mem_table");
+_Static_assert(sizeof(struct vshm_ctl_dev_ref) == 8, "dev_ref");
+_Static_assert(sizeof(struct vshm_ctl_stats) == 128, "stats");
+_Static_assert(sizeof(struct vshm_ctl_list) == 8, "list");
+_Static_assert(sizeof(struct vshm_ctl_device_entry) == 16, "device_entry");
+_Static_assert(sizeof(struct vshm_ctl_list_mappings) == 16, "list_mappings");
+_Static_assert(sizeof(struct vshm_mapping) == 32, "mapping");
+
+#define ST sizeof(struct vshm_ctl_status)
+
+static int zero_at(const struct vshm_msg *msg, size_t off, size_t len,
+		   const char *name, const char *what, struct vshm_err *err)
+{
+	return vshmi_check_zero(msg->payload + off, len, name, what, err);
+}
+
+static int check_shmid(uint32_t shmid, const char *name, struct vshm_err *err)
+{
+	if (shmid >= VSHM_MAX_SHMIDS)
+		return vshmi_fail(err, VSHM_EFIELD, "%s: shmid %u, must be 0..%u",
+				  name, shmid, VSHM_MAX_SHMIDS - 1);
+	return 0;
+}
+
+/* Requests. */
+
+static int req_hello(const struct vshm_msg *m, const char *name,
+		     struct vshm_err *err)
+{
+	uint32_t feat = vshmi_get32(m->payload + 4);
+
+	if (feat & ~VSHM_CTL_FEAT_ALL)
+		return vshmi_fail(err, VSHM_EFIELD,
+				  "%s: features 0x%x, known are 0x%x", name, feat,
+				  VSHM_CTL_FEAT_ALL);
+	return zero_at(m, 8, 8, name, "reserved", err);
+}
+
+static int req_add_device(const struct vshm_msg *m, const char *name,
+			  struct vshm_err *err)
+{
+	uint32_t flags = vshmi_get32(m->payload);
+	uint32_t n = vshmi_get32(m->payload + 4);
+	unsigned int want_fds, i;
+	int ret;
+
+	if (flags & ~VSHM_CTL_DEV_FLAGS_ALL)
+		return vshmi_fail(err, VSHM_EFIELD, "%s: flags 0x%x, known are 0x%x",
+				  name, flags, VSHM_CTL_DEV_FLAGS_ALL);
+	ret = zero_at(m, 8, 8, name, "reserved", err);
+	if (ret)
+		return ret;
+	if (n > VSHM_MAX_SHMIDS)
+		return vshmi_fail(err, VSHM_EFIELD, "%s: nregions %u, at most %u",
+				  name, n, VSHM_MAX_SHMIDS);
+	if (m->hdr.size != sizeof(struct vshm_ctl_add_device) + 8 * n)
+		return vshmi_fail(err, VSHM_ESIZE,
+				  "%s: payload is %u bytes, must be 16 + 8 * nregions (%u) = %zu",
+				  name, m->hdr.size, n,
+				  sizeof(struct vshm_ctl_add_device) + 8 * n);
+	want_fds = 1 + !!(flags & VSHM_CTL_DEV_FORWARD);
+	if (m->nfds < want_fds)
+		return vshmi_fail(err, VSHM_EFDMISSING,
+				  "%s: %u fds, needs %u (backend channel%s)", name,
+				  m->nfds, want_fds,
+				  want_fds == 2 ? " and forward socket" : "");
+	if (m->nfds > want_fds)
+		return vshmi_fail(err, VSHM_EFDEXTRA,
+				  "%s: %u fds, must be %u (the forward socket needs flag FORWARD)",
+				  name, m->nfds, want_fds);
+	for (i = 0; i < n; i++) {
+		uint64_t sz = vshmi_get64(m->payload + 16 + 8 * i);
+
+		if (sz % VSHM_PAGE_SIZE)
+			return vshmi_fail(err, VSHM_EFIELD,
+					  "%s: size of shmid %u is %llu, not a multiple of %u",
+					  name, i, (unsigned long long)sz,
+					  VSHM_PAGE_SIZE);
+	}
+	return 0;
+}
+
+static int req_region_ref(const struct vshm_msg *m, const char *name,
+			  struct vshm_err *err)
+{
+	return check_shmid(vshmi_get32(m->payload + 4), name, err);
+}
+
+static int req_mem_table(const struct vshm_msg *m, const char *name,
+			 struct vshm_err *err)
+{
+	uint32_t n = vshmi_get32(m->payload);
+	unsigned int i;
+	int ret;
+
+	ret = zero_at(m, 4, 4, name, "reserved", err);
+	if (ret)
+		return ret;
+	if (n > VSHM_CTL_MAX_RAM_RANGES)
+		return vshmi_fail(err, VSHM_EFIELD, "%s: nranges %u, at most %u",
+				  name, n, VSHM_CTL_MAX_RAM_RANGES);
+	if (m->hdr.size != 8 + sizeof(struct vshm_ctl_ram_range) * n)
+		return vshmi_fail(err, VSHM_ESIZE,
+				  "%s: payload is %u bytes, must be 8 + 32 * nranges (%u) = %zu",
+				  name, m->hdr.size, n,
+				  8 + sizeof(struct vshm_ctl_ram_range) * n);
+	if (m->nfds < n)
+		return vshmi_fail(err, VSHM_EFDMISSING,
+				  "%s: %u fds, needs one per range (%u)", name,
+				  m->nfds, n);
+	if (m->nfds > n)
+		return vshmi_fail(err, VSHM_EFDEXTRA,
+				  "%s: %u fds, must be one per range (%u)", name,
+				  m->nfds, n);
+	for (i = 0; i < n; i++) {
+		const uint8_t *e = m->payload + 8 + 32 * i;
+		uint64_t ga = vshmi_get64(e), sz = vshmi_get64(e + 8);
+
+		ret = vshmi_check_zero(e + 24, 8, name, "range reserved", err);
+		if (ret)
+			return ret;
+		if (sz == 0 || ga + sz < ga)
+			return vshmi_fail(err, VSHM_EFIELD,
+					  "%s: range %u (0x%llx + 0x%llx) is empty or wraps",
+					  name, i, (unsigned long long)ga,
+					  (unsigned long long)sz);
+	}
+	return 0;
+}
+
+static int req_dev_ref(const struct vshm_msg *m, const char *name,
+		       struct vshm_err *err)
+{
+	return zero_at(m, 4, 4, name, "reserved", err);
+}
+
+static int req_list_mappings(const struct vshm_msg *m, const char *name,
+			     struct vshm_err *err)
+{
+	int ret = check_shmid(vshmi_get32(m->payload + 4), name, err);
+
+	return ret ? ret : zero_at(m, 12, 4, name, "reserved", err);
+}
+
+/* Replies: the status word, then the body when the status is 0. */
+
+static int rep_body(const struct vshm_msg *m, const char *name, size_t body,
+		    unsigned int fds, struct vshm_err *err)
+{
+	uint32_t error = vshmi_get32(m->payload);
+	size_t want = error ? ST : ST + body;
+	int ret;
+
+	ret = zero_at(m, 4, 4, name, "status reserved", err);
+	if (ret)
+		return ret;
+	if (error >= VSHM_ERR_BASE)
+		return vshmi_fail(err, VSHM_EFIELD,
+				  "%s reply: error %u is not an errno value",
+				  name, error);
+	if (m->hdr.size != want)
+		return vshmi_fail(err, VSHM_ESIZE,
+				  "%s reply: payload is %u bytes, must be %zu with error %u",
+				  name, m->hdr.size, want, error);
+	if (error)
+		fds = 0;
+	if (m->nfds < fds)
+		return vshmi_fail(err, VSHM_EFDMISSING,
+				  "%s reply: %u fds, needs %u", name, m->nfds, fds);
+	if (m->nfds > fds)
+		return vshmi_fail(err, VSHM_EFDEXTRA,
+				  "%s reply: %u fds, must be %u", name, m->nfds, fds);
+	return 0;
+}
+
+static int rep_empty(const struct vshm_msg *m, const char *name,
+		     struct vshm_err *err)
+{
+	return rep_body(m, name, 0, 0, err);
+}
+
+static int rep_hello(const struct vshm_msg *m, const char *name,
+		     struct vshm_err *err)
+{
+	int ret = rep_body(m, name, sizeof(struct vshm_ctl_hello), 0, err);
+
+	if (ret || vshmi_get32(m->payload))
+		return ret;
+	return zero_at(m, ST + 8, 8, name, "reserved", err);
+}
+
+static int rep_device(const struct vshm_msg *m, const char *name,
+		      struct vshm_err *err)
+{
+	int ret = rep_body(m, name, sizeof(struct vshm_ctl_device), 0, err);
+
+	if (ret || vshmi_get32(m->payload))
+		return ret;
+	if (vshmi_get32(m->payload + ST + 4) > VSHM_MAX_SHMIDS)
+		return vshmi_fail(err, VSHM_EFIELD, "%s reply: nregions %u, at most %u",
+				  name, vshmi_get32(m->payload + ST + 4),
+				  VSHM_MAX_SHMIDS);
+	return zero_at(m, ST + 8, 8, name, "reserved", err);
+}
+
+static int rep_region(const struct vshm_msg *m, const char *name,
+		      struct vshm_err *err)
+{
+	int ret = rep_body(m, name, sizeof(struct vshm_ctl_region), 1, err);
+
+	if (ret || vshmi_get32(m->payload))
+		return ret;
+	ret = check_shmid(vshmi_get32(m->payload + ST + 8), name, err);
+	return ret ? ret : zero_at(m, ST + 12, 4, name, "reserved", err);
+}
+
+static int rep_stats(const struct vshm_msg *m, const char *name,
+		     struct vshm_err *err)
+{
+	int ret = rep_body(m, name, sizeof(struct vshm_ctl_stats), 0, err);
+
+	if (ret || vshmi_get32(m->payload))
+		return ret;
+	return zero_at(m, ST + offsetof(struct vshm_ctl_stats, reserved),
+		       sizeof(((struct vshm_ctl_stats *)0)->reserved), name,
+		       "reserved", err);
+}
+
+static int rep_list(const struct vshm_msg *m, const char *name, size_t esize,
+		    uint32_t max, struct vshm_err *err)
+{
+	uint32_t error = vshmi_get32(m->payload), total, count, i;
+	int ret;
+
+	if (error || m->hdr.size < ST + sizeof(struct vshm_ctl_list))
+		return rep_body(m, name, sizeof(struct vshm_ctl_list), 0, err);
+	total = vshmi_get32(m->payload + ST);
+	count = vshmi_get32(m->payload + ST + 4);
+	if (count > max || count > total)
+		return vshmi_fail(err, VSHM_EFIELD,
+				  "%s reply: count %u, at most %u and at most total %u",
+				  name, count, max, total);
+	ret = rep_body(m, name, sizeof(struct vshm_ctl_list) + esize * count, 0, err);
+	if (ret || esize != sizeof(struct vshm_mapping))
+		return ret;
+	for (i = 0; i < count; i++) {
+		ret = zero_at(m, ST + 8 + esize * i + 28, 4, name,
+			      "mapping reserved", err);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int rep_devices(const struct vshm_msg *m, const char *name,
+		       struct vshm_err *err)
+{
+	return rep_list(m, name, sizeof(struct vshm_ctl_device_entry),
+			VSHM_CTL_MAX_DEVICES, err);
+}
+
+static int rep_mappings(const struct vshm_msg *m, const char *name,
+			struct vshm_err *err)
+{
+	return rep_list(m, name, sizeof(struct vshm_mapping),
+			VSHM_CTL_MAX_MAPPINGS, err);
+}
+
+struct ctl_pair {
+	struct vshmi_spec req, rep;
+};
+
+#define REQ(n, lo, hi, fmin, fmax, chk) \
+	{ .name = n, .min = lo, .max = hi, .fds_min = fmin, .fds_max = fmax, .check = chk }
+#define REP(n, body_max, fmax, chk) \
+	{ .name = n, .min = ST, .max = ST + (body_max), .fds_min = 0, .fds_max = fmax, .check = chk }
+
+static const struct ctl_pair ctl_specs[] = {
+	[VSHM_CTL_HELLO] = {
+		REQ("HELLO", 16, 16, 0, 0, req_hello),
+		REP("HELLO", 16, 0, rep_hello) },
+	[VSHM_CTL_ADD_DEVICE] = {
+		REQ("ADD_DEVICE", 16, 16 + 8 * VSHM_MAX_SHMIDS, 1, 2, req_add_device),
+		REP("ADD_DEVICE", 16, 0, rep_device) },
+	[VSHM_CTL_GET_REGION] = {
+		REQ("GET_REGION", 8, 8, 0, 0, req_region_ref),
+		REP("GET_REGION", 16, 1, rep_region) },
+	[VSHM_CTL_SET_REGION_ADDR] = {
+		REQ("SET_REGION_ADDR", 16, 16, 0, 0, req_region_ref),
+		REP("SET_REGION_ADDR", 0, 0, rep_empty) },
+	[VSHM_CTL_SET_MEM_TABLE] = {
+		REQ("SET_MEM_TABLE", 8, 8 + 32 * VSHM_CTL_MAX_RAM_RANGES, 0,
+		    VSHM_CTL_MAX_RAM_RANGES, req_mem_table),
+		REP("SET_MEM_TABLE", 0, 0, rep_empty) },
+	[VSHM_CTL_RESET_DEVICE] = {
+		REQ("RESET_DEVICE", 8, 8, 0, 0, req_dev_ref),
+		REP("RESET_DEVICE", 0, 0, rep_empty) },
+	[VSHM_CTL_REMOVE_DEVICE] = {
+		REQ("REMOVE_DEVICE", 8, 8, 0, 0, req_dev_ref),
+		REP("REMOVE_DEVICE", 0, 0, rep_empty) },
+	[VSHM_CTL_GET_STATS] = {
+		REQ("GET_STATS", 8, 8, 0, 0, req_dev_ref),
+		REP("GET_STATS", 128, 0, rep_stats) },
+	[VSHM_CTL_LIST_DEVICES] = {
+		REQ("LIST_DEVICES", 0, 0, 0, 0, NULL),
+		REP("LIST_DEVICES", 8 + 16 * VSHM_CTL_MAX_DEVICES, 0, rep_devices) },
+	[VSHM_CTL_LIST_MAPPINGS] = {
+		REQ("LIST_MAPPINGS", 16, 16, 0, 0, req_list_mappings),
+		REP("LIST_MAPPINGS", 8 + 32 * VSHM_CTL_MAX_MAPPINGS, 0, rep_mappings) },
+};
+
+int vshmi_ctl_spec(uint32_t request, bool reply, struct vshmi_spec *spec)
+{
+	if (request == 0 || request >= VSHMI_ARRAY_SIZE(ctl_specs))
+		return -VSHM_EREQUEST;
+	*spec = reply ? ctl_specs[request].rep : ctl_specs[request].req;
+	return 0;
+}
+
+const char *vshmi_ctl_name(uint32_t request)
+{
+	if (request == 0 || request >= VSHMI_ARRAY_SIZE(ctl_specs))
+		return NULL;
+	return ctl_specs[request].req.name;
+}
+
+static int put_fds(struct vshm_msg *msg, const int *fds, unsigned int nfds)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < nfds; i++) {
+		ret = vshm_msg_add_fd(msg, fds[i]);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+int vshm_ctl_encode_request(struct vshm_msg *msg, uint32_t request,
+			    const void *payload, size_t len,
+			    const int *fds, unsigned int nfds)
+{
+	int ret;
+
+	if (!vshmi_ctl_name(request))
+		return -EINVAL;
+	vshm_msg_init(msg, request, 0);
+	ret = vshm_msg_append(msg, payload, len);
+	return ret ? ret : put_fds(msg, fds, nfds);
+}
+
+int vshm_ctl_encode_reply(struct vshm_msg *msg, uint32_t request, uint32_t error,
+			  const void *body, size_t len, const int *fds,
+			  unsigned int nfds)
+{
+	struct vshm_ctl_status st = { .error = error };
+	int ret;
+
+	if (!vshmi_ctl_name(request) || error >= VSHM_ERR_BASE)
+		return -EINVAL;
+	vshm_msg_init(msg, request, VSHM_HDR_REPLY);
+	ret = vshm_msg_append(msg, &st, sizeof(st));
+	if (ret || error)
+		return ret;
+	ret = vshm_msg_append(msg, body, len);
+	return ret ? ret : put_fds(msg, fds, nfds);
+}
+
+static int ctl_expect(const struct vshm_msg *msg, uint32_t request, bool reply,
+		      struct vshm_err *err)
+{
+	const char *name = vshmi_ctl_name(request);
+
+	if (!name)
+		return vshmi_fail(err, EINVAL, "request %u is not a control request",
+				  request);
+	if (msg->hdr.request != request ||
+	    !!(msg->hdr.flags & VSHM_HDR_REPLY) != reply)
+		return vshmi_fail(err, VSHM_EREPLY,
+				  "expected %s%s, got request %u%s", name,
+				  reply ? " reply" : "", msg->hdr.request,
+				  (msg->hdr.flags & VSHM_HDR_REPLY) ? " (reply)" : "");
+	return vshm_msg_check(VSHM_PROTO_CONTROL, msg, err);
+}
+
+int vshm_ctl_decode_request(const struct vshm_msg *msg, uint32_t request,
+			    const void **payload, size_t *len,
+			    struct vshm_err *err)
+{
+	int ret = ctl_expect(msg, request, false, err);
+
+	if (ret)
+		return ret;
+	*payload = msg->payload;
+	*len = msg->hdr.size;
+	return 0;
+}
+
+int vshm_ctl_decode_reply(const struct vshm_msg *msg, uint32_t request,
+			  uint32_t *error, const void **body, size_t *len,
+			  struct vshm_err *err)
+{
+	int ret = ctl_expect(msg, request, true, err);
+
+	if (ret)
+		return ret;
+	*error = vshmi_get32(msg->payload);
+	*body = msg->payload + ST;
+	*len = msg->hdr.size - ST;
+	return 0;
+}

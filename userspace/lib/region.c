@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* Region dispatch: common checks and bookkeeping, then the back-end. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+int vshm_region_create(enum vshm_backend_type type, uint64_t size,
+		       uint32_t max_mappings, struct vshm_region **out)
+{
+	struct vshm_region *r;
+	int ret;
+
+	if (type > VSHM_BACKEND_MMAP)
+		return -EINVAL;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->fd = -1;
+	r->size = size;
+	r->max_mappings = max_mappings;
+	switch (type) {
+	case VSHM_BACKEND_AUTO:
+		ret = vshmi_region_kmod_init(r);
+		if (ret == -ENOENT || ret == -ENODEV || ret == -ENXIO ||
+		    ret == -EACCES || ret == -EPERM)
+			ret = vshmi_region_mmap_init(r);
+		break;
+	case VSHM_BACKEND_KMOD:
+		ret = vshmi_region_kmod_init(r);
+		break;
+	default:
+		ret = vshmi_region_mmap_init(r);
+		break;
+	}
+	if (ret) {
+		free(r);
+		return ret;
+	}
+	*out = r;
+	return 0;
+}
+
+void vshm_region_destroy(struct vshm_region *r)
+{
+	if (!r)
+		return;
+	r->ops->destroy(r);
+	vshmi_maptab_free(&r->tab);
+	free(r);
+}
+
+enum vshm_backend_type vshm_region_backend(const struct vshm_region *r)
+{
+	return r->type;
+}
+
+uint64_t vshm_region_size(const struct vshm_region *r)
+{
+	return r->size;
+}
+
+int vshm_region_fd(const struct vshm_region *r)
+{
+	return r->fd >= 0 ? r->fd : -ENODEV;
+}
+
+void *vshm_region_addr(const struct vshm_region *r)
+{
+	return r->base;
+}
+
+int vshm_region_map(struct vshm_region *r, int fd, uint64_t fd_offset,
+		    uint64_t shm_offset, uint64_t len, uint32_t flags)
+{
+	int ret;
+
+	/* The table entry must be insertable once the back-end succeeded. */
+	ret = vshmi_maptab_reserve(&r->tab, 1);
+	if (ret)
+		return ret;
+	ret = r->ops->map(r, fd, fd_offset, shm_offset, len, flags);
+	if (!ret)
+		r->maps++;
+	return ret;
+}
+
+int vshm_region_replace(struct vshm_region *r, int fd, uint64_t fd_offset,
+			uint64_t shm_offset, uint64_t len, uint32_t flags)
+{
+	return vshm_region_map(r, fd, fd_offset, shm_offset, len,
+			       flags | VSHM_REGION_REPLACE);
+}
+
+int vshm_region_unmap(struct vshm_region *r, uint64_t shm_offset, uint64_t len)
+{
+	return r->ops->unmap(r, shm_offset, len);
+}
+
+int vshm_region_unmap_all(struct vshm_region *r)
+{
+	return r->ops->unmap_all(r);
+}
+
+ssize_t vshm_region_read(struct vshm_region *r, uint64_t offset, void *buf,
+			 size_t len)
+{
+	return r->ops->copy(r, offset, buf, len, false);
+}
+
+ssize_t vshm_region_write(struct vshm_region *r, uint64_t offset,
+			  const void *buf, size_t len)
+{
+	return r->ops->copy(r, offset, (void *)buf, len, true);
+}
+
+int vshm_region_info(struct vshm_region *r, struct vshm_region_stats *info)
+{
+	*info = (struct vshm_region_stats){
+		.size = r->size,
+		.backend = r->type,
+		.max_mappings = r->max_mappings,
+		.nr_mappings = r->tab.n,
+		.mapped_bytes = r->tab.bytes,
+		.copied_in = r->copied_in,
+		.copied_out = r->copied_out,
+		.maps = r->maps,
+		.unmaps = r->unmaps,
+	};
+	return r->ops->info(r, info);
+}
+
+ssize_t vshm_region_mappings(const struct vshm_region *r, size_t start,
+			     struct vshm_mapping *out, size_t max)
+{
+	size_t i;
+
+	for (i = 0; start + i < r->tab.n && i < max; i++)
+		out[i] = r->tab.v[start + i];
+	return i;
+}
+
+int vshm_region_lookup(const struct vshm_region *r, uint64_t offset,
+		       struct vshm_mapping *m)
+{
+	size_t i = vshmi_maptab_find(&r->tab, offset);
+
+	if (i >= r->tab.n || r->tab.v[i].shm_offset > offset)
+		return -ENOENT;
+	*m = r->tab.v[i];
+	return 0;
+}

@@ -1,0 +1,271 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The mmap region back-end, for hosts without /dev/vshm.
+ *
+ * The region is a PROT_NONE, MAP_NORESERVE reservation in this process.  A
+ * mapping is placed over it with MAP_FIXED; unmapping puts PROT_NONE back,
+ * so an unrelated mmap(NULL) can never land inside the guest-visible window.
+ * Validation follows the module (see include/uapi/linux/vshm.h and
+ * Documentation/kmod.rst) and happens before anything changes, so a failed
+ * call leaves the region as it was.  Each mapping costs up to two VMAs:
+ * when vm.max_map_count runs out mmap fails with ENOMEM, which is returned
+ * as is.
+ *
+ * Limits of doing this in-process: a read-only mapping of a source that can
+ * not be reopened read-only (a dma-buf) could be mprotect()ed writable by
+ * other code in the process; and copies through vshm_region_read/write
+ * touch the source's pages directly, so truncating a memfd under a live
+ * mapping raises SIGBUS here (the module keeps its own page references).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define VSHMI_TMPFS_MAGIC	0x01021994
+#define VSHMI_HUGETLBFS_MAGIC	0x958458f6
+#define VSHMI_DMA_BUF_MAGIC	0x444d4142
+
+static uint64_t page_size(void)
+{
+	return (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+static int reserve(void *addr, uint64_t len)
+{
+	void *p = mmap(addr, len, PROT_NONE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED,
+		       -1, 0);
+
+	return p == MAP_FAILED ? -errno : 0;
+}
+
+/* EBADF, ENODEV, EOVERFLOW (source end) or EACCES, as the module checks a source. */
+static int check_source(int fd, uint64_t fd_offset, uint64_t len, bool writable)
+{
+	struct statfs sfs;
+	struct stat st;
+	int fl, seals;
+
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return -EBADF;
+	if (fstatfs(fd, &sfs) < 0)
+		return -EBADF;
+	switch ((unsigned long)sfs.f_type) {
+	case VSHMI_TMPFS_MAGIC:
+	case VSHMI_HUGETLBFS_MAGIC:
+		if (!S_ISREG(st.st_mode))
+			return -ENODEV;
+		break;
+	case VSHMI_DMA_BUF_MAGIC:
+		break;
+	default:
+		return -ENODEV;
+	}
+	if (fd_offset + len > (uint64_t)st.st_size)
+		return -EOVERFLOW;
+	if (!writable)
+		return 0;
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0)
+		return -EBADF;
+	if ((fl & O_ACCMODE) == O_RDONLY || (fl & O_PATH))
+		return -EACCES;
+	seals = fcntl(fd, F_GET_SEALS);
+	if (seals > 0 && (seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)))
+		return -EACCES;
+	return 0;
+}
+
+int vshmi_region_check_map(const struct vshm_region *r, uint64_t fd_offset,
+			   uint64_t shm_offset, uint64_t len, uint32_t flags)
+{
+	uint64_t pg = page_size(), end;
+
+	if ((flags & ~VSHM_REGION_FLAGS_ALL) || fd_offset % pg)
+		return -EINVAL;
+	if (!len || shm_offset % pg || len % pg)
+		return -EINVAL;
+	if (__builtin_add_overflow(shm_offset, len, &end) || end > r->size)
+		return -EOVERFLOW;
+	if (__builtin_add_overflow(fd_offset, len, &end))
+		return -EOVERFLOW;
+	return 0;
+}
+
+static int mmap_map(struct vshm_region *r, int fd, uint64_t fd_offset,
+		    uint64_t shm_offset, uint64_t len, uint32_t flags)
+{
+	bool writable = flags & VSHM_REGION_WRITE;
+	struct vshm_mapping m;
+	size_t first, count;
+	int ret, src = fd;
+	char path[64];
+	void *p;
+
+	ret = vshmi_region_check_map(r, fd_offset, shm_offset, len, flags);
+	if (ret)
+		return ret;
+	ret = check_source(fd, fd_offset, len, writable);
+	if (ret)
+		return ret;
+	ret = vshmi_maptab_covered(&r->tab, shm_offset, len, &first, &count);
+	if (ret)
+		return flags & VSHM_REGION_REPLACE ? -EINVAL : -EEXIST;
+	if (count && !(flags & VSHM_REGION_REPLACE))
+		return -EEXIST;
+	if (r->tab.n - count + 1 > r->max_mappings)
+		return -ENOSPC;
+
+	/*
+	 * A read-only mapping of a read-write fd could be mprotect()ed
+	 * writable later.  Map a read-only reopen where possible: the VMA
+	 * then lacks VM_MAYWRITE for good.
+	 */
+	if (!writable) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		src = open(path, O_RDONLY | O_CLOEXEC);
+		if (src < 0)
+			src = fd;
+	}
+	p = mmap(r->base + shm_offset, len,
+		 PROT_READ | (writable ? PROT_WRITE : 0),
+		 MAP_SHARED | MAP_FIXED, src, (off_t)fd_offset);
+	ret = p == MAP_FAILED ? -errno : 0;
+	if (src != fd)
+		close(src);
+	if (ret)
+		return ret;
+
+	m = (struct vshm_mapping){
+		.shm_offset = shm_offset, .len = len, .fd_offset = fd_offset,
+		.flags = writable ? VSHM_REGION_WRITE : 0,
+	};
+	r->unmaps += count;
+	vshmi_maptab_replace(&r->tab, first, count, &m);
+	return 0;
+}
+
+static int mmap_unmap(struct vshm_region *r, uint64_t shm_offset, uint64_t len)
+{
+	uint64_t pg = page_size(), end;
+	ssize_t i;
+	int ret;
+
+	if (!len || shm_offset % pg || len % pg)
+		return -EINVAL;
+	if (__builtin_add_overflow(shm_offset, len, &end) || end > r->size)
+		return -EOVERFLOW;
+	i = vshmi_maptab_exact(&r->tab, shm_offset, len);
+	if (i < 0)
+		return -ENOENT;
+	ret = reserve(r->base + shm_offset, len);
+	if (ret)
+		return ret;
+	vshmi_maptab_replace(&r->tab, i, 1, NULL);
+	r->unmaps++;
+	return 0;
+}
+
+static int mmap_unmap_all(struct vshm_region *r)
+{
+	int ret;
+
+	if (!r->tab.n)
+		return 0;
+	ret = reserve(r->base, r->size);
+	if (ret)
+		return ret;
+	r->unmaps += r->tab.n;
+	vshmi_maptab_clear(&r->tab);
+	return 0;
+}
+
+static ssize_t mmap_copy(struct vshm_region *r, uint64_t offset, void *buf,
+			 size_t len, bool write)
+{
+	uint8_t *p = buf;
+	size_t done = 0;
+	int err = 0;
+
+	while (done < len) {
+		uint64_t pos = offset + done, chunk;
+		const struct vshm_mapping *m;
+		size_t i;
+
+		if (pos < offset || pos >= r->size) {
+			err = -ENXIO;
+			break;
+		}
+		i = vshmi_maptab_find(&r->tab, pos);
+		m = i < r->tab.n ? &r->tab.v[i] : NULL;
+		if (!m || m->shm_offset > pos) {
+			err = -ENXIO;
+			break;
+		}
+		if (write && !(m->flags & VSHM_REGION_WRITE)) {
+			err = -EACCES;
+			break;
+		}
+		chunk = m->shm_offset + m->len - pos;
+		if (chunk > len - done)
+			chunk = len - done;
+		if (write)
+			memcpy(r->base + pos, p + done, chunk);
+		else
+			memcpy(p + done, r->base + pos, chunk);
+		done += chunk;
+	}
+	if (write)
+		r->copied_in += done;
+	else
+		r->copied_out += done;
+	return done ? (ssize_t)done : err;
+}
+
+static int mmap_info(struct vshm_region *r, struct vshm_region_stats *info)
+{
+	(void)r;
+	(void)info;
+	return 0;
+}
+
+static void mmap_destroy(struct vshm_region *r)
+{
+	munmap(r->base, r->size);
+}
+
+static const struct vshmi_region_ops mmap_ops = {
+	.map = mmap_map,
+	.unmap = mmap_unmap,
+	.unmap_all = mmap_unmap_all,
+	.copy = mmap_copy,
+	.info = mmap_info,
+	.destroy = mmap_destroy,
+};
+
+int vshmi_region_mmap_init(struct vshm_region *r)
+{
+	void *p;
+
+	if (!r->size || r->size % page_size())
+		return -EINVAL;
+	if (!r->max_mappings)
+		r->max_mappings = VSHM_MMAP_DEFAULT_MAX_MAPPINGS;
+	p = mmap(NULL, r->size, PROT_NONE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	r->base = p;
+	r->fd = -1;
+	r->type = VSHM_BACKEND_MMAP;
+	r->ops = &mmap_ops;
+	return 0;
+}

@@ -1,0 +1,411 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Channels: whole frames over a stream socket, fds as SCM_RIGHTS.
+ *
+ * Receiving reads the 12-byte header, checks it, then reads exactly the
+ * payload, never past the end of the frame, so fds of the next frame are
+ * never picked up with this one.  Partial reads keep their state in the
+ * channel.  Sending queues whatever the socket does not take; fds travel
+ * with the frame's first byte, so a queued remainder carries fds only if
+ * nothing of the frame went out yet (those fds are duplicated).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+/* Most bytes queued for output before vshm_chan_send() refuses. */
+#define VSHMI_TXQ_MAX	(4u << 20)
+
+struct txbuf {
+	struct txbuf *next;
+	size_t len, off;
+	unsigned int nfds;
+	int fds[VSHM_MAX_FDS];
+	uint8_t data[];
+};
+
+struct vshm_chan {
+	int fd;
+	enum vshm_proto proto;
+	uint32_t flags;
+	int broken;		/* negative code once the stream cannot be trusted */
+	/* receive state */
+	size_t rx_have;		/* bytes of the current frame received */
+	unsigned int rx_nfds;
+	bool rx_fd_overflow;
+	struct vshm_msg rx;
+	/* send queue */
+	struct txbuf *txq_head, *txq_tail;
+	size_t tx_queued;
+};
+
+int vshm_chan_new(int fd, enum vshm_proto proto, uint32_t flags,
+		  struct vshm_chan **out)
+{
+	struct vshm_chan *ch;
+
+	if (fd < 0)
+		return -EBADF;
+	if (proto < VSHM_PROTO_FRONTEND || proto > VSHM_PROTO_CONTROL ||
+	    (flags & ~VSHM_CHAN_OWN_FD))
+		return -EINVAL;
+	ch = calloc(1, sizeof(*ch));
+	if (!ch)
+		return -ENOMEM;
+	ch->fd = fd;
+	ch->proto = proto;
+	ch->flags = flags;
+	*out = ch;
+	return 0;
+}
+
+static void rx_drop(struct vshm_chan *ch)
+{
+	vshmi_close_fds(ch->rx.fds, ch->rx_nfds);
+	ch->rx_nfds = 0;
+	ch->rx_have = 0;
+	ch->rx_fd_overflow = false;
+}
+
+void vshm_chan_free(struct vshm_chan *ch)
+{
+	struct txbuf *b, *next;
+
+	if (!ch)
+		return;
+	rx_drop(ch);
+	for (b = ch->txq_head; b; b = next) {
+		next = b->next;
+		vshmi_close_fds(b->fds, b->nfds);
+		free(b);
+	}
+	if (ch->flags & VSHM_CHAN_OWN_FD)
+		close(ch->fd);
+	free(ch);
+}
+
+int vshm_chan_fd(const struct vshm_chan *ch)
+{
+	return ch->fd;
+}
+
+size_t vshm_chan_pending(const struct vshm_chan *ch)
+{
+	return ch->tx_queued;
+}
+
+/* Keep the fds that came with a recvmsg(); note any that did not fit. */
+static void rx_take_fds(struct vshm_chan *ch, struct msghdr *mh)
+{
+	struct cmsghdr *c;
+
+	if (mh->msg_flags & MSG_CTRUNC)
+		ch->rx_fd_overflow = true;
+	for (c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+		size_t n, i;
+		int fd;
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < n; i++) {
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			if (ch->rx_nfds < VSHM_MAX_FDS) {
+				ch->rx.fds[ch->rx_nfds++] = fd;
+			} else {
+				close(fd);
+				ch->rx_fd_overflow = true;
+			}
+		}
+	}
+}
+
+static int chan_break(struct vshm_chan *ch, int code)
+{
+	rx_drop(ch);
+	ch->broken = code;
+	return code;
+}
+
+int vshm_chan_recv(struct vshm_chan *ch, struct vshm_msg *msg,
+		   struct vshm_err *err)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(VSHM_MAX_FDS * sizeof(int))];
+	} cbuf;
+	uint8_t *frame = (uint8_t *)&ch->rx.hdr;
+	int ret;
+
+	if (ch->broken)
+		return vshmi_fail(err, -ch->broken,
+				  "channel is broken by an earlier error: %s",
+				  vshm_strerror(ch->broken));
+	for (;;) {
+		size_t want = ch->rx_have < VSHM_HDR_SIZE ?
+			      VSHM_HDR_SIZE - ch->rx_have :
+			      VSHM_HDR_SIZE + ch->rx.hdr.size - ch->rx_have;
+		struct iovec iov = { frame + ch->rx_have, want };
+		struct msghdr mh = {
+			.msg_iov = &iov, .msg_iovlen = 1,
+			.msg_control = cbuf.buf, .msg_controllen = sizeof(cbuf.buf),
+		};
+		ssize_t n;
+
+		if (want == 0)
+			break;
+		n = recvmsg(ch->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return -EAGAIN;
+			ret = -errno;
+			vshmi_fail(err, errno, "recvmsg: %s", vshm_strerror(ret));
+			return chan_break(ch, ret);
+		}
+		rx_take_fds(ch, &mh);
+		if (n == 0) {
+			if (ch->rx_have == 0 && ch->rx_nfds == 0) {
+				vshmi_fail(err, EPIPE, "peer closed the connection");
+				return chan_break(ch, -EPIPE);
+			}
+			vshmi_fail(err, VSHM_ETRUNC,
+				   "peer closed the connection after %zu bytes of a frame",
+				   ch->rx_have);
+			return chan_break(ch, -VSHM_ETRUNC);
+		}
+		ch->rx_have += n;
+		if (ch->rx_have == VSHM_HDR_SIZE) {
+			ret = vshmi_check_header(ch->proto, &ch->rx.hdr, err);
+			if (ret)
+				return chan_break(ch, ret);
+		}
+	}
+
+	/* A whole frame: hand it over with its fds, then validate. */
+	msg->hdr = ch->rx.hdr;
+	memcpy(msg->payload, ch->rx.payload, ch->rx.hdr.size);
+	memcpy(msg->fds, ch->rx.fds, ch->rx_nfds * sizeof(int));
+	msg->nfds = ch->rx_nfds;
+	msg->flags = VSHM_MSG_OWNS_FDS;
+	ch->rx_nfds = 0;
+	ch->rx_have = 0;
+	if (ch->rx_fd_overflow) {
+		ch->rx_fd_overflow = false;
+		vshm_msg_release(msg);
+		return vshmi_fail(err, VSHM_EFDEXTRA,
+				  "%s: more than %u fds (the rest were dropped)",
+				  vshm_request_name(ch->proto, msg->hdr.request),
+				  VSHM_MAX_FDS);
+	}
+	ret = vshm_msg_check(ch->proto, msg, err);
+	if (ret)
+		vshm_msg_release(msg);
+	return ret;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Poll for events until deadline (-1: none); 0, -ETIMEDOUT or -errno. */
+static int wait_fd(int fd, short events, int64_t deadline)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+	int timeout, n;
+
+	for (;;) {
+		timeout = -1;
+		if (deadline >= 0) {
+			int64_t left = deadline - now_ms();
+
+			if (left <= 0)
+				return -ETIMEDOUT;
+			timeout = left > 1000000 ? 1000000 : (int)left;
+		}
+		n = poll(&p, 1, timeout);
+		if (n > 0)
+			return 0;
+		if (n < 0 && errno != EINTR)
+			return -errno;
+	}
+}
+
+static int64_t deadline_of(int timeout_ms)
+{
+	return timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+}
+
+int vshm_chan_recv_wait(struct vshm_chan *ch, struct vshm_msg *msg,
+			int timeout_ms, struct vshm_err *err)
+{
+	int64_t deadline = deadline_of(timeout_ms);
+	int ret;
+
+	for (;;) {
+		ret = vshm_chan_recv(ch, msg, err);
+		if (ret != -EAGAIN)
+			return ret;
+		ret = wait_fd(ch->fd, POLLIN, deadline);
+		if (ret)
+			return vshmi_fail(err, -ret, "waiting for a message: %s",
+					  vshm_strerror(ret));
+	}
+}
+
+/* sendmsg() the bytes with fds; returns bytes sent or -errno. */
+static ssize_t send_some(int fd, const uint8_t *p, size_t len, const int *fds,
+			 unsigned int nfds)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(VSHM_MAX_FDS * sizeof(int))];
+	} cbuf;
+	struct iovec iov = { (void *)p, len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	ssize_t n;
+
+	if (nfds) {
+		struct cmsghdr *c;
+
+		memset(&cbuf, 0, sizeof(cbuf));
+		mh.msg_control = cbuf.buf;
+		mh.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+		memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
+	}
+	do {
+		n = sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+	} while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : n;
+}
+
+int vshm_chan_flush(struct vshm_chan *ch)
+{
+	struct txbuf *b;
+	ssize_t n;
+
+	while ((b = ch->txq_head)) {
+		n = send_some(ch->fd, b->data + b->off, b->len - b->off,
+			      b->fds, b->nfds);
+		if (n == -EAGAIN || n == -EWOULDBLOCK)
+			return -EAGAIN;
+		if (n < 0)
+			return (int)n;
+		if (b->nfds) {
+			/* The peer has its own copies now. */
+			vshmi_close_fds(b->fds, b->nfds);
+			b->nfds = 0;
+		}
+		b->off += n;
+		ch->tx_queued -= n;
+		if (b->off < b->len)
+			continue;
+		ch->txq_head = b->next;
+		if (!ch->txq_head)
+			ch->txq_tail = NULL;
+		free(b);
+	}
+	return 0;
+}
+
+static int enqueue(struct vshm_chan *ch, const uint8_t *p, size_t len,
+		   const int *fds, unsigned int nfds, struct vshm_err *err)
+{
+	struct txbuf *b;
+	unsigned int i;
+
+	if (ch->tx_queued + len > VSHMI_TXQ_MAX)
+		return vshmi_fail(err, ENOBUFS,
+				  "output queue would hold %zu bytes, limit %u",
+				  ch->tx_queued + len, VSHMI_TXQ_MAX);
+	b = malloc(sizeof(*b) + len);
+	if (!b)
+		return vshmi_fail(err, ENOMEM, "no memory to queue %zu bytes", len);
+	b->next = NULL;
+	b->len = len;
+	b->off = 0;
+	b->nfds = 0;
+	for (i = 0; i < nfds; i++) {
+		int fd = fcntl(fds[i], F_DUPFD_CLOEXEC, 0);
+
+		if (fd < 0) {
+			int ret = -errno;
+
+			vshmi_close_fds(b->fds, b->nfds);
+			free(b);
+			return vshmi_fail(err, -ret, "duplicating fd %d to queue it: %s",
+					  fds[i], vshm_strerror(ret));
+		}
+		b->fds[b->nfds++] = fd;
+	}
+	memcpy(b->data, p, len);
+	if (ch->txq_tail)
+		ch->txq_tail->next = b;
+	else
+		ch->txq_head = b;
+	ch->txq_tail = b;
+	ch->tx_queued += len;
+	return 0;
+}
+
+int vshm_chan_send(struct vshm_chan *ch, const struct vshm_msg *msg,
+		   struct vshm_err *err)
+{
+	size_t len;
+	const uint8_t *p = vshm_msg_frame(msg, &len);
+	ssize_t n;
+	int ret;
+
+	if (msg->hdr.size > VSHM_PAYLOAD_MAX || msg->nfds > VSHM_MAX_FDS)
+		return vshmi_fail(err, EMSGSIZE, "message of %u bytes / %u fds is above the caps",
+				  msg->hdr.size, msg->nfds);
+	if (ch->txq_head) {
+		ret = enqueue(ch, p, len, msg->fds, msg->nfds, err);
+		if (ret)
+			return ret;
+		ret = vshm_chan_flush(ch);
+		if (ret && ret != -EAGAIN)
+			return vshmi_fail(err, -ret, "sendmsg: %s", vshm_strerror(ret));
+		return 0;
+	}
+	n = send_some(ch->fd, p, len, msg->fds, msg->nfds);
+	if (n == -EAGAIN || n == -EWOULDBLOCK)
+		return enqueue(ch, p, len, msg->fds, msg->nfds, err);
+	if (n < 0)
+		return vshmi_fail(err, (int)-n, "sendmsg: %s", vshm_strerror((int)n));
+	if ((size_t)n < len)
+		return enqueue(ch, p + n, len - n, NULL, 0, err);
+	return 0;
+}
+
+int vshm_chan_flush_wait(struct vshm_chan *ch, int timeout_ms)
+{
+	int64_t deadline = deadline_of(timeout_ms);
+	int ret;
+
+	for (;;) {
+		ret = vshm_chan_flush(ch);
+		if (ret != -EAGAIN)
+			return ret;
+		ret = wait_fd(ch->fd, POLLOUT, deadline);
+		if (ret)
+			return ret;
+	}
+}
