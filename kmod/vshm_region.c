@@ -28,6 +28,51 @@
 #include "vshm_compat.h"
 #include "vshm_internal.h"
 
+/* Pages mapped per fault: the faulting one and its neighbours. */
+#define VSHM_FAULT_AROUND_PAGES	16
+
+/* The protection for a PTE of @map in @vma: never writable if @map is not. */
+static pgprot_t vshm_pte_prot(struct vm_area_struct *vma,
+			      struct vshm_mapping *map)
+{
+	vm_flags_t flags = vma->vm_flags;
+
+	if (!map->writable)
+		flags &= ~VM_WRITE;
+	return vm_get_page_prot(flags);
+}
+
+/*
+ * Map the pages of @map around the one just faulted in, within the same
+ * aligned window, VMA and mapping, as the page cache's fault-around does:
+ * guests touch memory sequentially, and a fault costs far more than a PTE.
+ * Best effort: any failure just stops it, the next fault will retry.
+ */
+static void vshm_fault_around(struct vm_fault *vmf, struct vshm_mapping *map,
+			      pgprot_t prot)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	unsigned long window = VSHM_FAULT_AROUND_PAGES * PAGE_SIZE;
+	unsigned long start = max(ALIGN_DOWN(vmf->address, window), vma->vm_start);
+	unsigned long end = min(start + window, vma->vm_end);
+	unsigned long addr;
+
+	for (addr = start; addr < end; addr += PAGE_SIZE) {
+		u64 off = ((u64)vma->vm_pgoff << PAGE_SHIFT) + (addr - vma->vm_start);
+		struct page *page;
+
+		if (addr == vmf->address || off < map->start)
+			continue;
+		if (off >= map->start + map->len)
+			break;
+		if (map->ops->get_page(map, (off - map->start) >> PAGE_SHIFT, &page))
+			break;
+		if (vmf_insert_pfn_prot(vma, addr, page_to_pfn(page), prot) &
+		    VM_FAULT_ERROR)
+			break;
+	}
+}
+
 static vm_fault_t vshm_vm_fault(struct vm_fault *vmf)
 {
 	struct vm_area_struct *vma = vmf->vma;
@@ -36,8 +81,8 @@ static vm_fault_t vshm_vm_fault(struct vm_fault *vmf)
 	u64 off = (u64)vmf->pgoff << PAGE_SHIFT;
 	struct vshm_mapping *map;
 	struct page *page;
-	vm_flags_t prot_flags;
 	vm_fault_t ret;
+	pgprot_t prot;
 	int err;
 
 	down_read(&region->lock);
@@ -55,14 +100,12 @@ static vm_fault_t vshm_vm_fault(struct vm_fault *vmf)
 	 * Writable mappings get a writable PTE at once if the VMA allows
 	 * writing; read-only ones never do.
 	 */
-	prot_flags = vma->vm_flags;
-	if (!map->writable)
-		prot_flags &= ~VM_WRITE;
-	ret = vmf_insert_pfn_prot(vma, vmf->address, page_to_pfn(page),
-				  vm_get_page_prot(prot_flags));
+	prot = vshm_pte_prot(vma, map);
+	ret = vmf_insert_pfn_prot(vma, vmf->address, page_to_pfn(page), prot);
 	if (!(ret & VM_FAULT_ERROR)) {
 		atomic64_inc(&region->faults);
 		atomic64_inc(&vshm_totals.faults);
+		vshm_fault_around(vmf, map, prot);
 	}
 out:
 	up_read(&region->lock);
