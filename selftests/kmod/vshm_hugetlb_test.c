@@ -1,0 +1,354 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * hugetlbfs memfds (MFD_HUGETLB) as sources: whole huge pages and 4 KiB
+ * pieces of them (any page-aligned fd_offset) map, read and write through
+ * the region's mmap and the copy path, coherently with the memfd's own
+ * mmap; read-only pieces refuse stores; unmapped ranges raise SIGBUS; a
+ * source never touched before maps zeros; truncation while mapped never
+ * exposes freed memory; and every huge page goes back to the pool once
+ * everything is closed.
+ *
+ * Reserves 8 huge pages through /proc/sys/vm/nr_hugepages and restores
+ * the old value afterwards; skips if the pool cannot grow.
+ *
+ * Runs in the VM with vshm.ko loaded, as root.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "vshm_test.h"
+
+#define P		VT_PAGE
+#define NR_HUGE		"/proc/sys/vm/nr_hugepages"
+#define RESERVE		8
+#define SEED_A		1
+#define SEED_B		2
+#define SEED_W		9
+
+/* Read "@key: N" from /proc/meminfo; -1 if missing. */
+static long meminfo(const char *key)
+{
+	char line[256];
+	size_t n = strlen(key);
+	long v = -1;
+	FILE *f;
+
+	f = fopen("/proc/meminfo", "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, key, n) && line[n] == ':') {
+			v = strtol(line + n + 1, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return v;
+}
+
+FIXTURE(huge) {
+	bool ready;
+	char why[128];
+	uint64_t old_nr;
+	long free_before;
+	size_t hps;		/* huge page size */
+	int region;
+	int a;			/* 2 huge pages, pattern SEED_A */
+	uint8_t *map;		/* region mmap: 4 huge pages long */
+};
+
+#define NEED_HUGE() do { \
+	if (!self->ready) \
+		SKIP(return, "%s", self->why); \
+} while (0)
+
+FIXTURE_SETUP(huge)
+{
+	uint64_t nr = 0;
+	long kb;
+
+	ASSERT_EQ(P, (unsigned long)sysconf(_SC_PAGESIZE));
+	ASSERT_EQ(0, access(VSHM_DEVICE_PATH, F_OK)) {
+		TH_LOG("%s missing: is vshm.ko loaded?", VSHM_DEVICE_PATH);
+	}
+	vt_install_fault_handler();
+	self->region = -1;
+	self->a = -1;
+	kb = meminfo("Hugepagesize");
+	if (kb <= 0) {
+		snprintf(self->why, sizeof(self->why), "no huge page support");
+		SKIP(return, "%s", self->why);
+	}
+	self->hps = kb * 1024UL;
+	if (vt_read_u64_file(NR_HUGE, &self->old_nr) ||
+	    vt_write_u64_file(NR_HUGE, self->old_nr + RESERVE)) {
+		snprintf(self->why, sizeof(self->why), "cannot write %s", NR_HUGE);
+		SKIP(return, "%s", self->why);
+	}
+	if (vt_read_u64_file(NR_HUGE, &nr) || nr < self->old_nr + RESERVE ||
+	    meminfo("HugePages_Free") < RESERVE) {
+		vt_write_u64_file(NR_HUGE, self->old_nr);
+		snprintf(self->why, sizeof(self->why),
+			 "could reserve only %" PRIu64 " of %d huge pages",
+			 nr - self->old_nr, RESERVE);
+		SKIP(return, "%s", self->why);
+	}
+	self->ready = true;
+	self->free_before = meminfo("HugePages_Free");
+
+	self->a = vt_memfd(2 * self->hps, SEED_A, MFD_HUGETLB);
+	ASSERT_LE(0, self->a) {
+		TH_LOG("hugetlb memfd: %s", strerror(-self->a));
+	}
+	self->region = vt_create_region(4 * self->hps, 0);
+	ASSERT_LE(0, self->region);
+	self->map = vt_mmap(self->region, 4 * self->hps, PROT_READ | PROT_WRITE, 0);
+	ASSERT_NE(NULL, self->map);
+}
+
+FIXTURE_TEARDOWN(huge)
+{
+	if (!self->ready)
+		return;
+	if (self->map)
+		munmap(self->map, 4 * self->hps);
+	if (self->region >= 0)
+		close(self->region);
+	if (self->a >= 0)
+		close(self->a);
+	vt_write_u64_file(NR_HUGE, self->old_nr);
+}
+
+/*
+ * Whole huge pages: two huge pages mapped read-write at region offset 0
+ * read back the pattern through the mmap (every 4 KiB subpage) and pread;
+ * REGION_INFO counts the mapping.
+ */
+TEST_F(huge, whole_huge_pages)
+{
+	struct vshm_region_info info;
+	size_t len;
+	uint8_t *buf;
+	int ret;
+
+	NEED_HUGE();
+	len = 2 * self->hps;
+	buf = malloc(len);
+	ASSERT_NE(NULL, buf);
+	ret = vt_map(self->region, self->a, VSHM_MAP_WRITE, 0, 0, len);
+	ASSERT_EQ(0, ret) {
+		TH_LOG("map: %s", strerror(-ret));
+	}
+	ASSERT_EQ(0, vt_info(self->region, &info));
+	EXPECT_EQ(1, info.nr_mappings);
+	EXPECT_EQ(len, info.mapped_bytes);
+	ASSERT_EQ(0, vt_copy(buf, self->map, len));
+	EXPECT_EQ(-1, vt_check(buf, len, SEED_A, 0));
+	memset(buf, 0, len);
+	ASSERT_EQ((ssize_t)len, pread(self->region, buf, len, 0));
+	EXPECT_EQ(-1, vt_check(buf, len, SEED_A, 0));
+	EXPECT_EQ(SIGBUS, vt_peek(self->map + len, buf));
+	free(buf);
+}
+
+/*
+ * 4 KiB pieces at any page-aligned offset inside huge pages, including
+ * one that straddles the boundary between two huge pages, map at any
+ * region offset; a read-only piece refuses stores with SIGBUS.
+ */
+TEST_F(huge, small_pieces)
+{
+	const size_t h = self->hps;
+	static uint8_t buf[4 * P];
+	int ret;
+
+	NEED_HUGE();
+	ret = vt_map(self->region, self->a, 0, h + 3 * P, 5 * P, 2 * P);
+	ASSERT_EQ(0, ret) {
+		TH_LOG("map: %s", strerror(-ret));
+	}
+	ASSERT_EQ(0, vt_map(self->region, self->a, VSHM_MAP_WRITE, h - 2 * P,
+			    h + 7 * P, 4 * P));
+	ASSERT_EQ(0, vt_map(self->region, self->a, VSHM_MAP_WRITE, P, 3 * h, P));
+
+	ASSERT_EQ(0, vt_copy(buf, self->map + 5 * P, 2 * P));
+	EXPECT_EQ(-1, vt_check(buf, 2 * P, SEED_A, h + 3 * P));
+	ASSERT_EQ(0, vt_copy(buf, self->map + h + 7 * P, 4 * P));
+	EXPECT_EQ(-1, vt_check(buf, 4 * P, SEED_A, h - 2 * P));
+	ASSERT_EQ(0, vt_copy(buf, self->map + 3 * h, P));
+	EXPECT_EQ(-1, vt_check(buf, P, SEED_A, P));
+
+	EXPECT_EQ(SIGBUS, vt_poke(self->map + 5 * P, 1));
+	EXPECT_EQ(SIGBUS, vt_peek(self->map + 7 * P, buf));
+	EXPECT_EQ(SIGBUS, vt_peek(self->map + 4 * P, buf));
+	EXPECT_EQ(0, vt_poke(self->map + h + 7 * P, buf[0]));
+	EXPECT_EQ(-1, pwrite(self->region, buf, 10, 6 * P));
+	EXPECT_EQ(EACCES, errno);
+}
+
+/*
+ * Coherence both ways with the memfd's own mmap, through the region's
+ * mmap and pwrite, across the boundary between two huge pages.
+ */
+TEST_F(huge, coherence)
+{
+	const size_t h = self->hps;
+	static uint8_t buf[2 * P];
+	uint8_t *src;
+	uint8_t c;
+
+	NEED_HUGE();
+	ASSERT_EQ(0, vt_map(self->region, self->a, VSHM_MAP_WRITE, 0, 0, 2 * h));
+	src = mmap(NULL, 2 * h, PROT_READ | PROT_WRITE, MAP_SHARED, self->a, 0);
+	ASSERT_NE(MAP_FAILED, src);
+
+	ASSERT_EQ(0, vt_poke(self->map + h + 12345, 0x4d));
+	EXPECT_EQ(0x4d, src[h + 12345]);
+	src[77 * P + 5] = 0x6e;
+	ASSERT_EQ(0, vt_peek(self->map + 77 * P + 5, &c));
+	EXPECT_EQ(0x6e, c);
+
+	vt_fill(buf, 2 * P, SEED_W, 0);
+	ASSERT_EQ((ssize_t)(2 * P), pwrite(self->region, buf, 2 * P, h - P));
+	EXPECT_EQ(-1, vt_check(src + h - P, 2 * P, SEED_W, 0));
+	ASSERT_EQ(0, vt_copy(buf, self->map + h - P, 2 * P));
+	EXPECT_EQ(-1, vt_check(buf, 2 * P, SEED_W, 0));
+	munmap(src, 2 * h);
+}
+
+/* Unmapping a huge-page mapping zaps it: SIGBUS, no stale subpage. */
+TEST_F(huge, unmap_sigbus)
+{
+	const size_t h = self->hps;
+	uint8_t c;
+
+	NEED_HUGE();
+	ASSERT_EQ(0, vt_map(self->region, self->a, VSHM_MAP_WRITE, 0, h, 2 * h));
+	ASSERT_EQ(0, vt_map(self->region, self->a, 0, 8 * P, 0, 4 * P));
+	ASSERT_EQ(0, vt_peek(self->map + h, &c));
+	ASSERT_EQ(0, vt_peek(self->map + 2 * h + 5 * P, &c));
+	ASSERT_EQ(0, vt_peek(self->map + P, &c));
+	ASSERT_EQ(0, vt_unmap(self->region, h, 2 * h));
+	EXPECT_EQ(SIGBUS, vt_peek(self->map + h, &c));
+	EXPECT_EQ(SIGBUS, vt_peek(self->map + 2 * h + 5 * P, &c));
+	EXPECT_EQ(0, vt_peek(self->map + P, &c));
+	EXPECT_EQ(vt_byte(SEED_A, 9 * P), c);
+	ASSERT_EQ(0, vt_unmap_all(self->region));
+	EXPECT_EQ(SIGBUS, vt_peek(self->map + P, &c));
+}
+
+/* Errors: past the source's end is EOVERFLOW, misaligned is EINVAL. */
+TEST_F(huge, errors)
+{
+	const size_t h = self->hps;
+	struct vshm_region_info info;
+
+	NEED_HUGE();
+	EXPECT_EQ(-EOVERFLOW, vt_map(self->region, self->a, 0, h, 0, 2 * h));
+	EXPECT_EQ(-EOVERFLOW, vt_map(self->region, self->a, 0, 2 * h, 0, P));
+	EXPECT_EQ(-EOVERFLOW, vt_map(self->region, self->a, 0, 2 * h - P, 0, 2 * P));
+	EXPECT_EQ(-EINVAL, vt_map(self->region, self->a, 0, 100, 0, P));
+	EXPECT_EQ(-EINVAL, vt_map(self->region, self->a, 0, 0, 0, P + 100));
+	ASSERT_EQ(0, vt_info(self->region, &info));
+	EXPECT_EQ(0, info.nr_mappings);
+	EXPECT_EQ(0, info.maps);
+}
+
+/*
+ * A hugetlb memfd whose pages were never touched maps (the module
+ * allocates them) and reads zeros; stores through the region reach the
+ * memfd's own mmap.
+ */
+TEST_F(huge, untouched_source)
+{
+	const size_t h = self->hps;
+	uint8_t *buf, *src;
+	int fd, ret;
+
+	NEED_HUGE();
+	fd = memfd_create("vshm-huge", MFD_CLOEXEC | MFD_HUGETLB);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ftruncate(fd, h));
+	ret = vt_map(self->region, fd, VSHM_MAP_WRITE, 0, 2 * h, h);
+	ASSERT_EQ(0, ret) {
+		TH_LOG("map: %s", strerror(-ret));
+	}
+	buf = malloc(h);
+	ASSERT_NE(NULL, buf);
+	ASSERT_EQ(0, vt_copy(buf, self->map + 2 * h, h));
+	EXPECT_EQ(-1, vt_check_byte(buf, h, 0));
+	ASSERT_EQ(0, vt_poke(self->map + 2 * h + 4 * P + 1, 0x31));
+	src = mmap(NULL, h, PROT_READ, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, src);
+	EXPECT_EQ(0x31, src[4 * P + 1]);
+	munmap(src, h);
+	free(buf);
+	close(fd);
+}
+
+/*
+ * Truncating a mapped hugetlb memfd: faulted subpages keep their data
+ * (or raise SIGBUS), nothing else shows; unmap is clean.
+ */
+TEST_F(huge, truncate_while_mapped)
+{
+	const size_t h = self->hps;
+	int sig, i;
+	uint64_t w;
+
+	NEED_HUGE();
+	ASSERT_EQ(0, vt_map(self->region, self->a, VSHM_MAP_WRITE, 0, 0, 2 * h));
+	ASSERT_EQ(0, vt_peek64(self->map + 8, &w));
+	ASSERT_EQ(0, vt_peek64(self->map + h + 8, &w));
+	ASSERT_EQ(0, ftruncate(self->a, 0));
+	for (i = 0; i < 4; i++) {
+		size_t off = i * (h / 2) + 8;
+
+		sig = vt_peek64(self->map + off, &w);
+		EXPECT_TRUE(sig == 0 || sig == SIGBUS);
+		if (!sig) {
+			EXPECT_EQ(vt_word(SEED_A, off), w) {
+				TH_LOG("offset %zu shows %#" PRIx64, off, w);
+			}
+		}
+	}
+	ASSERT_EQ(0, vt_unmap(self->region, 0, 2 * h));
+	EXPECT_EQ(SIGBUS, vt_peek64(self->map + 8, &w));
+}
+
+/*
+ * Every huge page goes back to the pool once the mappings, the region and
+ * the memfds are gone.
+ */
+TEST_F(huge, pages_return_to_pool)
+{
+	const size_t h = self->hps;
+	uint8_t c;
+	int fd;
+
+	NEED_HUGE();
+	fd = vt_memfd(2 * h, SEED_B, MFD_HUGETLB);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, vt_map(self->region, self->a, VSHM_MAP_WRITE, 0, 0, 2 * h));
+	ASSERT_EQ(0, vt_map(self->region, fd, 0, P, 2 * h, h));
+	ASSERT_EQ(0, vt_poke(self->map + 5, 1));
+	ASSERT_EQ(0, vt_peek(self->map + 2 * h + 9, &c));
+	EXPECT_GE(self->free_before - 4, meminfo("HugePages_Free"));
+	ASSERT_EQ(0, vt_map(self->region, fd, VSHM_MAP_REPLACE, 0, 2 * h, h));
+
+	close(fd);
+	close(self->a);
+	self->a = -1;
+	munmap(self->map, 4 * self->hps);
+	self->map = NULL;
+	close(self->region);
+	self->region = -1;
+	EXPECT_EQ(self->free_before, meminfo("HugePages_Free"));
+}
+
+TEST_HARNESS_MAIN
