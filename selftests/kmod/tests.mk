@@ -7,3 +7,4 @@ VM_TESTS += kmod/vshm_copy_test
 VM_TESTS += kmod/vshm_lifetime_test
 VM_TESTS += kmod/vshm_replace_test
 VM_TESTS += kmod/vshm_hugetlb_test
+VM_TESTS += kmod/vshm_stress_test
