@@ -19,6 +19,7 @@
 #include <linux/module.h>
 #include <linux/overflow.h>
 #include <linux/pagemap.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/uio.h>
@@ -184,6 +185,11 @@ static ssize_t vshm_region_copy(struct vshm_region *region, char __user *ubuf,
 			err = -ENXIO;
 			break;
 		}
+		if (fatal_signal_pending(current)) {
+			err = -EINTR;
+			break;
+		}
+		cond_resched();
 		down_read(&region->lock);
 		map = vshm_mapping_lookup(region, pos);
 		if (!map) {
