@@ -194,6 +194,45 @@ TEST_F(dev, create_region_too_big)
 }
 
 /*
+ * The module parameters max_mappings and max_region_size can be lowered at
+ * run time and then bound new regions (EINVAL, EFBIG; max_mappings 0 takes
+ * the new default); a region created before keeps its own limit.
+ */
+TEST_F(dev, module_params_bound_new_regions)
+{
+	struct vshm_region_info info;
+	int before, region, ret;
+
+	if (geteuid() != 0)
+		SKIP(return, "needs root to write module parameters");
+	before = vt_create_region(64 * P, 0);
+	ASSERT_LE(0, before);
+	ASSERT_EQ(0, vt_param_set("max_mappings", 3));
+	ret = vt_param_set("max_region_size", 16 * P);
+	if (ret) {
+		vt_param_set("max_mappings", self->max_mappings);
+		ASSERT_EQ(0, ret);
+	}
+
+	EXPECT_EQ(-EINVAL, vt_create_region(P, 4));
+	EXPECT_EQ(-EFBIG, vt_create_region(17 * P, 0));
+	region = vt_create_region(16 * P, 0);
+	EXPECT_LE(0, region);
+	if (region >= 0) {
+		EXPECT_EQ(0, vt_info(region, &info));
+		EXPECT_EQ(3, info.max_mappings);
+		close(region);
+	}
+	EXPECT_EQ(0, vt_param_set("max_mappings", self->max_mappings));
+	EXPECT_EQ(0, vt_param_set("max_region_size", self->max_region_size));
+
+	ASSERT_EQ(0, vt_info(before, &info));
+	EXPECT_EQ(self->max_mappings, info.max_mappings);
+	EXPECT_EQ(64 * P, info.size);
+	close(before);
+}
+
+/*
  * The debugfs totals list regions, mappings, mapped_bytes, pages_held and
  * faults; regions and mappings (and mapped_bytes) go up with a new region
  * and its mappings and back down when they go away.
