@@ -122,6 +122,7 @@ struct vshm_region {
 	uint32_t max_mappings;
 	int fd;			/* kmod region fd, or -1 */
 	uint8_t *base;		/* mmap reservation, or NULL */
+	bool broken;		/* mmap: lost part of the reservation; all calls EIO */
 	struct vshmi_maptab tab;
 	uint64_t copied_in, copied_out, maps, unmaps;
 };

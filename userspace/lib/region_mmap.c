@@ -9,7 +9,7 @@
  * Documentation/kmod.rst) and happens before anything changes, so a failed
  * call leaves the region as it was.  Each mapping costs up to two VMAs:
  * when vm.max_map_count runs out mmap fails with ENOMEM, which is returned
- * as is.
+ * as is, and unmapping still works (see rereserve()).
  *
  * Limits of doing this in-process: a read-only mapping of a source that can
  * not be reopened read-only (a dma-buf) could be mprotect()ed writable by
@@ -45,6 +45,39 @@ static int reserve(void *addr, uint64_t len)
 		       -1, 0);
 
 	return p == MAP_FAILED ? -errno : 0;
+}
+
+/*
+ * Put PROT_NONE back over [off, off + len), which holds whole mappings
+ * only.  Normally one MAP_FIXED mmap.  At the vm.max_map_count limit the
+ * kernel may have gone one or two VMAs past it (a map in the middle of the
+ * reservation splits it after the check) and then refuses every mmap with
+ * ENOMEM.  munmap() of whole VMAs needs no split and lowers the count, so
+ * fall back to that and re-reserve the hole with MAP_FIXED_NOREPLACE,
+ * which never clobbers anything another thread placed there meanwhile.  If
+ * the hole cannot be taken back the region is marked broken: every later
+ * call fails with EIO instead of trusting a window it no longer owns.
+ */
+static int rereserve(struct vshm_region *r, uint64_t off, uint64_t len)
+{
+	uint8_t *addr = r->base + off;
+	void *p;
+	int ret;
+
+	ret = reserve(addr, len);
+	if (ret != -ENOMEM)
+		return ret;
+	if (munmap(addr, len) < 0)
+		return -errno;
+	p = mmap(addr, len, PROT_NONE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE,
+		 -1, 0);
+	if (p == addr)
+		return 0;
+	if (p != MAP_FAILED)
+		munmap(p, len);
+	r->broken = true;
+	return -EIO;
 }
 
 /* EBADF, ENODEV, EOVERFLOW (source end) or EACCES, as the module checks a source. */
@@ -110,6 +143,8 @@ static int mmap_map(struct vshm_region *r, int fd, uint64_t fd_offset,
 	char path[64];
 	void *p;
 
+	if (r->broken)
+		return -EIO;
 	ret = vshmi_region_check_map(r, fd_offset, shm_offset, len, flags);
 	if (ret)
 		return ret;
@@ -159,6 +194,8 @@ static int mmap_unmap(struct vshm_region *r, uint64_t shm_offset, uint64_t len)
 	ssize_t i;
 	int ret;
 
+	if (r->broken)
+		return -EIO;
 	if (!len || shm_offset % pg || len % pg)
 		return -EINVAL;
 	if (__builtin_add_overflow(shm_offset, len, &end) || end > r->size)
@@ -166,7 +203,7 @@ static int mmap_unmap(struct vshm_region *r, uint64_t shm_offset, uint64_t len)
 	i = vshmi_maptab_exact(&r->tab, shm_offset, len);
 	if (i < 0)
 		return -ENOENT;
-	ret = reserve(r->base + shm_offset, len);
+	ret = rereserve(r, shm_offset, len);
 	if (ret)
 		return ret;
 	vshmi_maptab_replace(&r->tab, i, 1, NULL);
@@ -178,13 +215,34 @@ static int mmap_unmap_all(struct vshm_region *r)
 {
 	int ret;
 
+	if (r->broken)
+		return -EIO;
 	if (!r->tab.n)
 		return 0;
 	ret = reserve(r->base, r->size);
-	if (ret)
+	if (ret == 0) {
+		r->unmaps += r->tab.n;
+		vshmi_maptab_clear(&r->tab);
+		return 0;
+	}
+	if (ret != -ENOMEM)
 		return ret;
-	r->unmaps += r->tab.n;
-	vshmi_maptab_clear(&r->tab);
+	/* At the VMA limit: one run of adjacent mappings at a time, from the end. */
+	while (r->tab.n) {
+		size_t last = r->tab.n - 1, first = last;
+		uint64_t start, end;
+
+		while (first > 0 && r->tab.v[first - 1].shm_offset +
+				    r->tab.v[first - 1].len == r->tab.v[first].shm_offset)
+			first--;
+		start = r->tab.v[first].shm_offset;
+		end = r->tab.v[last].shm_offset + r->tab.v[last].len;
+		ret = rereserve(r, start, end - start);
+		if (ret)
+			return ret;
+		r->unmaps += last - first + 1;
+		vshmi_maptab_replace(&r->tab, first, last - first + 1, NULL);
+	}
 	return 0;
 }
 
@@ -195,6 +253,8 @@ static ssize_t mmap_copy(struct vshm_region *r, uint64_t offset, void *buf,
 	size_t done = 0;
 	int err = 0;
 
+	if (r->broken)
+		return -EIO;
 	while (done < len) {
 		uint64_t pos = offset + done, chunk;
 		const struct vshm_mapping *m;

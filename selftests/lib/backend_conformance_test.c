@@ -1,0 +1,473 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Region back-end conformance: the same tests against the kmod back-end
+ * (/dev/vshm; runs in the VM, skips elsewhere) and the in-process mmap
+ * back-end.  Both must follow the module's rules for map, replace, unmap,
+ * unmap-all, copy-in/out and info, and leave the region unchanged on
+ * every failure, with no fd leaked.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+
+#include "kselftest_harness.h"
+#include "test_util.h"
+
+#define PG 4096u
+#define NPAGES 16u
+
+FIXTURE(region) {
+	struct vshm_region *r;
+	void *kaddr;		/* kmod: our own mmap of the region fd */
+	int fds0;
+	int src;		/* a 4-page memfd filled with 0x11 */
+};
+
+FIXTURE_VARIANT(region) {
+	enum vshm_backend_type type;
+	const char *name;
+};
+
+FIXTURE_VARIANT_ADD(region, kmod) {
+	.type = VSHM_BACKEND_KMOD,
+	.name = "kmod",
+};
+
+FIXTURE_VARIANT_ADD(region, mmap) {
+	.type = VSHM_BACKEND_MMAP,
+	.name = "mmap",
+};
+
+FIXTURE_SETUP(region)
+{
+	int ret;
+
+	self->src = make_memfd(4 * PG, 0x11);
+	ASSERT_GE(self->src, 0);
+	ret = vshm_region_create(variant->type, NPAGES * PG, 8, &self->r);
+	if (ret && variant->type == VSHM_BACKEND_KMOD &&
+	    (ret == -ENOENT || ret == -ENODEV || ret == -ENXIO)) {
+		self->r = NULL;
+		return;
+	}
+	ASSERT_EQ(0, ret) TH_LOG("create %s region: %s", variant->name, vshm_strerror(ret));
+	self->fds0 = count_fds();
+}
+
+FIXTURE_TEARDOWN(region)
+{
+	if (self->kaddr)
+		munmap(self->kaddr, NPAGES * PG);
+	vshm_region_destroy(self->r);
+	close(self->src);
+}
+
+#define REQUIRE_REGION() do { \
+	if (!self->r) \
+		SKIP(return, "%s: /dev/vshm is missing (the kmod back-end runs in the VM under make check)", \
+		     variant->name); \
+} while (0)
+
+/* The region as this process sees it: the reservation, or a shared mmap of the kmod region fd. */
+static uint8_t *region_ptr(FIXTURE_DATA(region) *self)
+{
+	void *p;
+
+	if (vshm_region_addr(self->r))
+		return vshm_region_addr(self->r);
+	if (!self->kaddr) {
+		p = mmap(NULL, NPAGES * PG, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 vshm_region_fd(self->r), 0);
+		self->kaddr = p == MAP_FAILED ? NULL : p;
+	}
+	return self->kaddr;
+}
+
+/* Signal that kills a child touching addr (0: none). */
+static int touch_in_child(volatile uint8_t *addr, bool write)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		signal(SIGSEGV, SIG_DFL);
+		signal(SIGBUS, SIG_DFL);
+		if (write)
+			*addr = 0x5a;
+		else
+			(void)*addr;
+		_exit(0);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		return -1;
+	return WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+}
+
+static void expect_state(struct __test_metadata *_metadata, struct vshm_region *r,
+			 uint64_t n, uint64_t bytes)
+{
+	struct vshm_region_stats st;
+
+	ASSERT_EQ(0, vshm_region_info(r, &st));
+	EXPECT_EQ(n, st.nr_mappings);
+	EXPECT_EQ(bytes, st.mapped_bytes);
+}
+
+/* Proves a new region reports its size, back-end and no mappings. */
+TEST_F(region, create_and_info)
+{
+	struct vshm_region_stats st;
+
+	REQUIRE_REGION();
+	ASSERT_EQ(0, vshm_region_info(self->r, &st));
+	EXPECT_EQ(NPAGES * PG, st.size);
+	EXPECT_EQ(variant->type, st.backend);
+	EXPECT_EQ(variant->type, vshm_region_backend(self->r));
+	EXPECT_EQ(8, st.max_mappings);
+	EXPECT_EQ(0, st.nr_mappings);
+	if (variant->type == VSHM_BACKEND_KMOD) {
+		EXPECT_GE(vshm_region_fd(self->r), 0);
+	} else {
+		EXPECT_NE(NULL, vshm_region_addr(self->r));
+	}
+}
+
+/* Proves a writable mapping shows the source's bytes through copy-out and the region's mapping, and copy-in reaches the source. */
+TEST_F(region, map_copy_and_see)
+{
+	uint8_t buf[2 * PG], *p, *src;
+
+	REQUIRE_REGION();
+	ASSERT_EQ(0, vshm_region_map(self->r, self->src, PG, 2 * PG, 2 * PG, VSHM_REGION_WRITE));
+	expect_state(_metadata, self->r, 1, 2 * PG);
+	ASSERT_EQ(sizeof(buf), vshm_region_read(self->r, 2 * PG, buf, sizeof(buf)));
+	EXPECT_EQ(0x11, buf[0]);
+	EXPECT_EQ(0x11, buf[sizeof(buf) - 1]);
+	memset(buf, 0x22, sizeof(buf));
+	ASSERT_EQ(PG, vshm_region_write(self->r, 3 * PG, buf, PG));
+	src = mmap(NULL, 4 * PG, PROT_READ, MAP_SHARED, self->src, 0);
+	ASSERT_NE(MAP_FAILED, src);
+	EXPECT_EQ(0x11, src[PG]);
+	EXPECT_EQ(0x22, src[2 * PG]);
+	EXPECT_EQ(0x22, src[3 * PG - 1]);
+	p = region_ptr(self);
+	ASSERT_NE(NULL, p);
+	EXPECT_EQ(0x11, p[2 * PG]);
+	EXPECT_EQ(0x22, p[3 * PG + 7]);
+	p[2 * PG + 5] = 0x33;
+	EXPECT_EQ(0x33, src[PG + 5]);
+	munmap(src, 4 * PG);
+}
+
+/* Proves a read-only mapping reads, refuses copy-in with EACCES, and a store through the region kills the writer. */
+TEST_F(region, read_only_mapping)
+{
+	uint8_t buf[PG], *p;
+	int sig;
+
+	REQUIRE_REGION();
+	ASSERT_EQ(0, vshm_region_map(self->r, self->src, 0, 0, PG, 0));
+	ASSERT_EQ(PG, vshm_region_read(self->r, 0, buf, PG));
+	EXPECT_EQ(0x11, buf[100]);
+	EXPECT_EQ(-EACCES, vshm_region_write(self->r, 0, buf, PG));
+	p = region_ptr(self);
+	ASSERT_NE(NULL, p);
+	EXPECT_EQ(0x11, p[0]);
+	sig = touch_in_child(p + 10, true);
+	EXPECT_TRUE(sig == SIGBUS || sig == SIGSEGV) TH_LOG("signal %d", sig);
+	if (variant->type == VSHM_BACKEND_MMAP) {
+		EXPECT_NE(0, mprotect(p, PG, PROT_READ | PROT_WRITE));
+	}
+	ASSERT_EQ(PG, vshm_region_read(self->r, 0, buf, PG));
+	EXPECT_EQ(0x11, buf[10]);
+}
+
+/* Proves a map over any existing mapping fails with EEXIST and changes nothing; adjacent maps are fine. */
+TEST_F(region, overlap_is_eexist)
+{
+	REQUIRE_REGION();
+	ASSERT_EQ(0, vshm_region_map(self->r, self->src, 0, 4 * PG, 2 * PG, VSHM_REGION_WRITE));
+	EXPECT_EQ(-EEXIST, vshm_region_map(self->r, self->src, 0, 4 * PG, 2 * PG, 0));
+	EXPECT_EQ(-EEXIST, vshm_region_map(self->r, self->src, 0, 5 * PG, PG, 0));
+	EXPECT_EQ(-EEXIST, vshm_region_map(self->r, self->src, 0, 3 * PG, 2 * PG, 0));
+	EXPECT_EQ(-EEXIST, vshm_region_map(self->r, self->src, 0, 2 * PG, 4 * PG, 0));
+	expect_state(_metadata, self->r, 1, 2 * PG);
+	EXPECT_EQ(0, vshm_region_map(self->r, self->src, 0, 3 * PG, PG, 0));
+	EXPECT_EQ(0, vshm_region_map(self->r, self->src, 0, 6 * PG, PG, 0));
+	expect_state(_metadata, self->r, 3, 4 * PG);
+	EXPECT_EQ(self->fds0, count_fds());
+}
+
+/* Proves replace swaps every mapping the range fully covers, maps holes too, and a partly covered mapping gives EINVAL with nothing changed. */
+TEST_F(region, replace)
+{
+	int other = make_memfd(4 * PG, 0x44);
+	struct vshm_mapping m[4];
+	uint8_t b;
+
+	REQUIRE_REGION();
+	ASSERT_GE(other, 0);
+	ASSERT_EQ(0, vshm_region_map(self->r, self->src, 0, 0, PG, 0));
+	ASSERT_EQ(0, vshm_region_map(self->r, self->src, 0, 2 * PG, PG, 0));
+	ASSERT_EQ(0, vshm_region_map(self->r, self->src, 0, 8 * PG, 2 * PG, 0));
+	/* partly covers [8PG, 10PG) */
+	EXPECT_EQ(-EINVAL, vshm_region_replace(self->r, other, 0, 9 * PG, 2 * PG, 0));
+	EXPECT_EQ(-EINVAL, vshm_region_replace(self->r, other, 0, 7 * PG, 2 * PG, 0));
+	ASSERT_EQ(1, vshm_region_read(self->r, 8 * PG, &b, 1));
+	EXPECT_EQ(0x11, b);
+	/* covers [0, PG) and [2PG, 3PG) wholly, plus the hole between */
+	ASSERT_EQ(0, vshm_region_replace(self->r, other, 0, 0, 3 * PG, VSHM_REGION_WRITE));
+	ASSERT_EQ(2, vshm_region_mappings(self->r, 0, m, 4));
+	EXPECT_EQ(0, m[0].shm_offset);
+	EXPECT_EQ(3 * PG, m[0].len);
+	EXPECT_EQ(VSHM_REGION_WRITE, m[0].flags);
+	EXPECT_EQ(8 * PG, m[1].shm_offset);
+	ASSERT_EQ(1, vshm_region_read(self->r, 2 * PG, &b, 1));
+	EXPECT_EQ(0x44, b);
+	ASSERT_EQ(1, vshm_region_read(self->r, PG, &b, 1));
+	EXPECT_EQ(0x44, b);
+	expect_state(_metadata, self->r, 2, 5 * PG);
+	close(other);
+}
+
+/* Proves unmap must name exactly one whole mapping (else ENOENT), then the range reads as a hole. */
+TEST_F(region, unmap_exact)
+{
+	uint8_t b, *p;
+	int sig;
+
+	REQUIRE_REGION();
+	ASSERT_EQ(0, vshm_region_map(self->r, self->src, 0, 4 * PG, 2 * PG, VSHM_REGION_WRITE));
+	ASSERT_EQ(0, vshm_region_map(self->r, self->src, 0, 6 * PG, PG, VSHM_REGION_WRITE));
+	EXPECT_EQ(-ENOENT, vshm_region_unmap(self->r, 4 * PG, PG));
+	EXPECT_EQ(-ENOENT, vshm_region_unmap(self->r, 5 * PG, PG));
+	EXPECT_EQ(-ENOENT, vshm_region_unmap(self->r, 4 * PG, 3 * PG));
+	EXPECT_EQ(-ENOENT, vshm_region_unmap(self->r, 0, PG));
+	expect_state(_metadata, self->r, 2, 3 * PG);
+	ASSERT_EQ(0, vshm_region_unmap(self->r, 4 * PG, 2 * PG));
+	expect_state(_metadata, self->r, 1, PG);
+	EXPECT_EQ(-ENOENT, vshm_region_unmap(self->r, 4 * PG, 2 * PG));
+	EXPECT_EQ(-ENXIO, vshm_region_read(self->r, 4 * PG, &b, 1));
+	p = region_ptr(self);
+	ASSERT_NE(NULL, p);
+	sig = touch_in_child(p + 4 * PG, false);
+	EXPECT_TRUE(sig == SIGBUS || sig == SIGSEGV) TH_LOG("reading an unmapped range: signal %d", sig);
+	ASSERT_EQ(1, vshm_region_read(self->r, 6 * PG, &b, 1));
+	EXPECT_EQ(0x11, b);
+}
+
+/* Proves unmap-all (device reset) drops every mapping. */
+TEST_F(region, unmap_all)
+{
+	uint8_t b;
+
+	REQUIRE_REGION();
+	ASSERT_EQ(0, vshm_region_map(self->r, self->src, 0, 0, PG, 0));
+	ASSERT_EQ(0, vshm_region_map(self->r, self->src, PG, 5 * PG, 3 * PG, 0));
+	ASSERT_EQ(0, vshm_region_unmap_all(self->r));
+	expect_state(_metadata, self->r, 0, 0);
+	EXPECT_EQ(-ENXIO, vshm_region_read(self->r, 0, &b, 1));
+	EXPECT_EQ(-ENXIO, vshm_region_read(self->r, 6 * PG, &b, 1));
+	ASSERT_EQ(0, vshm_region_unmap_all(self->r));
+	ASSERT_EQ(0, vshm_region_map(self->r, self->src, 0, 0, PG, 0));
+}
+
+/* Proves malformed map and unmap arguments fail with EINVAL / EOVERFLOW and change nothing. */
+TEST_F(region, invalid_ranges)
+{
+	REQUIRE_REGION();
+	EXPECT_EQ(-EINVAL, vshm_region_map(self->r, self->src, 0, 100, PG, 0));
+	EXPECT_EQ(-EINVAL, vshm_region_map(self->r, self->src, 0, 0, 100, 0));
+	EXPECT_EQ(-EINVAL, vshm_region_map(self->r, self->src, 100, 0, PG, 0));
+	EXPECT_EQ(-EINVAL, vshm_region_map(self->r, self->src, 0, 0, 0, 0));
+	EXPECT_EQ(-EINVAL, vshm_region_map(self->r, self->src, 0, 0, PG, 0x80));
+	EXPECT_EQ(-EOVERFLOW, vshm_region_map(self->r, self->src, 0, NPAGES * PG, PG, 0));
+	EXPECT_EQ(-EOVERFLOW, vshm_region_map(self->r, self->src, 0, (NPAGES - 1) * PG, 2 * PG, 0));
+	EXPECT_EQ(-EOVERFLOW, vshm_region_map(self->r, self->src, 0, PG, UINT64_MAX - PG + 1, 0));
+	EXPECT_EQ(-EOVERFLOW, vshm_region_map(self->r, self->src, UINT64_MAX - PG + 1, 0, 2 * PG, 0));
+	EXPECT_EQ(-EINVAL, vshm_region_unmap(self->r, 0, 0));
+	EXPECT_EQ(-EINVAL, vshm_region_unmap(self->r, 7, PG));
+	EXPECT_EQ(-EOVERFLOW, vshm_region_unmap(self->r, NPAGES * PG, PG));
+	expect_state(_metadata, self->r, 0, 0);
+	EXPECT_EQ(self->fds0, count_fds());
+}
+
+/* Proves bad sources fail cleanly: EBADF, ENODEV (pipe), EOVERFLOW past the source end, EACCES for writable maps of read-only or write-sealed fds. */
+TEST_F(region, bad_sources)
+{
+	int pipefd[2], ro, sealed;
+	char path[64];
+
+	REQUIRE_REGION();
+	EXPECT_EQ(-EBADF, vshm_region_map(self->r, -1, 0, 0, PG, 0));
+	EXPECT_EQ(-EBADF, vshm_region_map(self->r, 1000, 0, 0, PG, 0));
+	ASSERT_EQ(0, pipe2(pipefd, O_CLOEXEC));
+	EXPECT_EQ(-ENODEV, vshm_region_map(self->r, pipefd[0], 0, 0, PG, 0));
+	close(pipefd[0]);
+	close(pipefd[1]);
+	EXPECT_EQ(-EOVERFLOW, vshm_region_map(self->r, self->src, 2 * PG, 0, 3 * PG, 0));
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", self->src);
+	ro = open(path, O_RDONLY | O_CLOEXEC);
+	ASSERT_GE(ro, 0);
+	EXPECT_EQ(-EACCES, vshm_region_map(self->r, ro, 0, 0, PG, VSHM_REGION_WRITE));
+	EXPECT_EQ(0, vshm_region_map(self->r, ro, 0, 0, PG, 0));
+	close(ro);
+	sealed = make_memfd(PG, 0);
+	ASSERT_GE(sealed, 0);
+	ASSERT_EQ(0, fcntl(sealed, F_ADD_SEALS, F_SEAL_WRITE));
+	EXPECT_EQ(-EACCES, vshm_region_map(self->r, sealed, 0, PG, PG, VSHM_REGION_WRITE));
+	EXPECT_EQ(0, vshm_region_map(self->r, sealed, 0, PG, PG, 0));
+	close(sealed);
+	expect_state(_metadata, self->r, 2, 2 * PG);
+	EXPECT_EQ(self->fds0, count_fds());
+}
+
+/* Proves the mapping limit gives ENOSPC, and a replace that frees room still succeeds. */
+TEST_F(region, mapping_limit)
+{
+	unsigned int i;
+
+	REQUIRE_REGION();
+	for (i = 0; i < 8; i++)
+		ASSERT_EQ(0, vshm_region_map(self->r, self->src, 0, 2 * i * PG, PG, 0));
+	EXPECT_EQ(-ENOSPC, vshm_region_map(self->r, self->src, 0, PG, PG, 0));
+	expect_state(_metadata, self->r, 8, 8 * PG);
+	EXPECT_EQ(0, vshm_region_replace(self->r, self->src, 0, 0, 3 * PG, 0));
+	expect_state(_metadata, self->r, 7, 3 * PG + 6 * PG);
+	EXPECT_EQ(0, vshm_region_map(self->r, self->src, 0, 15 * PG, PG, 0));
+	EXPECT_EQ(-ENOSPC, vshm_region_map(self->r, self->src, 0, 13 * PG, PG, 0));
+}
+
+/* Proves copies span adjacent mappings, stop short at a hole, and fail with ENXIO when they start in one or past the end. */
+TEST_F(region, copy_bounds)
+{
+	int other = make_memfd(PG, 0x44);
+	uint8_t buf[4 * PG];
+
+	REQUIRE_REGION();
+	ASSERT_GE(other, 0);
+	ASSERT_EQ(0, vshm_region_map(self->r, self->src, 0, 0, PG, VSHM_REGION_WRITE));
+	ASSERT_EQ(0, vshm_region_map(self->r, other, 0, PG, PG, VSHM_REGION_WRITE));
+	ASSERT_EQ(2 * PG, vshm_region_read(self->r, 0, buf, 2 * PG));
+	EXPECT_EQ(0x11, buf[PG - 1]);
+	EXPECT_EQ(0x44, buf[PG]);
+	EXPECT_EQ(PG + 100, vshm_region_read(self->r, PG - 100, buf, 4 * PG));
+	EXPECT_EQ(-ENXIO, vshm_region_read(self->r, 2 * PG, buf, 10));
+	EXPECT_EQ(-ENXIO, vshm_region_read(self->r, NPAGES * PG, buf, 10));
+	EXPECT_EQ(-ENXIO, vshm_region_write(self->r, 3 * PG, buf, 10));
+	/* a write reaching a read-only mapping stops short there */
+	ASSERT_EQ(0, vshm_region_map(self->r, self->src, 0, 2 * PG, PG, 0));
+	memset(buf, 0x66, sizeof(buf));
+	EXPECT_EQ(PG, vshm_region_write(self->r, PG, buf, 2 * PG));
+	close(other);
+}
+
+/* Proves the region keeps a mapped source alive after the caller closes its fd. */
+TEST_F(region, source_outlives_fd)
+{
+	int fd = make_memfd(PG, 0x77);
+	uint8_t b;
+
+	REQUIRE_REGION();
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(0, vshm_region_map(self->r, fd, 0, 0, PG, VSHM_REGION_WRITE));
+	close(fd);
+	ASSERT_EQ(1, vshm_region_read(self->r, 0, &b, 1));
+	EXPECT_EQ(0x77, b);
+	EXPECT_EQ(self->fds0, count_fds());
+}
+
+/* Proves the counters: maps, unmaps, copied bytes; and the mapping list is sorted. */
+TEST_F(region, counters_and_listing)
+{
+	struct vshm_region_stats st;
+	struct vshm_mapping m[8], one;
+	uint8_t buf[100];
+
+	REQUIRE_REGION();
+	ASSERT_EQ(0, vshm_region_map(self->r, self->src, 0, 10 * PG, PG, 0));
+	ASSERT_EQ(0, vshm_region_map(self->r, self->src, PG, 2 * PG, 2 * PG, VSHM_REGION_WRITE));
+	ASSERT_EQ(100, vshm_region_read(self->r, 2 * PG, buf, 100));
+	ASSERT_EQ(100, vshm_region_write(self->r, 2 * PG, buf, 100));
+	ASSERT_EQ(0, vshm_region_unmap(self->r, 10 * PG, PG));
+	ASSERT_EQ(0, vshm_region_info(self->r, &st));
+	EXPECT_EQ(2, st.maps);
+	EXPECT_EQ(1, st.unmaps);
+	EXPECT_EQ(100, st.copied_in);
+	EXPECT_EQ(100, st.copied_out);
+	ASSERT_EQ(0, vshm_region_map(self->r, self->src, 0, 0, PG, 0));
+	ASSERT_EQ(2, vshm_region_mappings(self->r, 0, m, 8));
+	EXPECT_EQ(0, m[0].shm_offset);
+	EXPECT_EQ(2 * PG, m[1].shm_offset);
+	EXPECT_EQ(PG, m[1].fd_offset);
+	ASSERT_EQ(0, vshm_region_lookup(self->r, 3 * PG + 5, &one));
+	EXPECT_EQ(2 * PG, one.shm_offset);
+	EXPECT_EQ(-ENOENT, vshm_region_lookup(self->r, 5 * PG, &one));
+}
+
+/* Proves (mmap) an unmapped range is a PROT_NONE reservation again, never a hole where mmap(NULL) could land. */
+TEST_F(region, mmap_reserves_prot_none)
+{
+	char line[512], want[64];
+	uint8_t *base;
+	FILE *f;
+	int found = 0;
+
+	REQUIRE_REGION();
+	if (variant->type != VSHM_BACKEND_MMAP)
+		SKIP(return, "kmod regions are one VMA that the module manages");
+	base = vshm_region_addr(self->r);
+	ASSERT_EQ(0, vshm_region_map(self->r, self->src, 0, 4 * PG, PG, 0));
+	ASSERT_EQ(0, vshm_region_unmap(self->r, 4 * PG, PG));
+	snprintf(want, sizeof(want), "%lx-%lx ---p", (unsigned long)base,
+		 (unsigned long)(base + NPAGES * PG));
+	f = fopen("/proc/self/maps", "r");
+	ASSERT_NE(NULL, f);
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, want, strlen(want)))
+			found = 1;
+	fclose(f);
+	EXPECT_TRUE(found) TH_LOG("no single PROT_NONE VMA %s after unmap", want);
+}
+
+/* Proves (mmap) running out of vm.max_map_count fails with ENOMEM or ENOSPC, never a crash, and the region stays usable. */
+TEST_F(region, mmap_max_map_count)
+{
+	struct vshm_region *big;
+	unsigned long max = 65530;
+	uint64_t n, i, ok = 0;
+	int ret = 0;
+	FILE *f;
+
+	REQUIRE_REGION();
+	if (variant->type != VSHM_BACKEND_MMAP)
+		SKIP(return, "kmod regions use one VMA whatever the number of mappings");
+	f = fopen("/proc/sys/vm/max_map_count", "r");
+	if (f) {
+		if (fscanf(f, "%lu", &max) != 1)
+			max = 65530;
+		fclose(f);
+	}
+	if (max > 1000000)
+		SKIP(return, "vm.max_map_count is %lu, too large to exhaust here", max);
+	n = max / 2 + 64;
+	ASSERT_EQ(0, vshm_region_create(VSHM_BACKEND_MMAP, 2 * n * PG, n, &big));
+	for (i = 0; i < n; i++) {
+		ret = vshm_region_map(big, self->src, 0, 2 * i * PG, PG, 0);
+		if (ret)
+			break;
+		ok++;
+	}
+	/* give the VMAs back before anything else needs one */
+	EXPECT_EQ(0, vshm_region_unmap_all(big));
+	EXPECT_TRUE(ret == -ENOMEM || ret == -ENOSPC) TH_LOG("mapping %lu failed with %d", (unsigned long)ok, ret);
+	EXPECT_GT(ok, 1000);
+	TH_LOG("%lu mappings before %s", (unsigned long)ok, vshm_strerror(ret));
+	expect_state(_metadata, big, 0, 0);
+	EXPECT_EQ(0, vshm_region_map(big, self->src, 0, 0, PG, 0));
+	vshm_region_destroy(big);
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,288 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * libvshm channels: whole frames over a non-blocking stream socket with
+ * partial reads and writes, SCM_RIGHTS fds, end of stream, and the fd
+ * accounting of every failure.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+
+#include "kselftest_harness.h"
+#include "test_util.h"
+
+FIXTURE(chan) {
+	int sv[2];
+	struct vshm_chan *rx, *tx;
+	struct vshm_msg *m, *out;
+	struct vshm_err err;
+	int fds0;
+};
+
+FIXTURE_SETUP(chan)
+{
+	self->fds0 = count_fds();
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, self->sv));
+	ASSERT_EQ(0, vshm_chan_new(self->sv[0], VSHM_PROTO_BACKEND, 0, &self->rx));
+	ASSERT_EQ(0, vshm_chan_new(self->sv[1], VSHM_PROTO_BACKEND, 0, &self->tx));
+	self->m = new_msg();
+	self->out = new_msg();
+	ASSERT_NE(NULL, self->m);
+	ASSERT_NE(NULL, self->out);
+	memset(&self->err, 0, sizeof(self->err));
+}
+
+FIXTURE_TEARDOWN(chan)
+{
+	vshm_chan_free(self->rx);
+	vshm_chan_free(self->tx);
+	if (self->sv[0] >= 0)
+		close(self->sv[0]);
+	if (self->sv[1] >= 0)
+		close(self->sv[1]);
+	free(self->m);
+	free(self->out);
+}
+
+/* sendmsg len bytes with nfds fds on the first byte. */
+static ssize_t raw_send(int sock, const void *buf, size_t len, const int *fds,
+			unsigned int nfds)
+{
+	char cbuf[CMSG_SPACE(64 * sizeof(int))];
+	struct iovec iov = { (void *)buf, len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *c;
+
+	if (nfds) {
+		memset(cbuf, 0, sizeof(cbuf));
+		mh.msg_control = cbuf;
+		mh.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+		memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
+	}
+	return sendmsg(sock, &mh, MSG_NOSIGNAL);
+}
+
+static void fill_mmap(struct vshm_vu_mmap *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->shmid = 3;
+	m->shm_offset = 4096;
+	m->len = 8192;
+	m->flags = 1;
+}
+
+/* Proves a frame arriving one byte at a time, its fd on the first byte, is returned whole once complete. */
+TEST_F(chan, partial_reads)
+{
+	struct vshm_vu_mmap mm, got;
+	int fd = make_memfd(4096, 0);
+	const uint8_t *f;
+	size_t len, i;
+
+	ASSERT_GE(fd, 0);
+	fill_mmap(&mm);
+	ASSERT_EQ(0, vshm_encode_shmem_map(self->m, &mm, fd, true));
+	f = vshm_msg_frame(self->m, &len);
+	for (i = 0; i < len; i++) {
+		EXPECT_EQ(-EAGAIN, vshm_chan_recv(self->rx, self->out, &self->err));
+		ASSERT_EQ(1, raw_send(self->sv[1], f + i, 1, &fd, i == 0));
+	}
+	ASSERT_EQ(0, vshm_chan_recv(self->rx, self->out, &self->err));
+	ASSERT_EQ(0, vshm_decode_mmap(self->out, &got, &self->err));
+	EXPECT_EQ(0, memcmp(&mm, &got, sizeof(mm)));
+	EXPECT_EQ(1, self->out->nfds);
+	vshm_msg_release(self->out);
+	close(fd);
+	EXPECT_EQ(-EAGAIN, vshm_chan_recv(self->rx, self->out, &self->err));
+	EXPECT_EQ(self->fds0 + 2, count_fds());
+}
+
+/* Proves two back-to-back frames with one fd each are received separately, each with its own fd. */
+TEST_F(chan, fds_stay_with_their_frame)
+{
+	struct vshm_vu_mmap mm;
+	int a = make_memfd(4096, 0), b = make_memfd(8192, 0), fa, fb;
+	struct stat sa, sb;
+
+	ASSERT_GE(a, 0);
+	ASSERT_GE(b, 0);
+	fill_mmap(&mm);
+	ASSERT_EQ(0, vshm_encode_shmem_map(self->m, &mm, a, false));
+	ASSERT_EQ(0, vshm_chan_send(self->tx, self->m, &self->err));
+	ASSERT_EQ(0, vshm_encode_shmem_map(self->m, &mm, b, false));
+	ASSERT_EQ(0, vshm_chan_send(self->tx, self->m, &self->err));
+	close(a);
+	close(b);
+	ASSERT_EQ(0, vshm_chan_recv(self->rx, self->out, &self->err));
+	ASSERT_EQ(1, self->out->nfds);
+	fa = vshm_msg_take_fd(self->out, 0);
+	ASSERT_EQ(0, vshm_chan_recv(self->rx, self->out, &self->err));
+	ASSERT_EQ(1, self->out->nfds);
+	fb = vshm_msg_take_fd(self->out, 0);
+	ASSERT_EQ(0, fstat(fa, &sa));
+	ASSERT_EQ(0, fstat(fb, &sb));
+	EXPECT_EQ(4096, sa.st_size);
+	EXPECT_EQ(8192, sb.st_size);
+	close(fa);
+	close(fb);
+	EXPECT_EQ(self->fds0 + 2, count_fds());
+}
+
+/* Proves output the socket cannot take is queued (fds duplicated) and arrives intact and in order after flushing. */
+TEST_F(chan, partial_writes_and_queue)
+{
+	static uint8_t data[VSHM_MEM_DATA_MAX];
+	struct vshm_vu_mem_access a;
+	struct vshm_vu_mmap mm, got;
+	int sz = 4096, fd = make_memfd(4096, 0), i, n = 0, got_map = 0;
+	struct pollfd p;
+
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(0, setsockopt(self->sv[1], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz)));
+	for (i = 0; i < (int)sizeof(data); i++)
+		data[i] = i;
+	/* fill the socket until output queues */
+	while (vshm_chan_pending(self->tx) == 0) {
+		ASSERT_EQ(0, vshm_encode_mem_write(self->m, n, data, sizeof(data), false));
+		ASSERT_EQ(0, vshm_chan_send(self->tx, self->m, &self->err));
+		n++;
+		ASSERT_LT(n, 1000);
+	}
+	/* a queued message with an fd: the caller may close its fd at once */
+	fill_mmap(&mm);
+	ASSERT_EQ(0, vshm_encode_shmem_map(self->m, &mm, fd, false));
+	ASSERT_EQ(0, vshm_chan_send(self->tx, self->m, &self->err));
+	close(fd);
+	EXPECT_EQ(-EAGAIN, vshm_chan_flush(self->tx));
+
+	for (i = 0; i < n + 1;) {
+		int r = vshm_chan_recv(self->rx, self->out, &self->err);
+
+		if (r == -EAGAIN) {
+			r = vshm_chan_flush(self->tx);
+			ASSERT_TRUE(r == 0 || r == -EAGAIN);
+			p = (struct pollfd){ .fd = self->sv[0], .events = POLLIN };
+			poll(&p, 1, 100);
+			continue;
+		}
+		ASSERT_EQ(0, r) TH_LOG("%s", self->err.msg);
+		if (i < n) {
+			ASSERT_EQ(0, vshm_decode_mem_access(self->out, &a, &self->err));
+			EXPECT_EQ(i, a.guest_address);
+			EXPECT_EQ(0, memcmp(a.data, data, sizeof(data)));
+		} else {
+			ASSERT_EQ(0, vshm_decode_mmap(self->out, &got, &self->err));
+			EXPECT_EQ(1, self->out->nfds);
+			got_map = 1;
+		}
+		vshm_msg_release(self->out);
+		i++;
+	}
+	EXPECT_EQ(1, got_map);
+	EXPECT_EQ(0, vshm_chan_pending(self->tx));
+	EXPECT_EQ(self->fds0 + 2, count_fds());
+}
+
+/* Proves a peer closing between frames gives -EPIPE, mid-frame -VSHM_ETRUNC, and fds of the cut frame are closed. */
+TEST_F(chan, end_of_stream)
+{
+	struct vshm_vu_mmap mm;
+	int fd = make_memfd(4096, 0);
+	const uint8_t *f;
+	size_t len;
+
+	ASSERT_GE(fd, 0);
+	fill_mmap(&mm);
+	ASSERT_EQ(0, vshm_encode_shmem_map(self->m, &mm, fd, false));
+	f = vshm_msg_frame(self->m, &len);
+	ASSERT_EQ(20, raw_send(self->sv[1], f, 20, &fd, 1));
+	close(fd);
+	EXPECT_EQ(-EAGAIN, vshm_chan_recv(self->rx, self->out, &self->err));
+	close(self->sv[1]);
+	self->sv[1] = -1;
+	EXPECT_EQ(-VSHM_ETRUNC, vshm_chan_recv(self->rx, self->out, &self->err));
+	TH_LOG("%s", self->err.msg);
+	/* the channel stays broken */
+	EXPECT_EQ(-VSHM_ETRUNC, vshm_chan_recv(self->rx, self->out, &self->err));
+	EXPECT_EQ(self->fds0 + 1, count_fds());
+}
+
+/* Proves a clean close between frames is -EPIPE. */
+TEST_F(chan, clean_close)
+{
+	close(self->sv[1]);
+	self->sv[1] = -1;
+	EXPECT_EQ(-EPIPE, vshm_chan_recv(self->rx, self->out, &self->err));
+}
+
+/* Proves a bad header breaks the channel (same code afterwards) and closes the fds that came with it. */
+TEST_F(chan, bad_header_breaks_channel)
+{
+	struct vshm_hdr h = { 9, 0x2, 40 };
+	int fd = make_memfd(4096, 0);
+
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(12, raw_send(self->sv[1], &h, 12, &fd, 1));
+	close(fd);
+	EXPECT_EQ(-VSHM_EVERSION, vshm_chan_recv(self->rx, self->out, &self->err));
+	EXPECT_EQ(-VSHM_EVERSION, vshm_chan_recv(self->rx, self->out, &self->err));
+	EXPECT_EQ(self->fds0 + 2, count_fds());
+}
+
+/* Proves an oversized frame is refused at its header, before any payload is read. */
+TEST_F(chan, oversized_header)
+{
+	struct vshm_hdr h = { 12, 0x1, VSHM_PAYLOAD_MAX + 1 };
+
+	ASSERT_EQ(12, raw_send(self->sv[1], &h, 12, NULL, 0));
+	EXPECT_EQ(-VSHM_ETOOBIG, vshm_chan_recv(self->rx, self->out, &self->err));
+	TH_LOG("%s", self->err.msg);
+}
+
+/* Proves a whole but invalid frame is rejected, its fd closed, and the next frame is still received. */
+TEST_F(chan, invalid_frame_keeps_channel)
+{
+	struct vshm_vu_mmap mm;
+	int fd = make_memfd(4096, 0);
+	const uint8_t *f;
+	size_t len;
+
+	ASSERT_GE(fd, 0);
+	fill_mmap(&mm);
+	ASSERT_EQ(0, vshm_encode_shmem_unmap(self->m, &mm, false));
+	f = vshm_msg_frame(self->m, &len);
+	ASSERT_EQ((ssize_t)len, raw_send(self->sv[1], f, len, &fd, 1));
+	close(fd);
+	EXPECT_EQ(-VSHM_EFDEXTRA, vshm_chan_recv(self->rx, self->out, &self->err));
+	EXPECT_EQ(self->fds0 + 2, count_fds());
+	ASSERT_EQ(0, vshm_chan_send(self->tx, self->m, &self->err));
+	EXPECT_EQ(0, vshm_chan_recv(self->rx, self->out, &self->err));
+}
+
+/* Proves more fds than VSHM_MAX_FDS on one frame is VSHM_EFDEXTRA with every fd closed. */
+TEST_F(chan, too_many_fds)
+{
+	struct vshm_hdr h = { 99, 0x1, 0 };
+	int fds[VSHM_MAX_FDS + 8];
+	unsigned int i;
+
+	for (i = 0; i < VSHM_MAX_FDS + 8; i++)
+		fds[i] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	ASSERT_EQ(12, raw_send(self->sv[1], &h, 12, fds, VSHM_MAX_FDS + 8));
+	for (i = 0; i < VSHM_MAX_FDS + 8; i++)
+		close(fds[i]);
+	EXPECT_EQ(-VSHM_EFDEXTRA, vshm_chan_recv(self->rx, self->out, &self->err));
+	EXPECT_EQ(self->fds0 + 2, count_fds());
+}
+
+/* Proves recv_wait times out with -ETIMEDOUT when nothing arrives. */
+TEST_F(chan, recv_timeout)
+{
+	EXPECT_EQ(-ETIMEDOUT, vshm_chan_recv_wait(self->rx, self->out, 50, &self->err));
+}
+
+TEST_HARNESS_MAIN
