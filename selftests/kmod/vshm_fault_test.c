@@ -340,12 +340,13 @@ TEST_F(fault, unmap_zaps_all_vmas_of_region_only)
  */
 TEST_F(fault, unmap_reaches_forked_child)
 {
-	int go[2], status;
+	int go[2], ready[2], status;
 	uint8_t c;
 	pid_t pid;
 
 	ASSERT_EQ(0, vt_peek(self->map + 3 * P, &c));
 	ASSERT_EQ(0, pipe(go));
+	ASSERT_EQ(0, pipe(ready));
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (!pid) {
@@ -353,9 +354,10 @@ TEST_F(fault, unmap_reaches_forked_child)
 		int ret = 0;
 
 		close(go[1]);
+		close(ready[0]);
 		if (vt_peek(self->map + 3 * P, &x) || x != vt_byte(SEED_A, 3 * P))
 			ret |= 1;
-		if (read(go[0], &x, 1) != 1)
+		if (write(ready[1], "r", 1) != 1 || read(go[0], &x, 1) != 1)
 			ret |= 2;
 		if (vt_peek(self->map + 3 * P, &x) != SIGBUS)
 			ret |= 4;
@@ -364,20 +366,52 @@ TEST_F(fault, unmap_reaches_forked_child)
 		_exit(ret);
 	}
 	close(go[0]);
-	/* Give the child time to read its page before the unmap. */
-	usleep(200000);
+	close(ready[1]);
+	/* The child has read its page before the unmap. */
+	ASSERT_EQ(1, read(ready[0], &c, 1));
 	ASSERT_EQ(0, vt_unmap(self->region, 0, 8 * P));
 	ASSERT_EQ(1, write(go[1], "x", 1));
 	close(go[1]);
+	close(ready[0]);
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status)) {
 		TH_LOG("child: %s%s%s%s",
 		       WEXITSTATUS(status) & 1 ? "no data before unmap; " : "",
-		       WEXITSTATUS(status) & 2 ? "no go; " : "",
+		       WEXITSTATUS(status) & 2 ? "pipe error; " : "",
 		       WEXITSTATUS(status) & 4 ? "no SIGBUS after unmap; " : "",
 		       WEXITSTATUS(status) & 8 ? "lost B; " : "");
 	}
+}
+
+/*
+ * mremap can move the region's VMA (not grow it): the moved VMA shows the
+ * same mappings, and an UNMAP still reaches it there.
+ */
+TEST_F(fault, mremap_moves_vma)
+{
+	uint8_t *moved, *big;
+	uint8_t c;
+
+	ASSERT_EQ(0, vt_peek(self->map + P, &c));
+	big = mremap(self->map, NPAGES * P, (NPAGES + 4) * P, 0);
+	EXPECT_EQ(MAP_FAILED, big);
+	moved = mmap(NULL, NPAGES * P, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, moved);
+	moved = mremap(self->map, NPAGES * P, NPAGES * P,
+		       MREMAP_MAYMOVE | MREMAP_FIXED, moved);
+	ASSERT_NE(MAP_FAILED, moved);
+	self->map = moved;
+	ASSERT_EQ(0, vt_peek(moved + P + 3, &c));
+	EXPECT_EQ(vt_byte(SEED_A, P + 3), c);
+	ASSERT_EQ(0, vt_peek(moved + 5 * P, &c));
+	EXPECT_EQ(vt_byte(SEED_A, 5 * P), c);
+	EXPECT_EQ(SIGBUS, vt_peek(moved + 20 * P, &c));
+	ASSERT_EQ(0, vt_unmap(self->region, 0, 8 * P));
+	EXPECT_EQ(SIGBUS, vt_peek(moved + P, &c));
+	EXPECT_EQ(SIGBUS, vt_peek(moved + 5 * P, &c));
+	EXPECT_EQ(0, vt_peek(moved + 9 * P, &c));
+	EXPECT_EQ(1, vt_vmas_in(moved, NPAGES * P, NULL));
 }
 
 /*
