@@ -1,0 +1,487 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The control socket: the VMM (and vshmctl) send control requests
+ * (include/vshm/control.h) and get exactly one reply each, with a status
+ * word: 0 or a positive errno.  HELLO comes first.  See
+ * Documentation/broker.rst for every request and its errors.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "vshmd.h"
+
+/* Bytes of replies queued for one client before it is no longer read. */
+#define VD_CTL_MAX_QUEUED	(1u << 20)
+
+int vd_control_listen(struct vshmd *d)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	const char *path = d->opt.control_socket;
+	struct stat st;
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, path);
+	/* Replace a stale socket, never another kind of file. */
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode))
+			return -EEXIST;
+		unlink(path);
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    chmod(path, 0660) < 0 || listen(fd, 16) < 0) {
+		int e = errno;
+
+		close(fd);
+		return -e;
+	}
+	d->listen_w = (struct vd_watch){ .kind = VD_W_LISTEN, .fd = fd };
+	return vd_watch_set(d, &d->listen_w, EPOLLIN);
+}
+
+void vd_control_accept(struct vshmd *d)
+{
+	struct vd_ctl_conn *c;
+	int fd, ret;
+
+	for (;;) {
+		fd = accept4(d->listen_w.fd, NULL, NULL,
+			     SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				vd_log(d, VD_LOG_WARN, "accept: %s", strerror(errno));
+			return;
+		}
+		if (d->nclients >= d->opt.max_clients) {
+			vd_log(d, VD_LOG_WARN,
+			       "control connection refused: %u clients already",
+			       d->nclients);
+			close(fd);
+			continue;
+		}
+		c = calloc(1, sizeof(*c));
+		if (!c) {
+			close(fd);
+			continue;
+		}
+		ret = vshm_chan_new(fd, VSHM_PROTO_CONTROL, VSHM_CHAN_OWN_FD, &c->ch);
+		if (ret) {
+			close(fd);
+			free(c);
+			continue;
+		}
+		c->w = (struct vd_watch){ .kind = VD_W_CONTROL, .obj = c, .fd = fd };
+		if (vd_watch_set(d, &c->w, EPOLLIN | EPOLLRDHUP)) {
+			vshm_chan_free(c->ch);
+			free(c);
+			continue;
+		}
+		c->next = d->clients;
+		d->clients = c;
+		d->nclients++;
+		vd_log(d, VD_LOG_DEBUG, "control client connected");
+	}
+}
+
+void vd_control_close(struct vshmd *d, struct vd_ctl_conn *c)
+{
+	vd_watch_del(d, &c->w);
+	vshm_chan_free(c->ch);
+	free(c);
+}
+
+void vd_control_fini(struct vshmd *d)
+{
+	struct vd_ctl_conn *c;
+
+	while ((c = d->clients)) {
+		d->clients = c->next;
+		vd_control_close(d, c);
+	}
+	if (d->listen_w.added) {
+		vd_watch_del(d, &d->listen_w);
+		close(d->listen_w.fd);
+		unlink(d->opt.control_socket);
+	}
+}
+
+/* Queue a reply; errors mark the client dead. */
+static void reply(struct vshmd *d, struct vd_ctl_conn *c, uint32_t request,
+		  int error, const void *body, size_t len, const int *fds,
+		  unsigned int nfds)
+{
+	struct vshm_err err;
+	int ret;
+
+	if (error < 0)
+		error = -error;
+	/* Library codes are not errno values: say "bad message". */
+	if (error >= VSHM_ERR_BASE)
+		error = EBADMSG;
+	ret = vshm_ctl_encode_reply(d->out, request, error, body, len, fds, nfds);
+	if (!ret)
+		ret = vshm_chan_send(c->ch, d->out, &err);
+	if (ret) {
+		vd_log(d, VD_LOG_WARN, "control reply to %s failed: %s",
+		       vshm_request_name(VSHM_PROTO_CONTROL, request),
+		       vshm_strerror(ret));
+		c->dead = true;
+	}
+}
+
+static int do_hello(struct vshmd *d, struct vd_ctl_conn *c, const void *p,
+		    struct vshm_ctl_hello *out)
+{
+	struct vshm_ctl_hello h;
+
+	memcpy(&h, p, sizeof(h));
+	if (h.version != VSHM_CTL_VERSION)
+		return -EPROTONOSUPPORT;
+	*out = (struct vshm_ctl_hello){
+		.version = VSHM_CTL_VERSION,
+		.features = h.features &
+			    (d->backend == VSHM_BACKEND_KMOD ? VSHM_CTL_FEAT_KMOD : 0),
+	};
+	c->hello = true;
+	return 0;
+}
+
+static void do_add_device(struct vshmd *d, struct vd_ctl_conn *c,
+			  struct vshm_msg *msg, const uint8_t *p)
+{
+	struct vshm_ctl_add_device req;
+	struct vshm_ctl_device rep = { 0 };
+	uint64_t sizes[VSHM_MAX_SHMIDS];
+	struct vd_device *dev;
+	int be, fw = -1, ret;
+
+	memcpy(&req, p, sizeof(req));
+	if (req.nregions)
+		memcpy(sizes, p + sizeof(req), 8 * req.nregions);
+	be = vshm_msg_take_fd(msg, 0);
+	if (req.flags & VSHM_CTL_DEV_FORWARD)
+		fw = vshm_msg_take_fd(msg, 1);
+	ret = vd_device_add(d, req.flags, sizes, req.nregions, be, fw, &dev);
+	if (ret) {
+		vd_log(d, VD_LOG_WARN, "ADD_DEVICE refused: %s", vshm_strerror(ret));
+		reply(d, c, VSHM_CTL_ADD_DEVICE, ret, NULL, 0, NULL, 0);
+		return;
+	}
+	rep.dev_id = dev->id;
+	rep.nregions = dev->nregions;
+	vd_log(d, VD_LOG_INFO, "device %u added: %u shmids%s%s", dev->id,
+	       dev->nregions, dev->fw ? ", forward socket" : "",
+	       dev->enc == VSHM_FLAGS_DRAFT ? ", draft flag encoding" : "");
+	reply(d, c, VSHM_CTL_ADD_DEVICE, 0, &rep, sizeof(rep), NULL, 0);
+}
+
+static struct vd_region *find_region(struct vshmd *d, uint32_t dev_id,
+				     uint32_t shmid, int *err)
+{
+	struct vd_device *dev = vd_device_find(d, dev_id);
+
+	if (!dev) {
+		*err = -ENOENT;
+		return NULL;
+	}
+	if (shmid >= dev->nregions || !dev->regions[shmid].r) {
+		*err = -EINVAL;
+		return NULL;
+	}
+	return &dev->regions[shmid];
+}
+
+static void do_get_region(struct vshmd *d, struct vd_ctl_conn *c, const void *p)
+{
+	struct vshm_ctl_region_ref ref;
+	struct vshm_ctl_region rep = { 0 };
+	struct vd_region *reg;
+	int ret = 0, fd;
+
+	memcpy(&ref, p, sizeof(ref));
+	reg = find_region(d, ref.dev_id, ref.shmid, &ret);
+	if (!reg) {
+		reply(d, c, VSHM_CTL_GET_REGION, ret, NULL, 0, NULL, 0);
+		return;
+	}
+	fd = vshm_region_fd(reg->r);
+	if (fd < 0) {
+		/* mmap back-end: the region lives in the broker, there is no fd. */
+		reply(d, c, VSHM_CTL_GET_REGION, ENODEV, NULL, 0, NULL, 0);
+		return;
+	}
+	rep.size = reg->size;
+	rep.shmid = ref.shmid;
+	reply(d, c, VSHM_CTL_GET_REGION, 0, &rep, sizeof(rep), &fd, 1);
+}
+
+static int do_set_region_addr(struct vshmd *d, const void *p)
+{
+	struct vshm_ctl_region_addr req;
+	struct vd_region *reg;
+	uint64_t end;
+	int ret = 0;
+
+	memcpy(&req, p, sizeof(req));
+	reg = find_region(d, req.dev_id, req.shmid, &ret);
+	if (!reg)
+		return ret;
+	if (req.guest_addr % VSHM_PAGE_SIZE)
+		return -EINVAL;
+	if (__builtin_add_overflow(req.guest_addr, reg->size, &end))
+		return -EOVERFLOW;
+	if (vd_route_overlaps(d, req.guest_addr, reg->size, reg))
+		return -EEXIST;
+	reg->guest_addr = req.guest_addr;
+	reg->has_addr = true;
+	vd_log(d, VD_LOG_INFO, "device %u shmid %u at guest 0x%llx..0x%llx",
+	       req.dev_id, req.shmid, (unsigned long long)req.guest_addr,
+	       (unsigned long long)end);
+	return 0;
+}
+
+static int do_set_mem_table(struct vshmd *d, struct vshm_msg *msg,
+			    const uint8_t *p)
+{
+	struct vshm_ctl_ram_range r[VSHM_CTL_MAX_RAM_RANGES];
+	struct vshm_ctl_mem_table hdr;
+	int fds[VSHM_CTL_MAX_RAM_RANGES];
+	uint32_t i;
+	int ret;
+
+	memcpy(&hdr, p, sizeof(hdr));
+	if (hdr.nranges)
+		memcpy(r, p + sizeof(hdr), hdr.nranges * sizeof(r[0]));
+	for (i = 0; i < hdr.nranges; i++)
+		fds[i] = msg->fds[i];
+	ret = vd_ram_set(d, r, fds, hdr.nranges);
+	if (ret)
+		return ret;
+	/* The table owns them now. */
+	for (i = 0; i < hdr.nranges; i++)
+		vshm_msg_take_fd(msg, i);
+	vd_log(d, VD_LOG_INFO, "guest RAM table: %u ranges", hdr.nranges);
+	return 0;
+}
+
+static void do_stats(struct vshmd *d, struct vd_ctl_conn *c, const void *p)
+{
+	struct vshm_ctl_dev_ref ref;
+	struct vshm_ctl_stats st;
+	struct vd_device *dev = NULL;
+
+	memcpy(&ref, p, sizeof(ref));
+	if (ref.dev_id != VSHM_CTL_ALL_DEVICES) {
+		dev = vd_device_find(d, ref.dev_id);
+		if (!dev) {
+			reply(d, c, VSHM_CTL_GET_STATS, ENOENT, NULL, 0, NULL, 0);
+			return;
+		}
+	}
+	vd_device_stats(d, dev, &st);
+	reply(d, c, VSHM_CTL_GET_STATS, 0, &st, sizeof(st), NULL, 0);
+}
+
+static void do_list_devices(struct vshmd *d, struct vd_ctl_conn *c)
+{
+	size_t size = sizeof(struct vshm_ctl_list) +
+		      VSHM_CTL_MAX_DEVICES * sizeof(struct vshm_ctl_device_entry);
+	struct vshm_ctl_device_entry *e;
+	struct vshm_ctl_list *l;
+	struct vd_device *dev;
+	uint8_t *body = d->buf;
+
+	_Static_assert(sizeof(struct vshm_ctl_list) +
+		       VSHM_CTL_MAX_DEVICES * sizeof(struct vshm_ctl_device_entry) <=
+		       VSHM_MEM_DATA_MAX, "the list fits the buffer");
+	memset(body, 0, size);
+	l = (struct vshm_ctl_list *)body;
+	e = (struct vshm_ctl_device_entry *)(body + sizeof(*l));
+	for (dev = d->devices; dev; dev = dev->next) {
+		if (dev->dead)
+			continue;
+		l->total++;
+		if (l->count >= VSHM_CTL_MAX_DEVICES)
+			continue;
+		e[l->count++] = (struct vshm_ctl_device_entry){
+			.dev_id = dev->id,
+			.flags = dev->flags & (dev->fw ? ~0u : ~VSHM_CTL_DEV_FORWARD),
+			.nregions = dev->nregions,
+			.nmappings = dev->nmappings,
+		};
+	}
+	reply(d, c, VSHM_CTL_LIST_DEVICES, 0, body,
+	      sizeof(*l) + l->count * sizeof(*e), NULL, 0);
+}
+
+static void do_list_mappings(struct vshmd *d, struct vd_ctl_conn *c,
+			     const void *p)
+{
+	struct vshm_ctl_list_mappings req;
+	struct vshm_mapping *e;
+	struct vshm_ctl_list *l;
+	struct vd_region *reg;
+	uint8_t *body = d->buf;
+	uint32_t i;
+	int ret = 0;
+
+	_Static_assert(sizeof(struct vshm_ctl_list) +
+		       VSHM_CTL_MAX_MAPPINGS * sizeof(struct vshm_mapping) <=
+		       VSHM_MEM_DATA_MAX, "the list fits the buffer");
+	memcpy(&req, p, sizeof(req));
+	reg = find_region(d, req.dev_id, req.shmid, &ret);
+	if (!reg) {
+		reply(d, c, VSHM_CTL_LIST_MAPPINGS, ret, NULL, 0, NULL, 0);
+		return;
+	}
+	l = (struct vshm_ctl_list *)body;
+	e = (struct vshm_mapping *)(body + sizeof(*l));
+	*l = (struct vshm_ctl_list){ .total = reg->nmaps };
+	for (i = req.start; i < reg->nmaps && l->count < VSHM_CTL_MAX_MAPPINGS; i++)
+		e[l->count++] = (struct vshm_mapping){
+			.shm_offset = reg->maps[i].shm_offset,
+			.len = reg->maps[i].len,
+			.fd_offset = reg->maps[i].fd_offset,
+			.flags = reg->maps[i].writable ? VSHM_REGION_WRITE : 0,
+		};
+	reply(d, c, VSHM_CTL_LIST_MAPPINGS, 0, body,
+	      sizeof(*l) + l->count * sizeof(*e), NULL, 0);
+}
+
+static void handle(struct vshmd *d, struct vd_ctl_conn *c, struct vshm_msg *msg)
+{
+	uint32_t req = msg->hdr.request;
+	struct vshm_ctl_hello hello;
+	struct vshm_ctl_dev_ref ref;
+	struct vd_device *dev;
+	const void *p;
+	size_t len;
+	int ret;
+
+	ret = vshm_ctl_decode_request(msg, req, &p, &len, NULL);
+	if (ret) {
+		reply(d, c, req, EBADMSG, NULL, 0, NULL, 0);
+		return;
+	}
+	if (!c->hello && req != VSHM_CTL_HELLO) {
+		reply(d, c, req, EPROTO, NULL, 0, NULL, 0);
+		return;
+	}
+	switch (req) {
+	case VSHM_CTL_HELLO:
+		ret = do_hello(d, c, p, &hello);
+		reply(d, c, req, ret, &hello, sizeof(hello), NULL, 0);
+		return;
+	case VSHM_CTL_ADD_DEVICE:
+		do_add_device(d, c, msg, p);
+		return;
+	case VSHM_CTL_GET_REGION:
+		do_get_region(d, c, p);
+		return;
+	case VSHM_CTL_SET_REGION_ADDR:
+		ret = do_set_region_addr(d, p);
+		break;
+	case VSHM_CTL_SET_MEM_TABLE:
+		ret = do_set_mem_table(d, msg, p);
+		break;
+	case VSHM_CTL_RESET_DEVICE:
+	case VSHM_CTL_REMOVE_DEVICE:
+		memcpy(&ref, p, sizeof(ref));
+		dev = vd_device_find(d, ref.dev_id);
+		ret = -ENOENT;
+		if (!dev)
+			break;
+		ret = 0;
+		if (req == VSHM_CTL_REMOVE_DEVICE) {
+			vd_device_remove(d, dev, "REMOVE_DEVICE");
+		} else {
+			vd_device_reset(d, dev);
+			vd_log(d, VD_LOG_INFO, "device %u reset", dev->id);
+		}
+		break;
+	case VSHM_CTL_GET_STATS:
+		do_stats(d, c, p);
+		return;
+	case VSHM_CTL_LIST_DEVICES:
+		do_list_devices(d, c);
+		return;
+	case VSHM_CTL_LIST_MAPPINGS:
+		do_list_mappings(d, c, p);
+		return;
+	default:
+		ret = -EBADMSG;
+		break;
+	}
+	if (ret)
+		vd_log(d, VD_LOG_INFO, "%s refused: %s",
+		       vshm_request_name(VSHM_PROTO_CONTROL, req), strerror(-ret));
+	reply(d, c, req, ret, NULL, 0, NULL, 0);
+}
+
+void vd_control_event(struct vshmd *d, struct vd_ctl_conn *c, uint32_t events)
+{
+	struct vshm_err err;
+	uint32_t ev;
+	int i, ret;
+
+	if (c->dead)
+		return;
+	if (events & EPOLLOUT) {
+		ret = vshm_chan_flush(c->ch);
+		if (ret && ret != -EAGAIN) {
+			c->dead = true;
+			return;
+		}
+	}
+	for (i = 0; i < 16 && vshm_chan_pending(c->ch) < VD_CTL_MAX_QUEUED &&
+		    !c->dead; i++) {
+		d->msg->hdr.size = 0xffffffffu;
+		ret = vshm_chan_recv(c->ch, d->msg, &err);
+		if (ret == -EAGAIN)
+			break;
+		if (ret == -EPIPE) {
+			c->dead = true;
+			break;
+		}
+		if (ret && d->msg->hdr.size == 0xffffffffu) {
+			vd_log_peer(d, &c->rl, "control connection closed: %s",
+				    err.msg);
+			c->dead = true;
+			break;
+		}
+		if (ret) {
+			vd_log_peer(d, &c->rl, "malformed control request: %s",
+				    err.msg);
+			if (!strcmp(vshm_request_name(VSHM_PROTO_CONTROL,
+						      d->msg->hdr.request), "unknown") ||
+			    (d->msg->hdr.flags & VSHM_HDR_REPLY)) {
+				/* Unknown request number: no reply can name it. */
+				c->dead = true;
+				break;
+			}
+			reply(d, c, d->msg->hdr.request, EBADMSG, NULL, 0, NULL, 0);
+			continue;
+		}
+		handle(d, c, d->msg);
+		vshm_msg_release(d->msg);
+	}
+	if (c->dead)
+		return;
+	ev = 0;
+	if (vshm_chan_pending(c->ch) < VD_CTL_MAX_QUEUED)
+		ev |= EPOLLIN | EPOLLRDHUP;
+	if (vshm_chan_pending(c->ch))
+		ev |= EPOLLOUT;
+	if (vd_watch_set(d, &c->w, ev))
+		c->dead = true;
+}

@@ -1,0 +1,264 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The device registry: a device is a backend channel, an optional forward
+ * socket and up to 256 regions (index = shmid).  Adding one creates its
+ * regions on the broker's back-end; removing one drops every mapping first
+ * (so that a VMM still holding a kmod region fd sees SIGBUS, not stale
+ * pages) and releases everything the device held and nothing else.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "vshmd.h"
+
+/* A connected AF_UNIX stream socket, or -EBADF / -ENOTSOCK / -EPROTOTYPE. */
+static int check_stream_socket(int fd)
+{
+	int v;
+	socklen_t len = sizeof(v);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &len) < 0)
+		return errno == ENOTSOCK ? -ENOTSOCK : -EBADF;
+	if (v != AF_UNIX)
+		return -EPROTOTYPE;
+	len = sizeof(v);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &len) < 0 || v != SOCK_STREAM)
+		return -EPROTOTYPE;
+	return 0;
+}
+
+static int set_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return -errno;
+	return 0;
+}
+
+struct vd_device *vd_device_find(struct vshmd *d, uint32_t id)
+{
+	struct vd_device *dev;
+
+	for (dev = d->devices; dev; dev = dev->next)
+		if (dev->id == id && !dev->dead)
+			return dev;
+	return NULL;
+}
+
+static void regions_free(struct vd_device *dev)
+{
+	uint32_t i;
+
+	for (i = 0; dev->regions && i < dev->nregions; i++) {
+		struct vd_region *reg = &dev->regions[i];
+
+		if (!reg->r)
+			continue;
+		/*
+		 * vshm_region_destroy() only closes a kmod region fd; the
+		 * VMM's fd keeps the region and its mappings alive.  Drop
+		 * them first.
+		 */
+		vshm_region_unmap_all(reg->r);
+		vd_region_clear(reg);
+		free(reg->maps);
+		vshm_region_destroy(reg->r);
+	}
+	free(dev->regions);
+	dev->regions = NULL;
+}
+
+static void device_free(struct vshmd *d, struct vd_device *dev)
+{
+	vd_watch_del(d, &dev->be_w);
+	vd_watch_del(d, &dev->fw_w);
+	vshm_chan_free(dev->be);
+	vshm_chan_free(dev->fw);
+	regions_free(dev);
+	free(dev);
+}
+
+/* Takes ownership of be_fd and fw_fd (-1: none), also on failure. */
+int vd_device_add(struct vshmd *d, uint32_t flags, const uint64_t *sizes,
+		  uint32_t nregions, int be_fd, int fw_fd, struct vd_device **out)
+{
+	struct vd_device *dev;
+	uint32_t i;
+	int ret;
+
+	dev = calloc(1, sizeof(*dev));
+	if (!dev) {
+		close(be_fd);
+		if (fw_fd >= 0)
+			close(fw_fd);
+		return -ENOMEM;
+	}
+	dev->be_w = (struct vd_watch){ .kind = VD_W_BACKEND, .obj = dev, .fd = be_fd };
+	dev->fw_w = (struct vd_watch){ .kind = VD_W_FORWARD, .obj = dev, .fd = fw_fd };
+	ret = vshm_chan_new(be_fd, VSHM_PROTO_BACKEND, VSHM_CHAN_OWN_FD, &dev->be);
+	if (ret) {
+		close(be_fd);
+		if (fw_fd >= 0)
+			close(fw_fd);
+		free(dev);
+		return ret;
+	}
+	if (fw_fd >= 0) {
+		ret = vshm_chan_new(fw_fd, VSHM_PROTO_BACKEND, VSHM_CHAN_OWN_FD,
+				    &dev->fw);
+		if (ret) {
+			close(fw_fd);
+			goto err_free;
+		}
+	}
+	ret = -ENOSPC;
+	if (d->ndevices >= d->opt.max_devices)
+		goto err_free;
+	ret = check_stream_socket(be_fd);
+	if (!ret && fw_fd >= 0)
+		ret = check_stream_socket(fw_fd);
+	if (!ret)
+		ret = set_nonblock(be_fd);
+	if (!ret && fw_fd >= 0)
+		ret = set_nonblock(fw_fd);
+	if (ret)
+		goto err_free;
+	dev->flags = flags;
+	dev->enc = (flags & VSHM_CTL_DEV_DRAFT_FLAGS) ? VSHM_FLAGS_DRAFT :
+							 VSHM_FLAGS_FINAL;
+	dev->tokens = d->opt.msg_rate;
+	if (nregions) {
+		dev->regions = calloc(nregions, sizeof(*dev->regions));
+		ret = -ENOMEM;
+		if (!dev->regions)
+			goto err_free;
+		dev->nregions = nregions;
+	}
+	for (i = 0; i < nregions; i++) {
+		if (!sizes[i])
+			continue;
+		ret = vshm_region_create(d->backend, sizes[i],
+					 d->opt.max_mappings, &dev->regions[i].r);
+		if (ret) {
+			vd_log(d, VD_LOG_WARN,
+			       "ADD_DEVICE: region shmid %u of %llu bytes: %s", i,
+			       (unsigned long long)sizes[i], vshm_strerror(ret));
+			goto err_free;
+		}
+		dev->regions[i].size = sizes[i];
+	}
+	ret = vd_watch_set(d, &dev->be_w, EPOLLIN | EPOLLRDHUP);
+	if (!ret && dev->fw)
+		ret = vd_watch_set(d, &dev->fw_w, EPOLLIN | EPOLLRDHUP);
+	if (ret)
+		goto err_free;
+	dev->id = ++d->next_id;
+	dev->next = d->devices;
+	d->devices = dev;
+	d->ndevices++;
+	*out = dev;
+	return 0;
+
+err_free:
+	device_free(d, dev);
+	return ret;
+}
+
+void vd_device_reset(struct vshmd *d, struct vd_device *dev)
+{
+	uint32_t i, dropped = 0;
+
+	for (i = 0; i < dev->nregions; i++) {
+		struct vd_region *reg = &dev->regions[i];
+		int ret;
+
+		if (!reg->r)
+			continue;
+		ret = vshm_region_unmap_all(reg->r);
+		if (ret)
+			vd_log(d, VD_LOG_ERR, "device %u shmid %u: unmap all: %s",
+			       dev->id, i, vshm_strerror(ret));
+		dropped += reg->nmaps;
+		vd_region_clear(reg);
+	}
+	vd_count(d, dev, unmaps, dropped);
+	dev->nmappings = 0;
+}
+
+void vd_device_remove(struct vshmd *d, struct vd_device *dev, const char *why)
+{
+	if (dev->dead)
+		return;
+	vd_log(d, VD_LOG_INFO, "device %u removed: %s", dev->id, why);
+	vd_forward_fail_pending(d, dev, EPIPE);
+	vd_device_reset(d, dev);
+	vd_watch_del(d, &dev->be_w);
+	vd_watch_del(d, &dev->fw_w);
+	dev->dead = true;
+	d->ndevices--;
+}
+
+void vd_device_reap(struct vshmd *d)
+{
+	struct vd_device **pd = &d->devices, *dev;
+
+	while ((dev = *pd)) {
+		if (dev->dead) {
+			*pd = dev->next;
+			device_free(d, dev);
+		} else {
+			pd = &dev->next;
+		}
+	}
+}
+
+void vd_device_stats(struct vshmd *d, struct vd_device *dev,
+		     struct vshm_ctl_stats *st)
+{
+	struct vd_device *it;
+	uint32_t i;
+
+	(void)d;
+	*st = dev ? dev->st : d->total;
+	st->devices = 0;
+	st->mappings = 0;
+	st->mapped_bytes = 0;
+	for (it = dev ? dev : d->devices; it; it = dev ? NULL : it->next) {
+		if (it->dead)
+			continue;
+		st->devices++;
+		for (i = 0; i < it->nregions; i++) {
+			st->mappings += it->regions[i].nmaps;
+			st->mapped_bytes += it->regions[i].mapped_bytes;
+		}
+	}
+	memset(st->reserved, 0, sizeof(st->reserved));
+}
+
+void vd_device_update_events(struct vshmd *d, struct vd_device *dev)
+{
+	uint32_t ev = EPOLLRDHUP;
+	int ret;
+
+	if (dev->dead)
+		return;
+	if (!dev->throttled && !vd_limits_backlogged(d, dev) && !d->stopping)
+		ev |= EPOLLIN;
+	if (vshm_chan_pending(dev->be))
+		ev |= EPOLLOUT;
+	ret = vd_watch_set(d, &dev->be_w, ev);
+	if (!ret && dev->fw) {
+		ev = EPOLLIN | EPOLLRDHUP;
+		if (vshm_chan_pending(dev->fw))
+			ev |= EPOLLOUT;
+		ret = vd_watch_set(d, &dev->fw_w, ev);
+	}
+	if (ret)
+		vd_device_remove(d, dev, "epoll_ctl failed");
+}

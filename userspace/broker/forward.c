@@ -1,0 +1,163 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Forwarding: every back-end request that the broker does not serve itself
+ * goes verbatim, fds included, to the device's forward socket (the VMM's
+ * own back-end request handler).  The VMM's replies come back the same way
+ * and are relayed to the back-end, fds included.  The broker remembers, in
+ * order, which forwarded requests expect a reply (NEED_REPLY set, or
+ * SHARED_OBJECT_LOOKUP, which always has one) and relays only those
+ * replies; anything else from the forward socket is dropped and logged.
+ *
+ * Without a forward socket, or with VD_FWD_MAX_PENDING replies already
+ * owed, a request that expects a reply is refused with a u64 reply:
+ * EOPNOTSUPP (no forward socket) or EBUSY; one that does not is dropped
+ * and logged.  If the forward socket closes, the replies it still owed are
+ * answered with EPIPE.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/epoll.h>
+
+#include "vshmd.h"
+
+static bool expects_reply(const struct vshm_msg *msg)
+{
+	return (msg->hdr.flags & VSHM_HDR_NEED_REPLY) ||
+	       msg->hdr.request == VSHM_VU_BACKEND_SHARED_OBJECT_LOOKUP;
+}
+
+int vd_forward_request(struct vshmd *d, struct vd_device *dev,
+		       struct vshm_msg *msg)
+{
+	bool reply = expects_reply(msg);
+	struct vshm_err err;
+	int ret, code = 0;
+
+	if (!dev->fw)
+		code = EOPNOTSUPP;
+	else if (reply && dev->fw_count >= VD_FWD_MAX_PENDING)
+		code = EBUSY;
+	if (!code) {
+		/* msg's fds are borrowed by the send: queued ones are duplicated. */
+		ret = vshm_chan_send(dev->fw, msg, &err);
+		if (ret) {
+			vd_log(d, VD_LOG_WARN, "device %u: forward socket: %s",
+			       dev->id, err.msg);
+			code = EIO;
+		}
+	}
+	vshm_msg_release(msg);
+	if (code) {
+		vd_count(d, dev, protocol_errors, 1);
+		vd_log_peer(d, &dev->rl, "device %u: %s (%u) not forwarded: %s",
+			    dev->id,
+			    vshm_request_name(VSHM_PROTO_BACKEND, msg->hdr.request),
+			    msg->hdr.request, strerror(code));
+		if (reply)
+			vd_backend_reply_u64(d, dev, msg->hdr.request, code);
+		return -code;
+	}
+	vd_count(d, dev, forwarded, 1);
+	if (reply) {
+		dev->fw_req[(dev->fw_head + dev->fw_count) % VD_FWD_MAX_PENDING] =
+			msg->hdr.request;
+		dev->fw_count++;
+	}
+	return 0;
+}
+
+void vd_forward_fail_pending(struct vshmd *d, struct vd_device *dev, int err)
+{
+	while (dev->fw_count) {
+		uint32_t req = dev->fw_req[dev->fw_head];
+
+		dev->fw_head = (dev->fw_head + 1) % VD_FWD_MAX_PENDING;
+		dev->fw_count--;
+		if (dev->be && !dev->dead)
+			vd_backend_reply_u64(d, dev, req, err);
+	}
+}
+
+static void close_forward(struct vshmd *d, struct vd_device *dev, const char *why)
+{
+	vd_log(d, VD_LOG_WARN, "device %u: forward socket closed: %s", dev->id, why);
+	vd_watch_del(d, &dev->fw_w);
+	vshm_chan_free(dev->fw);
+	dev->fw = NULL;
+	vd_forward_fail_pending(d, dev, EPIPE);
+}
+
+static void relay(struct vshmd *d, struct vd_device *dev, struct vshm_msg *msg)
+{
+	struct vshm_err err;
+	int ret;
+
+	if (!(msg->hdr.flags & VSHM_HDR_REPLY) || !dev->fw_count ||
+	    dev->fw_req[dev->fw_head] != msg->hdr.request) {
+		vd_log_peer(d, &dev->rl,
+			    "device %u: forward socket sent %s %u that nobody waits for; dropped",
+			    dev->id, msg->hdr.flags & VSHM_HDR_REPLY ? "reply" : "request",
+			    msg->hdr.request);
+		vshm_msg_release(msg);
+		return;
+	}
+	dev->fw_head = (dev->fw_head + 1) % VD_FWD_MAX_PENDING;
+	dev->fw_count--;
+	ret = vshm_chan_send(dev->be, msg, &err);
+	vshm_msg_release(msg);
+	if (ret) {
+		vd_log_peer(d, &dev->rl, "device %u: relaying a reply: %s",
+			    dev->id, err.msg);
+		vd_device_remove(d, dev, "cannot send to the back-end");
+	}
+}
+
+void vd_forward_event(struct vshmd *d, struct vd_device *dev, uint32_t events)
+{
+	struct vshm_err err;
+	int i, ret;
+
+	if (dev->dead || !dev->fw)
+		return;
+	if (events & EPOLLOUT) {
+		ret = vshm_chan_flush(dev->fw);
+		if (ret && ret != -EAGAIN) {
+			close_forward(d, dev, vshm_strerror(ret));
+			vd_device_update_events(d, dev);
+			return;
+		}
+	}
+	for (i = 0; i < 16 && (events & (EPOLLIN | EPOLLHUP | EPOLLRDHUP | EPOLLERR)); i++) {
+		d->msg->hdr.size = 0xffffffffu;
+		ret = vshm_chan_recv(dev->fw, d->msg, &err);
+		if (ret == -EAGAIN)
+			break;
+		if (ret == -EPIPE) {
+			close_forward(d, dev, "the VMM closed it");
+			break;
+		}
+		if (ret && d->msg->hdr.size == 0xffffffffu) {
+			close_forward(d, dev, err.msg);
+			break;
+		}
+		if (ret) {
+			vd_log_peer(d, &dev->rl, "device %u: forward socket: %s",
+				    dev->id, err.msg);
+			/* A malformed reply still answers the request it is for. */
+			if ((d->msg->hdr.flags & VSHM_HDR_REPLY) && dev->fw_count &&
+			    dev->fw_req[dev->fw_head] == d->msg->hdr.request) {
+				dev->fw_head = (dev->fw_head + 1) % VD_FWD_MAX_PENDING;
+				dev->fw_count--;
+				vd_backend_reply_u64(d, dev, d->msg->hdr.request,
+						     EBADMSG);
+				if (dev->dead)
+					return;
+			}
+			continue;
+		}
+		relay(d, dev, d->msg);
+		if (dev->dead)
+			return;
+	}
+	vd_device_update_events(d, dev);
+}

@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Logging: one line per event to stderr or to --log-file (reopened on
+ * SIGHUP, for log rotation).  Mistakes made by peers go through a rate
+ * limiter so that a hostile back-end cannot flood the log.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vshmd.h"
+
+static const char *const level_names[] = {
+	[VD_LOG_ERR] = "error", [VD_LOG_WARN] = "warning",
+	[VD_LOG_INFO] = "info", [VD_LOG_DEBUG] = "debug",
+};
+
+uint64_t vd_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int vd_log_level_parse(const char *s, enum vd_log_level *lvl)
+{
+	unsigned int i;
+
+	for (i = 0; i < VD_ARRAY_SIZE(level_names); i++) {
+		if (!strcmp(s, level_names[i]) ||
+		    (i == VD_LOG_ERR && !strcmp(s, "err")) ||
+		    (i == VD_LOG_WARN && !strcmp(s, "warn"))) {
+			*lvl = i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+int vd_log_open(struct vshmd *d)
+{
+	int fd;
+
+	if (!d->opt.log_file) {
+		d->log_fd = STDERR_FILENO;
+		return 0;
+	}
+	fd = open(d->opt.log_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+		  0640);
+	if (fd < 0)
+		return -errno;
+	d->log_fd = fd;
+	return 0;
+}
+
+void vd_log_reopen(struct vshmd *d)
+{
+	int old = d->log_fd, ret;
+
+	if (!d->opt.log_file)
+		return;
+	ret = vd_log_open(d);
+	if (ret) {
+		d->log_fd = old;
+		vd_log(d, VD_LOG_ERR, "SIGHUP: cannot reopen %s: %s",
+		       d->opt.log_file, strerror(-ret));
+		return;
+	}
+	if (old >= 0 && old != STDERR_FILENO)
+		close(old);
+	vd_log(d, VD_LOG_INFO, "SIGHUP: log reopened");
+}
+
+static void vlog(struct vshmd *d, enum vd_log_level lvl, const char *fmt,
+		 va_list ap)
+{
+	char line[512];
+	struct timespec ts;
+	struct tm tm;
+	int n, m;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	localtime_r(&ts.tv_sec, &tm);
+	n = snprintf(line, sizeof(line), "%04d-%02d-%02d %02d:%02d:%02d.%03ld vshmd[%d]: %s: ",
+		     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		     tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, (int)getpid(),
+		     level_names[lvl]);
+	m = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
+	if (m < 0)
+		m = 0;
+	n += m;
+	if (n > (int)sizeof(line) - 2)
+		n = sizeof(line) - 2;
+	line[n++] = '\n';
+	/* A log that cannot be written is not worth failing a request for. */
+	if (write(d->log_fd, line, n) < 0)
+		return;
+}
+
+void vd_log(struct vshmd *d, enum vd_log_level lvl, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (lvl > d->opt.log_level)
+		return;
+	va_start(ap, fmt);
+	vlog(d, lvl, fmt, ap);
+	va_end(ap);
+}
+
+void vd_log_peer(struct vshmd *d, struct vd_ratelimit *rl, const char *fmt, ...)
+{
+	uint64_t now = vd_now_ms();
+	va_list ap;
+
+	if (now - rl->window_start >= VD_RL_WINDOW_MS) {
+		if (rl->suppressed)
+			vd_log(d, VD_LOG_WARN,
+			       "%u similar messages suppressed in the last %u s",
+			       rl->suppressed, VD_RL_WINDOW_MS / 1000);
+		rl->window_start = now;
+		rl->printed = 0;
+		rl->suppressed = 0;
+	}
+	if (rl->printed >= VD_RL_BURST) {
+		rl->suppressed++;
+		return;
+	}
+	rl->printed++;
+	if (VD_LOG_WARN > d->opt.log_level)
+		return;
+	va_start(ap, fmt);
+	vlog(d, VD_LOG_WARN, fmt, ap);
+	va_end(ap);
+}

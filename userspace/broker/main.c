@@ -1,0 +1,269 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vshmd: the vshm broker.  Parses the options, picks the region back-end,
+ * opens the control socket and runs the loop.  See vshmd(8) and
+ * Documentation/broker.rst.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <linux/vshm.h>
+
+#include "vshmd.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: vshmd --control-socket PATH [OPTIONS]\n"
+		"\n"
+		"  --control-socket PATH  Unix socket the VMM connects to (required)\n"
+		"  --backend B            kmod, mmap or auto (default auto: kmod when\n"
+		"                         /dev/vshm exists, else mmap)\n"
+		"  --wait-device SECONDS  wait this long for /dev/vshm to appear\n"
+		"  --max-devices N        devices at once (default 64)\n"
+		"  --max-mappings N       mappings per device (default 4096)\n"
+		"  --max-inflight BYTES   queued bytes per device before it is no\n"
+		"                         longer read (default 1048576)\n"
+		"  --max-rate N           back-end messages per second per device\n"
+		"                         (default 20000)\n"
+		"  --max-clients N        control connections at once (default 16)\n"
+		"  --log-level L          error, warning, info or debug (default info)\n"
+		"  --log-file PATH        log there instead of stderr (SIGHUP reopens)\n"
+		"  -h, --help             this help\n");
+}
+
+static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || end == s || *end || s[0] == '-' || v < min || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+enum {
+	OPT_SOCKET = 256, OPT_BACKEND, OPT_WAIT, OPT_MAX_DEVICES,
+	OPT_MAX_MAPPINGS, OPT_MAX_INFLIGHT, OPT_MAX_RATE, OPT_MAX_CLIENTS,
+	OPT_LOG_LEVEL, OPT_LOG_FILE,
+};
+
+static int parse_options(struct vd_options *o, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "control-socket", required_argument, NULL, OPT_SOCKET },
+		{ "backend", required_argument, NULL, OPT_BACKEND },
+		{ "wait-device", required_argument, NULL, OPT_WAIT },
+		{ "max-devices", required_argument, NULL, OPT_MAX_DEVICES },
+		{ "max-mappings", required_argument, NULL, OPT_MAX_MAPPINGS },
+		{ "max-inflight", required_argument, NULL, OPT_MAX_INFLIGHT },
+		{ "max-rate", required_argument, NULL, OPT_MAX_RATE },
+		{ "max-clients", required_argument, NULL, OPT_MAX_CLIENTS },
+		{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+		{ "log-file", required_argument, NULL, OPT_LOG_FILE },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	uint64_t v;
+	int c;
+
+	*o = (struct vd_options){
+		.backend = VSHM_BACKEND_AUTO,
+		.max_devices = 64,
+		.max_mappings = 4096,
+		.max_inflight = 1u << 20,
+		.msg_rate = 20000,
+		.max_clients = 16,
+		.log_level = VD_LOG_INFO,
+	};
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		int bad = 0;
+
+		switch (c) {
+		case OPT_SOCKET:
+			o->control_socket = optarg;
+			break;
+		case OPT_BACKEND:
+			if (!strcmp(optarg, "kmod"))
+				o->backend = VSHM_BACKEND_KMOD;
+			else if (!strcmp(optarg, "mmap"))
+				o->backend = VSHM_BACKEND_MMAP;
+			else if (!strcmp(optarg, "auto"))
+				o->backend = VSHM_BACKEND_AUTO;
+			else
+				bad = 1;
+			break;
+		case OPT_WAIT:
+			bad = parse_u64(optarg, 0, 86400, &v);
+			o->wait_device = v;
+			break;
+		case OPT_MAX_DEVICES:
+			bad = parse_u64(optarg, 1, VSHM_CTL_MAX_DEVICES, &v);
+			o->max_devices = v;
+			break;
+		case OPT_MAX_MAPPINGS:
+			bad = parse_u64(optarg, 1, 1u << 20, &v);
+			o->max_mappings = v;
+			break;
+		case OPT_MAX_INFLIGHT:
+			bad = parse_u64(optarg, 4096, 3u << 20, &v);
+			o->max_inflight = v;
+			break;
+		case OPT_MAX_RATE:
+			bad = parse_u64(optarg, 1, 10000000, &v);
+			o->msg_rate = v;
+			break;
+		case OPT_MAX_CLIENTS:
+			bad = parse_u64(optarg, 1, 1024, &v);
+			o->max_clients = v;
+			break;
+		case OPT_LOG_LEVEL:
+			bad = vd_log_level_parse(optarg, &o->log_level);
+			break;
+		case OPT_LOG_FILE:
+			o->log_file = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -EINVAL;
+		}
+		if (bad) {
+			fprintf(stderr, "vshmd: invalid value '%s' for --%s\n", optarg,
+				longopts[c - OPT_SOCKET].name);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "vshmd: unexpected argument '%s'\n", argv[optind]);
+		return -EINVAL;
+	}
+	if (!o->control_socket) {
+		fprintf(stderr, "vshmd: --control-socket PATH is required\n");
+		usage(stderr);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Decide between kmod and mmap, waiting for /dev/vshm if asked. */
+static int pick_backend(struct vshmd *d)
+{
+	char node[PATH_MAX];
+	int ret;
+
+	if (d->opt.backend == VSHM_BACKEND_MMAP) {
+		d->backend = VSHM_BACKEND_MMAP;
+		return 0;
+	}
+	ret = vd_udev_find(d, d->opt.wait_device, node, sizeof(node));
+	if (ret == 0) {
+		if (strcmp(node, VSHM_DEVICE_PATH))
+			vd_log(d, VD_LOG_WARN, "vshm device node is %s; regions are created through %s",
+			       node, VSHM_DEVICE_PATH);
+		d->backend = VSHM_BACKEND_KMOD;
+		return 0;
+	}
+	if (ret == -EINTR)
+		return ret;
+	if (d->opt.backend == VSHM_BACKEND_KMOD) {
+		vd_log(d, VD_LOG_ERR, "--backend kmod: no %s (%s)", VSHM_DEVICE_PATH,
+		       strerror(-ret));
+		return ret;
+	}
+	vd_log(d, VD_LOG_INFO, "auto: no %s (%s): using the mmap back-end",
+	       VSHM_DEVICE_PATH, strerror(-ret));
+	d->backend = VSHM_BACKEND_MMAP;
+	return 0;
+}
+
+/* Room for an fd per mapping (mmap back-end) and per device. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static void teardown(struct vshmd *d)
+{
+	struct vd_device *dev;
+
+	vd_control_fini(d);
+	for (dev = d->devices; dev; dev = dev->next)
+		if (!dev->dead)
+			vd_device_remove(d, dev, "broker stopping");
+	vd_device_reap(d);
+	vd_ram_clear(d);
+	vd_loop_fini(d);
+	free(d->msg);
+	free(d->out);
+	free(d->buf);
+}
+
+int main(int argc, char **argv)
+{
+	struct vshmd d = { .epfd = -1, .log_fd = STDERR_FILENO };
+	int ret;
+
+	if (parse_options(&d.opt, argc, argv))
+		return 2;
+	ret = vd_log_open(&d);
+	if (ret) {
+		fprintf(stderr, "vshmd: cannot open %s: %s\n", d.opt.log_file,
+			strerror(-ret));
+		return 1;
+	}
+	raise_fd_limit();
+	d.msg = malloc(sizeof(*d.msg));
+	d.out = malloc(sizeof(*d.out));
+	d.buf = malloc(VSHM_MEM_DATA_MAX);
+	if (!d.msg || !d.out || !d.buf) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	d.msg->nfds = 0;
+	d.msg->flags = 0;
+	d.out->nfds = 0;
+	d.out->flags = 0;
+	ret = vd_loop_init(&d);
+	if (ret) {
+		vd_log(&d, VD_LOG_ERR, "event loop: %s", strerror(-ret));
+		goto out;
+	}
+	ret = pick_backend(&d);
+	if (ret == -EINTR) {
+		ret = 0;
+		goto out;
+	}
+	if (ret)
+		goto out;
+	ret = vd_control_listen(&d);
+	if (ret) {
+		vd_log(&d, VD_LOG_ERR, "control socket %s: %s",
+		       d.opt.control_socket, strerror(-ret));
+		goto out;
+	}
+	ret = vd_loop_run(&d);
+	if (!ret)
+		vd_log(&d, VD_LOG_INFO, "stopped");
+out:
+	teardown(&d);
+	if (d.log_fd != STDERR_FILENO)
+		close(d.log_fd);
+	return ret ? 1 : 0;
+}

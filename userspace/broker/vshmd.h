@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * vshmd internals: the daemon's one state struct, devices, connections and
+ * the functions each file provides.  Everything mutable lives in struct
+ * vshmd; internal functions use the vd_ prefix.
+ */
+#ifndef VSHMD_H
+#define VSHMD_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include <vshm/vshm.h>
+
+#define VD_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#define VD_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+enum vd_log_level { VD_LOG_ERR, VD_LOG_WARN, VD_LOG_INFO, VD_LOG_DEBUG };
+
+/* What an epoll event belongs to. */
+enum vd_watch_kind {
+	VD_W_SIGNAL, VD_W_TIMER, VD_W_LISTEN, VD_W_CONTROL,
+	VD_W_BACKEND, VD_W_FORWARD,
+};
+
+struct vd_watch {
+	enum vd_watch_kind kind;
+	void *obj;
+	int fd;
+	uint32_t events;	/* currently registered */
+	bool added;
+};
+
+/* Logging of peer mistakes: at most VD_RL_BURST lines per VD_RL_WINDOW_MS. */
+#define VD_RL_BURST	5u
+#define VD_RL_WINDOW_MS	10000u
+struct vd_ratelimit {
+	uint64_t window_start;
+	uint32_t printed, suppressed;
+};
+
+/* One mapping of a region, as the broker validated and executed it. */
+struct vd_map {
+	uint64_t shm_offset, len, fd_offset;
+	bool writable;
+	int src_fd;		/* mmap back-end: the source, for safe copies; else -1 */
+	bool src_shmem;		/* src_fd supports pread/pwrite (tmpfs) */
+};
+
+struct vd_region {
+	struct vshm_region *r;	/* NULL when the shmid has no region */
+	uint64_t size;
+	uint64_t guest_addr;
+	bool has_addr;
+	struct vd_map *maps;	/* sorted by shm_offset, non-overlapping */
+	uint32_t nmaps, cap;
+	uint64_t mapped_bytes;
+};
+
+/* Replies the forward socket still owes, in order. */
+#define VD_FWD_MAX_PENDING	64u
+
+struct vd_device {
+	struct vd_device *next;
+	uint32_t id;
+	uint32_t flags;		/* VSHM_CTL_DEV_* */
+	uint32_t nregions;
+	enum vshm_flag_encoding enc;
+	struct vd_region *regions;	/* nregions entries */
+	uint32_t nmappings;
+	struct vshm_chan *be;
+	struct vshm_chan *fw;
+	struct vd_watch be_w, fw_w;
+	uint32_t fw_req[VD_FWD_MAX_PENDING];	/* ring of forwarded request ids */
+	uint32_t fw_head, fw_count;
+	/* message rate: a token bucket refilled by the timer */
+	uint32_t tokens;
+	bool throttled;
+	bool dead;		/* torn down at the end of this loop turn */
+	struct vd_ratelimit rl;
+	struct vshm_ctl_stats st;
+};
+
+struct vd_ctl_conn {
+	struct vd_ctl_conn *next;
+	struct vshm_chan *ch;
+	struct vd_watch w;
+	bool hello;
+	bool dead;
+	struct vd_ratelimit rl;
+};
+
+/* A guest RAM range from SET_MEM_TABLE, read and written with pread/pwrite. */
+struct vd_ram {
+	uint64_t guest_addr, size, fd_offset;
+	int fd;
+};
+
+struct vd_options {
+	const char *control_socket;
+	enum vshm_backend_type backend;
+	int wait_device;	/* seconds, 0: do not wait */
+	uint32_t max_devices;
+	uint32_t max_mappings;	/* per device */
+	uint64_t max_inflight;	/* bytes queued towards one device's peers */
+	uint32_t msg_rate;	/* back-end messages per second per device */
+	uint32_t max_clients;	/* control connections */
+	enum vd_log_level log_level;
+	const char *log_file;
+};
+
+struct vshmd {
+	struct vd_options opt;
+	enum vshm_backend_type backend;	/* the one in use: KMOD or MMAP */
+	int epfd;
+	struct vd_watch sig_w, timer_w, listen_w;
+	int log_fd;
+	bool stopping;
+	uint64_t now_ms;
+	struct vd_device *devices;
+	uint32_t ndevices, next_id;
+	struct vd_ctl_conn *clients;
+	uint32_t nclients;
+	struct vd_ram ram[VSHM_CTL_MAX_RAM_RANGES];
+	uint32_t nram;
+	struct vshm_ctl_stats total;	/* counters summed over every device ever */
+	struct vshm_msg *msg;		/* receive buffer */
+	struct vshm_msg *out;		/* reply buffer */
+	uint8_t *buf;			/* MEM_READ data buffer */
+};
+
+/* log.c */
+int vd_log_open(struct vshmd *d);
+void vd_log_reopen(struct vshmd *d);
+void vd_log(struct vshmd *d, enum vd_log_level lvl, const char *fmt, ...)
+	VD_PRINTF(3, 4);
+/* Log a peer's mistake through a rate limiter. */
+void vd_log_peer(struct vshmd *d, struct vd_ratelimit *rl, const char *fmt, ...)
+	VD_PRINTF(3, 4);
+int vd_log_level_parse(const char *s, enum vd_log_level *lvl);
+uint64_t vd_now_ms(void);
+
+/* loop.c */
+int vd_loop_init(struct vshmd *d);
+int vd_loop_run(struct vshmd *d);
+void vd_loop_fini(struct vshmd *d);
+int vd_watch_set(struct vshmd *d, struct vd_watch *w, uint32_t events);
+void vd_watch_del(struct vshmd *d, struct vd_watch *w);
+
+/* control.c */
+int vd_control_listen(struct vshmd *d);
+void vd_control_accept(struct vshmd *d);
+void vd_control_event(struct vshmd *d, struct vd_ctl_conn *c, uint32_t events);
+void vd_control_close(struct vshmd *d, struct vd_ctl_conn *c);
+void vd_control_fini(struct vshmd *d);
+
+/* device.c */
+int vd_device_add(struct vshmd *d, uint32_t flags, const uint64_t *sizes,
+		  uint32_t nregions, int be_fd, int fw_fd, struct vd_device **out);
+struct vd_device *vd_device_find(struct vshmd *d, uint32_t id);
+void vd_device_reset(struct vshmd *d, struct vd_device *dev);
+void vd_device_remove(struct vshmd *d, struct vd_device *dev, const char *why);
+void vd_device_reap(struct vshmd *d);
+void vd_device_stats(struct vshmd *d, struct vd_device *dev,
+		     struct vshm_ctl_stats *st);
+void vd_device_update_events(struct vshmd *d, struct vd_device *dev);
+#define vd_count(d, dev, field, n) \
+	do { (dev)->st.field += (n); (d)->total.field += (n); } while (0)
+
+/* shmem.c: SHMEM_MAP / SHMEM_UNMAP validation and execution */
+int vd_shmem_map(struct vshmd *d, struct vd_device *dev,
+		 const struct vshm_vu_mmap *m, int fd);
+int vd_shmem_unmap(struct vshmd *d, struct vd_device *dev,
+		   const struct vshm_vu_mmap *m);
+void vd_region_clear(struct vd_region *reg);
+
+/* router.c: guest addresses to RAM or regions */
+int vd_route_read(struct vshmd *d, uint64_t ga, void *buf, uint32_t len);
+int vd_route_write(struct vshmd *d, uint64_t ga, const void *buf, uint32_t len);
+int vd_ram_set(struct vshmd *d, const struct vshm_ctl_ram_range *r,
+	       const int *fds, uint32_t n);
+void vd_ram_clear(struct vshmd *d);
+/* Does [ga, ga+len) overlap RAM or a placed region other than skip? */
+bool vd_route_overlaps(struct vshmd *d, uint64_t ga, uint64_t len,
+		       const struct vd_region *skip);
+
+/* backend_chan.c */
+void vd_backend_event(struct vshmd *d, struct vd_device *dev, uint32_t events);
+int vd_backend_reply_u64(struct vshmd *d, struct vd_device *dev,
+			 uint32_t request, uint64_t value);
+
+/* forward.c */
+int vd_forward_request(struct vshmd *d, struct vd_device *dev,
+		       struct vshm_msg *msg);
+void vd_forward_event(struct vshmd *d, struct vd_device *dev, uint32_t events);
+void vd_forward_fail_pending(struct vshmd *d, struct vd_device *dev, int err);
+
+/* limits.c */
+void vd_limits_refill(struct vshmd *d);
+bool vd_limits_take(struct vshmd *d, struct vd_device *dev);
+bool vd_limits_backlogged(struct vshmd *d, struct vd_device *dev);
+
+/* udev.c */
+int vd_udev_find(struct vshmd *d, int wait_s, char *path, size_t len);
+
+#endif /* VSHMD_H */
