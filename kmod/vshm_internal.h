@@ -7,13 +7,15 @@
  *             address_space (so zapping one region never touches another),
  *             a table of mappings and counters.
  *   mapping - a [start, start + len) range of a region backed by a source.
- *   source  - what a mapping reads its pages from (shmem, hugetlbfs, and
- *             later dma-buf), behind struct vshm_source_ops.
+ *   source  - what a mapping reads its pages from (shmem, hugetlbfs,
+ *             dma-buf), behind struct vshm_source_ops.
  *
  * Lock order (lockdep-clean by construction):
  *   mmap_lock -> region->lock            (page fault, pfn_mkwrite)
  *   region->lock -> i_mmap_rwsem          (zap on unmap/replace)
  *   region->lock -> source locks          (shmem page lookup, seals)
+ * dma-buf reservation locks (attach, CPU access brackets) are taken only
+ * without region->lock.
  * region->lock is never held across copy_{to,from}_user, so a copy whose
  * user buffer lies in a region's own mmap cannot deadlock on it.
  */
@@ -86,6 +88,10 @@ struct vshm_source_ops {
  *	pinned when the mapping is made (hugetlbfs).
  * @nr_folios: entries in @folios.
  * @huge_shift: log2 of the huge page size (hugetlbfs).
+ * @dmabuf: the source buffer (dma-buf), with a reference.
+ * @attach: vshm's attachment to @dmabuf.
+ * @sgt: the attachment's mapping; keeps the exporter's pages pinned.
+ * @dma_pages: the pages of the mapped range, in order (dma-buf).
  */
 struct vshm_mapping {
 	struct rb_node node;
@@ -100,6 +106,10 @@ struct vshm_mapping {
 	struct folio **folios;
 	unsigned long nr_folios;
 	unsigned int huge_shift;
+	struct dma_buf *dmabuf;
+	struct dma_buf_attachment *attach;
+	struct sg_table *sgt;
+	struct page **dma_pages;
 };
 
 /**
@@ -138,6 +148,7 @@ struct vshm_region {
 
 /* vshm_main.c */
 struct vfsmount *vshm_mount(void);
+struct device *vshm_dma_device(void);
 
 /* vshm_region.c */
 int vshm_region_create_fd(u64 size, u32 flags, u32 max_mappings);
@@ -155,6 +166,10 @@ void vshm_mapping_detach(struct vshm_region *region, struct vshm_mapping *map,
 			 struct list_head *out);
 void vshm_mapping_detach_all(struct vshm_region *region, struct list_head *out);
 void vshm_mapping_free_list(struct list_head *list);
+
+/* vshm_dmabuf.c */
+struct dma_buf;
+int vshm_dmabuf_open(struct vshm_mapping *map, struct dma_buf *dmabuf);
 
 /* vshm_source.c */
 struct vshm_mapping *vshm_source_open(int fd, u64 fd_offset, u64 len,

@@ -7,6 +7,7 @@
  * its own inode and address_space, and the debugfs totals.
  */
 #include <linux/debugfs.h>
+#include <linux/dma-mapping.h>
 #include <linux/fs.h>
 #include <linux/fs_context.h>
 #include <linux/miscdevice.h>
@@ -101,6 +102,16 @@ static struct miscdevice vshm_misc = {
 	.mode = 0660,
 };
 
+/**
+ * vshm_dma_device() - the device vshm attaches to dma-bufs as
+ *
+ * Return: the misc device's struct device, valid from module init to exit.
+ */
+struct device *vshm_dma_device(void)
+{
+	return vshm_misc.this_device;
+}
+
 static int vshm_init_fs_context(struct fs_context *fc)
 {
 	return init_pseudo(fc, VSHM_FS_MAGIC) ? 0 : -ENOMEM;
@@ -137,12 +148,21 @@ static int __init vshm_init(void)
 	ret = misc_register(&vshm_misc);
 	if (ret)
 		goto err_unmount;
+	/*
+	 * Exporters DMA-map their buffers for the attaching device; vshm only
+	 * reads the CPU pages, so any address will do.
+	 */
+	ret = dma_coerce_mask_and_coherent(vshm_misc.this_device, DMA_BIT_MASK(64));
+	if (ret)
+		goto err_deregister;
 
 	/* debugfs is optional: failures leave the module fully working. */
 	vshm_debugfs = debugfs_create_dir("vshm", NULL);
 	debugfs_create_file("stats", 0444, vshm_debugfs, NULL, &vshm_stats_fops);
 	return 0;
 
+err_deregister:
+	misc_deregister(&vshm_misc);
 err_unmount:
 	kern_unmount(vshm_mnt);
 	return ret;
@@ -158,6 +178,8 @@ static void __exit vshm_exit(void)
 module_init(vshm_init);
 module_exit(vshm_exit);
 
+/* The string form works on every kernel; 6.13 made the macro take one. */
+MODULE_INFO(import_ns, "DMA_BUF");
 MODULE_DESCRIPTION("VIRTIO Shared Memory Regions for vhost-user VMMs");
 MODULE_AUTHOR("The vshm authors");
 MODULE_LICENSE("GPL");

@@ -10,11 +10,12 @@
  * read-only PTEs, and pfn_mkwrite refuses to upgrade them, so neither a
  * write fault nor mprotect(PROT_WRITE) can make them writable.
  *
- * pread()/pwrite() copy to or from whatever is mapped at an offset.
+ * pread()/pwrite() copy to or from whatever is mapped at an offset,
+ * bracketed by dma_buf_{begin,end}_cpu_access() for dma-buf sources.
  */
 #include <linux/anon_inodes.h>
+#include <linux/dma-buf.h>
 #include <linux/file.h>
-#include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/overflow.h>
@@ -163,23 +164,27 @@ static void vshm_region_zap(struct vshm_region *region, u64 start, u64 len)
 }
 
 /*
- * Copy between a user buffer and whatever is mapped at *ppos, a page at a
+ * Copy between an iov_iter and whatever is mapped at *ppos, a page at a
  * time.  The region lock is held only to find the page; the copy itself
  * runs unlocked with a page reference of its own, so a user buffer inside
- * a region's mmap cannot deadlock against the region lock.
+ * a region's mmap cannot deadlock against the region lock.  A fault in the
+ * user buffer stops the copy without touching the rest of the page
+ * (copy_page_from_iter() never zero-fills what it could not read).
  */
-static ssize_t vshm_region_copy(struct vshm_region *region, char __user *ubuf,
-				size_t count, loff_t *ppos, bool to_region)
+static ssize_t vshm_region_copy(struct vshm_region *region, struct iov_iter *iter,
+				loff_t *ppos, bool to_region)
 {
+	enum dma_data_direction dir = to_region ? DMA_TO_DEVICE : DMA_FROM_DEVICE;
+	size_t count = iov_iter_count(iter);
 	u64 pos = *ppos;
 	size_t done = 0;
 	int err = 0;
 
 	while (done < count) {
+		struct dma_buf *dmabuf = NULL;
 		struct vshm_mapping *map;
 		struct page *page;
-		size_t chunk, left;
-		void *kaddr;
+		size_t chunk, copied;
 
 		if (pos >= region->size) {
 			err = -ENXIO;
@@ -199,29 +204,43 @@ static ssize_t vshm_region_copy(struct vshm_region *region, char __user *ubuf,
 		} else {
 			err = map->ops->get_page(map, (pos - map->start) >> PAGE_SHIFT,
 						 &page);
-			if (!err)
+			if (!err) {
 				get_page(page);
+				/* The mapping may go once the lock is dropped. */
+				dmabuf = map->dmabuf;
+				if (dmabuf)
+					get_dma_buf(dmabuf);
+			}
 		}
 		up_read(&region->lock);
 		if (err)
 			break;
+		if (dmabuf) {
+			err = dma_buf_begin_cpu_access(dmabuf, dir);
+			if (err) {
+				dma_buf_put(dmabuf);
+				put_page(page);
+				break;
+			}
+		}
 
 		chunk = min_t(size_t, count - done, PAGE_SIZE - offset_in_page(pos));
-		kaddr = kmap_local_page(page);
 		if (to_region)
-			left = copy_from_user(kaddr + offset_in_page(pos),
-					      ubuf + done, chunk);
+			copied = copy_page_from_iter(page, offset_in_page(pos), chunk, iter);
 		else
-			left = copy_to_user(ubuf + done,
-					    kaddr + offset_in_page(pos), chunk);
-		kunmap_local(kaddr);
-		if (to_region)
+			copied = copy_page_to_iter(page, offset_in_page(pos), chunk, iter);
+
+		if (dmabuf) {
+			dma_buf_end_cpu_access(dmabuf, dir);
+			dma_buf_put(dmabuf);
+		} else if (to_region && copied) {
 			set_page_dirty_lock(page);
+		}
 		put_page(page);
 
-		done += chunk - left;
-		pos += chunk - left;
-		if (left) {
+		done += copied;
+		pos += copied;
+		if (copied < chunk) {
 			err = -EFAULT;
 			break;
 		}
@@ -239,21 +258,20 @@ static ssize_t vshm_region_copy(struct vshm_region *region, char __user *ubuf,
 	return done ? done : err;
 }
 
-static ssize_t vshm_region_read(struct file *file, char __user *buf,
-				size_t count, loff_t *ppos)
+static ssize_t vshm_region_read_iter(struct kiocb *iocb, struct iov_iter *to)
 {
-	if (*ppos < 0)
+	if (iocb->ki_pos < 0)
 		return -EINVAL;
-	return vshm_region_copy(file->private_data, buf, count, ppos, false);
+	return vshm_region_copy(iocb->ki_filp->private_data, to, &iocb->ki_pos,
+				false);
 }
 
-static ssize_t vshm_region_write(struct file *file, const char __user *buf,
-				 size_t count, loff_t *ppos)
+static ssize_t vshm_region_write_iter(struct kiocb *iocb, struct iov_iter *from)
 {
-	if (*ppos < 0)
+	if (iocb->ki_pos < 0)
 		return -EINVAL;
-	return vshm_region_copy(file->private_data, (char __user *)buf, count,
-				ppos, true);
+	return vshm_region_copy(iocb->ki_filp->private_data, from, &iocb->ki_pos,
+				true);
 }
 
 static bool vshm_reserved_zero(const __u64 *reserved, size_t n)
@@ -279,11 +297,37 @@ static int vshm_region_check_range(struct vshm_region *region, u64 start,
 	return 0;
 }
 
+/* EEXIST/EINVAL for a range the table refuses, ENOSPC at the mapping limit. */
+static int vshm_region_check_table(struct vshm_region *region,
+				   const struct vshm_map *arg)
+{
+	unsigned int covered;
+	int ret;
+
+	ret = vshm_mapping_check_range(region, arg->shm_offset, arg->len,
+				       arg->flags & VSHM_MAP_REPLACE, &covered);
+	if (ret)
+		return ret;
+	if (region->nr_mappings - covered + 1 > region->max_mappings)
+		return -ENOSPC;
+	return 0;
+}
+
+static int vshm_region_precheck(struct vshm_region *region,
+				const struct vshm_map *arg)
+{
+	int ret;
+
+	down_read(&region->lock);
+	ret = vshm_region_check_table(region, arg);
+	up_read(&region->lock);
+	return ret;
+}
+
 static long vshm_ioctl_map(struct vshm_region *region, void __user *uarg)
 {
 	struct vshm_mapping *map;
 	struct vshm_map arg;
-	unsigned int covered;
 	LIST_HEAD(replaced);
 	u64 src_end;
 	int ret;
@@ -300,7 +344,15 @@ static long vshm_ioctl_map(struct vshm_region *region, void __user *uarg)
 	if (check_add_overflow(arg.fd_offset, arg.len, &src_end))
 		return -EOVERFLOW;
 
-	/* Take hold of the source before the lock: it may allocate. */
+	/*
+	 * Taking hold of a source may allocate (hugetlbfs pages) and sleep on
+	 * its locks, so it happens outside the region lock.  Check the range
+	 * first so that a map that is bound to fail leaves the source alone;
+	 * the check is repeated under the write lock below.
+	 */
+	ret = vshm_region_precheck(region, &arg);
+	if (ret)
+		return ret;
 	map = vshm_source_open(arg.fd, arg.fd_offset, arg.len,
 			       arg.flags & VSHM_MAP_WRITE);
 	if (IS_ERR(map))
@@ -308,22 +360,17 @@ static long vshm_ioctl_map(struct vshm_region *region, void __user *uarg)
 	map->start = arg.shm_offset;
 
 	down_write(&region->lock);
-	ret = vshm_mapping_check_range(region, arg.shm_offset, arg.len,
-				       arg.flags & VSHM_MAP_REPLACE, &covered);
+	ret = vshm_region_check_table(region, &arg);
 	if (ret)
 		goto err_unlock;
-	if (region->nr_mappings - covered + 1 > region->max_mappings) {
-		ret = -ENOSPC;
-		goto err_unlock;
-	}
 	/*
 	 * Replace: swap the table entries and zap under the write lock, so a
 	 * fault sees either the old mapping or the new one, never a hole.
 	 */
-	if (covered) {
+	if (arg.flags & VSHM_MAP_REPLACE)
 		vshm_mapping_detach_range(region, arg.shm_offset, arg.len, &replaced);
+	if (!list_empty(&replaced))
 		vshm_region_zap(region, arg.shm_offset, arg.len);
-	}
 	vshm_mapping_insert(region, map);
 	atomic64_inc(&region->maps);
 	up_write(&region->lock);
@@ -441,8 +488,8 @@ static const struct file_operations vshm_region_fops = {
 	.owner = THIS_MODULE,
 	.release = vshm_region_release,
 	.mmap = vshm_region_mmap,
-	.read = vshm_region_read,
-	.write = vshm_region_write,
+	.read_iter = vshm_region_read_iter,
+	.write_iter = vshm_region_write_iter,
 	.llseek = generic_file_llseek,
 	.unlocked_ioctl = vshm_region_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,

@@ -9,6 +9,8 @@
  * through the region's special PTEs are invisible to dirty tracking, so
  * writable mappings mark their pages dirty when they let them go.
  *
+ * dma-bufs: see vshm_dmabuf.c.
+ *
  * hugetlbfs memfds: the huge pages the mapping spans are allocated if
  * needed and pinned when the mapping is made (a hugetlb page cannot be
  * allocated from the fault path without inverting mmap_lock and the
@@ -17,6 +19,7 @@
 #include <linux/fs.h>
 #include <linux/falloc.h>
 #include <linux/file.h>
+#include <linux/dma-buf.h>
 #include <linux/hugetlb.h>
 #include <linux/magic.h>
 #include <linux/mm.h>
@@ -209,6 +212,41 @@ static int vshm_source_claim_write(struct file *file)
 	return 0;
 }
 
+static struct vshm_mapping *vshm_mapping_alloc(u64 fd_offset, u64 len,
+					       bool writable)
+{
+	struct vshm_mapping *map = kzalloc(sizeof(*map), GFP_KERNEL_ACCOUNT);
+
+	if (!map)
+		return NULL;
+	RB_CLEAR_NODE(&map->node);
+	INIT_LIST_HEAD(&map->link);
+	xa_init(&map->pages);
+	map->fd_offset = fd_offset;
+	map->len = len;
+	map->writable = writable;
+	return map;
+}
+
+static struct vshm_mapping *vshm_source_open_dmabuf(struct dma_buf *dmabuf,
+						    u64 fd_offset, u64 len,
+						    bool writable)
+{
+	struct vshm_mapping *map = vshm_mapping_alloc(fd_offset, len, writable);
+	int ret;
+
+	if (!map) {
+		dma_buf_put(dmabuf);
+		return ERR_PTR(-ENOMEM);
+	}
+	ret = vshm_dmabuf_open(map, dmabuf);
+	if (ret) {
+		kfree(map);
+		return ERR_PTR(ret);
+	}
+	return map;
+}
+
 /**
  * vshm_source_open() - take hold of a source for a new mapping
  * @fd: the source file descriptor, in the calling process.
@@ -219,16 +257,24 @@ static int vshm_source_claim_write(struct file *file)
  * Return: a new mapping, not yet in any region, holding a reference on the
  * source; or ERR_PTR(-EBADF) for a bad fd, -ENODEV for a file type vshm
  * cannot map, -EOVERFLOW if the range passes the source's end, -EACCES for
- * a write mapping of a source not open for writing or write-sealed,
- * -ENOMEM.
+ * a source not open for reading, or a write mapping of a source not open
+ * for writing or write-sealed; -ENOMEM.
  */
 struct vshm_mapping *vshm_source_open(int fd, u64 fd_offset, u64 len,
 				      bool writable)
 {
 	const struct vshm_source_ops *ops;
 	struct vshm_mapping *map;
+	struct dma_buf *dmabuf;
 	struct file *file;
 	int ret;
+
+	/* -EINVAL: a valid fd that is not a dma-buf. */
+	dmabuf = dma_buf_get(fd);
+	if (!IS_ERR(dmabuf))
+		return vshm_source_open_dmabuf(dmabuf, fd_offset, len, writable);
+	if (PTR_ERR(dmabuf) != -EINVAL)
+		return ERR_CAST(dmabuf);
 
 	file = fget(fd);
 	if (!file)
@@ -243,23 +289,22 @@ struct vshm_mapping *vshm_source_open(int fd, u64 fd_offset, u64 len,
 		ret = -EOVERFLOW;
 		goto err_put_file;
 	}
+	/* Mapping gives read access, as mmap() of the source would need. */
+	if (!(file->f_mode & FMODE_READ)) {
+		ret = -EACCES;
+		goto err_put_file;
+	}
 	if (writable) {
 		ret = vshm_source_claim_write(file);
 		if (ret)
 			goto err_put_file;
 	}
 
-	map = kzalloc(sizeof(*map), GFP_KERNEL_ACCOUNT);
+	map = vshm_mapping_alloc(fd_offset, len, writable);
 	if (!map) {
 		ret = -ENOMEM;
 		goto err_release_write;
 	}
-	RB_CLEAR_NODE(&map->node);
-	INIT_LIST_HEAD(&map->link);
-	xa_init(&map->pages);
-	map->fd_offset = fd_offset;
-	map->len = len;
-	map->writable = writable;
 	map->file = file;
 	map->ops = ops;
 
@@ -288,8 +333,10 @@ err_put_file:
 void vshm_source_close(struct vshm_mapping *map)
 {
 	map->ops->release(map);
-	if (map->writable)
-		mapping_unmap_writable(map->file->f_mapping);
-	fput(map->file);
+	if (map->file) {
+		if (map->writable)
+			mapping_unmap_writable(map->file->f_mapping);
+		fput(map->file);
+	}
 	kfree(map);
 }

@@ -292,6 +292,28 @@ TEST_F(huge, untouched_source)
 }
 
 /*
+ * A map that the region refuses (overlap, mapping limit) fails before it
+ * touches the source: no huge page of an untouched memfd is allocated.
+ */
+TEST_F(huge, refused_map_allocates_nothing)
+{
+	const size_t h = self->hps;
+	long free_before;
+	int fd;
+
+	NEED_HUGE();
+	ASSERT_EQ(0, vt_map(self->region, self->a, 0, 0, 0, h));
+	fd = memfd_create("vshm-huge", MFD_CLOEXEC | MFD_HUGETLB);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ftruncate(fd, h));
+	free_before = meminfo("HugePages_Free");
+	EXPECT_EQ(-EEXIST, vt_map(self->region, fd, 0, 0, 0, h));
+	EXPECT_EQ(-EINVAL, vt_map(self->region, fd, VSHM_MAP_REPLACE, 0, P, h));
+	EXPECT_EQ(free_before, meminfo("HugePages_Free"));
+	close(fd);
+}
+
+/*
  * Truncating a mapped hugetlb memfd: faulted subpages keep their data
  * (or raise SIGBUS), nothing else shows; unmap is clean.
  */

@@ -615,6 +615,24 @@ TEST_F(region, map_write_readonly_source)
 }
 
 /*
+ * A source open only for writing cannot be mapped at all (EACCES), as
+ * mmap() of it could not be: mapping gives read access.
+ */
+TEST_F(region, map_writeonly_source)
+{
+	char path[64];
+	int wo;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", self->a);
+	wo = open(path, O_WRONLY | O_CLOEXEC);
+	ASSERT_LE(0, wo);
+	EXPECT_EQ(-EACCES, vt_map(self->region, wo, 0, 0, 0, P));
+	EXPECT_EQ(-EACCES, vt_map(self->region, wo, VSHM_MAP_WRITE, 0, 0, P));
+	check_unchanged(_metadata, self);
+	close(wo);
+}
+
+/*
  * VSHM_MAP_WRITE of a memfd sealed with F_SEAL_WRITE or F_SEAL_FUTURE_WRITE
  * is EACCES; read-only maps of them work.
  */
