@@ -224,7 +224,6 @@ void vd_device_stats(struct vshmd *d, struct vd_device *dev,
 	struct vd_device *it;
 	uint32_t i;
 
-	(void)d;
 	*st = dev ? dev->st : d->total;
 	st->devices = 0;
 	st->mappings = 0;
