@@ -50,4 +50,17 @@ static inline pgoff_t vshm_hugetlb_index(u64 off, unsigned int huge_shift)
 #endif
 }
 
+/*
+ * 6.18 removed nth_page(): the pages of one scatterlist entry are now
+ * contiguous in the memmap, so plain pointer arithmetic is right there.
+ */
+static inline struct page *vshm_nth_page(struct page *page, unsigned long n)
+{
+#if VSHM_KERNEL_AT_LEAST(6, 18)
+	return page + n;
+#else
+	return nth_page(page, n);
+#endif
+}
+
 #endif /* _VSHM_COMPAT_H */

@@ -19,6 +19,7 @@
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
 
+#include "vshm_compat.h"
 #include "vshm_internal.h"
 
 static int vshm_dmabuf_get_page(struct vshm_mapping *map, pgoff_t index,
@@ -72,7 +73,7 @@ static int vshm_dmabuf_collect_pages(struct vshm_mapping *map,
 		if (!page || sg->offset || !PAGE_ALIGNED(sg->length))
 			return -ENODEV;
 		for (j = 0; j < n && got < want; j++, pos++) {
-			struct page *p = nth_page(page, j);
+			struct page *p = vshm_nth_page(page, j);
 
 			if (pos < first)
 				continue;
