@@ -7,12 +7,12 @@ KDIR ?= $(shell scripts/find-kdir)
 BUILD ?= $(CURDIR)/build
 export KDIR BUILD
 
-.PHONY: all kmod userspace selftests check demo bench clean deps checkpatch help
+.PHONY: all kmod userspace selftests check demo bench soak clean deps checkpatch help
 
 all: kmod userspace
 
 help:
-	@echo "targets: all kmod userspace selftests check demo bench clean deps checkpatch"
+	@echo "targets: all kmod userspace selftests check demo bench soak clean deps checkpatch"
 	@echo "KDIR=$(KDIR)"
 
 deps:
@@ -37,8 +37,13 @@ demo:
 bench:
 	scripts/bench
 
+# The long form of the robustness runs (VSHM_SOAK_SECONDS, default 600).
+soak:
+	scripts/soak
+
+# checkpatch --strict, W=1 and kernel-doc on the module (also in `make check`).
 checkpatch:
-	scripts/checkpatch
+	selftests/static/static_checks.sh
 
 clean:
 	$(MAKE) -C kmod clean

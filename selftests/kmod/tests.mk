@@ -11,3 +11,4 @@ VM_TESTS += kmod/vshm_stress_test
 VM_TESTS += kmod/vshm_dmabuf_test
 kmod/vshm_dmabuf_test_CFLAGS := $(shell pkg-config --cflags libdrm)
 kmod/vshm_dmabuf_test_LDLIBS := $(shell pkg-config --libs libdrm)
+VM_TESTS += kmod/vshm_chaos_test
