@@ -1,22 +1,39 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * dma-buf sources, with vgem as the exporter (libdrm dumb buffers exported
- * with PRIME): coherence both ways between the region and the buffer's own
- * mmap, the copy path, SIGBUS and release after unmap, a buffer closed
- * while mapped, read-only exports, bounds, and dma-buf and memfd mappings
- * mixed in one region.
+ * dma-buf sources, each test run with three exporters (fixture variants):
+ * vgem (libdrm dumb buffers exported with PRIME), udmabuf (a sealed memfd
+ * turned into a dma-buf by /dev/udmabuf) and the system dma-heap
+ * (/dev/dma_heap/system).  Coherence both ways between the region and the
+ * buffer's own mmap, the copy path, SIGBUS and release after unmap, a
+ * buffer closed while mapped, read-only exports, bounds, and dma-buf and
+ * memfd mappings mixed in one region.
  *
- * Needs vgem (scripts/vm-run --with-vgem, as 'make check' does).
+ * Needs vgem (scripts/vm-run --with-vgem, as 'make check' does).  An
+ * exporter the kernel lacks (Debian's 6.1 has neither udmabuf nor
+ * dma-heaps) skips its variant, unless VSHM_EXPECT_UDMABUF=1 or
+ * VSHM_EXPECT_DMA_HEAP=1 says it must be there ('make check-matrix' sets
+ * them from 6.12 on): then its absence fails.
  */
 #include <xf86drm.h>
 #include <drm.h>
 #include <drm_mode.h>
+#include <linux/dma-heap.h>
+#include <linux/udmabuf.h>
 
 #include "vshm_test.h"
 #include "kselftest_harness.h"
 
 #define BUF_SIZE	(256 * 1024UL)
 #define REGION_SIZE	(4 * 1024 * 1024UL)
+
+enum exporter { EXP_VGEM, EXP_UDMABUF, EXP_DMA_HEAP };
+
+/* One exported buffer and whatever else keeps it reachable from userspace. */
+struct xbuf {
+	int fd;			/* the dma-buf */
+	uint32_t handle;	/* vgem: its GEM handle, or 0 */
+	int memfd;		/* udmabuf: the memfd behind it, or -1 */
+};
 
 /* Open the vgem card node, or return -1. */
 static int open_vgem(void)
@@ -43,6 +60,26 @@ static int open_vgem(void)
 	return -1;
 }
 
+/* The exporter's device, or -1; @why says what is missing. */
+static int open_exporter(enum exporter exp, const char **why, const char **expect)
+{
+	switch (exp) {
+	case EXP_VGEM:
+		*why = "no vgem device: load vgem (scripts/vm-run --with-vgem)";
+		*expect = NULL;
+		return open_vgem();
+	case EXP_UDMABUF:
+		*why = "no /dev/udmabuf: this kernel lacks CONFIG_UDMABUF (Debian's 6.1 does)";
+		*expect = "VSHM_EXPECT_UDMABUF";
+		return open("/dev/udmabuf", O_RDWR | O_CLOEXEC);
+	case EXP_DMA_HEAP:
+		*why = "no /dev/dma_heap/system: this kernel lacks CONFIG_DMABUF_HEAPS_SYSTEM (Debian's 6.1 does)";
+		*expect = "VSHM_EXPECT_DMA_HEAP";
+		return open("/dev/dma_heap/system", O_RDONLY | O_CLOEXEC);
+	}
+	return -1;
+}
+
 /* A dumb buffer of @size bytes on vgem; its GEM handle. */
 static int create_buffer(int drm, size_t size, uint32_t *handle)
 {
@@ -63,29 +100,133 @@ static void close_handle(int drm, uint32_t handle)
 	drmIoctl(drm, DRM_IOCTL_GEM_CLOSE, &req);
 }
 
+/* Drop every userspace reference to @b (the mapping's own stays). */
+static void release_buffer(int dev, struct xbuf *b)
+{
+	if (b->fd >= 0)
+		close(b->fd);
+	if (b->handle)
+		close_handle(dev, b->handle);
+	if (b->memfd >= 0)
+		close(b->memfd);
+	b->fd = -1;
+	b->handle = 0;
+	b->memfd = -1;
+}
+
+/*
+ * A new @size-byte buffer from @exp's device @dev, exported read-write or
+ * read-only.  Returns 0 or -errno; -EOPNOTSUPP for a read-only udmabuf,
+ * which udmabuf cannot make (its exports are always O_RDWR).
+ */
+static int export_buffer(enum exporter exp, int dev, size_t size, bool writable,
+			 struct xbuf *b)
+{
+	b->fd = -1;
+	b->handle = 0;
+	b->memfd = -1;
+
+	switch (exp) {
+	case EXP_VGEM: {
+		int ret = create_buffer(dev, size, &b->handle);
+
+		if (!ret && drmPrimeHandleToFD(dev, b->handle,
+					       DRM_CLOEXEC | (writable ? DRM_RDWR : 0),
+					       &b->fd))
+			ret = -errno;
+		if (ret)
+			release_buffer(dev, b);
+		return ret;
+	}
+	case EXP_UDMABUF: {
+		struct udmabuf_create req = {
+			.flags = UDMABUF_FLAGS_CLOEXEC, .offset = 0, .size = size,
+		};
+
+		if (!writable)
+			return -EOPNOTSUPP;
+		/* udmabuf wants a shmem memfd that cannot shrink. */
+		b->memfd = vt_memfd(size, 0, 0);
+		if (b->memfd < 0)
+			return b->memfd;
+		if (fcntl(b->memfd, F_ADD_SEALS, F_SEAL_SHRINK)) {
+			release_buffer(dev, b);
+			return -errno;
+		}
+		req.memfd = b->memfd;
+		b->fd = ioctl(dev, UDMABUF_CREATE, &req);
+		if (b->fd < 0) {
+			int err = -errno;
+
+			release_buffer(dev, b);
+			return err;
+		}
+		return 0;
+	}
+	case EXP_DMA_HEAP: {
+		struct dma_heap_allocation_data req = {
+			.len = size,
+			.fd_flags = O_CLOEXEC | (writable ? O_RDWR : O_RDONLY),
+		};
+
+		if (ioctl(dev, DMA_HEAP_IOCTL_ALLOC, &req))
+			return -errno;
+		b->fd = req.fd;
+		return 0;
+	}
+	}
+	return -EINVAL;
+}
+
 FIXTURE(dmabuf) {
-	int drm;
-	uint32_t handle;
-	int buf_fd;		/* PRIME export, read-write */
+	int dev;		/* the exporter's device */
+	struct xbuf xb;		/* the buffer, exported read-write */
+	int buf_fd;		/* == xb.fd */
 	uint8_t *buf;		/* the buffer's own mmap */
 	int region;
 	uint8_t *view;		/* the region's mmap (the VMM's view) */
 	uint64_t pages_held;	/* debugfs total before the test */
 };
 
+FIXTURE_VARIANT(dmabuf) {
+	enum exporter exporter;
+};
+
+FIXTURE_VARIANT_ADD(dmabuf, vgem) {
+	.exporter = EXP_VGEM,
+};
+
+FIXTURE_VARIANT_ADD(dmabuf, udmabuf) {
+	.exporter = EXP_UDMABUF,
+};
+
+FIXTURE_VARIANT_ADD(dmabuf, system_heap) {
+	.exporter = EXP_DMA_HEAP,
+};
+
 FIXTURE_SETUP(dmabuf)
 {
+	const char *why = "", *expect = NULL;
+
+	self->xb.fd = -1;
+	self->xb.handle = 0;
+	self->xb.memfd = -1;
 	self->buf_fd = -1;
 	self->region = -1;
 	self->buf = MAP_FAILED;
 	self->view = MAP_FAILED;
-	self->drm = open_vgem();
-	if (self->drm < 0)
-		SKIP(return, "no vgem device: load vgem (scripts/vm-run --with-vgem)");
+	self->dev = open_exporter(variant->exporter, &why, &expect);
+	if (self->dev < 0) {
+		if (expect && getenv(expect) && !strcmp(getenv(expect), "1")) {
+			TH_LOG("%s, but %s=1 says it must be there", why, expect);
+			ASSERT_LE(0, self->dev);
+		}
+		SKIP(return, "%s", why);
+	}
 	ASSERT_EQ(0, vt_stat("pages_held", &self->pages_held));
-	ASSERT_EQ(0, create_buffer(self->drm, BUF_SIZE, &self->handle));
-	ASSERT_EQ(0, drmPrimeHandleToFD(self->drm, self->handle,
-					DRM_CLOEXEC | DRM_RDWR, &self->buf_fd));
+	ASSERT_EQ(0, export_buffer(variant->exporter, self->dev, BUF_SIZE, true,
+				   &self->xb));
+	self->buf_fd = self->xb.fd;
 	self->buf = mmap(NULL, BUF_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
 			 self->buf_fd, 0);
 	ASSERT_NE(MAP_FAILED, self->buf);
@@ -104,11 +245,9 @@ FIXTURE_TEARDOWN(dmabuf)
 		close(self->region);
 	if (self->buf != MAP_FAILED)
 		munmap(self->buf, BUF_SIZE);
-	if (self->buf_fd >= 0)
-		close(self->buf_fd);
-	if (self->drm >= 0) {
-		close_handle(self->drm, self->handle);
-		close(self->drm);
+	if (self->dev >= 0) {
+		release_buffer(self->dev, &self->xb);
+		close(self->dev);
 	}
 }
 
@@ -178,10 +317,9 @@ TEST_F(dmabuf, closed_buffer_stays_until_unmap)
 	vt_fill(self->buf, BUF_SIZE, 9, 0);
 	munmap(self->buf, BUF_SIZE);
 	self->buf = MAP_FAILED;
-	close(self->buf_fd);
+	/* The dma-buf fd, and the GEM handle (vgem) or the memfd (udmabuf). */
+	release_buffer(self->dev, &self->xb);
 	self->buf_fd = -1;
-	close_handle(self->drm, self->handle);
-	self->handle = 0;
 
 	EXPECT_EQ(-1, vt_check(self->view, BUF_SIZE, 9, 0));
 	ASSERT_EQ(0, vt_unmap(self->region, 0, BUF_SIZE));
@@ -189,24 +327,31 @@ TEST_F(dmabuf, closed_buffer_stays_until_unmap)
 }
 
 /*
- * A buffer exported without DRM_RDWR maps read-only, never writable.  (A
- * GEM object keeps its first export, so this needs a buffer of its own.)
+ * A buffer exported without write access (no DRM_RDWR, an O_RDONLY heap
+ * fd) maps read-only, never writable.  (A GEM object keeps its first
+ * export, so this needs a buffer of its own.)  udmabuf cannot export
+ * read-only: there, a read-only mapping of a read-write export must be just
+ * as unwritable.
  */
 TEST_F(dmabuf, readonly_export)
 {
-	uint32_t handle;
 	uint8_t byte, *buf;
-	int ro_fd;
+	struct xbuf ro;
+	int ret;
 
-	ASSERT_EQ(0, create_buffer(self->drm, BUF_SIZE, &handle));
-	ASSERT_EQ(0, drmPrimeHandleToFD(self->drm, handle, DRM_CLOEXEC, &ro_fd));
-	EXPECT_EQ(-EACCES, vt_map(self->region, ro_fd, VSHM_MAP_WRITE, 0, 0,
-				  BUF_SIZE));
-	ASSERT_EQ(0, vt_map(self->region, ro_fd, 0, 0, 0, BUF_SIZE));
-	buf = mmap(NULL, BUF_SIZE, PROT_READ, MAP_SHARED, ro_fd, 0);
+	ret = export_buffer(variant->exporter, self->dev, BUF_SIZE, false, &ro);
+	if (ret == -EOPNOTSUPP) {
+		ASSERT_EQ(0, export_buffer(variant->exporter, self->dev, BUF_SIZE,
+					   true, &ro));
+	} else {
+		ASSERT_EQ(0, ret);
+		EXPECT_EQ(-EACCES, vt_map(self->region, ro.fd, VSHM_MAP_WRITE, 0,
+					  0, BUF_SIZE));
+	}
+	ASSERT_EQ(0, vt_map(self->region, ro.fd, 0, 0, 0, BUF_SIZE));
+	buf = mmap(NULL, BUF_SIZE, PROT_READ, MAP_SHARED, ro.fd, 0);
 	ASSERT_NE(MAP_FAILED, buf);
-	close(ro_fd);
-	close_handle(self->drm, handle);
+	release_buffer(self->dev, &ro);
 
 	ASSERT_EQ(1, pread(self->region, &byte, 1, 0));
 	EXPECT_EQ(buf[0], byte);
