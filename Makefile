@@ -7,7 +7,7 @@ KDIR ?= $(shell scripts/find-kdir)
 BUILD ?= $(CURDIR)/build
 export KDIR BUILD
 
-.PHONY: all kmod userspace selftests check demo bench soak clean deps checkpatch help
+.PHONY: all kmod userspace selftests check check-matrix demo bench soak clean deps checkpatch help
 
 all: kmod userspace
 

@@ -204,6 +204,16 @@ FIXTURE_VARIANT_ADD(dmabuf, system_heap) {
 	.exporter = EXP_DMA_HEAP,
 };
 
+/*
+ * Every test starts with this: a SKIP() in FIXTURE_SETUP does not stop the
+ * 6.1 harness from running the test body.
+ */
+#define NEED_EXPORTER()				\
+	do {					\
+		if (self->dev < 0)		\
+			return;			\
+	} while (0)
+
 FIXTURE_SETUP(dmabuf)
 {
 	const char *why = "", *expect = NULL;
@@ -254,6 +264,7 @@ FIXTURE_TEARDOWN(dmabuf)
 /* Writes through either side are seen at once by the other. */
 TEST_F(dmabuf, coherent_both_ways)
 {
+	NEED_EXPORTER();
 	ASSERT_EQ(0, vt_map(self->region, self->buf_fd, VSHM_MAP_WRITE, 0,
 			    VT_PAGE, BUF_SIZE));
 	vt_fill(self->buf, BUF_SIZE, 7, 0);
@@ -268,6 +279,7 @@ TEST_F(dmabuf, copy_path)
 	uint8_t out[3 * VT_PAGE], in[3 * VT_PAGE];
 	struct vshm_region_info info;
 
+	NEED_EXPORTER();
 	ASSERT_EQ(0, vt_map(self->region, self->buf_fd, VSHM_MAP_WRITE, 0, 0,
 			    BUF_SIZE));
 	vt_fill(self->buf, BUF_SIZE, 3, 0);
@@ -291,6 +303,7 @@ TEST_F(dmabuf, unmap_then_sigbus_and_release)
 	uint64_t held;
 	uint8_t byte;
 
+	NEED_EXPORTER();
 	ASSERT_EQ(0, vt_map(self->region, self->buf_fd, VSHM_MAP_WRITE, 0, 0,
 			    BUF_SIZE));
 	ASSERT_EQ(0, vt_stat("pages_held", &held));
@@ -313,6 +326,7 @@ TEST_F(dmabuf, closed_buffer_stays_until_unmap)
 {
 	uint8_t byte;
 
+	NEED_EXPORTER();
 	ASSERT_EQ(0, vt_map(self->region, self->buf_fd, 0, 0, 0, BUF_SIZE));
 	vt_fill(self->buf, BUF_SIZE, 9, 0);
 	munmap(self->buf, BUF_SIZE);
@@ -339,6 +353,7 @@ TEST_F(dmabuf, readonly_export)
 	struct xbuf ro;
 	int ret;
 
+	NEED_EXPORTER();
 	ret = export_buffer(variant->exporter, self->dev, BUF_SIZE, false, &ro);
 	if (ret == -EOPNOTSUPP) {
 		ASSERT_EQ(0, export_buffer(variant->exporter, self->dev, BUF_SIZE,
@@ -367,6 +382,7 @@ TEST_F(dmabuf, bounds)
 {
 	struct vshm_region_info info;
 
+	NEED_EXPORTER();
 	EXPECT_EQ(-EOVERFLOW, vt_map(self->region, self->buf_fd, 0, VT_PAGE, 0,
 				     BUF_SIZE));
 	EXPECT_EQ(-EOVERFLOW, vt_map(self->region, self->buf_fd, 0, 0, 0,
@@ -381,10 +397,12 @@ TEST_F(dmabuf, bounds)
 /* dma-buf and memfd mappings side by side in one region, then a reset. */
 TEST_F(dmabuf, mixed_with_memfd)
 {
-	int memfd = vt_memfd(BUF_SIZE, 21, 0);
 	struct vshm_region_info info;
 	uint64_t held;
+	int memfd;
 
+	NEED_EXPORTER();
+	memfd = vt_memfd(BUF_SIZE, 21, 0);
 	ASSERT_LE(0, memfd);
 	vt_fill(self->buf, BUF_SIZE, 20, 0);
 	ASSERT_EQ(0, vt_map(self->region, self->buf_fd, 0, 0, 0, BUF_SIZE));
