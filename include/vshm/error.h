@@ -5,7 +5,10 @@
  * Every public function returns 0 (or a count) on success and a negative
  * error code on failure: either -errno, or one of the library's own protocol
  * codes below (-VSHM_E*), which lie above every errno value.
- * vshm_strerror() names both kinds.  Functions that validate input from a
+ * vshm_strerror() names both kinds.  Of the library's codes, VSHM_EVERSION,
+ * VSHM_EHDRFLAGS, VSHM_EFRAMESIZE and VSHM_ETRUNC describe a stream that can
+ * no longer be trusted (a channel that returns them is broken for good);
+ * the others describe one whole frame that was read and dropped.  Functions that validate input from a
  * peer also take an optional struct vshm_err that receives a message naming
  * what was wrong and the value or limit expected.
  */
@@ -29,13 +32,14 @@ extern "C" {
 #define VSHM_ESIZE		(VSHM_ERR_BASE + 3)  /* payload size does not match the request type */
 #define VSHM_EFDEXTRA		(VSHM_ERR_BASE + 4)  /* message carries fds it must not carry */
 #define VSHM_EFDMISSING		(VSHM_ERR_BASE + 5)  /* message lacks a required fd */
-#define VSHM_ETOOBIG		(VSHM_ERR_BASE + 6)  /* payload or data size above the documented cap */
+#define VSHM_EFRAMESIZE		(VSHM_ERR_BASE + 6)  /* header size above VSHM_PAYLOAD_MAX (breaks a channel) */
 #define VSHM_EPADDING		(VSHM_ERR_BASE + 7)  /* non-zero padding or reserved field */
 #define VSHM_EFIELD		(VSHM_ERR_BASE + 8)  /* a field value outside its valid range */
 #define VSHM_EREQUEST		(VSHM_ERR_BASE + 9)  /* unknown request number (control protocol) */
 #define VSHM_ETRUNC		(VSHM_ERR_BASE + 10) /* peer closed the connection mid-message */
 #define VSHM_EREPLY		(VSHM_ERR_BASE + 11) /* reply does not answer the request sent */
-#define VSHM_ERR_LAST		VSHM_EREPLY
+#define VSHM_EDATASIZE		(VSHM_ERR_BASE + 12) /* MEM_READ / MEM_WRITE size above VSHM_MEM_DATA_MAX */
+#define VSHM_ERR_LAST		VSHM_EDATASIZE
 
 /* Room for a diagnostic message. */
 #define VSHM_ERR_MSG_MAX	192

@@ -241,14 +241,21 @@ void vshm_chan_free(struct vshm_chan *ch);
 int vshm_chan_fd(const struct vshm_chan *ch);
 /*
  * Receive one whole validated message into msg (which then owns its fds).
- * -EAGAIN: not complete yet, call again when readable.  -EPIPE: the peer
- * closed between frames.  -VSHM_ETRUNC: it closed mid-frame.  A validation
- * error after a whole frame was read keeps the channel usable; a header
- * error (version, flags, oversized) or a socket error breaks it, and every
- * later call returns the same code.
+ * -EAGAIN: not complete yet, call again when readable; msg is untouched.
+ * Any other failure either breaks the channel or drops one frame, and
+ * vshm_chan_broken() tells which:
+ *  - broken (-EPIPE: the peer closed between frames; -VSHM_ETRUNC: it
+ *    closed mid-frame; -VSHM_EVERSION, -VSHM_EHDRFLAGS, -VSHM_EFRAMESIZE: a
+ *    header that leaves the stream unsynchronised; a socket -errno): msg is
+ *    untouched, and every later call returns the same code;
+ *  - not broken (any other -VSHM_E*): a whole frame was read and failed
+ *    validation; msg->hdr and msg->payload hold it, its fds are already
+ *    closed (msg->nfds is 0), and the channel is ready for the next frame.
  */
 int vshm_chan_recv(struct vshm_chan *ch, struct vshm_msg *msg,
 		   struct vshm_err *err);
+/* 0 while the channel is usable, else the negative code that broke it. */
+int vshm_chan_broken(const struct vshm_chan *ch);
 /* Like vshm_chan_recv() but poll up to timeout_ms (-1: forever); -ETIMEDOUT. */
 int vshm_chan_recv_wait(struct vshm_chan *ch, struct vshm_msg *msg,
 			int timeout_ms, struct vshm_err *err);

@@ -229,18 +229,68 @@ TEST_F(chan, bad_header_breaks_channel)
 	ASSERT_EQ(12, raw_send(self->sv[1], &h, 12, &fd, 1));
 	close(fd);
 	EXPECT_EQ(-VSHM_EVERSION, vshm_chan_recv(self->rx, self->out, &self->err));
+	EXPECT_EQ(-VSHM_EVERSION, vshm_chan_broken(self->rx));
 	EXPECT_EQ(-VSHM_EVERSION, vshm_chan_recv(self->rx, self->out, &self->err));
 	EXPECT_EQ(self->fds0 + 2, count_fds());
 }
 
-/* Proves an oversized frame is refused at its header, before any payload is read. */
+/*
+ * Proves an oversized frame is refused at its header with VSHM_EFRAMESIZE,
+ * before any payload is read; the channel is then broken (vshm_chan_broken()
+ * says so) and msg is left untouched.
+ */
 TEST_F(chan, oversized_header)
 {
 	struct vshm_hdr h = { 12, 0x1, VSHM_PAYLOAD_MAX + 1 };
 
+	EXPECT_EQ(0, vshm_chan_broken(self->rx));
 	ASSERT_EQ(12, raw_send(self->sv[1], &h, 12, NULL, 0));
-	EXPECT_EQ(-VSHM_ETOOBIG, vshm_chan_recv(self->rx, self->out, &self->err));
+	self->out->hdr = (struct vshm_hdr){ 0xdead, 0xbeef, 0xcafe };
+	EXPECT_EQ(-VSHM_EFRAMESIZE, vshm_chan_recv(self->rx, self->out, &self->err));
 	TH_LOG("%s", self->err.msg);
+	EXPECT_EQ(-VSHM_EFRAMESIZE, vshm_chan_broken(self->rx));
+	EXPECT_EQ(0xdead, self->out->hdr.request);
+	EXPECT_EQ(0xcafe, self->out->hdr.size);
+	EXPECT_EQ(-VSHM_EFRAMESIZE, vshm_chan_recv(self->rx, self->out, &self->err));
+}
+
+/*
+ * Proves a MEM_READ asking for more than the data cap is VSHM_EDATASIZE on a
+ * whole frame: the channel stays usable, msg->hdr names the frame, and the
+ * next frame is received.
+ */
+TEST_F(chan, data_size_keeps_channel)
+{
+	uint8_t p[12] = { 0 };
+	uint32_t big = VSHM_MEM_DATA_MAX + 1;
+	struct vshm_hdr h = { VSHM_VU_BACKEND_MEM_READ, 0x1, 12 };
+	uint8_t frame[24];
+
+	memcpy(p + 8, &big, 4);
+	memcpy(frame, &h, 12);
+	memcpy(frame + 12, p, 12);
+	ASSERT_EQ(24, raw_send(self->sv[1], frame, 24, NULL, 0));
+	EXPECT_EQ(-VSHM_EDATASIZE, vshm_chan_recv(self->rx, self->out, &self->err));
+	TH_LOG("%s", self->err.msg);
+	EXPECT_EQ(0, vshm_chan_broken(self->rx));
+	EXPECT_EQ(VSHM_VU_BACKEND_MEM_READ, self->out->hdr.request);
+	EXPECT_EQ(12, self->out->hdr.size);
+	EXPECT_EQ(0, self->out->nfds);
+	ASSERT_EQ(0, vshm_encode_mem_read(self->m, 0x1000, 16));
+	ASSERT_EQ(0, vshm_chan_send(self->tx, self->m, &self->err));
+	EXPECT_EQ(0, vshm_chan_recv(self->rx, self->out, &self->err));
+	EXPECT_EQ(0, vshm_chan_broken(self->rx));
+}
+
+/* Proves end of stream breaks the channel: -EPIPE from recv and from vshm_chan_broken(), msg untouched. */
+TEST_F(chan, eof_is_broken)
+{
+	close(self->sv[1]);
+	self->sv[1] = -1;
+	self->out->hdr.request = 0xdead;
+	EXPECT_EQ(-EPIPE, vshm_chan_recv(self->rx, self->out, &self->err));
+	EXPECT_EQ(-EPIPE, vshm_chan_broken(self->rx));
+	EXPECT_EQ(0xdead, self->out->hdr.request);
 }
 
 /* Proves a whole but invalid frame is rejected, its fd closed, and the next frame is still received. */
@@ -258,6 +308,9 @@ TEST_F(chan, invalid_frame_keeps_channel)
 	ASSERT_EQ((ssize_t)len, raw_send(self->sv[1], f, len, &fd, 1));
 	close(fd);
 	EXPECT_EQ(-VSHM_EFDEXTRA, vshm_chan_recv(self->rx, self->out, &self->err));
+	EXPECT_EQ(0, vshm_chan_broken(self->rx));
+	EXPECT_EQ(VSHM_VU_BACKEND_SHMEM_UNMAP, self->out->hdr.request);
+	EXPECT_EQ(0, self->out->nfds);
 	EXPECT_EQ(self->fds0 + 2, count_fds());
 	ASSERT_EQ(0, vshm_chan_send(self->tx, self->m, &self->err));
 	EXPECT_EQ(0, vshm_chan_recv(self->rx, self->out, &self->err));

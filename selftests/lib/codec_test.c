@@ -523,22 +523,25 @@ TEST_F(codec, missing_fd)
 	EXPECT_FAIL(VSHM_EFDMISSING, parse_raw(VSHM_PROTO_CONTROL, 3, 5, p, 24, 0, self->m, &self->err));
 }
 
-/* Proves payloads over the cap (frame size, MEM_READ / MEM_WRITE data) are rejected with VSHM_ETOOBIG. */
+/* Proves a frame size over the cap is VSHM_EFRAMESIZE and a MEM_READ / MEM_WRITE data size over the cap is the distinct VSHM_EDATASIZE. */
 TEST_F(codec, oversized)
 {
 	uint8_t *p = calloc(1, VSHM_PAYLOAD_MAX + 16);
 	uint32_t big = VSHM_MEM_DATA_MAX + 1;
 
 	ASSERT_NE(NULL, p);
-	EXPECT_FAIL(VSHM_ETOOBIG, parse_raw(VSHM_PROTO_BACKEND, 12, 1, p, VSHM_PAYLOAD_MAX + 1, 1, self->m, &self->err));
-	EXPECT_FAIL(VSHM_ETOOBIG, parse_raw(VSHM_PROTO_BACKEND, 99, 1, p, VSHM_PAYLOAD_MAX + 1, 0, self->m, &self->err));
+	EXPECT_FAIL(VSHM_EFRAMESIZE, parse_raw(VSHM_PROTO_BACKEND, 12, 1, p, VSHM_PAYLOAD_MAX + 1, 1, self->m, &self->err));
+	EXPECT_FAIL(VSHM_EFRAMESIZE, parse_raw(VSHM_PROTO_BACKEND, 99, 1, p, VSHM_PAYLOAD_MAX + 1, 0, self->m, &self->err));
 	memcpy(p + 8, &big, 4);
-	EXPECT_FAIL(VSHM_ETOOBIG, parse_raw(VSHM_PROTO_BACKEND, 11, 1, p, 12, 0, self->m, &self->err));
+	EXPECT_FAIL(VSHM_EDATASIZE, parse_raw(VSHM_PROTO_BACKEND, 11, 1, p, 12, 0, self->m, &self->err));
+	EXPECT_STRNE(vshm_strerror(-VSHM_EFRAMESIZE), vshm_strerror(-VSHM_EDATASIZE));
+	/* a MEM_WRITE whose size field passes the cap, in a frame within the cap */
+	EXPECT_FAIL(VSHM_EDATASIZE, parse_raw(VSHM_PROTO_BACKEND, 12, 1, p, 12 + 16, 0, self->m, &self->err));
 	/* the frame header says more than the cap even before the payload arrives */
 	{
 		struct vshm_hdr h = { 12, 1, 0xffffffffu };
 
-		EXPECT_FAIL(VSHM_ETOOBIG, (int)vshm_msg_parse(VSHM_PROTO_BACKEND, &h, 12, NULL, 0, self->m, &self->err));
+		EXPECT_FAIL(VSHM_EFRAMESIZE, (int)vshm_msg_parse(VSHM_PROTO_BACKEND, &h, 12, NULL, 0, self->m, &self->err));
 	}
 	free(p);
 	/* and the encoders refuse to build one */

@@ -122,8 +122,8 @@ static int check_mem_size(uint32_t size, const char *name,
 		return vshmi_fail(err, VSHM_EFIELD, "%s: size is 0, must be 1..%u",
 				  name, VSHM_MEM_DATA_MAX);
 	if (size > VSHM_MEM_DATA_MAX)
-		return vshmi_fail(err, VSHM_ETOOBIG,
-				  "%s: size %u is above the cap of %u bytes",
+		return vshmi_fail(err, VSHM_EDATASIZE,
+				  "%s: data size %u is above the cap of %u bytes",
 				  name, size, VSHM_MEM_DATA_MAX);
 	return 0;
 }
@@ -283,8 +283,8 @@ static int check_header(enum vshm_proto proto, const struct vshm_hdr *hdr,
 				  "request %u: a reply must not set NEED_REPLY (flags 0x%x)",
 				  hdr->request, hdr->flags);
 	if (hdr->size > VSHM_PAYLOAD_MAX)
-		return vshmi_fail(err, VSHM_ETOOBIG,
-				  "%s: payload size %u is above the cap of %u bytes",
+		return vshmi_fail(err, VSHM_EFRAMESIZE,
+				  "%s: header payload size %u is above the cap of %u bytes",
 				  vshm_request_name(proto, hdr->request), hdr->size,
 				  VSHM_PAYLOAD_MAX);
 	return 0;

@@ -15,12 +15,13 @@ static const char *const vshmi_errnames[] = {
 	[VSHM_ESIZE - VSHM_ERR_BASE] = "payload size does not match the request type",
 	[VSHM_EFDEXTRA - VSHM_ERR_BASE] = "message carries a file descriptor it must not carry",
 	[VSHM_EFDMISSING - VSHM_ERR_BASE] = "message lacks a required file descriptor",
-	[VSHM_ETOOBIG - VSHM_ERR_BASE] = "payload or data size above the cap",
+	[VSHM_EFRAMESIZE - VSHM_ERR_BASE] = "frame payload size above the cap (stream unusable)",
 	[VSHM_EPADDING - VSHM_ERR_BASE] = "non-zero padding or reserved field",
 	[VSHM_EFIELD - VSHM_ERR_BASE] = "field value out of range",
 	[VSHM_EREQUEST - VSHM_ERR_BASE] = "unknown request number",
 	[VSHM_ETRUNC - VSHM_ERR_BASE] = "frame truncated (buffer short or peer closed mid-message)",
 	[VSHM_EREPLY - VSHM_ERR_BASE] = "reply does not answer the request",
+	[VSHM_EDATASIZE - VSHM_ERR_BASE] = "MEM_READ / MEM_WRITE data size above the cap",
 };
 
 const char *vshm_strerror(int code)

@@ -97,6 +97,11 @@ int vshm_chan_fd(const struct vshm_chan *ch)
 	return ch->fd;
 }
 
+int vshm_chan_broken(const struct vshm_chan *ch)
+{
+	return ch->broken;
+}
+
 size_t vshm_chan_pending(const struct vshm_chan *ch)
 {
 	return ch->tx_queued;

@@ -141,11 +141,19 @@ static void via_channel(enum vshm_proto proto, const uint8_t *buf, size_t len,
 			vshm_msg_release(m);
 			continue;
 		}
-		/* a whole but invalid frame keeps the channel going */
-		if (ret == -EAGAIN || ret == -EPIPE || ret == -VSHM_ETRUNC ||
-		    ret == -VSHM_EVERSION || ret == -VSHM_EHDRFLAGS ||
-		    ret == -VSHM_ETOOBIG)
+		if (ret == -EAGAIN)
 			break;
+		/* a broken channel reports the code that broke it */
+		if (vshm_chan_broken(ch)) {
+			if (vshm_chan_broken(ch) != ret)
+				abort();
+			break;
+		}
+		/* a whole but invalid frame keeps the channel going */
+		if (ret == -EPIPE || ret == -VSHM_ETRUNC ||
+		    ret == -VSHM_EVERSION || ret == -VSHM_EHDRFLAGS ||
+		    ret == -VSHM_EFRAMESIZE)
+			abort();
 	}
 	vshm_chan_free(ch);
 }
