@@ -46,59 +46,73 @@ static bool same_file(int a, int b)
 	       sa.st_ino == sb.st_ino && sa.st_dev == sb.st_dev;
 }
 
-/* Proves: SHARED_OBJECT_ADD with a dma-buf-like fd reaches the VMM byte for byte with its fd; the ACK comes back. */
+/* Proves: a request with an fd (VRING_HOST_NOTIFIER_MSG) reaches the VMM byte for byte with its fd; the ACK comes back. */
 TEST_F(fwd, request_with_fd_and_ack)
 {
-	uint8_t uuid[16];
+	uint8_t p[24];
 	uint64_t v;
 	int mfd = make_memfd(PG, 1);
 
-	memset(uuid, 0xab, sizeof(uuid));
-	ASSERT_EQ(0, send_frame(self->d.be, VSHM_VU_BACKEND_SHARED_OBJECT_ADD,
-				VSHM_HDR_VERSION | VSHM_HDR_NEED_REPLY, 16, uuid,
-				16, &mfd, 1));
+	memset(p, 0xab, sizeof(p));
+	ASSERT_EQ(0, send_frame(self->d.be, VSHM_VU_BACKEND_VRING_HOST_NOTIFIER_MSG,
+				VSHM_HDR_VERSION | VSHM_HDR_NEED_REPLY, 24, p,
+				24, &mfd, 1));
 	ASSERT_EQ(0, vshm_chan_recv_wait(self->vmm, self->m, T_TIMEOUT_MS, NULL));
-	EXPECT_EQ(VSHM_VU_BACKEND_SHARED_OBJECT_ADD, self->m->hdr.request);
+	EXPECT_EQ(VSHM_VU_BACKEND_VRING_HOST_NOTIFIER_MSG, self->m->hdr.request);
 	EXPECT_EQ(VSHM_HDR_VERSION | VSHM_HDR_NEED_REPLY, self->m->hdr.flags);
-	EXPECT_EQ(16, self->m->hdr.size);
-	EXPECT_EQ(0, memcmp(self->m->payload, uuid, 16));
+	EXPECT_EQ(24, self->m->hdr.size);
+	EXPECT_EQ(0, memcmp(self->m->payload, p, 24));
 	ASSERT_EQ(1, self->m->nfds);
 	EXPECT_TRUE(same_file(mfd, self->m->fds[0]));
 	vshm_msg_release(self->m);
 	/* The VMM acknowledges with a failure code; it comes back as is. */
-	vshm_encode_reply_u64(self->m, VSHM_VU_BACKEND_SHARED_OBJECT_ADD, 7);
+	vshm_encode_reply_u64(self->m, VSHM_VU_BACKEND_VRING_HOST_NOTIFIER_MSG, 7);
 	ASSERT_EQ(0, vshm_chan_send(self->vmm, self->m, NULL));
 	ASSERT_EQ(0, recv_msg(&self->d, self->m, T_TIMEOUT_MS));
-	ASSERT_EQ(0, vshm_decode_reply_u64(self->m, VSHM_VU_BACKEND_SHARED_OBJECT_ADD,
+	ASSERT_EQ(0, vshm_decode_reply_u64(self->m, VSHM_VU_BACKEND_VRING_HOST_NOTIFIER_MSG,
 					   &v, NULL));
 	EXPECT_EQ(7, v);
 	close(mfd);
 }
 
-/* Proves: a reply carrying an fd (SHARED_OBJECT_LOOKUP) reaches the back-end with its fd. */
+/* Proves: a reply carrying an fd (to a request vshm does not know) reaches the back-end with its fd. */
 TEST_F(fwd, reply_with_fd)
 {
-	uint8_t uuid[16] = { 1, 2, 3 };
+	uint8_t p[16] = { 1, 2, 3 };
 	uint64_t v;
 	int mfd = make_memfd(PG, 2);
 
-	ASSERT_EQ(0, send_frame(self->d.be, VSHM_VU_BACKEND_SHARED_OBJECT_LOOKUP,
-				VSHM_HDR_VERSION, 16, uuid, 16, NULL, 0));
+	ASSERT_EQ(0, send_frame(self->d.be, 77, VSHM_HDR_VERSION | VSHM_HDR_NEED_REPLY,
+				16, p, 16, NULL, 0));
 	ASSERT_EQ(0, vshm_chan_recv_wait(self->vmm, self->m, T_TIMEOUT_MS, NULL));
-	EXPECT_EQ(VSHM_VU_BACKEND_SHARED_OBJECT_LOOKUP, self->m->hdr.request);
-	EXPECT_EQ(0, memcmp(self->m->payload, uuid, 16));
+	EXPECT_EQ(77, self->m->hdr.request);
+	EXPECT_EQ(0, memcmp(self->m->payload, p, 16));
 	vshm_msg_release(self->m);
-	vshm_encode_reply_u64(self->m, VSHM_VU_BACKEND_SHARED_OBJECT_LOOKUP, 0);
+	vshm_encode_reply_u64(self->m, 77, 0);
 	vshm_msg_add_fd(self->m, mfd);
 	ASSERT_EQ(0, vshm_chan_send(self->vmm, self->m, NULL));
 	ASSERT_EQ(0, recv_msg(&self->d, self->m, T_TIMEOUT_MS));
-	ASSERT_EQ(0, vshm_decode_reply_u64(self->m, VSHM_VU_BACKEND_SHARED_OBJECT_LOOKUP,
-					   &v, NULL));
+	ASSERT_EQ(0, vshm_decode_reply_u64(self->m, 77, &v, NULL));
 	EXPECT_EQ(0, v);
 	ASSERT_EQ(1, self->m->nfds);
 	EXPECT_TRUE(same_file(mfd, self->m->fds[0]));
 	vshm_msg_release(self->m);
 	close(mfd);
+}
+
+/* Proves: SHARED_OBJECT_* are served by the broker, never forwarded, even with a forward socket. */
+TEST_F(fwd, shared_objects_not_forwarded)
+{
+	uint8_t uuid[16] = { 9, 9, 9 };
+
+	ASSERT_EQ(0, send_frame(self->d.be, VSHM_VU_BACKEND_SHARED_OBJECT_LOOKUP,
+				VSHM_HDR_VERSION, 16, uuid, 16, NULL, 0));
+	EXPECT_EQ(ENOENT, recv_u64(&self->d, VSHM_VU_BACKEND_SHARED_OBJECT_LOOKUP));
+	ASSERT_EQ(0, send_frame(self->d.be, VSHM_VU_BACKEND_SHARED_OBJECT_REMOVE,
+				VSHM_HDR_VERSION | VSHM_HDR_NEED_REPLY, 16, uuid, 16,
+				NULL, 0));
+	EXPECT_EQ(ENOENT, recv_u64(&self->d, VSHM_VU_BACKEND_SHARED_OBJECT_REMOVE));
+	EXPECT_EQ(-ETIMEDOUT, vshm_chan_recv_wait(self->vmm, self->m, 100, NULL));
 }
 
 /* Proves: an unknown request number with a payload and two fds is forwarded verbatim; no reply is invented. */
@@ -165,9 +179,9 @@ TEST_F(fwd, no_forward_socket)
 				VSHM_HDR_VERSION | VSHM_HDR_NEED_REPLY, 8, &x, 8,
 				NULL, 0));
 	EXPECT_EQ(EOPNOTSUPP, recv_u64(&self->nofw, VSHM_VU_BACKEND_VRING_ERR));
-	ASSERT_EQ(0, send_frame(self->nofw.be, VSHM_VU_BACKEND_SHARED_OBJECT_LOOKUP,
-				VSHM_HDR_VERSION, 16, uuid, 16, NULL, 0));
-	EXPECT_EQ(EOPNOTSUPP, recv_u64(&self->nofw, VSHM_VU_BACKEND_SHARED_OBJECT_LOOKUP));
+	ASSERT_EQ(0, send_frame(self->nofw.be, 77, VSHM_HDR_VERSION | VSHM_HDR_NEED_REPLY,
+				16, uuid, 16, NULL, 0));
+	EXPECT_EQ(EOPNOTSUPP, recv_u64(&self->nofw, 77));
 	ASSERT_EQ(0, send_frame(self->nofw.be, VSHM_VU_BACKEND_CONFIG_CHANGE_MSG,
 				VSHM_HDR_VERSION, 0, NULL, 0, NULL, 0));
 	EXPECT_TRUE(quiet(&self->nofw, 100));

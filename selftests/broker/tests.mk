@@ -3,9 +3,12 @@
 # the VM, where /dev/vshm exists) and talks to it as a VMM and as back-ends.
 BROKER_TESTS := broker/broker_demo_test broker/broker_rules_test \
 	broker/broker_forward_test broker/broker_lifecycle_test \
-	broker/broker_hostile_test broker/broker_daemon_test
+	broker/broker_hostile_test broker/broker_daemon_test \
+	broker/broker_shared_object_test
 NATIVE_TESTS += $(BROKER_TESTS)
 VM_TESTS += $(BROKER_TESTS)
 BROKER_LIBVSHM_A := $(abspath $(if $(filter /%,$(OUT)),$(OUT),$(TOP)/$(OUT)))/lib/libvshm.a
 $(foreach t,$(BROKER_TESTS),$(eval $(t)_LDLIBS := $(BROKER_LIBVSHM_A)))
 $(foreach t,$(BROKER_TESTS),$(eval $(t)_DEPS := $(BROKER_LIBVSHM_A)))
+broker/broker_shared_object_test_CFLAGS := $(shell pkg-config --cflags libdrm)
+broker/broker_shared_object_test_LDLIBS += $(shell pkg-config --libs libdrm)

@@ -2,7 +2,8 @@
 /*
  * One device's backend channel: the back-end's requests, validated by the
  * library's strict decoder, then served here (SHMEM_MAP / SHMEM_UNMAP,
- * MEM_READ / MEM_WRITE) or forwarded (everything else).
+ * MEM_READ / MEM_WRITE, SHARED_OBJECT_* in shared_objects.c) or forwarded
+ * (everything else).
  *
  * Replies: SHMEM_MAP, SHMEM_UNMAP and MEM_WRITE get a u64 REPLY_ACK (0 or a
  * positive errno) when NEED_REPLY is set.  MEM_READ always gets its reply:
@@ -37,11 +38,19 @@ static int send_out(struct vshmd *d, struct vd_device *dev)
 	return ret;
 }
 
+int vd_backend_reply_u64_fd(struct vshmd *d, struct vd_device *dev,
+			    uint32_t request, uint64_t value, int fd)
+{
+	vshm_encode_reply_u64(d->out, request, value);
+	if (fd >= 0)
+		vshm_msg_add_fd(d->out, fd);
+	return send_out(d, dev);
+}
+
 int vd_backend_reply_u64(struct vshmd *d, struct vd_device *dev,
 			 uint32_t request, uint64_t value)
 {
-	vshm_encode_reply_u64(d->out, request, value);
-	return send_out(d, dev);
+	return vd_backend_reply_u64_fd(d, dev, request, value, -1);
 }
 
 static int reply_mem_read(struct vshmd *d, struct vd_device *dev,
@@ -144,6 +153,11 @@ static void handle(struct vshmd *d, struct vd_device *dev, struct vshm_msg *msg)
 	case VSHM_VU_BACKEND_MEM_READ:
 	case VSHM_VU_BACKEND_MEM_WRITE:
 		do_mem(d, dev, msg);
+		break;
+	case VSHM_VU_BACKEND_SHARED_OBJECT_ADD:
+	case VSHM_VU_BACKEND_SHARED_OBJECT_REMOVE:
+	case VSHM_VU_BACKEND_SHARED_OBJECT_LOOKUP:
+		vd_sobj_request(d, dev, msg);
 		break;
 	default:
 		vd_forward_request(d, dev, msg);

@@ -33,6 +33,8 @@ static void usage(FILE *f)
 		"  --max-rate N           back-end messages per second per device\n"
 		"                         (default 20000)\n"
 		"  --max-clients N        control connections at once (default 16)\n"
+		"  --max-shared-objects N shared objects (dma-bufs) each device may\n"
+		"                         add to the table (default 256, 0: none)\n"
 		"  --log-level L          error, warning, info or debug (default info)\n"
 		"  --log-file PATH        log there instead of stderr (SIGHUP reopens)\n"
 		"  -h, --help             this help\n");
@@ -54,7 +56,7 @@ static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 enum {
 	OPT_SOCKET = 256, OPT_BACKEND, OPT_WAIT, OPT_MAX_DEVICES,
 	OPT_MAX_MAPPINGS, OPT_MAX_INFLIGHT, OPT_MAX_RATE, OPT_MAX_CLIENTS,
-	OPT_LOG_LEVEL, OPT_LOG_FILE,
+	OPT_LOG_LEVEL, OPT_LOG_FILE, OPT_MAX_SOBJS,
 };
 
 static int parse_options(struct vd_options *o, int argc, char **argv)
@@ -70,6 +72,7 @@ static int parse_options(struct vd_options *o, int argc, char **argv)
 		{ "max-clients", required_argument, NULL, OPT_MAX_CLIENTS },
 		{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 		{ "log-file", required_argument, NULL, OPT_LOG_FILE },
+		{ "max-shared-objects", required_argument, NULL, OPT_MAX_SOBJS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -83,6 +86,7 @@ static int parse_options(struct vd_options *o, int argc, char **argv)
 		.max_inflight = 1u << 20,
 		.msg_rate = 20000,
 		.max_clients = 16,
+		.max_shared_objects = 256,
 		.log_level = VD_LOG_INFO,
 	};
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -131,6 +135,10 @@ static int parse_options(struct vd_options *o, int argc, char **argv)
 			break;
 		case OPT_LOG_FILE:
 			o->log_file = optarg;
+			break;
+		case OPT_MAX_SOBJS:
+			bad = parse_u64(optarg, 0, 65536, &v);
+			o->max_shared_objects = v;
 			break;
 		case 'h':
 			usage(stdout);

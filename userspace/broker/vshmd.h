@@ -71,6 +71,7 @@ struct vd_device {
 	enum vshm_flag_encoding enc;
 	struct vd_region *regions;	/* nregions entries */
 	uint32_t nmappings;
+	uint32_t nsobjs;	/* shared objects it added */
 	struct vshm_chan *be;
 	struct vshm_chan *fw;
 	struct vd_watch be_w, fw_w;
@@ -108,6 +109,7 @@ struct vd_options {
 	uint64_t max_inflight;	/* bytes queued towards one device's peers */
 	uint32_t msg_rate;	/* back-end messages per second per device */
 	uint32_t max_clients;	/* control connections */
+	uint32_t max_shared_objects;	/* per device */
 	enum vd_log_level log_level;
 	const char *log_file;
 };
@@ -130,6 +132,8 @@ struct vshmd {
 	struct vshm_msg *msg;		/* receive buffer */
 	struct vshm_msg *out;		/* reply buffer */
 	uint8_t *buf;			/* MEM_READ data buffer */
+	struct vd_sobj *sobjs;		/* the shared-object table */
+	uint32_t nsobjs;
 };
 
 /* log.c */
@@ -191,12 +195,22 @@ bool vd_route_overlaps(struct vshmd *d, uint64_t ga, uint64_t len,
 void vd_backend_event(struct vshmd *d, struct vd_device *dev, uint32_t events);
 int vd_backend_reply_u64(struct vshmd *d, struct vd_device *dev,
 			 uint32_t request, uint64_t value);
+/* The same with a borrowed fd attached (-1: none). */
+int vd_backend_reply_u64_fd(struct vshmd *d, struct vd_device *dev,
+			    uint32_t request, uint64_t value, int fd);
 
 /* forward.c */
 int vd_forward_request(struct vshmd *d, struct vd_device *dev,
 		       struct vshm_msg *msg);
 void vd_forward_event(struct vshmd *d, struct vd_device *dev, uint32_t events);
 void vd_forward_fail_pending(struct vshmd *d, struct vd_device *dev, int err);
+
+/* shared_objects.c: SHARED_OBJECT_ADD / _REMOVE / _LOOKUP */
+struct vd_sobj;
+void vd_sobj_request(struct vshmd *d, struct vd_device *dev,
+		     struct vshm_msg *msg);
+/* Drop every shared object dev added (the device is going). */
+void vd_sobj_drop_device(struct vshmd *d, struct vd_device *dev);
 
 /* limits.c */
 void vd_limits_refill(struct vshmd *d);
