@@ -15,6 +15,17 @@
  * mapping: a range starting in a hole fails with ENXIO, one that reaches a
  * hole later returns a short count, writing a read-only mapping fails with
  * EACCES (or stops short there).
+ *
+ * Copies never raise SIGBUS in the caller when a memfd source is truncated
+ * under its mapping: kmod keeps the old pages; mmap copies memfds with
+ * pread/pwrite on the source (never growing it) and returns a short count,
+ * or EIO if nothing could be copied.  To do so the mmap back-end keeps one
+ * file descriptor per memfd or hugetlbfs mapping (a map fails with EMFILE
+ * when none is left).  Its remaining limits: hugetlbfs sources are written
+ * with memcpy after a size check (hugetlbfs has no write()), and dma-bufs
+ * are copied with memcpy (their size is fixed), so a hugetlbfs truncation
+ * racing a copy-in, or an exporter that fails a fault, can still raise
+ * SIGBUS; use the kmod back-end where that matters.
  */
 #ifndef VSHM_REGION_H
 #define VSHM_REGION_H
@@ -62,7 +73,10 @@ struct vshm_region;
 /* Create a region of size bytes (page multiple) holding at most max_mappings (0: default). */
 int vshm_region_create(enum vshm_backend_type type, uint64_t size,
 		       uint32_t max_mappings, struct vshm_region **out);
-/* Drop every mapping and free the region (closes the kmod region fd). */
+/*
+ * Drop every mapping, then free the region (kmod: UNMAP_ALL, then close the
+ * region fd, so a VMM still holding the fd sees holes, never the sources).
+ */
 void vshm_region_destroy(struct vshm_region *r);
 /* The back-end in use. */
 enum vshm_backend_type vshm_region_backend(const struct vshm_region *r);

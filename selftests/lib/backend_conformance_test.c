@@ -9,7 +9,9 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
+#include <linux/vshm.h>
 #include <sys/wait.h>
 
 #include "kselftest_harness.h"
@@ -197,6 +199,7 @@ TEST_F(region, overlap_is_eexist)
 	EXPECT_EQ(0, vshm_region_map(self->r, self->src, 0, 3 * PG, PG, 0));
 	EXPECT_EQ(0, vshm_region_map(self->r, self->src, 0, 6 * PG, PG, 0));
 	expect_state(_metadata, self->r, 3, 4 * PG);
+	EXPECT_EQ(0, vshm_region_unmap_all(self->r));
 	EXPECT_EQ(self->fds0, count_fds());
 }
 
@@ -321,6 +324,7 @@ TEST_F(region, bad_sources)
 	EXPECT_EQ(0, vshm_region_map(self->r, sealed, 0, PG, PG, 0));
 	close(sealed);
 	expect_state(_metadata, self->r, 2, 2 * PG);
+	EXPECT_EQ(0, vshm_region_unmap_all(self->r));
 	EXPECT_EQ(self->fds0, count_fds());
 }
 
@@ -376,7 +380,124 @@ TEST_F(region, source_outlives_fd)
 	close(fd);
 	ASSERT_EQ(1, vshm_region_read(self->r, 0, &b, 1));
 	EXPECT_EQ(0x77, b);
+	EXPECT_EQ(0, vshm_region_unmap_all(self->r));
 	EXPECT_EQ(self->fds0, count_fds());
+}
+
+/*
+ * Proves vshm_region_destroy() drops every mapping before it lets go: on
+ * kmod another holder of the region fd (the VMM) then sees holes (SIGBUS on
+ * access, ENXIO on copy, no mappings in REGION_INFO), never the old
+ * sources; on mmap every source fd the region held is closed.
+ */
+TEST_F(region, destroy_drops_mappings)
+{
+	struct vshm_region_info info = { 0 };
+	uint8_t b, *view;
+	int vmm, sig;
+
+	REQUIRE_REGION();
+	ASSERT_EQ(0, vshm_region_map(self->r, self->src, 0, 0, 2 * PG, VSHM_REGION_WRITE));
+	ASSERT_EQ(0, vshm_region_map(self->r, self->src, 0, 4 * PG, PG, 0));
+	if (variant->type == VSHM_BACKEND_MMAP) {
+		vshm_region_destroy(self->r);
+		self->r = NULL;
+		EXPECT_EQ(self->fds0, count_fds());
+		return;
+	}
+	vmm = fcntl(vshm_region_fd(self->r), F_DUPFD_CLOEXEC, 0);
+	ASSERT_GE(vmm, 0);
+	view = mmap(NULL, NPAGES * PG, PROT_READ | PROT_WRITE, MAP_SHARED, vmm, 0);
+	ASSERT_NE(MAP_FAILED, view);
+	EXPECT_EQ(0x11, view[PG]);
+	vshm_region_destroy(self->r);
+	self->r = NULL;
+	sig = touch_in_child(view + PG, false);
+	EXPECT_EQ(SIGBUS, sig);
+	sig = touch_in_child(view + 4 * PG, false);
+	EXPECT_EQ(SIGBUS, sig);
+	EXPECT_EQ(-1, pread(vmm, &b, 1, 0));
+	EXPECT_EQ(ENXIO, errno);
+	ASSERT_EQ(0, ioctl(vmm, VSHM_IOC_REGION_INFO, &info));
+	EXPECT_EQ(0, info.nr_mappings);
+	EXPECT_EQ(0, info.mapped_bytes);
+	munmap(view, NPAGES * PG);
+	close(vmm);
+}
+
+/*
+ * Proves a memfd truncated under live mappings never raises SIGBUS in the
+ * copying process: kmod copies the old pages (or fails cleanly); mmap
+ * copies stop short where the source ends, fail with EIO when nothing is
+ * left, and a copy-in never grows the source back.
+ */
+TEST_F(region, truncated_source_copies_safely)
+{
+	int fd = make_memfd(4 * PG, 0x55);
+	uint8_t buf[2 * PG];
+	struct stat st;
+	ssize_t n;
+
+	REQUIRE_REGION();
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(0, vshm_region_map(self->r, fd, 0, 0, 2 * PG, VSHM_REGION_WRITE));
+	ASSERT_EQ(0, vshm_region_map(self->r, fd, 2 * PG, 4 * PG, 2 * PG, 0));
+	ASSERT_EQ(0, ftruncate(fd, PG));
+	n = vshm_region_read(self->r, 0, buf, 2 * PG);
+	TH_LOG("%s: read across the new end: %zd", variant->name, n);
+	if (variant->type == VSHM_BACKEND_MMAP) {
+		EXPECT_EQ(PG, n);
+		EXPECT_EQ(0x55, buf[PG - 1]);
+		EXPECT_EQ(-EIO, vshm_region_read(self->r, 4 * PG, buf, 10));
+		EXPECT_EQ(-EIO, vshm_region_write(self->r, PG + 8, "zz", 2));
+		ASSERT_EQ(0, fstat(fd, &st));
+		EXPECT_EQ(PG, st.st_size);
+	} else {
+		EXPECT_TRUE(n == 2 * PG || n == PG || n < 0);
+		n = vshm_region_read(self->r, 4 * PG, buf, 10);
+		EXPECT_TRUE(n == 10 || n < 0);
+		n = vshm_region_write(self->r, PG + 8, "zz", 2);
+		EXPECT_TRUE(n == 2 || n < 0);
+	}
+	/* the part still inside the source works both ways */
+	ASSERT_EQ(2, vshm_region_write(self->r, 8, "ab", 2));
+	ASSERT_EQ(2, pread(fd, buf, 2, 8));
+	EXPECT_EQ(0, memcmp(buf, "ab", 2));
+	ASSERT_EQ(2, vshm_region_read(self->r, 8, buf, 2));
+	EXPECT_EQ(0, memcmp(buf, "ab", 2));
+	close(fd);
+}
+
+/*
+ * Proves (mmap) each mapping holds exactly one source fd, released by
+ * unmap, replace and unmap-all; and that copy-in uses the region's own
+ * open file description, so the peer setting O_APPEND on its fd cannot
+ * redirect a write.
+ */
+TEST_F(region, mmap_source_handles)
+{
+	int fd = make_memfd(4 * PG, 0x22);
+	uint8_t b;
+	struct stat st;
+
+	REQUIRE_REGION();
+	if (variant->type != VSHM_BACKEND_MMAP)
+		SKIP(return, "the module holds file references, not fds");
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(0, vshm_region_map(self->r, fd, 0, 0, PG, VSHM_REGION_WRITE));
+	ASSERT_EQ(0, vshm_region_map(self->r, fd, PG, PG, PG, 0));
+	EXPECT_EQ(self->fds0 + 1 + 2, count_fds());
+	ASSERT_EQ(0, vshm_region_replace(self->r, fd, 0, 0, 2 * PG, VSHM_REGION_WRITE));
+	EXPECT_EQ(self->fds0 + 1 + 1, count_fds());
+	ASSERT_EQ(0, fcntl(fd, F_SETFL, O_APPEND));
+	ASSERT_EQ(1, vshm_region_write(self->r, PG + 3, "q", 1));
+	ASSERT_EQ(1, pread(fd, &b, 1, PG + 3));
+	EXPECT_EQ('q', b);
+	ASSERT_EQ(0, fstat(fd, &st));
+	EXPECT_EQ(4 * PG, st.st_size);
+	ASSERT_EQ(0, vshm_region_unmap(self->r, 0, 2 * PG));
+	EXPECT_EQ(self->fds0 + 1, count_fds());
+	close(fd);
 }
 
 /* Proves the counters: maps, unmaps, copied bytes; and the mapping list is sorted. */
@@ -445,10 +566,11 @@ static int write_max_map_count(unsigned long value)
 	return ret;
 }
 
-/* Proves (mmap) running out of vm.max_map_count fails with ENOMEM or ENOSPC, never a crash, and the region stays usable. */
+/* Proves (mmap) running out of vm.max_map_count (or of fds) fails with ENOMEM, ENOSPC or EMFILE, never a crash, and the region stays usable. */
 TEST_F(region, mmap_max_map_count)
 {
 	struct vshm_region *big;
+	struct rlimit nofile;
 	unsigned long max = 65530, lowered = 0;
 	uint64_t n, i, ok = 0;
 	int ret = 0;
@@ -475,6 +597,12 @@ TEST_F(region, mmap_max_map_count)
 		max = 4096;
 	}
 	n = max / 2 + 64;
+	/* each mapping also holds a source fd: make room for them */
+	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < n + 256 &&
+	    nofile.rlim_cur < nofile.rlim_max) {
+		nofile.rlim_cur = nofile.rlim_max < n + 256 ? nofile.rlim_max : n + 256;
+		setrlimit(RLIMIT_NOFILE, &nofile);
+	}
 	ASSERT_EQ(0, vshm_region_create(VSHM_BACKEND_MMAP, 2 * n * PG, n, &big));
 	for (i = 0; i < n; i++) {
 		ret = vshm_region_map(big, self->src, 0, 2 * i * PG, PG, 0);
@@ -486,7 +614,9 @@ TEST_F(region, mmap_max_map_count)
 	EXPECT_EQ(0, vshm_region_unmap_all(big));
 	if (lowered)
 		EXPECT_EQ(0, write_max_map_count(lowered));
-	EXPECT_TRUE(ret == -ENOMEM || ret == -ENOSPC) TH_LOG("mapping %lu failed with %d", (unsigned long)ok, ret);
+	/* EMFILE only if RLIMIT_NOFILE could not be raised far enough */
+	EXPECT_TRUE(ret == -ENOMEM || ret == -ENOSPC || ret == -EMFILE)
+		TH_LOG("mapping %lu failed with %d", (unsigned long)ok, ret);
 	EXPECT_GT(ok, 1000);
 	TH_LOG("%lu mappings before %s", (unsigned long)ok, vshm_strerror(ret));
 	expect_state(_metadata, big, 0, 0);

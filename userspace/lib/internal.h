@@ -75,9 +75,29 @@ void vshmi_close_fds(const int *fds, unsigned int n);
 /* Convert a peer's u64 status to a negative return code. */
 int vshmi_status_to_err(uint64_t status);
 
-/* Sorted table of non-overlapping mappings shared by both back-ends. */
+/* How the mmap back-end copies to and from one mapping's source. */
+enum vshmi_src_kind {
+	VSHMI_SRC_NONE = 0,	/* kmod: the module copies */
+	VSHMI_SRC_SHMEM,	/* pread / pwrite on fd */
+	VSHMI_SRC_HUGETLB,	/* pread on fd; writes memcpy after a size check */
+	VSHMI_SRC_DMABUF,	/* memcpy (a dma-buf cannot shrink) */
+};
+
+/* The mmap back-end's handle on a mapping's source (fd -1: none). */
+struct vshmi_src {
+	int fd;			/* our own open file description where possible */
+	uint8_t kind;		/* enum vshmi_src_kind */
+	bool shared_ofd;	/* fd is a dup: its O_APPEND flag is not ours */
+};
+
+/*
+ * Sorted table of non-overlapping mappings shared by both back-ends, with
+ * each mapping's source handle alongside (src[i] belongs to v[i]).  The
+ * table owns the source fds: replacing, clearing or freeing closes them.
+ */
 struct vshmi_maptab {
 	struct vshm_mapping *v;
+	struct vshmi_src *src;
 	size_t n, cap;
 	uint64_t bytes;
 };
@@ -94,10 +114,14 @@ int vshmi_maptab_covered(const struct vshmi_maptab *t, uint64_t off,
 			 uint64_t len, size_t *first, size_t *count);
 /* Make room so that one insertion cannot fail. */
 int vshmi_maptab_reserve(struct vshmi_maptab *t, size_t extra);
-/* Remove count entries at first and insert m in their place (room reserved). */
+/*
+ * Remove count entries at first (closing their source fds) and insert m
+ * with source src (NULL: none) in their place (room reserved).
+ */
 void vshmi_maptab_replace(struct vshmi_maptab *t, size_t first, size_t count,
-			  const struct vshm_mapping *m);
-/* Empty the table. */
+			  const struct vshm_mapping *m,
+			  const struct vshmi_src *src);
+/* Empty the table (closing the source fds). */
 void vshmi_maptab_clear(struct vshmi_maptab *t);
 /* Free the table. */
 void vshmi_maptab_free(struct vshmi_maptab *t);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -52,6 +53,7 @@ int vshmi_maptab_covered(const struct vshmi_maptab *t, uint64_t off,
 int vshmi_maptab_reserve(struct vshmi_maptab *t, size_t extra)
 {
 	struct vshm_mapping *v;
+	struct vshmi_src *src;
 	size_t cap;
 
 	if (t->n + extra <= t->cap)
@@ -63,39 +65,64 @@ int vshmi_maptab_reserve(struct vshmi_maptab *t, size_t extra)
 	if (!v)
 		return -ENOMEM;
 	t->v = v;
+	src = realloc(t->src, cap * sizeof(*src));
+	if (!src)
+		return -ENOMEM;	/* v is merely larger than needed */
+	t->src = src;
 	t->cap = cap;
 	return 0;
 }
 
-void vshmi_maptab_replace(struct vshmi_maptab *t, size_t first, size_t count,
-			  const struct vshm_mapping *m)
+static void src_close(struct vshmi_src *s)
 {
-	size_t i;
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+}
 
-	for (i = first; i < first + count; i++)
+void vshmi_maptab_replace(struct vshmi_maptab *t, size_t first, size_t count,
+			  const struct vshm_mapping *m,
+			  const struct vshmi_src *src)
+{
+	size_t i, tail = t->n - first - count;
+
+	for (i = first; i < first + count; i++) {
 		t->bytes -= t->v[i].len;
+		src_close(&t->src[i]);
+	}
 	if (m) {
-		if (count != 1)
+		if (count != 1) {
 			memmove(&t->v[first + 1], &t->v[first + count],
-				(t->n - first - count) * sizeof(*t->v));
+				tail * sizeof(*t->v));
+			memmove(&t->src[first + 1], &t->src[first + count],
+				tail * sizeof(*t->src));
+		}
 		t->v[first] = *m;
+		t->src[first] = src ? *src : (struct vshmi_src){ .fd = -1 };
 		t->bytes += m->len;
 		t->n = t->n - count + 1;
 	} else {
-		memmove(&t->v[first], &t->v[first + count],
-			(t->n - first - count) * sizeof(*t->v));
+		memmove(&t->v[first], &t->v[first + count], tail * sizeof(*t->v));
+		memmove(&t->src[first], &t->src[first + count],
+			tail * sizeof(*t->src));
 		t->n -= count;
 	}
 }
 
 void vshmi_maptab_clear(struct vshmi_maptab *t)
 {
+	size_t i;
+
+	for (i = 0; i < t->n; i++)
+		src_close(&t->src[i]);
 	t->n = 0;
 	t->bytes = 0;
 }
 
 void vshmi_maptab_free(struct vshmi_maptab *t)
 {
+	vshmi_maptab_clear(t);
 	free(t->v);
+	free(t->src);
 	memset(t, 0, sizeof(*t));
 }

@@ -33,7 +33,7 @@ static int kmod_map(struct vshm_region *r, int fd, uint64_t fd_offset,
 		return -errno;
 	/* The module accepted it, so the range covers whole mappings only. */
 	if (vshmi_maptab_covered(&r->tab, shm_offset, len, &first, &count) == 0)
-		vshmi_maptab_replace(&r->tab, first, count, &m);
+		vshmi_maptab_replace(&r->tab, first, count, &m, NULL);
 	return 0;
 }
 
@@ -46,7 +46,7 @@ static int kmod_unmap(struct vshm_region *r, uint64_t shm_offset, uint64_t len)
 		return -errno;
 	i = vshmi_maptab_exact(&r->tab, shm_offset, len);
 	if (i >= 0)
-		vshmi_maptab_replace(&r->tab, i, 1, NULL);
+		vshmi_maptab_replace(&r->tab, i, 1, NULL, NULL);
 	return 0;
 }
 
@@ -90,8 +90,17 @@ static int kmod_info(struct vshm_region *r, struct vshm_region_stats *st)
 	return 0;
 }
 
+/*
+ * Drop every mapping before closing: other processes (the VMM) may hold
+ * the region fd and its mapping, and must see holes, not the sources.
+ */
 static void kmod_destroy(struct vshm_region *r)
 {
+	int ret;
+
+	do {
+		ret = ioctl(r->fd, VSHM_IOC_UNMAP_ALL);
+	} while (ret < 0 && errno == EINTR);
 	close(r->fd);
 }
 

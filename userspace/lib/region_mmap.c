@@ -11,11 +11,21 @@
  * when vm.max_map_count runs out mmap fails with ENOMEM, which is returned
  * as is, and unmapping still works (see rereserve()).
  *
+ * Copies (vshm_region_read/write) do not touch the mapping where a source
+ * can shrink: a memfd truncated under a live MAP_SHARED mapping would raise
+ * SIGBUS in the copying process.  Each mapping keeps a handle on its source
+ * (struct vshmi_src, in the table): shmem sources are copied with
+ * pread/pwrite on it, hugetlbfs sources are read with pread and written
+ * with memcpy after checking the source's size (hugetlbfs has no write()),
+ * and dma-bufs, whose size is fixed, with memcpy.  A truncated source ends
+ * a copy short, or with EIO if nothing was copied.
+ *
  * Limits of doing this in-process: a read-only mapping of a source that can
  * not be reopened read-only (a dma-buf) could be mprotect()ed writable by
- * other code in the process; and copies through vshm_region_read/write
- * touch the source's pages directly, so truncating a memfd under a live
- * mapping raises SIGBUS here (the module keeps its own page references).
+ * other code in the process; a hugetlbfs source truncated during a write
+ * copy, or a dma-buf exporter that fails a fault, still raises SIGBUS
+ * (the module keeps its own page references); and every memfd or hugetlbfs
+ * mapping holds one file descriptor.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -80,8 +90,12 @@ static int rereserve(struct vshm_region *r, uint64_t off, uint64_t len)
 	return -EIO;
 }
 
-/* EBADF, ENODEV, EOVERFLOW (source end) or EACCES, as the module checks a source. */
-static int check_source(int fd, uint64_t fd_offset, uint64_t len, bool writable)
+/*
+ * EBADF, ENODEV, EOVERFLOW (source end) or EACCES, as the module checks a
+ * source; *kind says how copies will reach it.
+ */
+static int check_source(int fd, uint64_t fd_offset, uint64_t len, bool writable,
+			enum vshmi_src_kind *kind)
 {
 	struct statfs sfs;
 	struct stat st;
@@ -96,8 +110,11 @@ static int check_source(int fd, uint64_t fd_offset, uint64_t len, bool writable)
 	case VSHMI_HUGETLBFS_MAGIC:
 		if (!S_ISREG(st.st_mode))
 			return -ENODEV;
+		*kind = sfs.f_type == VSHMI_TMPFS_MAGIC ? VSHMI_SRC_SHMEM :
+							 VSHMI_SRC_HUGETLB;
 		break;
 	case VSHMI_DMA_BUF_MAGIC:
+		*kind = VSHMI_SRC_DMABUF;
 		break;
 	default:
 		return -ENODEV;
@@ -133,14 +150,33 @@ int vshmi_region_check_map(const struct vshm_region *r, uint64_t fd_offset,
 	return 0;
 }
 
+/*
+ * Reopen fd through /proc/self/fd with mode: an open file description of
+ * our own, whose flags (O_APPEND) no other process can change.  Falls back
+ * to a dup.  -errno (EMFILE) if neither works.
+ */
+static int reopen(int fd, int mode, bool *shared_ofd)
+{
+	char path[64];
+	int ret;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	ret = open(path, mode | O_CLOEXEC);
+	*shared_ofd = ret < 0;
+	if (ret < 0)
+		ret = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	return ret < 0 ? -errno : ret;
+}
+
 static int mmap_map(struct vshm_region *r, int fd, uint64_t fd_offset,
 		    uint64_t shm_offset, uint64_t len, uint32_t flags)
 {
 	bool writable = flags & VSHM_REGION_WRITE;
+	struct vshmi_src sh = { .fd = -1 };
+	enum vshmi_src_kind kind;
 	struct vshm_mapping m;
 	size_t first, count;
 	int ret, src = fd;
-	char path[64];
 	void *p;
 
 	if (r->broken)
@@ -148,7 +184,7 @@ static int mmap_map(struct vshm_region *r, int fd, uint64_t fd_offset,
 	ret = vshmi_region_check_map(r, fd_offset, shm_offset, len, flags);
 	if (ret)
 		return ret;
-	ret = check_source(fd, fd_offset, len, writable);
+	ret = check_source(fd, fd_offset, len, writable, &kind);
 	if (ret)
 		return ret;
 	ret = vshmi_maptab_covered(&r->tab, shm_offset, len, &first, &count);
@@ -160,11 +196,25 @@ static int mmap_map(struct vshm_region *r, int fd, uint64_t fd_offset,
 		return -ENOSPC;
 
 	/*
+	 * The copy handle: shmem and hugetlbfs sources get their own open
+	 * file description, opened with the access the mapping needs.
+	 */
+	sh.kind = kind;
+	if (kind != VSHMI_SRC_DMABUF) {
+		sh.fd = reopen(fd, writable ? O_RDWR : O_RDONLY, &sh.shared_ofd);
+		if (sh.fd < 0)
+			return sh.fd;
+	}
+	/*
 	 * A read-only mapping of a read-write fd could be mprotect()ed
 	 * writable later.  Map a read-only reopen where possible: the VMA
 	 * then lacks VM_MAYWRITE for good.
 	 */
-	if (!writable) {
+	if (!writable && sh.fd >= 0 && !sh.shared_ofd) {
+		src = sh.fd;
+	} else if (!writable) {
+		char path[64];
+
 		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 		src = open(path, O_RDONLY | O_CLOEXEC);
 		if (src < 0)
@@ -174,17 +224,20 @@ static int mmap_map(struct vshm_region *r, int fd, uint64_t fd_offset,
 		 PROT_READ | (writable ? PROT_WRITE : 0),
 		 MAP_SHARED | MAP_FIXED, src, (off_t)fd_offset);
 	ret = p == MAP_FAILED ? -errno : 0;
-	if (src != fd)
+	if (src != fd && src != sh.fd)
 		close(src);
-	if (ret)
+	if (ret) {
+		if (sh.fd >= 0)
+			close(sh.fd);
 		return ret;
+	}
 
 	m = (struct vshm_mapping){
 		.shm_offset = shm_offset, .len = len, .fd_offset = fd_offset,
 		.flags = writable ? VSHM_REGION_WRITE : 0,
 	};
 	r->unmaps += count;
-	vshmi_maptab_replace(&r->tab, first, count, &m);
+	vshmi_maptab_replace(&r->tab, first, count, &m, &sh);
 	return 0;
 }
 
@@ -206,7 +259,7 @@ static int mmap_unmap(struct vshm_region *r, uint64_t shm_offset, uint64_t len)
 	ret = rereserve(r, shm_offset, len);
 	if (ret)
 		return ret;
-	vshmi_maptab_replace(&r->tab, i, 1, NULL);
+	vshmi_maptab_replace(&r->tab, i, 1, NULL, NULL);
 	r->unmaps++;
 	return 0;
 }
@@ -241,9 +294,73 @@ static int mmap_unmap_all(struct vshm_region *r)
 		if (ret)
 			return ret;
 		r->unmaps += last - first + 1;
-		vshmi_maptab_replace(&r->tab, first, last - first + 1, NULL);
+		vshmi_maptab_replace(&r->tab, first, last - first + 1, NULL,
+				     NULL);
 	}
 	return 0;
+}
+
+/* Bytes of [off, off + len) that lie inside the source (fstat), or -errno. */
+static ssize_t src_room(int fd, uint64_t off, size_t len)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if ((uint64_t)st.st_size <= off)
+		return 0;
+	return (uint64_t)st.st_size - off < len ? (ssize_t)(st.st_size - off) :
+						  (ssize_t)len;
+}
+
+/*
+ * Copy len bytes of one mapping: at addr in the region, fd_off in the
+ * source.  Returns the bytes copied (short if the source ends first) or
+ * -errno.
+ */
+static ssize_t src_copy(const struct vshmi_src *s, uint8_t *addr,
+			uint64_t fd_off, uint8_t *buf, size_t len, bool write)
+{
+	size_t done = 0;
+	ssize_t n;
+
+	if (s->kind == VSHMI_SRC_DMABUF || (write && s->kind == VSHMI_SRC_HUGETLB)) {
+		if (s->kind == VSHMI_SRC_HUGETLB) {
+			n = src_room(s->fd, fd_off, len);
+			if (n < 0)
+				return n;
+			len = n;
+		}
+		if (write)
+			memcpy(addr, buf, len);
+		else
+			memcpy(buf, addr, len);
+		return len;
+	}
+	if (write) {
+		/* Never write past the source's end: pwrite would grow it. */
+		n = src_room(s->fd, fd_off, len);
+		if (n < 0)
+			return n;
+		len = n;
+		/* A dup shares O_APPEND with the peer, and pwrite obeys it. */
+		if (s->shared_ofd && (fcntl(s->fd, F_GETFL) & O_APPEND))
+			return -EIO;
+	}
+	while (done < len) {
+		n = write ? pwrite(s->fd, buf + done, len - done,
+				   (off_t)(fd_off + done)) :
+			    pread(s->fd, buf + done, len - done,
+				  (off_t)(fd_off + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return done ? (ssize_t)done : -errno;
+		if (n == 0)
+			break;
+		done += n;
+	}
+	return done;
 }
 
 static ssize_t mmap_copy(struct vshm_region *r, uint64_t offset, void *buf,
@@ -258,6 +375,7 @@ static ssize_t mmap_copy(struct vshm_region *r, uint64_t offset, void *buf,
 	while (done < len) {
 		uint64_t pos = offset + done, chunk;
 		const struct vshm_mapping *m;
+		ssize_t n;
 		size_t i;
 
 		if (pos < offset || pos >= r->size) {
@@ -277,11 +395,18 @@ static ssize_t mmap_copy(struct vshm_region *r, uint64_t offset, void *buf,
 		chunk = m->shm_offset + m->len - pos;
 		if (chunk > len - done)
 			chunk = len - done;
-		if (write)
-			memcpy(r->base + pos, p + done, chunk);
-		else
-			memcpy(p + done, r->base + pos, chunk);
-		done += chunk;
+		n = src_copy(&r->tab.src[i], r->base + pos,
+			     m->fd_offset + (pos - m->shm_offset), p + done,
+			     chunk, write);
+		if (n < 0) {
+			err = (int)n;
+			break;
+		}
+		done += n;
+		if ((uint64_t)n < chunk) {
+			err = -EIO;	/* the source shrank under the mapping */
+			break;
+		}
 	}
 	if (write)
 		r->copied_in += done;
