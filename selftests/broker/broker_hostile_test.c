@@ -5,8 +5,14 @@
  * asserts what the broker does (an error reply, silence, or closing that
  * channel), then that the broker is alive, that its fd count is what it
  * was (less the hostile device's own fds if it was closed), and that a
- * second, well-behaved device is served without interruption.
+ * second, well-behaved device is served without interruption.  The
+ * SHARED_OBJECT_* attacks hold the broker's dma-buf table to the same
+ * rules; one of them shares real vgem dma-bufs when vgem is loaded.
  */
+#include <xf86drm.h>
+#include <drm.h>
+#include <drm_mode.h>
+
 #include "kselftest_harness.h"
 #include "broker_util.h"
 
@@ -497,6 +503,219 @@ static int unmap_partial_of_mapping(struct __test_metadata *_metadata, struct ct
 	return 0;
 }
 
+/* A SHARED_OBJECT_* frame: 16-byte UUID (or size bytes), fds. */
+static int so_frame(struct ctx *c, uint32_t req, uint32_t flags, uint32_t size,
+		    const int *fds, unsigned int nfds)
+{
+	uint8_t p[32];
+
+	memset(p, 0xee, sizeof(p));
+	return send_frame(c->evil->be, req, flags, size, p, size, fds, nfds);
+}
+
+/* The u64 answering req: its value, -1 if it is not exactly that without fds. */
+static int64_t so_reply(struct ctx *c, uint32_t req)
+{
+	struct vshm_msg *m = malloc(sizeof(*m));
+	int64_t ret = -1;
+	uint64_t v;
+
+	if (!m)
+		return -1;
+	if (recv_msg(c->evil, m, T_TIMEOUT_MS) == 0) {
+		if (vshm_decode_reply_u64(m, req, &v, NULL) == 0 && m->nfds == 0)
+			ret = (int64_t)v;
+		vshm_msg_release(m);
+	}
+	free(m);
+	return ret;
+}
+
+#define SO_ADD		VSHM_VU_BACKEND_SHARED_OBJECT_ADD
+#define SO_REMOVE	VSHM_VU_BACKEND_SHARED_OBJECT_REMOVE
+#define SO_LOOKUP	VSHM_VU_BACKEND_SHARED_OBJECT_LOOKUP
+
+static int so_add_no_fd(struct __test_metadata *_metadata, struct ctx *c)
+{
+	(void)_metadata;
+	CHECK(!so_frame(c, SO_ADD, NR, 16, NULL, 0));
+	CHECK(so_reply(c, SO_ADD) == EOPNOTSUPP);
+	return 0;
+}
+
+static int so_add_two_fds(struct __test_metadata *_metadata, struct ctx *c)
+{
+	int fds[2] = { c->mfd, c->mfd };
+
+	(void)_metadata;
+	CHECK(!so_frame(c, SO_ADD, NR, 16, fds, 2));
+	CHECK(so_reply(c, SO_ADD) == EBADMSG);
+	return 0;
+}
+
+static int so_add_many_fds(struct __test_metadata *_metadata, struct ctx *c)
+{
+	int fds[40], i;
+
+	(void)_metadata;
+	for (i = 0; i < 40; i++)
+		fds[i] = c->mfd;
+	CHECK(!so_frame(c, SO_ADD, NR, 16, fds, 40));
+	CHECK(so_reply(c, SO_ADD) == EBADMSG);
+	return 0;
+}
+
+static int so_add_memfd(struct __test_metadata *_metadata, struct ctx *c)
+{
+	(void)_metadata;
+	CHECK(!so_frame(c, SO_ADD, NR, 16, &c->mfd, 1));
+	CHECK(so_reply(c, SO_ADD) == ENODEV);
+	return 0;
+}
+
+static int so_add_own_socket(struct __test_metadata *_metadata, struct ctx *c)
+{
+	(void)_metadata;
+	CHECK(!so_frame(c, SO_ADD, NR, 16, &c->evil->be, 1));
+	CHECK(so_reply(c, SO_ADD) == ENODEV);
+	return 0;
+}
+
+static int so_add_o_path(struct __test_metadata *_metadata, struct ctx *c)
+{
+	int fd = open("/tmp", O_PATH | O_CLOEXEC);
+	int64_t r;
+
+	(void)_metadata;
+	CHECK(fd >= 0);
+	r = so_frame(c, SO_ADD, NR, 16, &fd, 1) ? -1 : so_reply(c, SO_ADD);
+	close(fd);
+	CHECK(r == EBADF);
+	return 0;
+}
+
+static int so_add_long_payload(struct __test_metadata *_metadata, struct ctx *c)
+{
+	(void)_metadata;
+	CHECK(!so_frame(c, SO_ADD, NR, 24, &c->mfd, 1));
+	CHECK(so_reply(c, SO_ADD) == EBADMSG);
+	return 0;
+}
+
+static int so_remove_with_fd(struct __test_metadata *_metadata, struct ctx *c)
+{
+	(void)_metadata;
+	CHECK(!so_frame(c, SO_REMOVE, NR, 16, &c->mfd, 1));
+	CHECK(so_reply(c, SO_REMOVE) == EBADMSG);
+	return 0;
+}
+
+static int so_remove_unknown(struct __test_metadata *_metadata, struct ctx *c)
+{
+	(void)_metadata;
+	CHECK(!so_frame(c, SO_REMOVE, NR, 16, NULL, 0));
+	CHECK(so_reply(c, SO_REMOVE) == ENOENT);
+	return 0;
+}
+
+static int so_lookup_with_fd(struct __test_metadata *_metadata, struct ctx *c)
+{
+	(void)_metadata;
+	/* LOOKUP is always answered, need_reply or not. */
+	CHECK(!so_frame(c, SO_LOOKUP, V, 16, &c->mfd, 1));
+	CHECK(so_reply(c, SO_LOOKUP) == EBADMSG);
+	return 0;
+}
+
+static int so_lookup_unknown(struct __test_metadata *_metadata, struct ctx *c)
+{
+	(void)_metadata;
+	CHECK(!so_frame(c, SO_LOOKUP, V, 16, NULL, 0));
+	CHECK(so_reply(c, SO_LOOKUP) == ENOENT);
+	return 0;
+}
+
+/* Hundreds of refused ADDs with fds and no reply wanted: every fd is closed. */
+static int so_add_flood(struct __test_metadata *_metadata, struct ctx *c)
+{
+	int i;
+
+	(void)_metadata;
+	for (i = 0; i < 300; i++) {
+		struct pollfd pf = { .fd = c->evil->be, .events = POLLOUT };
+
+		CHECK(poll(&pf, 1, T_TIMEOUT_MS) == 1);
+		CHECK(!so_frame(c, SO_ADD, V, 16, &c->mfd, 1));
+	}
+	CHECK(!so_frame(c, SO_LOOKUP, V, 16, NULL, 0));
+	CHECK(so_reply(c, SO_LOOKUP) == ENOENT);
+	return 0;
+}
+
+/* The vgem card node, or -1 (no vgem outside the VM). */
+static int open_vgem(void)
+{
+	char path[32];
+	int i;
+
+	for (i = 0; i < 16; i++) {
+		drmVersionPtr ver;
+		bool vgem;
+		int fd;
+
+		snprintf(path, sizeof(path), "/dev/dri/card%d", i);
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		ver = drmGetVersion(fd);
+		vgem = ver && !strcmp(ver->name, "vgem");
+		drmFreeVersion(ver);
+		if (vgem)
+			return fd;
+		close(fd);
+	}
+	return -1;
+}
+
+/*
+ * Shares objects (real vgem dma-bufs where vgem exists, else refused
+ * memfds), then hangs up with a frame half sent: its objects' fds go too.
+ */
+static int so_add_then_hangup(struct __test_metadata *_metadata, struct ctx *c)
+{
+	int drm = open_vgem(), i;
+
+	(void)_metadata;
+	for (i = 0; i < 3; i++) {
+		struct drm_mode_create_dumb cd = { .width = 1024, .height = 4, .bpp = 32 };
+		struct drm_gem_close cl = { 0 };
+		uint8_t uuid[16];
+		int fd = -1;
+		int64_t r;
+
+		if (drm >= 0) {
+			CHECK(drmIoctl(drm, DRM_IOCTL_MODE_CREATE_DUMB, &cd) == 0);
+			CHECK(drmPrimeHandleToFD(drm, cd.handle, DRM_CLOEXEC | DRM_RDWR,
+						 &fd) == 0);
+			cl.handle = cd.handle;
+			drmIoctl(drm, DRM_IOCTL_GEM_CLOSE, &cl);
+		} else {
+			fd = dup(c->mfd);
+		}
+		CHECK(fd >= 0);
+		memset(uuid, i, sizeof(uuid));
+		r = send_frame(c->evil->be, SO_ADD, NR, 16, uuid, 16, &fd, 1) ? -1 :
+		    so_reply(c, SO_ADD);
+		close(fd);
+		CHECK(r == (drm >= 0 ? 0 : ENODEV));
+	}
+	if (drm >= 0)
+		close(drm);
+	CHECK(send_frame(c->evil->be, SO_ADD, NR, 16, "0123456789", 10, &c->mfd, 1) == 0);
+	CHECK(shutdown(c->evil->be, SHUT_WR) == 0);
+	return 0;
+}
+
 #define ATTACK(name, out) \
 	FIXTURE_VARIANT_ADD(hostile, name) { .run = name, .outcome = out }
 
@@ -540,6 +759,19 @@ ATTACK(slow_dribble, REPLY);
 ATTACK(zero_payload_map, REPLY);
 ATTACK(shared_object_bad_size, REPLY);
 ATTACK(unmap_partial_of_mapping, REPLY);
+ATTACK(so_add_no_fd, REPLY);
+ATTACK(so_add_two_fds, REPLY);
+ATTACK(so_add_many_fds, REPLY);
+ATTACK(so_add_memfd, REPLY);
+ATTACK(so_add_own_socket, REPLY);
+ATTACK(so_add_o_path, REPLY);
+ATTACK(so_add_long_payload, REPLY);
+ATTACK(so_remove_with_fd, REPLY);
+ATTACK(so_remove_unknown, REPLY);
+ATTACK(so_lookup_with_fd, REPLY);
+ATTACK(so_lookup_unknown, REPLY);
+ATTACK(so_add_flood, REPLY);
+ATTACK(so_add_then_hangup, CLOSED);
 
 /*
  * Proves, for each attack: the documented reply (or the channel closed),
