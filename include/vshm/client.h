@@ -35,12 +35,18 @@ uint32_t vshm_client_features(const struct vshm_client *c);
  * VSHM_CTL_DEV_DRAFT_FLAGS.  The fds are sent, not closed.  On success
  * *dev_id is set and, if region_fds is not NULL, region_fds[shmid] receives
  * the region fd of each non-zero size (-1 elsewhere; the caller owns them).
+ * Region fds exist only when the broker granted VSHM_CTL_FEAT_KMOD; with an
+ * mmap broker every entry is -1 and the call still succeeds.  If fetching
+ * a region fd fails, the device is removed again and the error returned.
  */
 int vshm_client_add_device(struct vshm_client *c, int backend_fd,
 			   int forward_fd, const uint64_t *sizes,
 			   uint32_t nregions, uint32_t flags, uint32_t *dev_id,
 			   int *region_fds, struct vshm_err *err);
-/* Fetch one region fd of a device (the caller owns it); *size gets its size. */
+/*
+ * Fetch one region fd of a device (the caller owns it); *size (if not NULL)
+ * gets its size.  An mmap broker (no VSHM_CTL_FEAT_KMOD) answers -ENODEV.
+ */
 int vshm_client_get_region(struct vshm_client *c, uint32_t dev_id,
 			   uint32_t shmid, int *fd, uint64_t *size,
 			   struct vshm_err *err);

@@ -216,6 +216,8 @@ TEST_F(be, translate_with_fallback)
 /* A fake broker: answers every control request, owning every fd it gets. */
 struct broker {
 	struct vshm_chan *ch;
+	bool no_kmod;		/* an mmap broker: no FEAT_KMOD, GET_REGION is ENODEV */
+	int get_regions;	/* GET_REGION requests seen */
 	int got_backend, got_forward, got_ram_fds;
 	uint32_t last_shmid;
 	uint64_t last_addr;
@@ -243,7 +245,10 @@ static void *broker_main(void *arg)
 		}
 		switch (req) {
 		case VSHM_CTL_HELLO: {
-			struct vshm_ctl_hello h = { .version = VSHM_CTL_VERSION, .features = VSHM_CTL_FEAT_KMOD };
+			struct vshm_ctl_hello h = {
+				.version = VSHM_CTL_VERSION,
+				.features = b->no_kmod ? 0 : VSHM_CTL_FEAT_KMOD,
+			};
 
 			memcpy(body, &h, sizeof(h));
 			blen = sizeof(h);
@@ -266,6 +271,11 @@ static void *broker_main(void *arg)
 			struct vshm_ctl_region reg = { .size = PG };
 
 			memcpy(&ref, p, sizeof(ref));
+			b->get_regions++;
+			if (b->no_kmod) {
+				error = ENODEV;
+				break;
+			}
 			if (ref.dev_id != 7) {
 				error = ENOENT;
 				break;
@@ -413,6 +423,44 @@ TEST_F(client, refusal_is_errno)
 	EXPECT_EQ(-ENOENT, vshm_client_get_region(self->c, 9, 0, &fd, &size, &self->err));
 	close(be);
 	EXPECT_EQ(self->fds0 + 2, count_fds());
+}
+
+/*
+ * Proves add_device against an mmap broker (no VSHM_CTL_FEAT_KMOD) succeeds
+ * without asking for region fds, fills region_fds with -1 and keeps the
+ * device; an explicit GET_REGION still reports the broker's ENODEV.
+ */
+TEST(client_mmap_broker)
+{
+	struct broker b = { .no_kmod = true };
+	uint64_t sizes[2] = { PG, 2 * PG };
+	int sv[2], rfds[2] = { 5, 5 }, be, fd = -1, fds0;
+	struct vshm_client *c;
+	struct vshm_err err;
+	pthread_t thread;
+	uint32_t dev = 0;
+
+	fds0 = count_fds();
+	be = make_memfd(PG, 0);
+	ASSERT_GE(be, 0);
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
+	ASSERT_EQ(0, vshm_chan_new(sv[1], VSHM_PROTO_CONTROL, VSHM_CHAN_OWN_FD, &b.ch));
+	ASSERT_EQ(0, pthread_create(&thread, NULL, broker_main, &b));
+	ASSERT_EQ(0, vshm_client_from_fd(sv[0], 5000, &c, &err)) TH_LOG("%s", err.msg);
+	EXPECT_EQ(0, vshm_client_features(c));
+	ASSERT_EQ(0, vshm_client_add_device(c, be, -1, sizes, 2, 0, &dev, rfds, &err))
+		TH_LOG("%s", err.msg);
+	EXPECT_EQ(7, dev);
+	EXPECT_EQ(-1, rfds[0]);
+	EXPECT_EQ(-1, rfds[1]);
+	EXPECT_EQ(0, b.get_regions);
+	EXPECT_EQ(-ENODEV, vshm_client_get_region(c, 7, 0, &fd, NULL, &err));
+	EXPECT_EQ(-1, fd);
+	vshm_client_close(c);
+	pthread_join(thread, NULL);
+	vshm_chan_free(b.ch);
+	close(be);
+	EXPECT_EQ(fds0, count_fds());
 }
 
 TEST_HARNESS_MAIN

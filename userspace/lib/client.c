@@ -200,6 +200,9 @@ int vshm_client_add_device(struct vshm_client *c, int backend_fd,
 		return ret;
 	memcpy(&dev, body, sizeof(dev));
 	*dev_id = dev.dev_id;
+	/* Only a kmod broker has region fds to give (GET_REGION: ENODEV otherwise). */
+	if (!(c->features & VSHM_CTL_FEAT_KMOD))
+		return 0;
 	for (i = 0; region_fds && i < nregions; i++) {
 		if (!sizes[i])
 			continue;
