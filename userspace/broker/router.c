@@ -77,8 +77,9 @@ static int file_io(int fd, uint64_t off, void *buf, uint32_t len, bool write)
 }
 
 /*
- * Copy through a region.  Each piece goes mapping by mapping; on the mmap
- * back-end shmem sources are copied with pread/pwrite on the source fd.
+ * Copy through a region, mapping by mapping.  libvshm never faults on a
+ * source that shrank under its mapping (mmap: pread/pwrite on the source;
+ * kmod: the module's copy path); it returns EIO or a short count instead.
  */
 static int region_io(struct vd_region *reg, uint64_t off, void *buf,
 		     uint32_t len, bool write)
@@ -90,7 +91,6 @@ static int region_io(struct vd_region *reg, uint64_t off, void *buf,
 		const struct vd_map *m = NULL;
 		uint32_t lo = 0, hi = reg->nmaps;
 		ssize_t n;
-		int ret;
 
 		while (lo < hi) {
 			uint32_t mid = lo + (hi - lo) / 2;
@@ -109,21 +109,15 @@ static int region_io(struct vd_region *reg, uint64_t off, void *buf,
 		chunk = m->shm_offset + m->len - pos;
 		if (chunk > len - done)
 			chunk = len - done;
-		if (m->src_fd >= 0 && m->src_shmem) {
-			ret = file_io(m->src_fd, m->fd_offset + (pos - m->shm_offset),
-				      (uint8_t *)buf + done, chunk, write);
-			if (ret)
-				return ret;
-		} else {
-			n = write ? vshm_region_write(reg->r, pos,
-						      (uint8_t *)buf + done, chunk) :
-				    vshm_region_read(reg->r, pos,
-						     (uint8_t *)buf + done, chunk);
-			if (n < 0)
-				return n == -EACCES || n == -ENXIO ? (int)n : -EIO;
-			if ((uint64_t)n != chunk)
-				return -ENXIO;
-		}
+		n = write ? vshm_region_write(reg->r, pos, (uint8_t *)buf + done,
+					      chunk) :
+			    vshm_region_read(reg->r, pos, (uint8_t *)buf + done,
+					     chunk);
+		if (n < 0)
+			return n == -EACCES || n == -ENXIO ? (int)n : -EIO;
+		/* The whole chunk is mapped: short means the source shrank. */
+		if ((uint64_t)n != chunk)
+			return -EIO;
 		done += chunk;
 	}
 	return 0;

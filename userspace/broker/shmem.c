@@ -3,10 +3,9 @@
  * SHMEM_MAP and SHMEM_UNMAP: every rule is checked here before anything is
  * executed, then the region back-end (which checks again) does the work.
  * The broker keeps its own table of each region's mappings: for overlap
- * and exact-unmap checks, for LIST_MAPPINGS, and, on the mmap back-end,
- * to keep each source fd so that copies can use pread/pwrite on it (a
- * memfd truncated under a live MAP_SHARED mapping would otherwise raise
- * SIGBUS inside the broker).
+ * and exact-unmap checks and for LIST_MAPPINGS.  (Copies are safe against
+ * truncated sources on both back-ends: libvshm's mmap back-end copies
+ * memfds with pread/pwrite on its own handle of each source.)
  *
  * Reply codes (positive errno, REPLY_ACK semantics):
  *   EINVAL     shmid has no region; offsets or length not page multiples;
@@ -53,18 +52,13 @@ static uint32_t find(const struct vd_region *reg, uint64_t off)
 
 void vd_region_clear(struct vd_region *reg)
 {
-	uint32_t i;
-
-	for (i = 0; i < reg->nmaps; i++)
-		if (reg->maps[i].src_fd >= 0)
-			close(reg->maps[i].src_fd);
 	reg->nmaps = 0;
 	reg->mapped_bytes = 0;
 }
 
 /* The source's type and size, as the module would judge it. */
 static int check_source(int fd, uint64_t fd_offset, uint64_t len,
-			bool writable, bool *shmem)
+			bool writable)
 {
 	struct statfs sfs;
 	struct stat st;
@@ -73,11 +67,8 @@ static int check_source(int fd, uint64_t fd_offset, uint64_t len,
 
 	if (fd < 0 || fstat(fd, &st) < 0 || fstatfs(fd, &sfs) < 0)
 		return -EBADF;
-	*shmem = false;
 	switch ((unsigned long)sfs.f_type) {
 	case VD_TMPFS_MAGIC:
-		*shmem = true;
-		/* fall through */
 	case VD_HUGETLBFS_MAGIC:
 		if (!S_ISREG(st.st_mode))
 			return -ENODEV;
@@ -126,12 +117,12 @@ int vd_shmem_map(struct vshmd *d, struct vd_device *dev,
 		 const struct vshm_vu_mmap *m, int fd)
 {
 	struct vd_region *reg = region_of(dev, m->shmid);
-	bool writable, shmem;
 	struct vshm_err err;
 	struct vd_map *slot;
+	bool writable;
 	uint64_t end;
 	uint32_t i;
-	int ret, src = -1;
+	int ret;
 
 	if (!reg)
 		return -EINVAL;
@@ -147,7 +138,7 @@ int vd_shmem_map(struct vshmd *d, struct vd_device *dev,
 	i = find(reg, m->shm_offset);
 	if (i < reg->nmaps && reg->maps[i].shm_offset < m->shm_offset + m->len)
 		return -EEXIST;
-	ret = check_source(fd, m->fd_offset, m->len, writable, &shmem);
+	ret = check_source(fd, m->fd_offset, m->len, writable);
 	if (ret)
 		return ret;
 	if (dev->nmappings >= d->opt.max_mappings)
@@ -161,24 +152,18 @@ int vd_shmem_map(struct vshmd *d, struct vd_device *dev,
 		reg->maps = v;
 		reg->cap = cap;
 	}
-	if (d->backend == VSHM_BACKEND_MMAP) {
-		src = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-		if (src < 0)
-			return errno == EMFILE ? -ENOSPC : -errno;
-	}
 	ret = vshm_region_map(reg->r, fd, m->fd_offset, m->shm_offset, m->len,
 			      writable ? VSHM_REGION_WRITE : 0);
-	if (ret) {
-		if (src >= 0)
-			close(src);
+	/* mmap back-end: out of fds for the source handle */
+	if (ret == -EMFILE || ret == -ENFILE)
+		return -ENOSPC;
+	if (ret)
 		return ret;
-	}
 	slot = &reg->maps[i];
 	memmove(slot + 1, slot, (reg->nmaps - i) * sizeof(*slot));
 	*slot = (struct vd_map){
 		.shm_offset = m->shm_offset, .len = m->len,
 		.fd_offset = m->fd_offset, .writable = writable,
-		.src_fd = src, .src_shmem = shmem,
 	};
 	reg->nmaps++;
 	reg->mapped_bytes += m->len;
@@ -212,8 +197,6 @@ int vd_shmem_unmap(struct vshmd *d, struct vd_device *dev,
 	ret = vshm_region_unmap(reg->r, m->shm_offset, m->len);
 	if (ret)
 		return ret;
-	if (reg->maps[i].src_fd >= 0)
-		close(reg->maps[i].src_fd);
 	reg->mapped_bytes -= m->len;
 	memmove(&reg->maps[i], &reg->maps[i + 1],
 		(reg->nmaps - i - 1) * sizeof(reg->maps[0]));

@@ -46,8 +46,6 @@ struct vd_ratelimit {
 struct vd_map {
 	uint64_t shm_offset, len, fd_offset;
 	bool writable;
-	int src_fd;		/* mmap back-end: the source, for safe copies; else -1 */
-	bool src_shmem;		/* src_fd supports pread/pwrite (tmpfs) */
 };
 
 struct vd_region {
