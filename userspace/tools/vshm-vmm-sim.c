@@ -9,12 +9,17 @@
  * base + offset.  Back-end B, which has no translation for A's region,
  * reads that guest address with MEM_READ and writes back with MEM_WRITE:
  * A sees B's bytes in its memfd.  A unmaps: the VMM gets SIGBUS on that
- * range and B's MEM_READ now fails.  Stats come last.  Every step checks
- * its result; the exit status says whether all of them held.
+ * range and B's MEM_READ now fails.  Then dma-bufs: A shares a vgem buffer
+ * under a UUID in the broker's shared-object table, B looks it up, maps it
+ * into its own region, and the VMM reads A's bytes through B's region.
+ * Stats come last.  Every step checks its result; the exit status says
+ * whether all of them held.
  *
  * With the mmap back-end (no /dev/vshm) the regions live inside vshmd, so
  * the VMM has no region fds to map: it checks what the guest would see
  * through the broker instead, and the SIGBUS step is skipped (said so).
+ * Without vgem (any host but the demo's VM) the dma-buf step is skipped,
+ * also said so; --require-vgem makes that a failure instead.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +37,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <xf86drm.h>
+#include <drm.h>
+#include <drm_mode.h>
+
 #include <vshm/vshm.h>
 
 #define RAM_GA		0x0ull
@@ -42,6 +51,7 @@
 #define B_SIZE		(1ull << 20)
 #define MAP_OFF		(1ull << 20)	/* where A maps its memfd in its region */
 #define MAP_LEN		(64ull << 10)
+#define DMABUF_LEN	(64u << 10)	/* the vgem buffer A shares */
 #define TIMEOUT_MS	5000
 
 struct sim {
@@ -60,6 +70,8 @@ struct sim {
 	uint8_t *view_a;		/* the VMM's mapping of A's region */
 	int memfd_a;			/* back-end A's buffer */
 	uint8_t *buf_a;
+	bool require_vgem;
+	bool dmabuf_shared;		/* the dma-buf step ran (one map, one unmap) */
 };
 
 static void step(const char *what)
@@ -303,12 +315,163 @@ static void unmap_and_fault(struct sim *s)
 	expect(s, ret == -ENXIO, "B's MEM_READ of the unmapped range now fails (ENXIO)");
 }
 
+/* The vgem card node, or -1. */
+static int open_vgem(void)
+{
+	char path[32];
+	int i;
+
+	for (i = 0; i < 16; i++) {
+		drmVersionPtr ver;
+		bool vgem;
+		int fd;
+
+		snprintf(path, sizeof(path), "/dev/dri/card%d", i);
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		ver = drmGetVersion(fd);
+		vgem = ver && !strcmp(ver->name, "vgem");
+		drmFreeVersion(ver);
+		if (vgem)
+			return fd;
+		close(fd);
+	}
+	return -1;
+}
+
+/* A vgem dumb buffer exported read-write with PRIME: the dma-buf fd, or -1. */
+static int vgem_dmabuf(int drm, uint32_t len)
+{
+	struct drm_mode_create_dumb create = {
+		.width = 1024, .height = len / 4096, .bpp = 32,
+	};
+	struct drm_gem_close cl = { 0 };
+	int fd = -1;
+
+	if (drmIoctl(drm, DRM_IOCTL_MODE_CREATE_DUMB, &create))
+		return -1;
+	if (drmPrimeHandleToFD(drm, create.handle, DRM_CLOEXEC | DRM_RDWR, &fd))
+		fd = -1;
+	cl.handle = create.handle;	/* the dma-buf keeps the buffer */
+	drmIoctl(drm, DRM_IOCTL_GEM_CLOSE, &cl);
+	return fd;
+}
+
+/*
+ * A SHARED_OBJECT_* request on a back-end's channel (ADD/REMOVE with
+ * need_reply): the reply's value, or -1; *out_fd gets LOOKUP's fd.
+ */
+static int64_t shared_object(struct vshm_chan *ch, uint32_t req,
+			     const uint8_t uuid[16], int fd, int *out_fd)
+{
+	struct vshm_msg *m = malloc(sizeof(*m));
+	int64_t ret = -1;
+	uint64_t v;
+
+	if (out_fd)
+		*out_fd = -1;
+	if (!m)
+		return -1;
+	if (vshm_encode_shared_object(m, req, uuid, fd) == 0) {
+		if (req != VSHM_VU_BACKEND_SHARED_OBJECT_LOOKUP)
+			m->hdr.flags |= VSHM_HDR_NEED_REPLY;
+		if (vshm_chan_send(ch, m, NULL) == 0 &&
+		    vshm_chan_recv_wait(ch, m, TIMEOUT_MS, NULL) == 0) {
+			if (vshm_decode_reply_u64(m, req, &v, NULL) == 0) {
+				ret = (int64_t)v;
+				if (out_fd)
+					*out_fd = vshm_msg_take_fd(m, 0);
+			}
+			vshm_msg_release(m);
+		}
+	}
+	free(m);
+	return ret;
+}
+
+static void share_dmabuf(struct sim *s)
+{
+	static const uint8_t uuid[16] = {
+		0x76, 0x73, 0x68, 0x6d, 0xd3, 0x6f, 0x4b, 0x0a,
+		0x9e, 0x21, 0x5c, 0x07, 0x88, 0x3d, 0xa1, 0x42,
+	};
+	struct vshm_err err;
+	uint8_t *abuf, *view_b = NULL, buf[64];
+	int drm, dmabuf, got;
+	int64_t r;
+
+	step("9. dma-buf: A shares a vgem buffer through the broker's table; B maps it; the VMM reads it");
+	drm = open_vgem();
+	if (drm < 0) {
+		if (s->require_vgem)
+			expect(s, false, "a vgem device to export a dma-buf from (--require-vgem)");
+		else
+			note("skipped: no vgem device on this host, so no dma-buf to share "
+			     "(`make demo` with BACKEND=kmod runs this step in a VM that loads vgem)");
+		return;
+	}
+	dmabuf = vgem_dmabuf(drm, DMABUF_LEN);
+	close(drm);
+	abuf = dmabuf < 0 ? MAP_FAILED :
+	       mmap(NULL, DMABUF_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, dmabuf, 0);
+	if (!expect(s, abuf != MAP_FAILED, "A exports a 64 KiB vgem buffer (PRIME, read-write) and mmaps it")) {
+		if (dmabuf >= 0)
+			close(dmabuf);
+		return;
+	}
+	memset(abuf, 0x3c, DMABUF_LEN);
+	strcpy((char *)abuf, "vgem buffer shared by back-end A");
+
+	r = shared_object(s->a, VSHM_VU_BACKEND_SHARED_OBJECT_ADD, uuid, dmabuf, NULL);
+	expect(s, r == 0, "A: SHARED_OBJECT_ADD of the dma-buf under its UUID acknowledged with 0");
+	r = shared_object(s->b, VSHM_VU_BACKEND_SHARED_OBJECT_LOOKUP, uuid, -1, &got);
+	if (!expect(s, r == 0 && got >= 0, "B: SHARED_OBJECT_LOOKUP answers 0 with the dma-buf fd"))
+		goto out;
+	r = vshm_be_shmem_map(s->b, 0, got, 0, 0, DMABUF_LEN, false, VSHM_FLAGS_FINAL,
+			      VSHM_BE_WAIT_ACK, TIMEOUT_MS, &err);
+	close(got);
+	if (!expect(s, r == 0, "B: SHMEM_MAP of it at offset 0 of B's own region (read-only)"))
+		goto out;
+	s->dmabuf_shared = true;
+	if (s->kmod) {
+		view_b = mmap(NULL, B_SIZE, PROT_READ, MAP_SHARED, s->region_b, 0);
+		if (view_b == MAP_FAILED) {
+			view_b = NULL;
+			expect(s, false, "the VMM mmaps B's region fd");
+		} else {
+			note("VMM reads B's region: \"%.40s\"", (const char *)view_b);
+			expect(s, !memcmp(view_b, abuf, DMABUF_LEN),
+			       "the VMM sees A's vgem bytes through B's region, all 64 KiB");
+		}
+	}
+	strcpy((char *)abuf + 8192, "A writes again");
+	if (view_b)
+		expect(s, !strcmp((char *)view_b + 8192, "A writes again"),
+		       "A's later write shows at once (same pages, no copy)");
+	r = vshm_be_mem_read(s->a, B_GA + 8192, buf, 15, TIMEOUT_MS, &err);
+	expect(s, r == 0 && !strcmp((char *)buf, "A writes again"),
+	       "and so does a MEM_READ of B's guest address");
+
+	r = vshm_be_shmem_unmap(s->b, 0, 0, DMABUF_LEN, VSHM_BE_WAIT_ACK, TIMEOUT_MS, &err);
+	expect(s, r == 0, "B unmaps it");
+out:
+	r = shared_object(s->a, VSHM_VU_BACKEND_SHARED_OBJECT_REMOVE, uuid, -1, NULL);
+	expect(s, r == 0, "A: SHARED_OBJECT_REMOVE acknowledged with 0");
+	r = shared_object(s->b, VSHM_VU_BACKEND_SHARED_OBJECT_LOOKUP, uuid, -1, &got);
+	expect(s, r == ENOENT && got < 0, "B's next LOOKUP of that UUID: ENOENT");
+	if (view_b)
+		munmap(view_b, B_SIZE);
+	munmap(abuf, DMABUF_LEN);
+	close(dmabuf);
+}
+
 static void show_stats(struct sim *s)
 {
 	struct vshm_ctl_stats st;
 	struct vshm_err err;
 
-	step("9. Broker stats (GET_STATS over all devices)");
+	step("10. Broker stats (GET_STATS over all devices)");
 	if (!expect(s, vshm_client_stats(s->vmm, VSHM_CTL_ALL_DEVICES, &st, &err) == 0,
 		    "GET_STATS answered"))
 		return;
@@ -320,8 +483,10 @@ static void show_stats(struct sim *s)
 	     (unsigned long long)st.mem_reads, (unsigned long long)st.mem_read_bytes,
 	     (unsigned long long)st.mem_writes, (unsigned long long)st.mem_write_bytes,
 	     (unsigned long long)st.forwarded, (unsigned long long)st.protocol_errors);
-	expect(s, st.devices == 2 && st.maps == 1 && st.unmaps == 1 &&
-	       st.mem_reads == 2 && st.mem_writes == 1 && st.mappings == 0,
+	expect(s, st.devices == 2 && st.maps == 1u + s->dmabuf_shared &&
+	       st.unmaps == 1u + s->dmabuf_shared &&
+	       st.mem_reads == 2u + s->dmabuf_shared && st.mem_writes == 1 &&
+	       st.mappings == 0,
 	       "the counters match what the walkthrough did");
 }
 
@@ -329,7 +494,7 @@ static void stop_broker(struct sim *s)
 {
 	int status = -1;
 
-	step("10. SIGTERM: vshmd drains and exits 0");
+	step("11. SIGTERM: vshmd drains and exits 0");
 	vshm_client_close(s->vmm);
 	s->vmm = NULL;
 	kill(s->broker, SIGTERM);
@@ -356,6 +521,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "backend", required_argument, NULL, 'b' },
 		{ "vshmd", required_argument, NULL, 'v' },
+		{ "require-vgem", no_argument, NULL, 'g' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -372,8 +538,11 @@ int main(int argc, char **argv)
 		case 'v':
 			given = optarg;
 			break;
+		case 'g':
+			s.require_vgem = true;
+			break;
 		default:
-			printf("usage: %s [--backend kmod|mmap|auto] [--vshmd PATH]\n",
+			printf("usage: %s [--backend kmod|mmap|auto] [--vshmd PATH] [--require-vgem]\n",
 			       argv[0]);
 			return c == 'h' ? 0 : 2;
 		}
@@ -391,6 +560,7 @@ int main(int argc, char **argv)
 	if (!s.failures) {
 		map_and_see(&s);
 		unmap_and_fault(&s);
+		share_dmabuf(&s);
 		show_stats(&s);
 	}
 	vshm_chan_free(s.a);
