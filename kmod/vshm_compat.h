@@ -37,10 +37,7 @@ static inline struct folio *vshm_filemap_get_folio(struct address_space *mapping
 	return IS_ERR(folio) ? NULL : folio;
 }
 
-/*
- * 6.7 moved hugetlbfs to base-page page cache indices; before, the index of
- * a huge page was its offset in huge pages.
- */
+/* 6.7: hugetlbfs page cache indices count base pages, not huge pages. */
 static inline pgoff_t vshm_hugetlb_index(u64 off, unsigned int huge_shift)
 {
 #if VSHM_KERNEL_AT_LEAST(6, 7)
@@ -50,10 +47,7 @@ static inline pgoff_t vshm_hugetlb_index(u64 off, unsigned int huge_shift)
 #endif
 }
 
-/*
- * 6.18 removed nth_page(): the pages of one scatterlist entry are now
- * contiguous in the memmap, so plain pointer arithmetic is right there.
- */
+/* 6.18 removed nth_page(): an sg entry's pages are contiguous in memmap. */
 static inline struct page *vshm_nth_page(struct page *page, unsigned long n)
 {
 #if VSHM_KERNEL_AT_LEAST(6, 18)
