@@ -49,10 +49,38 @@ int vd_control_listen(struct vshmd *d)
 	return vd_watch_set(d, &d->listen_w, EPOLLIN);
 }
 
+/*
+ * Serve a connected control socket (non-blocking, close-on-exec); takes
+ * ownership of fd.  The connection or NULL if it could not be set up.
+ */
+struct vd_ctl_conn *vd_control_adopt(struct vshmd *d, int fd)
+{
+	struct vd_ctl_conn *c = calloc(1, sizeof(*c));
+
+	if (!c) {
+		close(fd);
+		return NULL;
+	}
+	if (vshm_chan_new(fd, VSHM_PROTO_CONTROL, VSHM_CHAN_OWN_FD, &c->ch)) {
+		close(fd);
+		free(c);
+		return NULL;
+	}
+	c->w = (struct vd_watch){ .kind = VD_W_CONTROL, .obj = c, .fd = fd };
+	if (vd_watch_set(d, &c->w, EPOLLIN | EPOLLRDHUP)) {
+		vshm_chan_free(c->ch);
+		free(c);
+		return NULL;
+	}
+	c->next = d->clients;
+	d->clients = c;
+	d->nclients++;
+	return c;
+}
+
 void vd_control_accept(struct vshmd *d)
 {
-	struct vd_ctl_conn *c;
-	int fd, ret;
+	int fd;
 
 	for (;;) {
 		fd = accept4(d->listen_w.fd, NULL, NULL,
@@ -69,32 +97,14 @@ void vd_control_accept(struct vshmd *d)
 			close(fd);
 			continue;
 		}
-		c = calloc(1, sizeof(*c));
-		if (!c) {
-			close(fd);
-			continue;
-		}
-		ret = vshm_chan_new(fd, VSHM_PROTO_CONTROL, VSHM_CHAN_OWN_FD, &c->ch);
-		if (ret) {
-			close(fd);
-			free(c);
-			continue;
-		}
-		c->w = (struct vd_watch){ .kind = VD_W_CONTROL, .obj = c, .fd = fd };
-		if (vd_watch_set(d, &c->w, EPOLLIN | EPOLLRDHUP)) {
-			vshm_chan_free(c->ch);
-			free(c);
-			continue;
-		}
-		c->next = d->clients;
-		d->clients = c;
-		d->nclients++;
-		vd_log(d, VD_LOG_DEBUG, "control client connected");
+		if (vd_control_adopt(d, fd))
+			vd_log(d, VD_LOG_DEBUG, "control client connected");
 	}
 }
 
 void vd_control_close(struct vshmd *d, struct vd_ctl_conn *c)
 {
+	d->nclients--;
 	vd_watch_del(d, &c->w);
 	vshm_chan_free(c->ch);
 	free(c);

@@ -195,14 +195,19 @@ void vd_device_remove(struct vshmd *d, struct vd_device *dev, const char *why)
 {
 	if (dev->dead)
 		return;
+	/*
+	 * Dead first: a reply that fails to send removes the device, which
+	 * must not happen twice (found by fuzz_dispatch).  Owed forwarded
+	 * replies are dropped: the back-end sees its channel close instead.
+	 */
+	dev->dead = true;
+	d->ndevices--;
 	vd_log(d, VD_LOG_INFO, "device %u removed: %s", dev->id, why);
 	vd_forward_fail_pending(d, dev, EPIPE);
 	vd_device_reset(d, dev);
 	vd_sobj_drop_device(d, dev);
 	vd_watch_del(d, &dev->be_w);
 	vd_watch_del(d, &dev->fw_w);
-	dev->dead = true;
-	d->ndevices--;
 }
 
 void vd_device_reap(struct vshmd *d)

@@ -155,6 +155,8 @@ void vd_watch_del(struct vshmd *d, struct vd_watch *w);
 /* control.c */
 int vd_control_listen(struct vshmd *d);
 void vd_control_accept(struct vshmd *d);
+/* Serve an already connected socket (takes fd); NULL on failure. */
+struct vd_ctl_conn *vd_control_adopt(struct vshmd *d, int fd);
 void vd_control_event(struct vshmd *d, struct vd_ctl_conn *c, uint32_t events);
 void vd_control_close(struct vshmd *d, struct vd_ctl_conn *c);
 void vd_control_fini(struct vshmd *d);
