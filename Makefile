@@ -8,11 +8,13 @@ BUILD ?= $(CURDIR)/build
 export KDIR BUILD
 
 .PHONY: all kmod userspace selftests check check-matrix demo bench soak clean deps checkpatch help
+.PHONY: install uninstall dkms-install dkms-uninstall
 
 all: kmod userspace
 
 help:
 	@echo "targets: all kmod userspace selftests check check-matrix demo bench soak clean deps checkpatch"
+	@echo "         install uninstall dkms-install dkms-uninstall (DESTDIR, PREFIX, VSHM_GROUP)"
 	@echo "KDIR=$(KDIR)"
 
 deps:
@@ -23,6 +25,18 @@ kmod:
 
 userspace:
 	$(MAKE) -C userspace
+
+# The module, vshmd, vshmctl, libvshm, udev rule, modules-load.d, unit.
+# DESTDIR, PREFIX (/usr/local) and the *DIR variables of each part;
+# VSHM_GROUP (kvm) owns /dev/vshm.  See Documentation/install.rst.
+install uninstall:
+	$(MAKE) -C kmod $@
+	$(MAKE) -C userspace $@
+	$(MAKE) -C packaging $@
+
+# The module's sources under /usr/src/vshm-$(cat VERSION), with `dkms add`.
+dkms-install dkms-uninstall:
+	$(MAKE) -C packaging $@
 
 selftests: kmod userspace
 	$(MAKE) -C selftests

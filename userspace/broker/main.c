@@ -15,6 +15,7 @@
 
 #include <linux/vshm.h>
 
+#include "privileges.h"
 #include "vshmd.h"
 
 static void usage(FILE *f)
@@ -37,8 +38,14 @@ static void usage(FILE *f)
 		"                         add to the table (default 256, 0: none)\n"
 		"  --log-level L          error, warning, info or debug (default info)\n"
 		"  --log-file PATH        log there instead of stderr (SIGHUP reopens)\n"
+		"  --user USER            once listening, run as USER (name or uid)\n"
+		"  --group GROUP          and GROUP (name or gid; default: USER's\n"
+		"                         group); it needs read-write /dev/vshm\n"
 		"  -h, --help             this help\n");
 }
+
+/* --user and --group, applied once the control socket listens. */
+static struct vd_privs privs;
 
 static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
@@ -56,7 +63,7 @@ static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 enum {
 	OPT_SOCKET = 256, OPT_BACKEND, OPT_WAIT, OPT_MAX_DEVICES,
 	OPT_MAX_MAPPINGS, OPT_MAX_INFLIGHT, OPT_MAX_RATE, OPT_MAX_CLIENTS,
-	OPT_LOG_LEVEL, OPT_LOG_FILE, OPT_MAX_SOBJS,
+	OPT_LOG_LEVEL, OPT_LOG_FILE, OPT_MAX_SOBJS, OPT_USER, OPT_GROUP,
 };
 
 static int parse_options(struct vd_options *o, int argc, char **argv)
@@ -73,6 +80,8 @@ static int parse_options(struct vd_options *o, int argc, char **argv)
 		{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 		{ "log-file", required_argument, NULL, OPT_LOG_FILE },
 		{ "max-shared-objects", required_argument, NULL, OPT_MAX_SOBJS },
+		{ "user", required_argument, NULL, OPT_USER },
+		{ "group", required_argument, NULL, OPT_GROUP },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -139,6 +148,12 @@ static int parse_options(struct vd_options *o, int argc, char **argv)
 		case OPT_MAX_SOBJS:
 			bad = parse_u64(optarg, 0, 65536, &v);
 			o->max_shared_objects = v;
+			break;
+		case OPT_USER:
+			privs.user = optarg;
+			break;
+		case OPT_GROUP:
+			privs.group = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -228,7 +243,7 @@ int main(int argc, char **argv)
 	struct vshmd d = { .epfd = -1, .log_fd = STDERR_FILENO };
 	int ret;
 
-	if (parse_options(&d.opt, argc, argv))
+	if (parse_options(&d.opt, argc, argv) || vd_privs_resolve(&privs))
 		return 2;
 	ret = vd_log_open(&d);
 	if (ret) {
@@ -266,6 +281,9 @@ int main(int argc, char **argv)
 		       d.opt.control_socket, strerror(-ret));
 		goto out;
 	}
+	ret = vd_privs_drop(&d, &privs);
+	if (ret)
+		goto out;
 	ret = vd_loop_run(&d);
 	if (!ret)
 		vd_log(&d, VD_LOG_INFO, "stopped");

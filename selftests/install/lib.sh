@@ -1,0 +1,71 @@
+# SPDX-License-Identifier: GPL-2.0
+# Helpers shared by the install tests (sourced): TAP results, the files
+# `make install` puts in place, and systemd's system call groups.
+
+n=0 pass=0 fail=0 skip=0
+log=$(mktemp /tmp/vshm-install-test.XXXXXX)
+
+# check STATUS DESCRIPTION: 0 passes; otherwise the log's tail is shown.
+check() {
+	n=$((n + 1))
+	if [ "$1" = 0 ]; then
+		echo "ok $n $2"; pass=$((pass + 1))
+	else
+		echo "not ok $n $2"; fail=$((fail + 1))
+		sed 's/^/#   /' "$log" | tail -n 25
+	fi
+}
+
+skip_test() {
+	n=$((n + 1)); skip=$((skip + 1))
+	echo "ok $n $1 # SKIP $2"
+}
+
+totals() {
+	echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:$skip error:0"
+	rm -f "$log"
+	[ $fail -eq 0 ]
+}
+
+# The release of the kernel in KDIR, as kbuild installs modules for it.
+kernel_release() {
+	sed -n 's/^#define UTS_RELEASE "\(.*\)"$/\1/p' "$1/include/generated/utsrelease.h"
+}
+
+# expected_files PREFIX LIBDIR MODULESLOADDIR KVER: every file of an install.
+expected_files() {
+	local p=$1 l=$2 m=$3 k=$4 h
+	echo "/lib/modules/$k/extra/vshm.ko"
+	echo "$p/sbin/vshmd"
+	echo "$p/bin/vshmctl"
+	echo "$l/libvshm.a"
+	echo "$l/libvshm.so"
+	echo "$l/libvshm.so.1"
+	echo "$l/libvshm.so.1.0.0"
+	echo "$l/pkgconfig/libvshm.pc"
+	for h in "$top"/include/vshm/*.h; do echo "$p/include/vshm/$(basename "$h")"; done
+	echo "$p/include/linux/vshm.h"
+	for h in "$top"/userspace/lib/man/*.3; do echo "$p/share/man/man3/$(basename "$h")"; done
+	echo "$p/share/man/man8/vshmd.8"
+	echo "$p/share/man/man8/vshmctl.8"
+	echo "$p/lib/udev/rules.d/60-vshm.rules"
+	echo "$p/lib/systemd/system/vshmd@.service"
+	echo "$m/vshm.conf"
+}
+
+# The system calls of a systemd group (@name), nested groups expanded.
+syscall_group() {
+	systemd-analyze syscall-filter "$1" | sed -n '2,$p' | sed 's/^ *//' |
+	while read -r s; do
+		case "$s" in
+		''|'#'*) ;;
+		@*) syscall_group "$s" ;;
+		*) echo "$s" ;;
+		esac
+	done
+}
+
+# A field of the installed unit file: unit_field FILE KEY (last value).
+unit_field() {
+	sed -n "s/^$2=//p" "$1" | tail -n 1
+}
