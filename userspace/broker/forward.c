@@ -4,9 +4,10 @@
  * goes verbatim, fds included, to the device's forward socket (the VMM's
  * own back-end request handler).  The VMM's replies come back the same way
  * and are relayed to the back-end, fds included.  The broker remembers, in
- * order, which forwarded requests expect a reply (NEED_REPLY set, or
- * SHARED_OBJECT_LOOKUP, which always has one) and relays only those
- * replies; anything else from the forward socket is dropped and logged.
+ * order, which forwarded requests expect a reply (NEED_REPLY set) and
+ * relays only those replies; anything else from the forward socket is
+ * dropped and logged.  SHARED_OBJECT_* never get here (shared_objects.c
+ * serves them); the LOOKUP test below only keeps this file right on its own.
  *
  * Without a forward socket, or with VD_FWD_MAX_PENDING replies already
  * owed, a request that expects a reply is refused with a u64 reply:
