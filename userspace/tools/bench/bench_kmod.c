@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * vshm-bench: the module's path against the userspace alternative, in one
- * run, interleaved round by round, so that only ratios are compared.
+ * vshm-bench, the module's part (needs /dev/vshm): the module's path
+ * against the userspace alternative.
  *
  *   map_unmap_64k   VSHM_IOC_MAP + VSHM_IOC_UNMAP of a 64 KiB memfd range,
  *                   against mmap(MAP_FIXED) + mmap(PROT_NONE, MAP_FIXED)
@@ -13,11 +13,11 @@
  *                   against the memfd mmap'ed directly.  Target <= 1.5x.
  *   memcpy          steady-state memcpy bandwidth out of the region,
  *                   against the direct mapping.  Target >= 0.95x.
- *
- * Prints a table and writes JSON (--json FILE).  Needs /dev/vshm.
+ *   kernel_bytes    kernel memory per mapping (the Slab line of
+ *                   /proc/meminfo over 100k mappings), against one VMA per
+ *                   mapping (the userspace way, as many as fit).
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -30,63 +30,7 @@
 
 #include <linux/vshm.h>
 
-#define PAGE		4096UL
-#define ROUNDS		9
-#define MAX_RESULTS	16
-
-struct result {
-	const char *name;
-	const char *unit;
-	double vshm;		/* median of the vshm path */
-	double other;		/* median of the alternative */
-	double ratio;		/* vshm / other */
-	double target;
-	bool lower_is_better;	/* of the ratio */
-	char note[96];
-};
-
-struct bench {
-	int dev;
-	struct result results[MAX_RESULTS];
-	int nr_results;
-	unsigned long max_mappings;
-};
-
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-static void die(const char *what)
-{
-	fprintf(stderr, "vshm-bench: %s: %s\n", what, strerror(errno));
-	exit(1);
-}
-
-static int make_memfd(size_t size)
-{
-	int fd = memfd_create("bench", MFD_CLOEXEC);
-
-	if (fd < 0 || ftruncate(fd, size) || fallocate(fd, 0, 0, size))
-		die("memfd");
-	return fd;
-}
+#include "bench.h"
 
 static int make_region(struct bench *b, size_t size, unsigned int max_mappings)
 {
@@ -112,18 +56,6 @@ static int vshm_unmap(int region, unsigned long off, unsigned long len)
 	struct vshm_unmap req = { .shm_offset = off, .len = len };
 
 	return ioctl(region, VSHM_IOC_UNMAP, &req);
-}
-
-static void add_result(struct bench *b, struct result r, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(r.note, sizeof(r.note), fmt, ap);
-	va_end(ap);
-	r.ratio = r.vshm / r.other;
-	if (b->nr_results < MAX_RESULTS)
-		b->results[b->nr_results++] = r;
 }
 
 /* ns per map+unmap pair, over @iters pairs at one offset. */
@@ -175,7 +107,7 @@ static void bench_map_unmap(struct bench *b)
 	add_result(b, (struct result){
 		.name = "map_unmap_64k", .unit = "ns/pair",
 		.vshm = median(v, ROUNDS), .other = median(u, ROUNDS),
-		.target = 1.0, .lower_is_better = true }, "vs mmap(MAP_FIXED)+PROT_NONE re-reserve");
+		.target = 1.0, .kind = T_AT_MOST }, "vs mmap(MAP_FIXED)+PROT_NONE re-reserve");
 	munmap(resv, 1 << 20);
 	close(region);
 	close(memfd);
@@ -224,6 +156,7 @@ static unsigned long userspace_mapping_limit(void)
 static void bench_map_scaling(struct bench *b)
 {
 	static const unsigned long sizes[] = { 1000, 10000, 100000, 1000000 };
+	unsigned long limit;
 	double base = 0;
 	size_t k;
 
@@ -242,11 +175,16 @@ static void bench_map_scaling(struct bench *b)
 			base = t;
 		add_result(b, (struct result){
 			.name = names[k], .unit = "ns/pair", .vshm = t, .other = base,
-			.target = 2.0, .lower_is_better = true },
+			.target = 2.0, .kind = T_AT_MOST },
 			"map+unmap beside %lu mappings vs beside 1k", sizes[k]);
 	}
-	printf("userspace way: MAP_FIXED failed after %lu mappings (vm.max_map_count)\n",
-	       userspace_mapping_limit());
+	limit = userspace_mapping_limit();
+	add_result(b, (struct result){
+		.name = "mappings_max", .unit = "mappings",
+		.vshm = b->max_mappings < 1000000 ? b->max_mappings : 1000000,
+		.other = limit, .kind = T_INFO },
+		"one region held all; MAP_FIXED failed after %lu (vm.max_map_count)",
+		limit);
 }
 
 static double touch_pages(volatile char *p, size_t len)
@@ -295,79 +233,102 @@ static void bench_faults_and_copy(struct bench *b)
 	add_result(b, (struct result){
 		.name = "first_touch", .unit = "ns/page",
 		.vshm = median(fv, ROUNDS), .other = median(fd, ROUNDS),
-		.target = 1.5, .lower_is_better = true }, "read fault per 4 KiB page vs the memfd mmap'ed directly");
+		.target = 1.5, .kind = T_AT_MOST }, "read fault per 4 KiB page vs the memfd mmap'ed directly");
 	add_result(b, (struct result){
 		.name = "memcpy", .unit = "MiB/s",
 		.vshm = median(cv, ROUNDS), .other = median(cd, ROUNDS),
-		.target = 0.95, .lower_is_better = false }, "steady-state copy out vs the direct mapping");
+		.target = 0.95, .kind = T_AT_LEAST }, "steady-state copy out vs the direct mapping");
 	free(buf);
 	close(region);
 	close(memfd);
 }
 
-static bool met(const struct result *r)
+
+/* The Slab line of /proc/meminfo, in bytes. */
+static double slab_bytes(void)
 {
-	return r->lower_is_better ? r->ratio <= r->target : r->ratio >= r->target;
+	FILE *f = fopen("/proc/meminfo", "r");
+	char line[128];
+	double kb = -1;
+
+	if (!f)
+		die("/proc/meminfo");
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Slab: %lf kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb * 1024;
 }
 
-static void report(struct bench *b, const char *json_path)
+/* Slab bytes per one-page mapping of a region holding n of them. */
+static double kernel_bytes_vshm(struct bench *b, int memfd, unsigned long n)
 {
-	FILE *json = json_path ? fopen(json_path, "w") : NULL;
-	int i;
+	int region = make_region(b, 2 * n * PAGE, n);
+	double before = slab_bytes(), after;
+	unsigned long i;
 
-	printf("\n%-14s %-8s %14s %14s %8s %8s  %s\n", "benchmark", "unit",
-	       "vshm", "alternative", "ratio", "target", "met");
-	for (i = 0; i < b->nr_results; i++) {
-		const struct result *r = &b->results[i];
+	for (i = 0; i < n; i++)
+		if (vshm_map(region, memfd, 0, 2 * i * PAGE, PAGE))
+			die("filling the region");
+	after = slab_bytes();
+	close(region);
+	return (after - before) / n;
+}
 
-		printf("%-14s %-8s %14.1f %14.1f %8.2f %s%6.2f  %s  (%s)\n", r->name,
-		       r->unit, r->vshm, r->other, r->ratio,
-		       r->lower_is_better ? "<=" : ">=", r->target,
-		       met(r) ? "yes" : "MISSED", r->note);
-	}
-	if (json_path && !json)
-		die(json_path);
-	if (!json)
+/* Slab bytes per one-page MAP_FIXED mapping (one VMA each), n of them. */
+static double kernel_bytes_vma(int memfd, unsigned long n)
+{
+	char *resv = mmap(NULL, 2 * n * PAGE, PROT_NONE, MAP_PRIVATE |
+			  MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	double before = slab_bytes(), after;
+	unsigned long i;
+
+	if (resv == MAP_FAILED)
+		die("reservation");
+	for (i = 0; i < n; i++)
+		if (mmap(resv + 2 * i * PAGE, PAGE, PROT_READ, MAP_SHARED | MAP_FIXED,
+			 memfd, 0) == MAP_FAILED)
+			die("MAP_FIXED");
+	after = slab_bytes();
+	munmap(resv, 2 * n * PAGE);
+	return (after - before) / n;
+}
+
+static void bench_kernel_bytes(struct bench *b)
+{
+	/* Each MAP_FIXED in a reservation costs two VMAs (it and the gap after). */
+	const unsigned long n = 100000, nvma = 25000;
+	int memfd = make_memfd(PAGE);
+	double v[3], u[3];
+	int r;
+
+	if (b->max_mappings < n) {
+		printf("skip kernel_bytes: module max_mappings=%lu\n", b->max_mappings);
+		close(memfd);
 		return;
-	fprintf(json, "{\n  \"rounds\": %d,\n  \"results\": [\n", ROUNDS);
-	for (i = 0; i < b->nr_results; i++) {
-		const struct result *r = &b->results[i];
-
-		fprintf(json, "    {\"name\": \"%s\", \"unit\": \"%s\", \"vshm\": %.1f, "
-			"\"alternative\": %.1f, \"ratio\": %.3f, \"target\": %.2f, "
-			"\"lower_is_better\": %s, \"met\": %s, \"note\": \"%s\"}%s\n",
-			r->name, r->unit, r->vshm, r->other, r->ratio, r->target,
-			r->lower_is_better ? "true" : "false", met(r) ? "true" : "false",
-			r->note, i + 1 < b->nr_results ? "," : "");
 	}
-	fprintf(json, "  ]\n}\n");
-	fclose(json);
+	for (r = 0; r < 3; r++) {
+		v[r] = kernel_bytes_vshm(b, memfd, n);
+		u[r] = kernel_bytes_vma(memfd, nvma);
+	}
+	add_result(b, (struct result){
+		.name = "kernel_bytes_per_map", .unit = "bytes",
+		.vshm = median(v, 3), .other = median(u, 3), .kind = T_INFO },
+		"Slab delta (/proc/meminfo) over %luk mappings vs %luk MAP_FIXED in a reservation",
+		n / 1000, nvma / 1000);
+	close(memfd);
 }
 
-int main(int argc, char **argv)
+void bench_kmod(struct bench *b)
 {
-	struct bench b = { 0 };
-	const char *json = NULL;
 	FILE *param;
 
-	if (argc == 3 && !strcmp(argv[1], "--json")) {
-		json = argv[2];
-	} else if (argc != 1) {
-		fprintf(stderr, "usage: vshm-bench [--json FILE]\n");
-		return 2;
-	}
-	b.dev = open(VSHM_DEVICE_PATH, O_RDWR | O_CLOEXEC);
-	if (b.dev < 0)
-		die(VSHM_DEVICE_PATH);
 	param = fopen("/sys/module/vshm/parameters/max_mappings", "r");
-	if (!param || fscanf(param, "%lu", &b.max_mappings) != 1)
+	if (!param || fscanf(param, "%lu", &b->max_mappings) != 1)
 		die("reading the max_mappings parameter");
 	fclose(param);
-
-	bench_map_unmap(&b);
-	bench_map_scaling(&b);
-	bench_faults_and_copy(&b);
-	report(&b, json);
-	close(b.dev);
-	return 0;
+	bench_map_unmap(b);
+	bench_map_scaling(b);
+	bench_faults_and_copy(b);
+	bench_kernel_bytes(b);
 }

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * vshm-bench: shared definitions.  Every comparison runs the vshm path and
+ * its alternative in the same process, round by round, interleaved; only
+ * the ratio of the two medians is compared against the target.
+ */
+#ifndef VSHM_BENCH_H
+#define VSHM_BENCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define PAGE		4096UL
+#define ROUNDS		9
+#define MAX_RESULTS	40
+
+/* How a ratio is judged. */
+enum target_kind { T_AT_MOST, T_AT_LEAST, T_INFO };
+
+struct result {
+	const char *name;
+	const char *unit;
+	double vshm;		/* median of the vshm path */
+	double other;		/* median of the alternative */
+	double ratio;		/* vshm / other */
+	double target;
+	enum target_kind kind;
+	char note[128];
+};
+
+struct bench {
+	const char *where;	/* "native" or "vm": where this run happened */
+	int dev;		/* /dev/vshm, or -1 */
+	unsigned long max_mappings;	/* the module's parameter */
+	char tools_dir[3072];	/* where vshm-bench lives (vshmd is ../broker) */
+	struct result results[MAX_RESULTS];
+	int nr_results;
+};
+
+double now_ns(void);
+double median(double *v, int n);
+void die(const char *what) __attribute__((noreturn));
+int make_memfd(size_t size);
+void add_result(struct bench *b, struct result r, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Print the table and, with json_path, write the JSON file. */
+void report(struct bench *b, const char *json_path);
+
+/* bench_kmod.c: the module against mmap(MAP_FIXED) (needs /dev/vshm) */
+void bench_kmod(struct bench *b);
+/* bench_broker.c: vshmd round trips, copies and memory */
+void bench_broker(struct bench *b);
+
+#endif /* VSHM_BENCH_H */

@@ -1,0 +1,519 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vshm-bench, the broker's part: a real vshmd (kmod back-end when
+ * /dev/vshm exists, else mmap) against a bare echo peer on a socketpair
+ * that answers the same frames with replies of the same sizes.  Both sides
+ * are driven by the same client code (raw sendmsg/recv), so the ratio is
+ * what the broker adds.
+ *
+ *   broker_map_rtt     SHMEM_MAP (64 KiB memfd range, fd attached) + reply
+ *                      and SHMEM_UNMAP + reply.  Target <= 3x.
+ *   maps_per_s_N       map+unmap pairs per second with N back-ends (1, 4,
+ *                      16) at once, one thread each, against N echo peers.
+ *   mem_read_S,        MEM_READ / MEM_WRITE of S bytes (4 KiB, 64 KiB = the
+ *   mem_write_S        maximum message size) routed to guest RAM (a memfd),
+ *                      and MEM_READ from a region; MiB/s.  Target >= 0.5x.
+ *   broker_rss         VmRSS of vshmd holding 16 devices x 10k mappings,
+ *                      against the same broker with the 16 devices empty.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <vshm/vshm.h>
+
+#include "bench.h"
+
+#define MAP_LEN		(64u << 10)
+#define RAM_GA		0x40000000ull
+#define RAM_SIZE	(1u << 20)
+#define REGION_GA	0x80000000ull
+#define NEED		(VSHM_HDR_VERSION | VSHM_HDR_NEED_REPLY)
+#define MAX_BACKENDS	16
+#define RSS_DEVICES	16
+#define RSS_MAPPINGS	10000u
+
+struct broker {
+	pid_t pid;
+	char dir[64], sock[96];
+	struct vshm_client *c;
+	bool kmod;
+};
+
+/* One client connection: to the broker (a device) or to an echo peer. */
+struct peer {
+	int fd;
+	pthread_t echo;		/* echo peers only */
+	bool is_echo;
+};
+
+static void broker_start(struct bench *b, struct broker *br, unsigned int max_mappings)
+{
+	char vshmd[PATH_MAX], maxmap[16], log[128];
+	const char *backend = b->dev >= 0 ? "kmod" : "mmap";
+	int i;
+
+	snprintf(br->dir, sizeof(br->dir), "/tmp/vshm-bench.XXXXXX");
+	if (!mkdtemp(br->dir))
+		die("mkdtemp");
+	snprintf(br->sock, sizeof(br->sock), "%s/ctl.sock", br->dir);
+	snprintf(log, sizeof(log), "%s/vshmd.log", br->dir);
+	snprintf(vshmd, sizeof(vshmd), "%s/../broker/vshmd", b->tools_dir);
+	snprintf(maxmap, sizeof(maxmap), "%u", max_mappings);
+	br->pid = fork();
+	if (br->pid < 0)
+		die("fork");
+	if (br->pid == 0) {
+		execl(vshmd, vshmd, "--control-socket", br->sock, "--backend", backend,
+		      "--max-rate", "10000000", "--max-mappings", maxmap,
+		      "--max-inflight", "3145728", "--log-level", "error",
+		      "--log-file", log, (char *)NULL);
+		_exit(127);
+	}
+	for (i = 0; i < 500; i++) {
+		if (vshm_client_connect(br->sock, 5000, &br->c, NULL) == 0) {
+			br->kmod = vshm_client_features(br->c) & VSHM_CTL_FEAT_KMOD;
+			return;
+		}
+		usleep(10000);
+	}
+	errno = ETIMEDOUT;
+	die(vshmd);
+}
+
+static void broker_stop(struct broker *br)
+{
+	char path[128];
+
+	vshm_client_close(br->c);
+	kill(br->pid, SIGTERM);
+	waitpid(br->pid, NULL, 0);
+	snprintf(path, sizeof(path), "%s/vshmd.log", br->dir);
+	unlink(path);
+	unlink(br->sock);
+	rmdir(br->dir);
+}
+
+/* Register a device with one region; the back-end's end of its channel. */
+static int add_device(struct broker *br, uint64_t size, uint32_t *id)
+{
+	int sv[2], fds[1] = { -1 };
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+		die("socketpair");
+	if (vshm_client_add_device(br->c, sv[1], -1, &size, 1, 0, id,
+				   br->kmod ? fds : NULL, NULL))
+		die("ADD_DEVICE");
+	close(sv[1]);
+	if (fds[0] >= 0)
+		close(fds[0]);
+	return sv[0];
+}
+
+static int send_frame(int fd, uint32_t req, uint32_t flags, const void *p,
+		      uint32_t len, int pass_fd)
+{
+	struct vshm_hdr h = { .request = req, .flags = flags, .size = len };
+	struct iovec iov[2] = { { &h, sizeof(h) }, { (void *)p, len } };
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} cb;
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = len ? 2 : 1 };
+
+	if (pass_fd >= 0) {
+		struct cmsghdr *c;
+
+		memset(&cb, 0, sizeof(cb));
+		mh.msg_control = cb.buf;
+		mh.msg_controllen = sizeof(cb.buf);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &pass_fd, sizeof(int));
+	}
+	return sendmsg(fd, &mh, MSG_NOSIGNAL) == (ssize_t)(sizeof(h) + len) ? 0 : -1;
+}
+
+/* Read one frame into buf (header, then payload); closes fds; its size. */
+static int recv_frame(int fd, struct vshm_hdr *h, void *buf, size_t max)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(8 * sizeof(int))];
+	} cb;
+	struct iovec iov = { h, sizeof(*h) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = cb.buf, .msg_controllen = sizeof(cb.buf) };
+	struct cmsghdr *c;
+	ssize_t n;
+
+	n = recvmsg(fd, &mh, MSG_WAITALL | MSG_CMSG_CLOEXEC);
+	if (n != sizeof(*h) || h->size > max)
+		return -1;
+	for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+		int *f = (int *)CMSG_DATA(c);
+		size_t i;
+
+		for (i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++)
+			close(f[i]);
+	}
+	if (h->size && recv(fd, buf, h->size, MSG_WAITALL) != (ssize_t)h->size)
+		return -1;
+	return h->size;
+}
+
+/* The echo peer: a reply of the size the broker would send, from memory. */
+static void *echo_main(void *arg)
+{
+	int fd = (int)(long)arg;
+	uint8_t *buf = calloc(1, VSHM_PAYLOAD_MAX + 8);
+	struct vshm_hdr h;
+	uint32_t size;
+
+	while (buf && recv_frame(fd, &h, buf, VSHM_PAYLOAD_MAX) >= 0) {
+		if (h.request == VSHM_VU_BACKEND_MEM_READ) {
+			memcpy(&size, buf + 8, 4);
+			memset(buf, 0, 8);
+			if (send_frame(fd, h.request, VSHM_HDR_VERSION | VSHM_HDR_REPLY,
+				       buf, 8 + size, -1))
+				break;
+		} else {
+			memset(buf, 0, 8);
+			if (send_frame(fd, h.request, VSHM_HDR_VERSION | VSHM_HDR_REPLY,
+				       buf, 8, -1))
+				break;
+		}
+	}
+	free(buf);
+	close(fd);
+	return NULL;
+}
+
+static void echo_open(struct peer *p)
+{
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+		die("socketpair");
+	p->fd = sv[0];
+	p->is_echo = true;
+	if (pthread_create(&p->echo, NULL, echo_main, (void *)(long)sv[1]))
+		die("pthread_create");
+}
+
+static void peer_close(struct peer *p)
+{
+	close(p->fd);
+	if (p->is_echo)
+		pthread_join(p->echo, NULL);
+}
+
+/* One request and its reply; the reply's u64 status (MEM_READ: first word). */
+static uint64_t call(int fd, uint32_t req, uint32_t flags, const void *p,
+		     uint32_t len, int pass_fd, uint8_t *rbuf)
+{
+	struct vshm_hdr h;
+	uint64_t v;
+
+	if (send_frame(fd, req, flags, p, len, pass_fd) ||
+	    recv_frame(fd, &h, rbuf, VSHM_PAYLOAD_MAX) < 8)
+		die("request/reply");
+	memcpy(&v, rbuf, 8);
+	return v;
+}
+
+static void mmap_payload(uint8_t p[40], uint64_t off, uint64_t len, uint64_t flags)
+{
+	memset(p, 0, 40);
+	memcpy(p + 16, &off, 8);
+	memcpy(p + 24, &len, 8);
+	memcpy(p + 32, &flags, 8);
+}
+
+/* One SHMEM_MAP + reply and SHMEM_UNMAP + reply. */
+static void map_pair(int fd, int memfd, uint64_t off, uint8_t *rbuf)
+{
+	uint8_t m[40];
+
+	mmap_payload(m, off, MAP_LEN, VSHM_VU_MMAP_RW);
+	if (call(fd, VSHM_VU_BACKEND_SHMEM_MAP, NEED, m, 40, memfd, rbuf))
+		die("SHMEM_MAP refused");
+	if (call(fd, VSHM_VU_BACKEND_SHMEM_UNMAP, NEED, m, 40, -1, rbuf))
+		die("SHMEM_UNMAP refused");
+}
+
+static double time_map_pairs(int fd, int memfd, int iters, uint8_t *rbuf)
+{
+	double t0 = now_ns();
+	int i;
+
+	for (i = 0; i < iters; i++)
+		map_pair(fd, memfd, 0, rbuf);
+	return (now_ns() - t0) / iters;
+}
+
+static void bench_map_rtt(struct bench *b, struct broker *br, int memfd, uint8_t *rbuf)
+{
+	double v[ROUNDS], u[ROUNDS];
+	struct peer echo;
+	uint32_t id;
+	int be = add_device(br, 1 << 20, &id), r;
+
+	echo_open(&echo);
+	for (r = 0; r < ROUNDS; r++) {
+		v[r] = time_map_pairs(be, memfd, 200, rbuf);
+		u[r] = time_map_pairs(echo.fd, memfd, 200, rbuf);
+	}
+	add_result(b, (struct result){
+		.name = "broker_map_rtt", .unit = "ns/pair",
+		.vshm = median(v, ROUNDS), .other = median(u, ROUNDS),
+		.target = 3.0, .kind = T_AT_MOST },
+		"SHMEM_MAP 64k+reply, SHMEM_UNMAP+reply vs same frames on a socketpair (%s)",
+		br->kmod ? "kmod" : "mmap");
+	peer_close(&echo);
+	close(be);
+	vshm_client_remove_device(br->c, id, NULL);
+}
+
+struct worker {
+	pthread_t t;
+	int fd, memfd;
+	double until_ns;
+	unsigned long pairs;
+};
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	uint8_t *rbuf = malloc(VSHM_PAYLOAD_MAX);
+
+	if (!rbuf)
+		die("malloc");
+	while (now_ns() < w->until_ns) {
+		map_pair(w->fd, w->memfd, 0, rbuf);
+		w->pairs++;
+	}
+	free(rbuf);
+	return NULL;
+}
+
+/* Map+unmap pairs per second over n connections at once for ms. */
+static double pairs_per_s(struct worker *w, int n, double ms)
+{
+	double t0 = now_ns();
+	unsigned long total = 0;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		w[i].until_ns = t0 + ms * 1e6;
+		w[i].pairs = 0;
+		if (pthread_create(&w[i].t, NULL, worker_main, &w[i]))
+			die("pthread_create");
+	}
+	for (i = 0; i < n; i++) {
+		pthread_join(w[i].t, NULL);
+		total += w[i].pairs;
+	}
+	return total / ((now_ns() - t0) / 1e9);
+}
+
+static void bench_maps_per_s(struct bench *b, struct broker *br, int memfd)
+{
+	static const int counts[] = { 1, 4, 16 };
+	struct worker wb[MAX_BACKENDS], we[MAX_BACKENDS];
+	struct peer echo[MAX_BACKENDS];
+	uint32_t ids[MAX_BACKENDS];
+	double v[5], u[5];
+	size_t k;
+	int i, r;
+
+	for (k = 0; k < sizeof(counts) / sizeof(counts[0]); k++) {
+		int n = counts[k];
+		char name[32];
+
+		for (i = 0; i < n; i++) {
+			wb[i] = (struct worker){ .fd = add_device(br, 1 << 20, &ids[i]),
+						 .memfd = memfd };
+			echo_open(&echo[i]);
+			we[i] = (struct worker){ .fd = echo[i].fd, .memfd = memfd };
+		}
+		for (r = 0; r < 5; r++) {
+			v[r] = pairs_per_s(wb, n, 200);
+			u[r] = pairs_per_s(we, n, 200);
+		}
+		for (i = 0; i < n; i++) {
+			close(wb[i].fd);
+			peer_close(&echo[i]);
+			vshm_client_remove_device(br->c, ids[i], NULL);
+		}
+		snprintf(name, sizeof(name), "maps_per_s_%d", n);
+		add_result(b, (struct result){
+			.name = strdup(name), .unit = "maps/s",
+			.vshm = median(v, 5), .other = median(u, 5), .kind = T_INFO },
+			"%d back-end%s at once, map+unmap pairs vs %d echo peers",
+			n, n > 1 ? "s" : "", n);
+	}
+}
+
+/* MiB/s of iters MEM_READs (or MEM_WRITEs) of size bytes at ga. */
+static double mem_rate(int fd, bool write, uint64_t ga, uint32_t size,
+		       int iters, uint8_t *wbuf, uint8_t *rbuf)
+{
+	double t0 = now_ns();
+	int i;
+
+	memcpy(wbuf, &ga, 8);
+	memcpy(wbuf + 8, &size, 4);
+	for (i = 0; i < iters; i++) {
+		uint64_t st = write ?
+			call(fd, VSHM_VU_BACKEND_MEM_WRITE, NEED, wbuf, 12 + size, -1, rbuf) :
+			call(fd, VSHM_VU_BACKEND_MEM_READ, VSHM_HDR_VERSION, wbuf, 12, -1, rbuf);
+
+		if (st)
+			die(write ? "MEM_WRITE refused" : "MEM_READ refused");
+	}
+	return (double)size * iters / ((now_ns() - t0) / 1e9) / (1 << 20);
+}
+
+static void bench_mem(struct bench *b, struct broker *br, int memfd, uint8_t *rbuf)
+{
+	static const struct { const char *name; bool write, region; uint32_t size; } cases[] = {
+		{ "mem_read_4k", false, false, 4096 },
+		{ "mem_read_64k_max", false, false, VSHM_MEM_DATA_MAX },
+		{ "mem_write_4k", true, false, 4096 },
+		{ "mem_write_64k_max", true, false, VSHM_MEM_DATA_MAX },
+		{ "mem_read_64k_region", false, true, VSHM_MEM_DATA_MAX },
+	};
+	struct vshm_ctl_ram_range ram = { .guest_addr = RAM_GA, .size = RAM_SIZE };
+	int ramfd = make_memfd(RAM_SIZE), be, i;
+	uint8_t *wbuf = calloc(1, VSHM_PAYLOAD_MAX), m[40];
+	double v[ROUNDS], u[ROUNDS];
+	struct peer echo;
+	uint32_t id;
+	size_t k;
+
+	if (!wbuf)
+		die("calloc");
+	be = add_device(br, 1 << 20, &id);
+	if (vshm_client_set_mem_table(br->c, &ram, &ramfd, 1, NULL) ||
+	    vshm_client_set_region_addr(br->c, id, 0, REGION_GA, NULL))
+		die("placing guest RAM and the region");
+	mmap_payload(m, 0, MAP_LEN, VSHM_VU_MMAP_RW);
+	if (call(be, VSHM_VU_BACKEND_SHMEM_MAP, NEED, m, 40, memfd, rbuf))
+		die("SHMEM_MAP");
+	echo_open(&echo);
+	for (k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		uint64_t ga = cases[k].region ? REGION_GA : RAM_GA;
+		int iters = cases[k].size > 4096 ? 100 : 400;
+
+		for (i = 0; i < ROUNDS; i++) {
+			v[i] = mem_rate(be, cases[k].write, ga, cases[k].size, iters,
+					wbuf, rbuf);
+			u[i] = mem_rate(echo.fd, cases[k].write, ga, cases[k].size,
+					iters, wbuf, rbuf);
+		}
+		add_result(b, (struct result){
+			.name = cases[k].name, .unit = "MiB/s",
+			.vshm = median(v, ROUNDS), .other = median(u, ROUNDS),
+			.target = 0.5, .kind = T_AT_LEAST },
+			"%s %u bytes to %s vs the same payload on a socketpair",
+			cases[k].write ? "MEM_WRITE" : "MEM_READ", cases[k].size,
+			cases[k].region ? "a region (another device's fallback)" :
+					  "guest RAM (memfd)");
+	}
+	peer_close(&echo);
+	close(be);
+	vshm_client_remove_device(br->c, id, NULL);
+	vshm_client_set_mem_table(br->c, NULL, NULL, 0, NULL);
+	close(ramfd);
+	free(wbuf);
+}
+
+static double vm_rss_kib(pid_t pid)
+{
+	char path[64], line[128];
+	double kb = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		die(path);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %lf kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+/* vshmd's RSS with 16 devices x 10k one-page mappings, against empty. */
+static void bench_rss(struct bench *b, int pagefd, uint8_t *rbuf)
+{
+	uint64_t size = 2ull * RSS_MAPPINGS * PAGE;
+	int be[RSS_DEVICES], i;
+	unsigned long held = 0;
+	double before, after;
+	struct broker br;
+	uint32_t id, j;
+	uint8_t m[40];
+
+	broker_start(b, &br, RSS_MAPPINGS);
+	for (i = 0; i < RSS_DEVICES; i++)
+		be[i] = add_device(&br, size, &id);
+	before = vm_rss_kib(br.pid);
+	for (i = 0; i < RSS_DEVICES; i++) {
+		for (j = 0; j < RSS_MAPPINGS; j++) {
+			mmap_payload(m, 2ull * j * PAGE, PAGE, 0);
+			if (call(be[i], VSHM_VU_BACKEND_SHMEM_MAP, NEED, m, 40,
+				 pagefd, rbuf))
+				break;
+			held++;
+		}
+		if (j < RSS_MAPPINGS)
+			break;
+	}
+	after = vm_rss_kib(br.pid);
+	add_result(b, (struct result){
+		.name = "broker_rss", .unit = "KiB", .vshm = after, .other = before,
+		.kind = T_INFO },
+		"%lu of %u mappings held (%s); %.0f bytes per mapping",
+		held, RSS_DEVICES * RSS_MAPPINGS,
+		held < RSS_DEVICES * RSS_MAPPINGS ?
+			"the mmap back-end stops at RLIMIT_NOFILE / vm.max_map_count" :
+			"16 devices x 10k",
+		held ? (after - before) * 1024 / held : 0);
+	for (i = 0; i < RSS_DEVICES; i++)
+		close(be[i]);
+	broker_stop(&br);
+}
+
+void bench_broker(struct bench *b)
+{
+	uint8_t *rbuf = malloc(VSHM_PAYLOAD_MAX);
+	int memfd = make_memfd(MAP_LEN), pagefd = make_memfd(PAGE);
+	struct broker br;
+
+	if (!rbuf)
+		die("malloc");
+	signal(SIGPIPE, SIG_IGN);
+	broker_start(b, &br, 4096);
+	bench_map_rtt(b, &br, memfd, rbuf);
+	bench_maps_per_s(b, &br, memfd);
+	bench_mem(b, &br, memfd, rbuf);
+	broker_stop(&br);
+	bench_rss(b, pagefd, rbuf);
+	close(memfd);
+	close(pagefd);
+	free(rbuf);
+}

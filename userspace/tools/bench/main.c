@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vshm-bench: the vshm path against its alternative, interleaved round by
+ * round in one run, ratios of medians only.  See Documentation/performance.rst.
+ *
+ *   vshm-bench [--kmod] [--broker] [--where native|vm] [--json FILE]
+ *
+ * --kmod: the module's benchmarks (needs /dev/vshm); --broker: vshmd's
+ * (kmod back-end when /dev/vshm exists, else mmap).  Default: both when
+ * /dev/vshm exists, else --broker.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <linux/vshm.h>
+
+#include "bench.h"
+
+int main(int argc, char **argv)
+{
+	struct bench b = { .where = "native", .dev = -1 };
+	bool kmod = false, broker = false;
+	const char *json = NULL;
+	ssize_t n;
+	char *slash;
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--kmod")) {
+			kmod = true;
+		} else if (!strcmp(argv[i], "--broker")) {
+			broker = true;
+		} else if (!strcmp(argv[i], "--where") && i + 1 < argc) {
+			b.where = argv[++i];
+		} else if (!strcmp(argv[i], "--json") && i + 1 < argc) {
+			json = argv[++i];
+		} else {
+			fprintf(stderr, "usage: vshm-bench [--kmod] [--broker] "
+				"[--where native|vm] [--json FILE]\n");
+			return 2;
+		}
+	}
+	n = readlink("/proc/self/exe", b.tools_dir, sizeof(b.tools_dir) - 1);
+	b.tools_dir[n > 0 ? n : 0] = 0;
+	slash = strrchr(b.tools_dir, '/');
+	if (slash)
+		*slash = 0;
+	b.dev = open(VSHM_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+	if (!kmod && !broker) {
+		kmod = b.dev >= 0;
+		broker = true;
+	}
+	if (kmod && b.dev < 0)
+		die(VSHM_DEVICE_PATH);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (kmod)
+		bench_kmod(&b);
+	if (broker)
+		bench_broker(&b);
+	report(&b, json);
+	if (b.dev >= 0)
+		close(b.dev);
+	return 0;
+}
