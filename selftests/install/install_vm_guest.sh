@@ -146,13 +146,24 @@ cmd=${exec_start//%i/$inst}
 	[ -s "$work/allow" ] && [ -s "$work/deny" ]
 } >"$log" 2>&1
 check $? "the unit: dynamic user in kvm, RuntimeDirectory=vshm/%i, the sandbox settings tested below"
-as_unit() { # the unit's sandbox around CMD (root starts it, as systemd does)
-	unshare --net --mount sh -c 'mount -t tmpfs -o mode=1777 tmpfs /tmp &&
-		mount --bind "$0" /usr/local && exec "$@"' "$root/usr/local" \
-		setpriv --reuid $nobody --regid "$gid" --clear-groups --inh-caps=-all \
-		--bounding-set=-all --no-new-privs \
-		"$sandbox" --allow "$work/allow" --deny "$work/deny" --af-unix -- "$@"
-}
+# The unit's sandbox around CMD (root starts it, as systemd does): its own
+# network and /tmp, the install bound at /usr/local, the unit's ids, no
+# capability, its seccomp filter.  $work stays reachable even when the
+# build tree lives under /tmp (it is moved back over the fresh /tmp).
+cat >"$work/unit-sandbox" <<EOS
+#!/bin/sh
+exec unshare --net --mount sh -c '
+	mount --bind "$root/usr/local" /usr/local &&
+	mkdir -p /run/.vshm-keep && mount --bind "$work" /run/.vshm-keep &&
+	mount -t tmpfs -o mode=1777 tmpfs /tmp &&
+	mkdir -p "$work" && mount --move /run/.vshm-keep "$work" &&
+	exec "\$@"' sh \
+	setpriv --reuid $nobody --regid $gid --clear-groups --inh-caps=-all \
+	--bounding-set=-all --no-new-privs \
+	"$sandbox" --allow "$work/allow" --deny "$work/deny" --af-unix -- "\$@"
+EOS
+chmod +x "$work/unit-sandbox"
+as_unit() { "$work/unit-sandbox" "$@"; }
 {
 	as_unit grep -E '^(Seccomp|NoNewPrivs|CapBnd):' /proc/self/status &&
 	! as_unit chroot / true &&
@@ -170,11 +181,7 @@ cat >"$work/vshmd-as-unit" <<EOS
 # its sandbox, and point the VMM's socket path at the unit's socket.
 ln -sf "$rundir/control.sock" "\$2"
 exec 2>>"\${2%/*}/vshmd.log"
-exec unshare --net --mount sh -c 'mount -t tmpfs -o mode=1777 tmpfs /tmp &&
-	mount --bind "\$0" /usr/local && exec "\$@"' "$root/usr/local" \\
-	setpriv --reuid $nobody --regid $gid --clear-groups --inh-caps=-all \\
-	--bounding-set=-all --no-new-privs \\
-	"$sandbox" --allow "$work/allow" --deny "$work/deny" --af-unix -- $cmd
+exec "$work/unit-sandbox" $cmd
 EOS
 chmod +x "$work/vshmd-as-unit"
 VSHMD=$work/vshmd-as-unit "$sim" --backend kmod >"$log" 2>&1
