@@ -9,9 +9,7 @@
  * SHARED_OBJECT_* attacks hold the broker's dma-buf table to the same
  * rules; one of them shares real vgem dma-bufs when vgem is loaded.
  */
-#include <xf86drm.h>
-#include <drm.h>
-#include <drm_mode.h>
+#include "vgem_util.h"
 
 #include "kselftest_harness.h"
 #include "broker_util.h"
@@ -652,56 +650,21 @@ static int so_add_flood(struct __test_metadata *_metadata, struct ctx *c)
 	return 0;
 }
 
-/* The vgem card node, or -1 (no vgem outside the VM). */
-static int open_vgem(void)
-{
-	char path[32];
-	int i;
-
-	for (i = 0; i < 16; i++) {
-		drmVersionPtr ver;
-		bool vgem;
-		int fd;
-
-		snprintf(path, sizeof(path), "/dev/dri/card%d", i);
-		fd = open(path, O_RDWR | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		ver = drmGetVersion(fd);
-		vgem = ver && !strcmp(ver->name, "vgem");
-		drmFreeVersion(ver);
-		if (vgem)
-			return fd;
-		close(fd);
-	}
-	return -1;
-}
-
 /*
  * Shares objects (real vgem dma-bufs where vgem exists, else refused
  * memfds), then hangs up with a frame half sent: its objects' fds go too.
  */
 static int so_add_then_hangup(struct __test_metadata *_metadata, struct ctx *c)
 {
-	int drm = open_vgem(), i;
+	int drm = vgem_open(), i;
 
 	(void)_metadata;
 	for (i = 0; i < 3; i++) {
-		struct drm_mode_create_dumb cd = { .width = 1024, .height = 4, .bpp = 32 };
-		struct drm_gem_close cl = { 0 };
 		uint8_t uuid[16];
-		int fd = -1;
 		int64_t r;
+		int fd;
 
-		if (drm >= 0) {
-			CHECK(drmIoctl(drm, DRM_IOCTL_MODE_CREATE_DUMB, &cd) == 0);
-			CHECK(drmPrimeHandleToFD(drm, cd.handle, DRM_CLOEXEC | DRM_RDWR,
-						 &fd) == 0);
-			cl.handle = cd.handle;
-			drmIoctl(drm, DRM_IOCTL_GEM_CLOSE, &cl);
-		} else {
-			fd = dup(c->mfd);
-		}
+		fd = drm >= 0 ? vgem_dmabuf(drm, 4 * 4096, true) : dup(c->mfd);
 		CHECK(fd >= 0);
 		memset(uuid, i, sizeof(uuid));
 		r = send_frame(c->evil->be, SO_ADD, NR, 16, uuid, 16, &fd, 1) ? -1 :

@@ -11,9 +11,7 @@
  * scripts/vm-run --with-vgem, as 'make check' does) and skip elsewhere;
  * the refusals (not a dma-buf, no fd, unknown UUID) run everywhere.
  */
-#include <xf86drm.h>
-#include <drm.h>
-#include <drm_mode.h>
+#include "vgem_util.h"
 
 #include "kselftest_harness.h"
 #include "broker_util.h"
@@ -25,51 +23,6 @@
 #define LIMIT	4
 
 static const uint32_t NR = VSHM_HDR_VERSION | VSHM_HDR_NEED_REPLY;
-
-/* The vgem card node, or -1. */
-static int open_vgem(void)
-{
-	char path[32];
-	int i;
-
-	for (i = 0; i < 16; i++) {
-		drmVersionPtr ver;
-		bool vgem;
-		int fd;
-
-		snprintf(path, sizeof(path), "/dev/dri/card%d", i);
-		fd = open(path, O_RDWR | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		ver = drmGetVersion(fd);
-		vgem = ver && !strcmp(ver->name, "vgem");
-		drmFreeVersion(ver);
-		if (vgem)
-			return fd;
-		close(fd);
-	}
-	return -1;
-}
-
-/* A new BUFSZ vgem buffer exported as a dma-buf (read-write or not); its fd. */
-static int vgem_dmabuf(int drm, bool writable)
-{
-	struct drm_mode_create_dumb create = {
-		.width = 1024, .height = BUFSZ / 4096, .bpp = 32,
-	};
-	struct drm_gem_close cl = { 0 };
-	int fd = -1;
-
-	if (drmIoctl(drm, DRM_IOCTL_MODE_CREATE_DUMB, &create))
-		return -1;
-	if (drmPrimeHandleToFD(drm, create.handle,
-			       DRM_CLOEXEC | (writable ? DRM_RDWR : 0), &fd))
-		fd = -1;
-	/* The dma-buf holds the object; the handle is not needed. */
-	cl.handle = create.handle;
-	drmIoctl(drm, DRM_IOCTL_GEM_CLOSE, &cl);
-	return fd;
-}
 
 static void make_uuid(uint8_t u[16], uint8_t tag)
 {
@@ -134,7 +87,7 @@ FIXTURE_SETUP(sobj)
 	ASSERT_EQ(0, broker_startv(&self->b, NULL, extra));
 	ASSERT_EQ(0, tdev_add(&self->b, &self->a, RSIZE, A_GA));
 	ASSERT_EQ(0, tdev_add(&self->b, &self->bdev, RSIZE, B_GA));
-	self->drm = open_vgem();
+	self->drm = vgem_open();
 	self->base_fds = broker_fds(&self->b);
 	ASSERT_GT(self->base_fds, 0);
 }
@@ -230,7 +183,7 @@ TEST_F(sobj, share_and_map)
 
 	NEED_VGEM();
 	make_uuid(u, 5);
-	dmabuf = vgem_dmabuf(self->drm, true);
+	dmabuf = vgem_dmabuf(self->drm, BUFSZ, true);
 	ASSERT_GE(dmabuf, 0);
 	abuf = mmap(NULL, BUFSZ, PROT_READ | PROT_WRITE, MAP_SHARED, dmabuf, 0);
 	ASSERT_NE(MAP_FAILED, abuf);
@@ -287,7 +240,7 @@ TEST_F(sobj, read_only_export)
 
 	NEED_VGEM();
 	make_uuid(u, 6);
-	dmabuf = vgem_dmabuf(self->drm, false);
+	dmabuf = vgem_dmabuf(self->drm, BUFSZ, false);
 	ASSERT_GE(dmabuf, 0);
 	ASSERT_EQ(0, so_ack(&self->a, VSHM_VU_BACKEND_SHARED_OBJECT_ADD, u, dmabuf));
 	close(dmabuf);
@@ -308,8 +261,8 @@ TEST_F(sobj, duplicate_uuid)
 
 	NEED_VGEM();
 	make_uuid(u, 7);
-	x = vgem_dmabuf(self->drm, true);
-	y = vgem_dmabuf(self->drm, true);
+	x = vgem_dmabuf(self->drm, BUFSZ, true);
+	y = vgem_dmabuf(self->drm, BUFSZ, true);
 	ASSERT_GE(x, 0);
 	ASSERT_GE(y, 0);
 	ASSERT_EQ(0, so_ack(&self->a, VSHM_VU_BACKEND_SHARED_OBJECT_ADD, u, x));
@@ -332,7 +285,7 @@ TEST_F(sobj, remove_by_owner_only)
 
 	NEED_VGEM();
 	make_uuid(u, 8);
-	x = vgem_dmabuf(self->drm, true);
+	x = vgem_dmabuf(self->drm, BUFSZ, true);
 	ASSERT_GE(x, 0);
 	ASSERT_EQ(0, so_ack(&self->a, VSHM_VU_BACKEND_SHARED_OBJECT_ADD, u, x));
 	EXPECT_EQ(EPERM, so_ack(&self->bdev, VSHM_VU_BACKEND_SHARED_OBJECT_REMOVE, u, -1));
@@ -352,7 +305,7 @@ TEST_F(sobj, per_device_limit)
 	int x, i;
 
 	NEED_VGEM();
-	x = vgem_dmabuf(self->drm, true);
+	x = vgem_dmabuf(self->drm, BUFSZ, true);
 	ASSERT_GE(x, 0);
 	for (i = 0; i < LIMIT + 2; i++)
 		make_uuid(u[i], 0x40 + i);
@@ -375,7 +328,7 @@ TEST_F(sobj, reset_keeps_objects)
 
 	NEED_VGEM();
 	make_uuid(u, 9);
-	x = vgem_dmabuf(self->drm, true);
+	x = vgem_dmabuf(self->drm, BUFSZ, true);
 	ASSERT_GE(x, 0);
 	ASSERT_EQ(0, so_ack(&self->a, VSHM_VU_BACKEND_SHARED_OBJECT_ADD, u, x));
 	ASSERT_EQ(0, vshm_client_reset_device(self->b.c, self->a.id, NULL));
@@ -396,7 +349,7 @@ static void objects_go_with_device(struct __test_metadata *_metadata,
 
 	make_uuid(u1, 10);
 	make_uuid(u2, 11);
-	buf = vgem_dmabuf(self->drm, true);
+	buf = vgem_dmabuf(self->drm, BUFSZ, true);
 	ASSERT_GE(buf, 0);
 	ASSERT_EQ(0, tdev_add(&self->b, &x, RSIZE, UINT64_MAX));
 	ASSERT_EQ(0, so_ack(&x, VSHM_VU_BACKEND_SHARED_OBJECT_ADD, u1, buf));

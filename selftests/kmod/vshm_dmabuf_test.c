@@ -14,9 +14,7 @@
  * VSHM_EXPECT_DMA_HEAP=1 says it must be there ('make check-matrix' sets
  * them from 6.12 on): then its absence fails.
  */
-#include <xf86drm.h>
-#include <drm.h>
-#include <drm_mode.h>
+#include "vgem_util.h"
 #include <linux/dma-heap.h>
 #include <linux/udmabuf.h>
 
@@ -35,31 +33,6 @@ struct xbuf {
 	int memfd;		/* udmabuf: the memfd behind it, or -1 */
 };
 
-/* Open the vgem card node, or return -1. */
-static int open_vgem(void)
-{
-	char path[32];
-	int i;
-
-	for (i = 0; i < 16; i++) {
-		drmVersionPtr ver;
-		bool is_vgem;
-		int fd;
-
-		snprintf(path, sizeof(path), "/dev/dri/card%d", i);
-		fd = open(path, O_RDWR | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		ver = drmGetVersion(fd);
-		is_vgem = ver && !strcmp(ver->name, "vgem");
-		drmFreeVersion(ver);
-		if (is_vgem)
-			return fd;
-		close(fd);
-	}
-	return -1;
-}
-
 /* The exporter's device, or -1; @why says what is missing. */
 static int open_exporter(enum exporter exp, const char **why, const char **expect)
 {
@@ -67,7 +40,7 @@ static int open_exporter(enum exporter exp, const char **why, const char **expec
 	case EXP_VGEM:
 		*why = "no vgem device: load vgem (scripts/vm-run --with-vgem)";
 		*expect = NULL;
-		return open_vgem();
+		return vgem_open();
 	case EXP_UDMABUF:
 		*why = "no /dev/udmabuf: this kernel lacks CONFIG_UDMABUF (Debian's 6.1 does)";
 		*expect = "VSHM_EXPECT_UDMABUF";
@@ -80,33 +53,13 @@ static int open_exporter(enum exporter exp, const char **why, const char **expec
 	return -1;
 }
 
-/* A dumb buffer of @size bytes on vgem; its GEM handle. */
-static int create_buffer(int drm, size_t size, uint32_t *handle)
-{
-	struct drm_mode_create_dumb create = {
-		.width = size / 4096, .height = 1024, .bpp = 32,
-	};
-
-	if (drmIoctl(drm, DRM_IOCTL_MODE_CREATE_DUMB, &create))
-		return -errno;
-	*handle = create.handle;
-	return create.size >= size ? 0 : -ENOSPC;
-}
-
-static void close_handle(int drm, uint32_t handle)
-{
-	struct drm_gem_close req = { .handle = handle };
-
-	drmIoctl(drm, DRM_IOCTL_GEM_CLOSE, &req);
-}
-
 /* Drop every userspace reference to @b (the mapping's own stays). */
 static void release_buffer(int dev, struct xbuf *b)
 {
 	if (b->fd >= 0)
 		close(b->fd);
 	if (b->handle)
-		close_handle(dev, b->handle);
+		vgem_close(dev, b->handle);
 	if (b->memfd >= 0)
 		close(b->memfd);
 	b->fd = -1;
@@ -128,12 +81,12 @@ static int export_buffer(enum exporter exp, int dev, size_t size, bool writable,
 
 	switch (exp) {
 	case EXP_VGEM: {
-		int ret = create_buffer(dev, size, &b->handle);
+		int ret = vgem_create(dev, size, &b->handle);
 
-		if (!ret && drmPrimeHandleToFD(dev, b->handle,
-					       DRM_CLOEXEC | (writable ? DRM_RDWR : 0),
-					       &b->fd))
-			ret = -errno;
+		if (!ret) {
+			b->fd = vgem_export(dev, b->handle, writable);
+			ret = b->fd < 0 ? b->fd : 0;
+		}
 		if (ret)
 			release_buffer(dev, b);
 		return ret;
