@@ -1,31 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
-# Helpers shared by the install tests (sourced): TAP results, the files
+# Helpers shared by the install tests (sourced): TAP results (tap.sh), the files
 # `make install` puts in place, and systemd's system call groups.
 
-n=0 pass=0 fail=0 skip=0
-log=$(mktemp /tmp/vshm-install-test.XXXXXX)
-
-# check STATUS DESCRIPTION: 0 passes; otherwise the log's tail is shown.
-check() {
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then
-		echo "ok $n $2"; pass=$((pass + 1))
-	else
-		echo "not ok $n $2"; fail=$((fail + 1))
-		sed 's/^/#   /' "$log" | tail -n 25
-	fi
-}
-
-skip_test() {
-	n=$((n + 1)); skip=$((skip + 1))
-	echo "ok $n $1 # SKIP $2"
-}
-
-totals() {
-	echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:$skip error:0"
-	rm -f "$log"
-	[ $fail -eq 0 ]
-}
+. "$(dirname "${BASH_SOURCE[0]}")/../common/tap.sh"
 
 # The release of the kernel in KDIR, as kbuild installs modules for it.
 kernel_release() {

@@ -11,19 +11,7 @@ set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 1
 tools=$(scripts/kernel-tools) || exit 1
-log=$(mktemp /tmp/static-checks.XXXXXX)
-trap 'rm -f "$log"' EXIT
-
-n=0 pass=0 fail=0
-check() {
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then
-		echo "ok $n $2"; pass=$((pass + 1))
-	else
-		echo "not ok $n $2"; fail=$((fail + 1))
-		sed 's/^/#   /' "$log" | head -n 40
-	fi
-}
+. selftests/common/tap.sh
 
 shopt -s nullglob
 sources=(kmod/*.c kmod/*.h include/uapi/linux/vshm.h)
@@ -57,5 +45,4 @@ awk '
 ' kmod/*.c >"$log"
 check $(( $(grep -c . "$log") != 0 )) "every non-static module function has kernel-doc"
 
-echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:0 error:0"
-[ $fail -eq 0 ]
+totals

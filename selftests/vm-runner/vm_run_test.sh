@@ -10,26 +10,16 @@ set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 vm_run=$top/scripts/vm-run
 warn_ko=${BUILD:-$top/build}/out/kmod-warn/vshm_selftest_warn.ko
-log=$(mktemp /tmp/vm-run-test.XXXXXX)
-trap 'rm -f "$log" "$log.add"' EXIT
-
-n=0 pass=0 fail=0
-check() {
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then
-		echo "ok $n $2"; pass=$((pass + 1))
-	else
-		echo "not ok $n $2"; fail=$((fail + 1))
-		sed 's/^/#   /' "$log" | tail -n 20
-	fi
-}
+. "$top/selftests/common/tap.sh"
+added=$(mktemp /tmp/vm-run-test.XXXXXX)
+trap 'rm -f "$added"' EXIT
 
 echo "TAP version 13"
 echo "1..5"
 
-echo "payload $$" >"$log.add"
-"$vm_run" --timeout 120 --add "$log.add" -- \
-	sh -c 'grep -qx "payload '$$'" "$VSHM_VM_FILES/$(basename '"$log.add"')" && exit 7' >"$log" 2>&1
+echo "payload $$" >"$added"
+"$vm_run" --timeout 120 --add "$added" -- \
+	sh -c 'grep -qx "payload '$$'" "$VSHM_VM_FILES/$(basename '"$added"')" && exit 7' >"$log" 2>&1
 check $(( $? != 7 )) "the command's exit status and --add files come through"
 
 "$vm_run" --timeout 120 -- true >"$log" 2>&1
@@ -48,5 +38,4 @@ rc=$?
 took=$(( $(date +%s) - start ))
 check $(( rc != 124 || took > 90 )) "--timeout kills a hung guest (exit $rc after ${took}s, want 124)"
 
-echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:0 error:0"
-[ $fail -eq 0 ]
+totals
