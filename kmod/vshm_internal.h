@@ -62,6 +62,10 @@ extern struct vshm_totals vshm_totals;
  *	until @release; callers that use it after dropping the region lock
  *	take their own reference.  Called with the region lock held (read or
  *	write), may sleep.  Returns 0 or -errno.
+ * @peek_page: optional; like @get_page, but only for a page the source
+ *	already has: it never allocates, reads or waits, and returns -ENOENT
+ *	instead.  Fault-around uses it, so that mapping a page's neighbours
+ *	never grows the source.  Without it, @get_page must not allocate.
  * @release: drop everything the mapping holds on its source; called after
  *	every PTE that could point at its pages has been zapped.
  */
@@ -69,6 +73,8 @@ struct vshm_source_ops {
 	const char *name;
 	int (*get_page)(struct vshm_mapping *map, pgoff_t index,
 			struct page **pagep);
+	int (*peek_page)(struct vshm_mapping *map, pgoff_t index,
+			 struct page **pagep);
 	void (*release)(struct vshm_mapping *map);
 };
 

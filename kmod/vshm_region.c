@@ -48,7 +48,9 @@ static pgprot_t vshm_pte_prot(struct vm_area_struct *vma,
  * Map the pages of @map around the one just faulted in, within the same
  * aligned window, VMA and mapping, as the page cache's fault-around does:
  * guests touch memory sequentially, and a fault costs far more than a PTE.
- * Best effort: any failure just stops it, the next fault will retry.
+ * Only pages the source already has are mapped: fault-around never
+ * allocates.  Best effort: any failure just stops it; the next fault will
+ * retry.
  */
 static void vshm_fault_around(struct vm_fault *vmf, struct vshm_mapping *map,
 			      pgprot_t prot)
@@ -57,6 +59,8 @@ static void vshm_fault_around(struct vm_fault *vmf, struct vshm_mapping *map,
 	unsigned long window = VSHM_FAULT_AROUND_PAGES * PAGE_SIZE;
 	unsigned long start = max(ALIGN_DOWN(vmf->address, window), vma->vm_start);
 	unsigned long end = min(start + window, vma->vm_end);
+	int (*peek)(struct vshm_mapping *map, pgoff_t index, struct page **pagep) =
+		map->ops->peek_page ?: map->ops->get_page;
 	unsigned long addr;
 
 	for (addr = start; addr < end; addr += PAGE_SIZE) {
@@ -67,7 +71,7 @@ static void vshm_fault_around(struct vm_fault *vmf, struct vshm_mapping *map,
 			continue;
 		if (off >= map->start + map->len)
 			break;
-		if (map->ops->get_page(map, (off - map->start) >> PAGE_SHIFT, &page))
+		if (peek(map, (off - map->start) >> PAGE_SHIFT, &page))
 			break;
 		if (vmf_insert_pfn_prot(vma, addr, page_to_pfn(page), prot) &
 		    VM_FAULT_ERROR)

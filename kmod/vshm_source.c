@@ -33,23 +33,16 @@
 /* Seals that forbid writing a shmem or hugetlbfs file. */
 #define VSHM_WRITE_SEALS	(F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)
 
-static int vshm_shmem_get_page(struct vshm_mapping *map, pgoff_t index,
-			       struct page **pagep)
+/*
+ * Keep @page (referenced by the caller) as page @index of @map; if a racing
+ * fault stored one first, use that.  Two faults may race for the same page
+ * under the shared region lock.
+ */
+static int vshm_shmem_hold(struct vshm_mapping *map, pgoff_t index,
+			   struct page *page, struct page **pagep)
 {
-	struct address_space *mapping = map->file->f_mapping;
-	struct page *page, *old;
+	struct page *old;
 
-	page = xa_load(&map->pages, index);
-	if (page)
-		goto out;
-
-	page = shmem_read_mapping_page_gfp(mapping,
-					   (map->fd_offset >> PAGE_SHIFT) + index,
-					   mapping_gfp_mask(mapping));
-	if (IS_ERR(page))
-		return PTR_ERR(page);
-
-	/* Two faults may race for the same page under the shared lock. */
 	old = xa_cmpxchg(&map->pages, index, NULL, page, GFP_KERNEL_ACCOUNT);
 	if (xa_is_err(old)) {
 		put_page(page);
@@ -61,9 +54,53 @@ static int vshm_shmem_get_page(struct vshm_mapping *map, pgoff_t index,
 	} else {
 		atomic64_inc(&vshm_totals.pages_held);
 	}
-out:
 	*pagep = page;
 	return 0;
+}
+
+static int vshm_shmem_get_page(struct vshm_mapping *map, pgoff_t index,
+			       struct page **pagep)
+{
+	struct address_space *mapping = map->file->f_mapping;
+	struct page *page;
+
+	page = xa_load(&map->pages, index);
+	if (page) {
+		*pagep = page;
+		return 0;
+	}
+	page = shmem_read_mapping_page_gfp(mapping,
+					   (map->fd_offset >> PAGE_SHIFT) + index,
+					   mapping_gfp_mask(mapping));
+	if (IS_ERR(page))
+		return PTR_ERR(page);
+	return vshm_shmem_hold(map, index, page, pagep);
+}
+
+/*
+ * Like vshm_shmem_get_page() for a page already in the page cache; never
+ * allocates, reads swap or waits: fault-around must not grow the source.
+ */
+static int vshm_shmem_peek_page(struct vshm_mapping *map, pgoff_t index,
+				struct page **pagep)
+{
+	pgoff_t src = (map->fd_offset >> PAGE_SHIFT) + index;
+	struct folio *folio;
+	struct page *page;
+
+	page = xa_load(&map->pages, index);
+	if (page) {
+		*pagep = page;
+		return 0;
+	}
+	folio = vshm_filemap_get_folio(map->file->f_mapping, src);
+	if (!folio)
+		return -ENOENT;
+	if (!folio_test_uptodate(folio)) {
+		folio_put(folio);
+		return -ENOENT;
+	}
+	return vshm_shmem_hold(map, index, folio_file_page(folio, src), pagep);
 }
 
 static void vshm_shmem_release(struct vshm_mapping *map)
@@ -83,6 +120,7 @@ static void vshm_shmem_release(struct vshm_mapping *map)
 static const struct vshm_source_ops vshm_shmem_ops = {
 	.name = "shmem",
 	.get_page = vshm_shmem_get_page,
+	.peek_page = vshm_shmem_peek_page,
 	.release = vshm_shmem_release,
 };
 

@@ -446,6 +446,46 @@ TEST_F(fault, vma_split)
 }
 
 /*
+ * Fault-around maps a faulting page's neighbours only if the source already
+ * has them: touching one page of a sparse memfd allocates that page alone,
+ * while the 16 pages of a populated memfd need at most two faults (a
+ * 16-page window may straddle two aligned windows).
+ */
+TEST_F(fault, fault_around_never_allocates)
+{
+	const size_t len = 64 * P;
+	struct vshm_region_info info;
+	uint8_t *view, byte = 1;
+	int sparse, region;
+	struct stat st;
+	size_t off;
+
+	sparse = memfd_create("vshm-sparse", MFD_CLOEXEC);
+	ASSERT_LE(0, sparse);
+	ASSERT_EQ(0, ftruncate(sparse, len));
+	region = vt_create_region(2 * len, 0);
+	ASSERT_LE(0, region);
+	ASSERT_EQ(0, vt_map(region, sparse, 0, 0, 0, len));
+	ASSERT_EQ(0, vt_map(region, self->a, 0, 0, len, 16 * P));
+	view = vt_mmap(region, 2 * len, PROT_READ, 0);
+	ASSERT_NE(NULL, view);
+
+	ASSERT_EQ(0, vt_peek(view + 5 * P, &byte));
+	EXPECT_EQ(0, byte);
+	ASSERT_EQ(0, fstat(sparse, &st));
+	EXPECT_EQ(P, (size_t)st.st_blocks * 512);
+
+	for (off = 0; off < 16 * P; off += P)
+		ASSERT_EQ(0, vt_peek(view + len + off, &byte));
+	ASSERT_EQ(0, vt_info(region, &info));
+	EXPECT_LE(info.faults, 3);
+
+	munmap(view, 2 * len);
+	close(region);
+	close(sparse);
+}
+
+/*
  * 10,000 one-page mappings (adjacent, alternately read-write and
  * read-only, from a small memfd) in one region: the region's mmap is still
  * exactly one VMA in /proc/self/maps, every page shows the right source
