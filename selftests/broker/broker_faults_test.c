@@ -111,25 +111,8 @@ static void die_mid_frame(struct __test_metadata *_metadata,
 		fds[i] = make_memfd(PG, 0);
 	{
 		struct iovec iov = { frame, hdr_bytes + payload_bytes };
-		union {
-			struct cmsghdr align;
-			char buf[CMSG_SPACE(4 * sizeof(int))];
-		} cb;
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 
-		if (nfds) {
-			struct cmsghdr *c;
-
-			memset(&cb, 0, sizeof(cb));
-			mh.msg_control = cb.buf;
-			mh.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
-			c = CMSG_FIRSTHDR(&mh);
-			c->cmsg_level = SOL_SOCKET;
-			c->cmsg_type = SCM_RIGHTS;
-			c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
-			memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
-		}
-		ASSERT_EQ((ssize_t)iov.iov_len, sendmsg(t.be, &mh, MSG_NOSIGNAL));
+		ASSERT_EQ(0, send_iov_fds(t.be, &iov, 1, fds, nfds));
 	}
 	for (i = 0; i < (int)nfds; i++)
 		close(fds[i]);

@@ -302,22 +302,20 @@ static inline void tdev_close(struct tdev *t)
 	t->be = t->fw = -1;
 }
 
-/* Send one raw frame: header fields, payload, fds. */
-static inline int send_frame(int fd, uint32_t req, uint32_t flags, uint32_t size,
-			     const void *payload, size_t plen, const int *fds,
-			     unsigned int nfds)
+/* sendmsg() the @niov buffers with @nfds fds (at most 64); 0 if all went. */
+static inline int send_iov_fds(int fd, struct iovec *iov, int niov,
+			       const int *fds, unsigned int nfds)
 {
-	struct vshm_hdr h = { .request = req, .flags = flags, .size = size };
-	struct iovec iov[2] = {
-		{ &h, sizeof(h) }, { (void *)payload, plen },
-	};
 	union {
 		struct cmsghdr align;
 		char buf[CMSG_SPACE(64 * sizeof(int))];
 	} cb;
-	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = plen ? 2 : 1 };
-	ssize_t n;
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = niov };
+	size_t total = 0;
+	int i;
 
+	if (nfds > 64)
+		return -1;
 	if (nfds) {
 		struct cmsghdr *c;
 
@@ -330,8 +328,22 @@ static inline int send_frame(int fd, uint32_t req, uint32_t flags, uint32_t size
 		c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
 		memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
 	}
-	n = sendmsg(fd, &mh, MSG_NOSIGNAL);
-	return n == (ssize_t)(sizeof(h) + plen) ? 0 : -1;
+	for (i = 0; i < niov; i++)
+		total += iov[i].iov_len;
+	return sendmsg(fd, &mh, MSG_NOSIGNAL) == (ssize_t)total ? 0 : -1;
+}
+
+/* Send one raw frame: header fields, payload, fds. */
+static inline int send_frame(int fd, uint32_t req, uint32_t flags, uint32_t size,
+			     const void *payload, size_t plen, const int *fds,
+			     unsigned int nfds)
+{
+	struct vshm_hdr h = { .request = req, .flags = flags, .size = size };
+	struct iovec iov[2] = {
+		{ &h, sizeof(h) }, { (void *)payload, plen },
+	};
+
+	return send_iov_fds(fd, iov, plen ? 2 : 1, fds, nfds);
 }
 
 /* A VhostUserMMap payload. */
