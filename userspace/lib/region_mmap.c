@@ -27,7 +27,6 @@
  * (the module keeps its own page references); and every memfd or hugetlbfs
  * mapping holds one file descriptor.
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
