@@ -7,7 +7,7 @@
 #  - an incompatible change to a public struct, and a removed export, make
 #    that check fail and name what changed;
 #  - every function declared in include/vshm/*.h is exported, in a named
-#    version node (no glob in libvshm.map).
+#    version node (no glob in libvshm.map), and has a man page.
 
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -18,7 +18,7 @@ trap 'rm -rf "$work"' EXIT
 version=$(cat VERSION)
 
 echo "TAP version 13"
-echo "1..4"
+echo "1..5"
 
 make -s -C userspace/lib abi-check OUT="$work/out" >"$log" 2>&1
 check $? "libvshm.so matches the ABI baseline"
@@ -55,5 +55,12 @@ rc=$?
 grep -n '^[[:space:]]*[a-z_]*\*[a-z_]*;' userspace/lib/libvshm.map |
 	grep -v '^[0-9]*:[[:space:]]*\*;$' >>"$log" && rc=1
 check $rc "every public function is exported in a named version node"
+
+: >"$log"
+rc=0
+while read -r fn; do
+	[ -f "userspace/lib/man/$fn.3" ] || { echo "no man page for $fn" >>"$log"; rc=1; }
+done <"$work/declared"
+check $rc "every public function has a man page in userspace/lib/man"
 
 totals
