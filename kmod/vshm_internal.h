@@ -18,6 +18,8 @@
  * without region->lock.
  * region->lock is never held across copy_{to,from}_user, so a copy whose
  * user buffer lies in a region's own mmap cannot deadlock on it.
+ * VSHM_IOC_MAP takes the caller's mmap_lock (trial mmap of the source,
+ * vshm_source.c) before the region lock, never under it.
  * vshm_mnt_lock (vshm_main.c) is a leaf, taken with no other vshm lock held;
  * the unmount itself runs after dropping it.
  */

@@ -262,18 +262,30 @@ static ssize_t vshm_region_copy(struct vshm_region *region, struct iov_iter *ite
 	return done ? done : err;
 }
 
+/*
+ * As a block device does: a read at or past the end returns 0 (end of
+ * file, as read(2)), a write there ENOSPC; one that reaches the end is short.
+ */
 static ssize_t vshm_region_read_iter(struct kiocb *iocb, struct iov_iter *to)
 {
+	struct vshm_region *region = iocb->ki_filp->private_data;
+
 	if (iocb->ki_pos < 0)
 		return -EINVAL;
+	if (iocb->ki_pos >= region->size)
+		return 0;
 	return vshm_region_copy(iocb->ki_filp->private_data, to, &iocb->ki_pos,
 				false);
 }
 
 static ssize_t vshm_region_write_iter(struct kiocb *iocb, struct iov_iter *from)
 {
+	struct vshm_region *region = iocb->ki_filp->private_data;
+
 	if (iocb->ki_pos < 0)
 		return -EINVAL;
+	if (iocb->ki_pos >= region->size)
+		return iov_iter_count(from) ? -ENOSPC : 0;
 	return vshm_region_copy(iocb->ki_filp->private_data, from, &iocb->ki_pos,
 				true);
 }
