@@ -18,6 +18,10 @@
  * without region->lock.
  * region->lock is never held across copy_{to,from}_user, so a copy whose
  * user buffer lies in a region's own mmap cannot deadlock on it.
+ * VSHM_IOC_MAP takes the caller's mmap_lock (trial mmap of the source,
+ * vshm_source.c) before the region lock, never under it.
+ * vshm_mnt_lock (vshm_main.c) is a leaf, taken with no other vshm lock held;
+ * the unmount itself runs after dropping it.
  */
 #ifndef _VSHM_INTERNAL_H
 #define _VSHM_INTERNAL_H
@@ -153,7 +157,8 @@ struct vshm_region {
 };
 
 /* vshm_main.c */
-struct vfsmount *vshm_mount(void);
+struct vfsmount *vshm_mount_get(void);
+void vshm_mount_put(void);
 struct device *vshm_dma_device(void);
 
 /* vshm_region.c */

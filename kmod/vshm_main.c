@@ -13,6 +13,7 @@
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/mount.h>
+#include <linux/mutex.h>
 #include <linux/pseudo_fs.h>
 #include <linux/seq_file.h>
 #include <linux/sizes.h>
@@ -20,6 +21,7 @@
 
 #include <uapi/linux/vshm.h>
 
+#include "vshm_compat.h"
 #include "vshm_internal.h"
 
 /* Magic of the region pseudo filesystem ("vshm" in ASCII). */
@@ -37,17 +39,82 @@ MODULE_PARM_DESC(max_mappings,
 
 struct vshm_totals vshm_totals;
 
-static struct vfsmount *vshm_mnt;
 static struct dentry *vshm_debugfs;
 
-/**
- * vshm_mount() - the internal mount that region inodes live on
- *
- * Return: the mount, valid from module init to exit.
+/*
+ * The internal mount that region inodes live on exists only while a region
+ * does: the first region mounts it and the last one's release unmounts it.
+ * vshm_fs_type has an owner, so its superblock holds a module reference from
+ * sget_fc() until deactivate_locked_super() has run kill_sb.  Whatever
+ * outlives the last region on that mount (an O_PATH fd on a region's
+ * dentry, with the dentry, inode and mount it holds) thus keeps vshm.ko
+ * loaded, and rmmod works again once nothing is left.  A mount held from
+ * init to exit could not do both: its superblock would pin the module for
+ * good.
  */
-struct vfsmount *vshm_mount(void)
+static DEFINE_MUTEX(vshm_mnt_lock);
+static struct vfsmount *vshm_mnt;	/* under vshm_mnt_lock */
+static unsigned long vshm_mnt_users;	/* under vshm_mnt_lock */
+
+static int vshm_init_fs_context(struct fs_context *fc)
 {
-	return vshm_mnt;
+	return init_pseudo(fc, VSHM_FS_MAGIC) ? 0 : -ENOMEM;
+}
+
+/* Never registered: it exists only for the kern_mount below. */
+static struct file_system_type vshm_fs_type = {
+	.owner = THIS_MODULE,
+	.name = "vshm",
+	.init_fs_context = vshm_init_fs_context,
+	.kill_sb = kill_anon_super,
+};
+
+/**
+ * vshm_mount_get() - the internal mount, for a new region
+ *
+ * Mounts it if no region exists.  Every successful call is paired with one
+ * vshm_mount_put(), when the region is released.
+ *
+ * Return: the mount, valid until the matching vshm_mount_put(), or an
+ * ERR_PTR() if it cannot be mounted.
+ */
+struct vfsmount *vshm_mount_get(void)
+{
+	struct vfsmount *mnt;
+
+	mutex_lock(&vshm_mnt_lock);
+	if (!vshm_mnt_users) {
+		mnt = kern_mount(&vshm_fs_type);
+		if (IS_ERR(mnt))
+			goto out_unlock;
+		vshm_mnt = mnt;
+	}
+	vshm_mnt_users++;
+	mnt = vshm_mnt;
+out_unlock:
+	mutex_unlock(&vshm_mnt_lock);
+	return mnt;
+}
+
+/**
+ * vshm_mount_put() - a region no longer needs the internal mount
+ *
+ * The last user unmounts it; the superblock (and with it the module
+ * reference) goes when the last path on it is put.  Sleeps.
+ */
+void vshm_mount_put(void)
+{
+	struct vfsmount *last = NULL;
+
+	mutex_lock(&vshm_mnt_lock);
+	if (!WARN_ON_ONCE(!vshm_mnt_users) && !--vshm_mnt_users) {
+		last = vshm_mnt;
+		vshm_mnt = NULL;
+	}
+	mutex_unlock(&vshm_mnt_lock);
+	/* kern_unmount() waits for an RCU grace period: not under the mutex. */
+	if (last)
+		kern_unmount(last);
 }
 
 static long vshm_ioctl_create_region(void __user *uarg)
@@ -112,18 +179,6 @@ struct device *vshm_dma_device(void)
 	return vshm_misc.this_device;
 }
 
-static int vshm_init_fs_context(struct fs_context *fc)
-{
-	return init_pseudo(fc, VSHM_FS_MAGIC) ? 0 : -ENOMEM;
-}
-
-/* Never registered: it exists only for the kern_mount below. */
-static struct file_system_type vshm_fs_type = {
-	.name = "vshm",
-	.init_fs_context = vshm_init_fs_context,
-	.kill_sb = kill_anon_super,
-};
-
 static int vshm_stats_show(struct seq_file *m, void *unused)
 {
 	seq_printf(m, "regions %lld\n", atomic64_read(&vshm_totals.regions));
@@ -141,13 +196,9 @@ static int __init vshm_init(void)
 {
 	int ret;
 
-	vshm_mnt = kern_mount(&vshm_fs_type);
-	if (IS_ERR(vshm_mnt))
-		return PTR_ERR(vshm_mnt);
-
 	ret = misc_register(&vshm_misc);
 	if (ret)
-		goto err_unmount;
+		return ret;
 	/*
 	 * Exporters DMA-map their buffers for the attaching device; vshm only
 	 * reads the CPU pages, so any address will do.
@@ -163,8 +214,6 @@ static int __init vshm_init(void)
 
 err_deregister:
 	misc_deregister(&vshm_misc);
-err_unmount:
-	kern_unmount(vshm_mnt);
 	return ret;
 }
 
@@ -172,14 +221,12 @@ static void __exit vshm_exit(void)
 {
 	debugfs_remove_recursive(vshm_debugfs);
 	misc_deregister(&vshm_misc);
-	kern_unmount(vshm_mnt);
 }
 
 module_init(vshm_init);
 module_exit(vshm_exit);
 
-/* The string form works on every kernel; 6.13 made the macro take one. */
-MODULE_INFO(import_ns, "DMA_BUF");
+VSHM_IMPORT_NS(DMA_BUF);
 MODULE_DESCRIPTION("VIRTIO Shared Memory Regions for vhost-user VMMs");
 MODULE_AUTHOR("The vshm authors");
 MODULE_LICENSE("GPL");

@@ -262,18 +262,30 @@ static ssize_t vshm_region_copy(struct vshm_region *region, struct iov_iter *ite
 	return done ? done : err;
 }
 
+/*
+ * As a block device does: a read at or past the end returns 0 (end of
+ * file, as read(2)), a write there ENOSPC; one that reaches the end is short.
+ */
 static ssize_t vshm_region_read_iter(struct kiocb *iocb, struct iov_iter *to)
 {
+	struct vshm_region *region = iocb->ki_filp->private_data;
+
 	if (iocb->ki_pos < 0)
 		return -EINVAL;
+	if (iocb->ki_pos >= region->size)
+		return 0;
 	return vshm_region_copy(iocb->ki_filp->private_data, to, &iocb->ki_pos,
 				false);
 }
 
 static ssize_t vshm_region_write_iter(struct kiocb *iocb, struct iov_iter *from)
 {
+	struct vshm_region *region = iocb->ki_filp->private_data;
+
 	if (iocb->ki_pos < 0)
 		return -EINVAL;
+	if (iocb->ki_pos >= region->size)
+		return iov_iter_count(from) ? -ENOSPC : 0;
 	return vshm_region_copy(iocb->ki_filp->private_data, from, &iocb->ki_pos,
 				true);
 }
@@ -485,6 +497,8 @@ static int vshm_region_release(struct inode *inode, struct file *file)
 
 	atomic64_dec(&vshm_totals.regions);
 	kfree(region);
+	/* This file still holds the module until fput() is done with it. */
+	vshm_mount_put();
 	return 0;
 }
 
@@ -506,13 +520,15 @@ static const struct file_operations vshm_region_fops = {
  * @max_mappings: the region's mapping limit, validated by the caller.
  *
  * The region file holds a module reference until its last fd and VMA are
- * gone, so vshm.ko cannot be unloaded while any region exists.
+ * gone, so vshm.ko cannot be unloaded while any region exists; the region
+ * holds the internal mount (vshm_mount_get()) until it is released.
  *
  * Return: the new fd (O_CLOEXEC, read-write), or -errno.
  */
 int vshm_region_create_fd(u64 size, u32 flags, u32 max_mappings)
 {
 	struct vshm_region *region;
+	struct vfsmount *mnt;
 	struct inode *inode;
 	struct file *file;
 	int fd, ret;
@@ -526,10 +542,15 @@ int vshm_region_create_fd(u64 size, u32 flags, u32 max_mappings)
 	region->flags = flags;
 	region->max_mappings = max_mappings;
 
-	inode = alloc_anon_inode(vshm_mount()->mnt_sb);
+	mnt = vshm_mount_get();
+	if (IS_ERR(mnt)) {
+		ret = PTR_ERR(mnt);
+		goto err_free_region;
+	}
+	inode = alloc_anon_inode(mnt->mnt_sb);
 	if (IS_ERR(inode)) {
 		ret = PTR_ERR(inode);
-		goto err_free_region;
+		goto err_put_mount;
 	}
 	inode->i_size = size;
 	inode->i_private = region;
@@ -543,7 +564,7 @@ int vshm_region_create_fd(u64 size, u32 flags, u32 max_mappings)
 
 	/* Dropped by fput() after ->release, as for any file with an owner. */
 	__module_get(THIS_MODULE);
-	file = alloc_file_pseudo(inode, vshm_mount(), "vshm-region", O_RDWR,
+	file = alloc_file_pseudo(inode, mnt, "vshm-region", O_RDWR,
 				 &vshm_region_fops);
 	if (IS_ERR(file)) {
 		ret = PTR_ERR(file);
@@ -561,6 +582,8 @@ err_put_module:
 	put_unused_fd(fd);
 err_put_inode:
 	iput(inode);
+err_put_mount:
+	vshm_mount_put();
 err_free_region:
 	kfree(region);
 	return ret;

@@ -23,6 +23,7 @@
 #include <linux/hugetlb.h>
 #include <linux/magic.h>
 #include <linux/mm.h>
+#include <linux/mman.h>
 #include <linux/pagemap.h>
 #include <linux/shmem_fs.h>
 #include <linux/slab.h>
@@ -241,12 +242,57 @@ static unsigned int vshm_source_seals(struct file *file)
  */
 static int vshm_source_claim_write(struct file *file)
 {
-	if (!(file->f_mode & FMODE_WRITE))
-		return -EACCES;
 	if (vshm_source_seals(file) & VSHM_WRITE_SEALS)
 		return -EACCES;
 	if (mapping_map_writable(file->f_mapping))
 		return -EACCES;
+	return 0;
+}
+
+/*
+ * The checks do_mmap() makes on a MAP_SHARED mapping of @file that do not
+ * depend on the address space: the fd must be open for reading, for
+ * writing too if the mapping is writable, and an append-only file (which
+ * mmap() refuses to share once it is open for writing, since mprotect()
+ * could add PROT_WRITE later) may only be mapped through a read-only fd.
+ */
+static int vshm_source_check_mode(struct file *file, bool writable)
+{
+	if (!(file->f_mode & FMODE_READ))
+		return -EACCES;
+	if (writable && !(file->f_mode & FMODE_WRITE))
+		return -EACCES;
+	if (IS_APPEND(file_inode(file)) && (file->f_mode & FMODE_WRITE))
+		return -EACCES;
+	return 0;
+}
+
+/*
+ * Let the security modules and do_mmap() judge the mapping as the mmap()
+ * it stands for.  security_mmap_file() is not exported to modules, so this
+ * maps the source for real in the caller, MAP_SHARED with the protection
+ * the mapping implies, and unmaps it at once: one page, or one huge page
+ * (aligned, as hugetlbfs needs) with MAP_NORESERVE so that nothing is
+ * reserved.  No page is faulted in.  Regions never allow PROT_EXEC, so a
+ * noexec mount has nothing to refuse, and the trial asks for no PROT_EXEC.
+ */
+static int vshm_source_trial_mmap(struct file *file,
+				  const struct vshm_source_ops *ops,
+				  u64 fd_offset, bool writable)
+{
+	unsigned long prot = PROT_READ | (writable ? PROT_WRITE : 0);
+	unsigned long size = PAGE_SIZE;
+	unsigned long addr;
+
+	if (!current->mm)
+		return -EPERM;
+	if (ops == &vshm_hugetlb_ops)
+		size = huge_page_size(hstate_file(file));
+	addr = vm_mmap(file, 0, size, prot, MAP_SHARED | MAP_NORESERVE,
+		       round_down(fd_offset, size));
+	if (IS_ERR_VALUE(addr))
+		return (int)addr;
+	vm_munmap(addr, size);
 	return 0;
 }
 
@@ -295,8 +341,10 @@ static struct vshm_mapping *vshm_source_open_dmabuf(struct dma_buf *dmabuf,
  * Return: a new mapping, not yet in any region, holding a reference on the
  * source; or ERR_PTR(-EBADF) for a bad fd, -ENODEV for a file type vshm
  * cannot map, -EOVERFLOW if the range passes the source's end, -EACCES for
- * a source not open for reading, or a write mapping of a source not open
- * for writing or write-sealed; -ENOMEM.
+ * a source not open for reading, an append-only source open for writing,
+ * or a write mapping of a source not open for writing or write-sealed;
+ * what mmap() of the source would return (a security module's refusal,
+ * usually -EACCES or -EPERM; -ENOMEM); -ENOMEM.
  */
 struct vshm_mapping *vshm_source_open(int fd, u64 fd_offset, u64 len,
 				      bool writable)
@@ -327,16 +375,17 @@ struct vshm_mapping *vshm_source_open(int fd, u64 fd_offset, u64 len,
 		ret = -EOVERFLOW;
 		goto err_put_file;
 	}
-	/* Mapping gives read access, as mmap() of the source would need. */
-	if (!(file->f_mode & FMODE_READ)) {
-		ret = -EACCES;
+	ret = vshm_source_check_mode(file, writable);
+	if (ret)
 		goto err_put_file;
-	}
 	if (writable) {
 		ret = vshm_source_claim_write(file);
 		if (ret)
 			goto err_put_file;
 	}
+	ret = vshm_source_trial_mmap(file, ops, fd_offset, writable);
+	if (ret)
+		goto err_release_write;
 
 	map = vshm_mapping_alloc(fd_offset, len, writable);
 	if (!map) {

@@ -13,7 +13,9 @@
  * EINVAL); an unmap must name exactly one whole mapping (else ENOENT); a
  * failed call leaves the region as it was.  Copy-in/out go mapping by
  * mapping: a range starting in a hole fails with ENXIO, one that reaches a
- * hole later returns a short count, writing a read-only mapping fails with
+ * hole or the region's end later returns a short count, one starting at or
+ * past the end reads 0 bytes (end of file) and fails to write with ENOSPC,
+ * writing a read-only mapping fails with
  * EACCES (or stops short there).
  *
  * Copies never raise SIGBUS in the caller when a memfd source is truncated

@@ -2,6 +2,8 @@
 # Module selftests: run inside the VM with vshm.ko loaded ($VSHM_KO names it).
 VM_TESTS += kmod/vshm_load_test
 VM_TESTS += kmod/vshm_ioctl_test
+VM_TESTS += kmod/vshm_perm_test
+VM_TESTS += kmod/vshm_vmops_test
 VM_TESTS += kmod/vshm_fault_test
 VM_TESTS += kmod/vshm_copy_test
 VM_TESTS += kmod/vshm_lifetime_test

@@ -3,7 +3,8 @@
  * The copy path: pread()/pwrite() on a region fd copy from and to whatever
  * is mapped at a region offset, with no mapping in the caller.  A range
  * that starts in a hole is ENXIO, one that ends in a hole (or at the region
- * end) is a short count, an offset at or after the region end is ENXIO,
+ * end) is a short count; at or after the region end pread returns 0 (end
+ * of file, as read(2)) and pwrite fails with ENOSPC (as on a block device);
  * writing a read-only mapping is EACCES; bad user buffers are EFAULT.  The
  * copies are coherent with the sources and with the region's own mmap, and
  * copying into or out of the region's own mmap neither deadlocks nor
@@ -114,14 +115,13 @@ TEST_F(copy, pread_mapped)
 }
 
 /*
- * A pread/pwrite that starts in a hole is ENXIO, whatever follows; so is
- * one at or after the region end.  Nothing is counted or written.
+ * A pread/pwrite that starts in a hole is ENXIO, whatever follows.  Nothing
+ * is counted or written.
  */
 TEST_F(copy, start_in_hole_enxio)
 {
 	static const uint64_t offs[] = {
 		0, P - 1, P + 100, 8 * P, 9 * P + 4095, 14 * P, 15 * P + 1,
-		NPAGES * P, NPAGES * P + 1, 1ULL << 40,
 	};
 	static uint8_t buf[4 * P];
 	uint64_t out, in;
@@ -144,6 +144,34 @@ TEST_F(copy, start_in_hole_enxio)
 	/* A pwrite into the hole before A did not reach A. */
 	ASSERT_EQ((ssize_t)(4 * P), pread(self->a, buf, 4 * P, 0));
 	EXPECT_EQ(-1, vt_check(buf, 4 * P, SEED_A, 0));
+}
+
+/*
+ * At or after the region end, pread returns 0 (end of file, as read(2)
+ * does) and pwrite fails with ENOSPC (no room, as on a block device); an
+ * empty pwrite there returns 0.  Nothing is counted.
+ */
+TEST_F(copy, at_or_past_end)
+{
+	static const uint64_t offs[] = { NPAGES * P, NPAGES * P + 1, 1ULL << 40 };
+	static uint8_t buf[4 * P];
+	uint64_t out, in;
+	unsigned int i;
+
+	memset(buf, 0x11, sizeof(buf));
+	for (i = 0; i < sizeof(offs) / sizeof(offs[0]); i++) {
+		EXPECT_EQ(0, pread(self->region, buf, 4 * P, offs[i])) {
+			TH_LOG("pread at %" PRIu64 ": %s", offs[i], strerror(errno));
+		}
+		EXPECT_EQ(-1, pwrite(self->region, buf, 4 * P, offs[i]));
+		EXPECT_EQ(ENOSPC, errno) {
+			TH_LOG("pwrite at %" PRIu64, offs[i]);
+		}
+		EXPECT_EQ(0, pwrite(self->region, buf, 0, offs[i]));
+	}
+	copied(_metadata, self, &out, &in);
+	EXPECT_EQ(0, out);
+	EXPECT_EQ(0, in);
 }
 
 /*

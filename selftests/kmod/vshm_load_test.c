@@ -3,12 +3,14 @@
  * Module lifecycle: /dev/vshm exists while vshm.ko is loaded and answers the
  * API version; the module unloads cleanly (the node goes away) and loads
  * again; unloading is refused while a region exists, even one that is only
- * mmap'ed with its fd closed.
+ * mmap'ed with its fd closed, and while anything else holds on to the
+ * module's internal mount (an O_PATH fd on a region).
  *
  * Needs root and $VSHM_KO, the path of the vshm.ko under test.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -125,6 +127,31 @@ TEST_F(module, unload_refused_while_region_mmaped)
 	munmap(p, 4096);
 	EXPECT_EQ(0, unload_vshm()) {
 		TH_LOG("delete_module after munmap: %s", strerror(errno));
+	}
+}
+
+/*
+ * An O_PATH fd reopened from /proc/self/fd/N holds the region's dentry and
+ * the module's internal mount, but no file with the module's fops.  It must
+ * pin the module: if rmmod succeeded, closing the O_PATH fd would tear the
+ * superblock down in freed module memory (an Oops, caught by the runner).
+ */
+TEST_F(module, unload_refused_while_o_path_fd_open)
+{
+	int region = create_region(_metadata);
+	char proc_path[64];
+	int opath;
+
+	snprintf(proc_path, sizeof(proc_path), "/proc/self/fd/%d", region);
+	opath = open(proc_path, O_PATH | O_CLOEXEC);
+	ASSERT_LE(0, opath);
+	close(region);
+	EXPECT_EQ(-1, unload_vshm());
+	EXPECT_TRUE(errno == EWOULDBLOCK || errno == EBUSY);
+	close(opath);
+	EXPECT_EQ(0, unload_vshm()) {
+		TH_LOG("delete_module after closing the O_PATH fd: %s",
+		       strerror(errno));
 	}
 }
 

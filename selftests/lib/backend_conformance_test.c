@@ -344,7 +344,7 @@ TEST_F(region, mapping_limit)
 	EXPECT_EQ(-ENOSPC, vshm_region_map(self->r, self->src, 0, 13 * PG, PG, 0));
 }
 
-/* Proves copies span adjacent mappings, stop short at a hole, and fail with ENXIO when they start in one or past the end. */
+/* Proves copies span adjacent mappings, stop short at a hole, fail with ENXIO when they start in one, and at or past the end read 0 bytes and fail to write with ENOSPC. */
 TEST_F(region, copy_bounds)
 {
 	int other = make_memfd(PG, 0x44);
@@ -359,7 +359,10 @@ TEST_F(region, copy_bounds)
 	EXPECT_EQ(0x44, buf[PG]);
 	EXPECT_EQ(PG + 100, vshm_region_read(self->r, PG - 100, buf, 4 * PG));
 	EXPECT_EQ(-ENXIO, vshm_region_read(self->r, 2 * PG, buf, 10));
-	EXPECT_EQ(-ENXIO, vshm_region_read(self->r, NPAGES * PG, buf, 10));
+	EXPECT_EQ(0, vshm_region_read(self->r, NPAGES * PG, buf, 10));
+	EXPECT_EQ(0, vshm_region_read(self->r, UINT64_MAX - PG, buf, 10));
+	EXPECT_EQ(-ENOSPC, vshm_region_write(self->r, NPAGES * PG, buf, 10));
+	EXPECT_EQ(-ENOSPC, vshm_region_write(self->r, UINT64_MAX - PG, buf, 10));
 	EXPECT_EQ(-ENXIO, vshm_region_write(self->r, 3 * PG, buf, 10));
 	/* a write reaching a read-only mapping stops short there */
 	ASSERT_EQ(0, vshm_region_map(self->r, self->src, 0, 2 * PG, PG, 0));

@@ -371,6 +371,9 @@ static ssize_t mmap_copy(struct vshm_region *r, uint64_t offset, void *buf,
 
 	if (r->broken)
 		return -EIO;
+	/* As the module: end of file for a read, no room for a write. */
+	if (offset >= r->size)
+		return write && len ? -ENOSPC : 0;
 	while (done < len) {
 		uint64_t pos = offset + done, chunk;
 		const struct vshm_mapping *m;

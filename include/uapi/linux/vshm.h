@@ -55,7 +55,12 @@ struct vshm_region_create {
 /**
  * struct vshm_map - argument of VSHM_IOC_MAP
  * @fd: the source: a memfd or other shmem file, a hugetlbfs memfd, or a
- *	dma-buf.
+ *	dma-buf.  A file may only be mapped as mmap(MAP_SHARED) of it with
+ *	PROT_READ (and PROT_WRITE for VSHM_MAP_WRITE) could be: EACCES if
+ *	@fd is not open for reading, not open for writing with
+ *	VSHM_MAP_WRITE, write-sealed with VSHM_MAP_WRITE, or append-only and
+ *	open for writing; a security module's refusal of that mmap as it
+ *	returns it (usually EACCES or EPERM).
  * @flags: VSHM_MAP_WRITE and/or VSHM_MAP_REPLACE.
  * @fd_offset: offset in the source, a multiple of the page size.
  * @shm_offset: offset in the region, a multiple of the page size.
@@ -111,7 +116,11 @@ struct vshm_region_info {
 	__u64 reserved[6];
 };
 
-#define VSHM_IOC_MAGIC		0xB7
+/*
+ * Not registered in the kernel's Documentation/userspace-api/ioctl/
+ * ioctl-number.rst (0xB7, the first choice, is nsfs's and remoteproc's).
+ */
+#define VSHM_IOC_MAGIC		0xB9
 
 /* On /dev/vshm.  Returns VSHM_API_VERSION. */
 #define VSHM_IOC_GET_API_VERSION	_IO(VSHM_IOC_MAGIC, 0x00)
