@@ -8,7 +8,10 @@
  * replace zap the range in every VMA of the region through the region's own
  * address_space before the source is let go.  Read-only mappings get
  * read-only PTEs, and pfn_mkwrite refuses to upgrade them, so neither a
- * write fault nor mprotect(PROT_WRITE) can make them writable.
+ * write fault nor mprotect(PROT_WRITE) can make them writable.  Writable
+ * mappings get writable PTEs whenever the VMA allows writing, also after an
+ * mprotect RO->RW cycle (see vshm_vm_mprotect()), so KVM never has to
+ * emulate a guest's store.
  *
  * pread()/pwrite() copy to or from whatever is mapped at an offset,
  * bracketed by dma_buf_{begin,end}_cpu_access() for dma-buf sources.
@@ -33,15 +36,29 @@
 /* Pages mapped per fault: the faulting one and its neighbours. */
 #define VSHM_FAULT_AROUND_PAGES	16
 
-/* The protection for a PTE of @map in @vma: never writable if @map is not. */
-static pgprot_t vshm_pte_prot(struct vm_area_struct *vma,
-			      struct vshm_mapping *map)
+/*
+ * The protection for a PTE in @vma: writable whenever the VMA and the
+ * mapping are, never writable if the mapping is not.  The access bits come
+ * from the VMA's flags, because write-notify keeps vm_page_prot read-only;
+ * the rest comes from vm_page_prot.  This is pgprot_modify(), which x86
+ * modules cannot link (it reads the unexported cc_mask), done by hand: the
+ * encryption bit is part of every vm_get_page_prot() value, and the cache
+ * mode is carried over as the generic pgprot_modify() does.
+ */
+static pgprot_t vshm_pte_prot(struct vm_area_struct *vma, bool writable)
 {
+	pgprot_t old = vma->vm_page_prot;
 	vm_flags_t flags = vma->vm_flags;
+	pgprot_t prot;
 
-	if (!map->writable)
+	if (!writable)
 		flags &= ~VM_WRITE;
-	return vm_get_page_prot(flags);
+	prot = vm_get_page_prot(flags);
+	if (pgprot_val(old) == pgprot_val(pgprot_noncached(old)))
+		prot = pgprot_noncached(prot);
+	else if (pgprot_val(old) == pgprot_val(pgprot_writecombine(old)))
+		prot = pgprot_writecombine(prot);
+	return prot;
 }
 
 /*
@@ -99,14 +116,14 @@ static vm_fault_t vshm_vm_fault(struct vm_fault *vmf)
 	}
 	err = map->ops->get_page(map, (off - map->start) >> PAGE_SHIFT, &page);
 	if (err) {
-		ret = err == -ENOMEM ? VM_FAULT_OOM : VM_FAULT_SIGBUS;
+		ret = vmf_error(err);
 		goto out;
 	}
 	/*
 	 * Writable mappings get a writable PTE at once if the VMA allows
 	 * writing; read-only ones never do.
 	 */
-	prot = vshm_pte_prot(vma, map);
+	prot = vshm_pte_prot(vma, map->writable);
 	ret = vmf_insert_pfn_prot(vma, vmf->address, page_to_pfn(page), prot);
 	if (!(ret & VM_FAULT_ERROR)) {
 		atomic64_inc(&region->faults);
@@ -135,9 +152,30 @@ static vm_fault_t vshm_vm_pfn_mkwrite(struct vm_fault *vmf)
 	return writable ? 0 : VM_FAULT_SIGBUS;
 }
 
+/*
+ * mprotect() is about to add write permission to [start, end) of @vma.
+ * pfn_mkwrite makes the core mm keep write-notify on, so mprotect leaves
+ * the PTEs installed while the VMA was read-only read-only, to be upgraded
+ * one write fault at a time.  KVM never takes those faults: it finds the
+ * present read-only PTE (follow_pte) and emulates the guest's store, which
+ * is slow and fails for stores its emulator lacks (SSE).  So zap the range
+ * instead: the next fault installs PTEs with the new protection.  A
+ * read-only mapping's PTEs stay read-only, because the fault path never
+ * makes them writable and pfn_mkwrite refuses to.  Called with mmap_lock
+ * held for write; zap_vma_ptes() works on this VM_PFNMAP VMA.
+ */
+static int vshm_vm_mprotect(struct vm_area_struct *vma, unsigned long start,
+			    unsigned long end, unsigned long newflags)
+{
+	if ((newflags & VM_WRITE) && !(vma->vm_flags & VM_WRITE))
+		zap_vma_ptes(vma, start, end - start);
+	return 0;
+}
+
 static const struct vm_operations_struct vshm_vm_ops = {
 	.fault = vshm_vm_fault,
 	.pfn_mkwrite = vshm_vm_pfn_mkwrite,
+	.mprotect = vshm_vm_mprotect,
 };
 
 static int vshm_region_mmap(struct file *file, struct vm_area_struct *vma)
