@@ -9,8 +9,10 @@
  * instruction emulation after a guest read or an mprotect RO->RW cycle
  * (KVM finds writable host PTEs), that unmaps, holes and UNMAP_ALL fail
  * KVM_RUN cleanly without killing the vCPU (strict hole policy), that
- * remaps and replaces reach the guest (MMU notifier), and that a read-only
- * mapping turns guest writes into MMIO exits.
+ * remaps and replaces reach the guest (MMU notifier), that a read-only
+ * mapping turns guest writes into MMIO exits, and that under the safe hole
+ * policy the guest reads zeros from holes and unmapped ranges, its writes
+ * there are dropped, and it runs on.
  *
  * Runs in the VM with vshm.ko and kvm_amd (or kvm_intel) loaded; skips with
  * the kernel log's reason if no KVM module loaded.
@@ -34,6 +36,8 @@
 #define REGION_GPA	0x10000000UL
 #define RO_SLOT		2
 #define RO_GPA		0x20000000UL
+#define SAFE_SLOT	3
+#define SAFE_GPA	0x30000000UL
 #define SEED_A		11
 #define SEED_B		12
 #define SEED_C		13
@@ -70,12 +74,15 @@ static uint32_t pread32(int fd, uint64_t off)
 
 /*
  * Region of 8 pages: source A (4 pages, read-write) at pages 0-3, holes at
- * pages 4-7.  The region's mmap is slot 1 at REGION_GPA.
+ * pages 4-7.  The region's mmap is slot 1 at REGION_GPA.  A second region
+ * with safe holes has the same layout (A again) and is slot 3 at SAFE_GPA.
  */
 FIXTURE(kvm) {
 	int region;
+	int safe_region;
 	int a;
 	uint8_t *map;
+	uint8_t *safe_map;
 	struct kg_vm vm;
 	struct kg_vcpu vcpu;
 	bool have_vm, have_vcpu;
@@ -87,8 +94,10 @@ FIXTURE_SETUP(kvm)
 	int ret;
 
 	self->region = -1;
+	self->safe_region = -1;
 	self->a = -1;
 	self->map = NULL;
+	self->safe_map = NULL;
 	ret = kg_vm_create(&self->vm);
 	if (ret == -ENOENT || ret == -ENXIO || ret == -ENODEV) {
 		kvm_kernel_reason(reason, sizeof(reason));
@@ -107,6 +116,16 @@ FIXTURE_SETUP(kvm)
 	ASSERT_NE(NULL, self->map);
 	ASSERT_EQ(0, kg_vm_set_slot(&self->vm, REGION_SLOT, REGION_GPA, self->map,
 				    NPAGES * P, 0));
+
+	self->safe_region = vt_create_region_flags(NPAGES * P, VSHM_REGION_SAFE_HOLES);
+	ASSERT_LE(0, self->safe_region);
+	ASSERT_EQ(0, vt_map(self->safe_region, self->a, VSHM_MAP_WRITE, 0, 0,
+			    SRC_PAGES * P));
+	self->safe_map = vt_mmap(self->safe_region, NPAGES * P,
+				 PROT_READ | PROT_WRITE, 0);
+	ASSERT_NE(NULL, self->safe_map);
+	ASSERT_EQ(0, kg_vm_set_slot(&self->vm, SAFE_SLOT, SAFE_GPA, self->safe_map,
+				    NPAGES * P, 0));
 	ASSERT_EQ(0, kg_vcpu_create(&self->vm, &self->vcpu));
 	self->have_vcpu = true;
 }
@@ -119,8 +138,12 @@ FIXTURE_TEARDOWN(kvm)
 		kg_vm_destroy(&self->vm);
 	if (self->map)
 		munmap(self->map, NPAGES * P);
+	if (self->safe_map)
+		munmap(self->safe_map, NPAGES * P);
 	if (self->region >= 0)
 		close(self->region);
+	if (self->safe_region >= 0)
+		close(self->safe_region);
 	if (self->a >= 0)
 		close(self->a);
 }
@@ -384,6 +407,86 @@ TEST_F(kvm, read_only_mapping_gives_mmio_exit)
 	munmap(ro_map, 2 * P);
 	close(ro_region);
 	close(b);
+}
+
+/* The guest's command at safe-region offset @off; the exit kind. */
+static enum kg_exit_kind safe_cmd(struct kg_vcpu *vcpu, enum kg_cmd cmd,
+				  uint64_t off, uint32_t value, uint32_t *result)
+{
+	struct kg_exit ex;
+	enum kg_exit_kind kind = guest(vcpu, cmd, SAFE_GPA + off, value, &ex);
+
+	*result = ex.value;
+	return kind;
+}
+
+/*
+ * Safe holes: the guest reads zeros from a hole, its plain and SSE writes
+ * there complete and are dropped (also a write after a read, which KVM
+ * emulates through the zero page), it runs on, and a source mapped there
+ * later shows its own bytes, not what the guest wrote.
+ */
+TEST_F(kvm, safe_holes_read_zeros_and_drop_guest_writes)
+{
+	int c = vt_memfd(2 * P, SEED_C, 0);
+	uint32_t v;
+
+	ASSERT_LE(0, c);
+	EXPECT_EQ(KG_EXIT_DONE, safe_cmd(&self->vcpu, KG_CMD_READ32, 5 * P + 8, 0, &v));
+	EXPECT_EQ(0U, v);
+	EXPECT_EQ(KG_EXIT_DONE, safe_cmd(&self->vcpu, KG_CMD_WRITE32, 5 * P + 8,
+					 0xdead0001, &v));
+	EXPECT_EQ(KG_EXIT_DONE, safe_cmd(&self->vcpu, KG_CMD_SSE_WRITE32, 6 * P + 8,
+					 0xdead0002, &v));
+	EXPECT_EQ(KG_EXIT_DONE, safe_cmd(&self->vcpu, KG_CMD_READ32, 4 * P, 0, &v));
+	EXPECT_EQ(0U, v);
+	EXPECT_EQ(KG_EXIT_DONE, safe_cmd(&self->vcpu, KG_CMD_NOP, 0, 0, &v));
+
+	/* A later mapping over the written holes shows only its source. */
+	ASSERT_EQ(0, vt_map(self->safe_region, c, VSHM_MAP_WRITE, 0, 5 * P, 2 * P));
+	EXPECT_EQ(KG_EXIT_DONE, safe_cmd(&self->vcpu, KG_CMD_READ32, 5 * P + 8, 0, &v));
+	EXPECT_EQ(word32(SEED_C, 8), v);
+	EXPECT_EQ(KG_EXIT_DONE, safe_cmd(&self->vcpu, KG_CMD_READ32, P + 8 + 5 * P, 0, &v));
+	EXPECT_EQ(word32(SEED_C, P + 8), v);
+	EXPECT_EQ(word32(SEED_C, 8), pread32(c, 8));
+	EXPECT_EQ(word32(SEED_C, P + 8), pread32(c, P + 8));
+	EXPECT_EQ(-1, vt_check(self->safe_map + 5 * P, 2 * P, SEED_C, 0));
+	close(c);
+}
+
+/*
+ * Safe holes after UNMAP and UNMAP_ALL: the guest reads zeros where the
+ * source was, its writes there never reach the source, it runs on, and a
+ * remap shows the source again.
+ */
+TEST_F(kvm, safe_holes_survive_unmap_and_unmap_all)
+{
+	uint32_t v;
+
+	EXPECT_EQ(KG_EXIT_DONE, safe_cmd(&self->vcpu, KG_CMD_READ32, 2 * P, 0, &v));
+	EXPECT_EQ(word32(SEED_A, 2 * P), v);
+	ASSERT_EQ(0, vt_unmap(self->safe_region, 0, SRC_PAGES * P));
+	EXPECT_EQ(KG_EXIT_DONE, safe_cmd(&self->vcpu, KG_CMD_READ32, 2 * P, 0, &v));
+	EXPECT_EQ(0U, v);
+	EXPECT_EQ(KG_EXIT_DONE, safe_cmd(&self->vcpu, KG_CMD_WRITE32, 2 * P,
+					 0xdead0003, &v));
+	EXPECT_EQ(KG_EXIT_DONE, safe_cmd(&self->vcpu, KG_CMD_SSE_WRITE32, 3 * P,
+					 0xdead0004, &v));
+	EXPECT_EQ(word32(SEED_A, 2 * P), pread32(self->a, 2 * P));
+	EXPECT_EQ(word32(SEED_A, 3 * P), pread32(self->a, 3 * P));
+
+	ASSERT_EQ(0, vt_map(self->safe_region, self->a, VSHM_MAP_WRITE, 0, 0,
+			    SRC_PAGES * P));
+	EXPECT_EQ(KG_EXIT_DONE, safe_cmd(&self->vcpu, KG_CMD_READ32, 3 * P, 0, &v));
+	EXPECT_EQ(word32(SEED_A, 3 * P), v);
+
+	ASSERT_EQ(0, vt_unmap_all(self->safe_region));
+	EXPECT_EQ(KG_EXIT_DONE, safe_cmd(&self->vcpu, KG_CMD_READ32, 3 * P, 0, &v));
+	EXPECT_EQ(0U, v);
+	EXPECT_EQ(KG_EXIT_DONE, safe_cmd(&self->vcpu, KG_CMD_SSE_WRITE32, P,
+					 0xdead0005, &v));
+	EXPECT_EQ(word32(SEED_A, P), pread32(self->a, P));
+	EXPECT_EQ(KG_EXIT_DONE, safe_cmd(&self->vcpu, KG_CMD_NOP, 0, 0, &v));
 }
 
 TEST_HARNESS_MAIN
