@@ -12,10 +12,10 @@
  *
  * Lock order (lockdep-clean by construction):
  *   mmap_lock -> region->lock            (page fault, pfn_mkwrite)
- *   region->lock -> i_mmap_rwsem          (zap on unmap/replace)
- *   region->lock -> MMU notifiers, PTL    (pfn_mkwrite zapping a safe
- *                                          hole's zero page; mprotect's
- *                                          zap runs under mmap_lock only)
+ *   region->lock -> i_mmap_rwsem          (zap on map/unmap/replace, and
+ *                                          pfn_mkwrite zapping a safe
+ *                                          hole's zero page)
+ *   mmap_lock -> i_mmap_rwsem             (zap in vm_ops->mprotect)
  *   region->lock -> source locks          (shmem page lookup, seals)
  * dma-buf reservation locks (attach, CPU access brackets) are taken only
  * without region->lock.
