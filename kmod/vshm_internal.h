@@ -12,7 +12,10 @@
  *
  * Lock order (lockdep-clean by construction):
  *   mmap_lock -> region->lock            (page fault, pfn_mkwrite)
- *   region->lock -> i_mmap_rwsem          (zap on unmap/replace)
+ *   region->lock -> i_mmap_rwsem          (zap on map/unmap/replace, and
+ *                                          pfn_mkwrite zapping a safe
+ *                                          hole's zero page)
+ *   mmap_lock -> i_mmap_rwsem             (zap in vm_ops->mprotect)
  *   region->lock -> source locks          (shmem page lookup, seals)
  * dma-buf reservation locks (attach, CPU access brackets) are taken only
  * without region->lock.
@@ -130,7 +133,10 @@ struct vshm_mapping {
  * @inode: the region's pseudo-fs inode; its i_mapping is the
  *	address_space every mmap of this region hangs off.
  * @size: region size in bytes.
- * @flags: creation flags.
+ * @flags: creation flags (VSHM_REGION_SAFE_HOLES).
+ * @scratch: the page that write faults in holes map under
+ *	VSHM_REGION_SAFE_HOLES, or NULL; seen by nothing but this region's
+ *	holes.
  * @max_mappings: the mapping limit.
  * @nr_mappings: mappings in @mappings.
  * @mapped_bytes: bytes they cover.
@@ -146,6 +152,7 @@ struct vshm_region {
 	struct inode *inode;
 	u64 size;
 	u32 flags;
+	struct page *scratch;
 	u32 max_mappings;
 	u64 nr_mappings;
 	u64 mapped_bytes;
