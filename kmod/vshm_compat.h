@@ -57,4 +57,13 @@ static inline struct page *vshm_nth_page(struct page *page, unsigned long n)
 #endif
 }
 
+/*
+ * 6.11 added memfd_pin_folios(), which pins a memfd's pages long-term
+ * without a user mapping.  Named like the feature probes that replace
+ * these version guards.
+ */
+#if VSHM_KERNEL_AT_LEAST(6, 11)
+#define VSHM_HAVE_MEMFD_PIN_FOLIOS 1
+#endif
+
 #endif /* _VSHM_COMPAT_H */

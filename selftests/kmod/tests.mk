@@ -7,6 +7,7 @@ VM_TESTS += kmod/vshm_copy_test
 VM_TESTS += kmod/vshm_lifetime_test
 VM_TESTS += kmod/vshm_replace_test
 VM_TESTS += kmod/vshm_hugetlb_test
+VM_TESTS += kmod/vshm_pin_test
 VM_TESTS += kmod/vshm_stress_test
 VM_TESTS += kmod/vshm_dmabuf_test
 kmod/vshm_dmabuf_test_CFLAGS := $(shell pkg-config --cflags libdrm)
