@@ -1,27 +1,31 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Differences between the kernel series vshm builds against.  Every guard
- * names the version that changed and why; behaviour is the same on all.
- *
- * VSHM_KERNEL_MAJOR and VSHM_KERNEL_MINOR come from kbuild (Kbuild), i.e.
- * from the tree the module is being built against.
+ * Differences between the kernels vshm builds against.  Every guard tests
+ * a feature probe (kmod/probes/<name>.c, compiled against the target tree
+ * by kmod/Makefile into vshm_config.h), never the version, because
+ * distributions backport APIs; each names the mainline release that changed
+ * and why.  Behaviour is the same on all.
  */
 #ifndef _VSHM_COMPAT_H
 #define _VSHM_COMPAT_H
 
 #include <linux/err.h>
 #include <linux/mm.h>
+#include <linux/module.h>
 #include <linux/pagemap.h>
 
-#define VSHM_KERNEL_SERIES	(VSHM_KERNEL_MAJOR * 256 + VSHM_KERNEL_MINOR)
-#define VSHM_KERNEL_AT_LEAST(major, minor) \
-	(VSHM_KERNEL_SERIES >= (major) * 256 + (minor))
+#include "vshm_config.h"
+
+/* Upstream 6.2; distributions backport it (Debian's 6.1 has it). */
+#ifndef VSHM_HAVE_DMA_BUF_MAP_ATTACHMENT_UNLOCKED
+#error "vshm needs dma_buf_map_attachment_unlocked() (Linux 6.2 or a backport)"
+#endif
 
 /* 6.3 made vma->vm_flags read-only behind vm_flags_mod() and friends. */
 static inline void vshm_vma_set_flags(struct vm_area_struct *vma,
 				      vm_flags_t set, vm_flags_t clear)
 {
-#if VSHM_KERNEL_AT_LEAST(6, 3)
+#ifdef VSHM_HAVE_VM_FLAGS_MOD
 	vm_flags_mod(vma, set, clear);
 #else
 	vma->vm_flags = (vma->vm_flags | set) & ~clear;
@@ -40,30 +44,28 @@ static inline struct folio *vshm_filemap_get_folio(struct address_space *mapping
 /* 6.7: hugetlbfs page cache indices count base pages, not huge pages. */
 static inline pgoff_t vshm_hugetlb_index(u64 off, unsigned int huge_shift)
 {
-#if VSHM_KERNEL_AT_LEAST(6, 7)
-	return (off >> huge_shift) << (huge_shift - PAGE_SHIFT);
-#else
+#ifdef VSHM_HAVE_HUGETLB_BASEPAGE_INDEX
 	return off >> huge_shift;
+#else
+	return (off >> huge_shift) << (huge_shift - PAGE_SHIFT);
 #endif
 }
 
 /* 6.18 removed nth_page(): an sg entry's pages are contiguous in memmap. */
 static inline struct page *vshm_nth_page(struct page *page, unsigned long n)
 {
-#if VSHM_KERNEL_AT_LEAST(6, 18)
-	return page + n;
-#else
+#ifdef VSHM_HAVE_NTH_PAGE
 	return nth_page(page, n);
+#else
+	return page + n;
 #endif
 }
 
-/*
- * 6.11 added memfd_pin_folios(), which pins a memfd's pages long-term
- * without a user mapping.  Named like the feature probes that replace
- * these version guards.
- */
-#if VSHM_KERNEL_AT_LEAST(6, 11)
-#define VSHM_HAVE_MEMFD_PIN_FOLIOS 1
+/* 6.13: MODULE_IMPORT_NS() takes a string literal instead of a name. */
+#ifdef VSHM_HAVE_MODULE_IMPORT_NS_STRING
+#define VSHM_IMPORT_NS(ns)	MODULE_IMPORT_NS(#ns)
+#else
+#define VSHM_IMPORT_NS(ns)	MODULE_IMPORT_NS(ns)
 #endif
 
 #endif /* _VSHM_COMPAT_H */

@@ -20,6 +20,7 @@
 
 #include <uapi/linux/vshm.h>
 
+#include "vshm_compat.h"
 #include "vshm_internal.h"
 
 /* Magic of the region pseudo filesystem ("vshm" in ASCII). */
@@ -178,8 +179,7 @@ static void __exit vshm_exit(void)
 module_init(vshm_init);
 module_exit(vshm_exit);
 
-/* The string form works on every kernel; 6.13 made the macro take one. */
-MODULE_INFO(import_ns, "DMA_BUF");
+VSHM_IMPORT_NS(DMA_BUF);
 MODULE_DESCRIPTION("VIRTIO Shared Memory Regions for vhost-user VMMs");
 MODULE_AUTHOR("The vshm authors");
 MODULE_LICENSE("GPL");

@@ -14,7 +14,7 @@ tools=$(scripts/kernel-tools) || exit 1
 . selftests/common/tap.sh
 
 shopt -s nullglob
-sources=(kmod/*.c kmod/*.h include/uapi/linux/vshm.h)
+sources=(kmod/*.c kmod/*.h kmod/probes/*.c include/uapi/linux/vshm.h)
 echo "TAP version 13"
 echo "1..4"
 
