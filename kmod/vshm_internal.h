@@ -16,9 +16,11 @@
  *                                          pfn_mkwrite zapping a safe
  *                                          hole's zero page)
  *   mmap_lock -> i_mmap_rwsem             (zap in vm_ops->mprotect)
- *   region->lock -> source locks          (shmem page lookup, seals)
  * dma-buf reservation locks (attach, CPU access brackets) are taken only
- * without region->lock.
+ * without region->lock.  So are the locks that pinning a source at MAP
+ * takes (the caller's mmap_lock for the temporary VMA and GUP, the
+ * source's inode and page locks): a mapping's pages are all pinned
+ * before region->lock is taken, and looking one up takes no lock.
  * region->lock is never held across copy_{to,from}_user, so a copy whose
  * user buffer lies in a region's own mmap cannot deadlock on it.
  * VSHM_IOC_MAP takes the caller's mmap_lock (trial mmap of the source,
@@ -35,7 +37,6 @@
 #include <linux/rbtree.h>
 #include <linux/rwsem.h>
 #include <linux/types.h>
-#include <linux/xarray.h>
 
 struct vshm_mapping;
 
@@ -44,7 +45,8 @@ struct vshm_mapping;
  * @regions: regions alive.
  * @mappings: mappings alive, in all regions.
  * @mapped_bytes: bytes those mappings cover.
- * @pages_held: source page references held for faulted or pinned pages.
+ * @pages_held: source pages (in base pages) held by mappings: pinned
+ *	shmem and hugetlbfs pages, and the pages of mapped dma-bufs.
  * @faults: page faults served.
  * @copied_in: bytes written with pwrite().
  * @copied_out: bytes read with pread().
@@ -65,14 +67,12 @@ extern struct vshm_totals vshm_totals;
  * struct vshm_source_ops - how a mapping gets at its source's pages
  * @name: shown in debugfs and logs.
  * @get_page: return the page backing page @index of the mapping (relative
- *	to the mapping's start).  The page stays referenced by the mapping
- *	until @release; callers that use it after dropping the region lock
- *	take their own reference.  Called with the region lock held (read or
- *	write), may sleep.  Returns 0 or -errno.
- * @peek_page: optional; like @get_page, but only for a page the source
- *	already has: it never allocates, reads or waits, and returns -ENOENT
- *	instead.  Fault-around uses it, so that mapping a page's neighbours
- *	never grows the source.  Without it, @get_page must not allocate.
+ *	to the mapping's start).  Every source holds all the pages of the
+ *	mapping from the moment it is made, so this is a lookup: it never
+ *	allocates, sleeps or fails for an index inside the mapping.  The page
+ *	stays held by the mapping until @release; callers that use it after
+ *	dropping the region lock take their own reference.  Called with the
+ *	region lock held (read or write).  Returns 0 or -errno.
  * @release: drop everything the mapping holds on its source; called after
  *	every PTE that could point at its pages has been zapped.
  */
@@ -80,8 +80,6 @@ struct vshm_source_ops {
 	const char *name;
 	int (*get_page)(struct vshm_mapping *map, pgoff_t index,
 			struct page **pagep);
-	int (*peek_page)(struct vshm_mapping *map, pgoff_t index,
-			 struct page **pagep);
 	void (*release)(struct vshm_mapping *map);
 };
 
@@ -95,12 +93,14 @@ struct vshm_source_ops {
  * @writable: mapped with VSHM_MAP_WRITE.
  * @file: the source file (shmem, hugetlbfs), or NULL.
  * @ops: the source's operations.
- * @pages: pages faulted so far, by index relative to @start, each with a
- *	reference (shmem).
- * @folios: every huge page the mapping spans, each with a reference,
- *	pinned when the mapping is made (hugetlbfs).
- * @nr_folios: entries in @folios.
- * @huge_shift: log2 of the huge page size (hugetlbfs).
+ * @pages: the source pages the mapping pinned when it was made (shmem,
+ *	hugetlbfs): one entry per unit of 1 << @unit_shift bytes of the
+ *	source, from the unit that holds @fd_offset to the one that holds its
+ *	last byte; each entry is the unit's first page, and the unit's pages
+ *	follow it in the memmap.  Every base page of every unit is pinned.
+ * @nr_units: entries in @pages.
+ * @unit_shift: log2 of the bytes one entry covers: PAGE_SHIFT for shmem,
+ *	the huge page shift for hugetlbfs (whose huge pages are pinned whole).
  * @dmabuf: the source buffer (dma-buf), with a reference.
  * @attach: vshm's attachment to @dmabuf.
  * @sgt: the attachment's mapping; keeps the exporter's pages pinned.
@@ -115,10 +115,9 @@ struct vshm_mapping {
 	bool writable;
 	struct file *file;
 	const struct vshm_source_ops *ops;
-	struct xarray pages;
-	struct folio **folios;
-	unsigned long nr_folios;
-	unsigned int huge_shift;
+	struct page **pages;
+	unsigned long nr_units;
+	unsigned int unit_shift;
 	struct dma_buf *dmabuf;
 	struct dma_buf_attachment *attach;
 	struct sg_table *sgt;

@@ -68,9 +68,9 @@ static pgprot_t vshm_pte_prot(struct vm_area_struct *vma, bool writable)
  * Map the pages of @map around the one just faulted in, within the same
  * aligned window, VMA and mapping, as the page cache's fault-around does:
  * guests touch memory sequentially, and a fault costs far more than a PTE.
- * Only pages the source already has are mapped: fault-around never
- * allocates.  Best effort: any failure just stops it; the next fault will
- * retry.
+ * The mapping pinned all its pages when it was made, so any neighbour can
+ * be mapped without allocating.  Best effort: any failure just stops it;
+ * the next fault will retry.
  */
 static void vshm_fault_around(struct vm_fault *vmf, struct vshm_mapping *map,
 			      pgprot_t prot)
@@ -79,8 +79,6 @@ static void vshm_fault_around(struct vm_fault *vmf, struct vshm_mapping *map,
 	unsigned long window = VSHM_FAULT_AROUND_PAGES * PAGE_SIZE;
 	unsigned long start = max(ALIGN_DOWN(vmf->address, window), vma->vm_start);
 	unsigned long end = min(start + window, vma->vm_end);
-	int (*peek)(struct vshm_mapping *map, pgoff_t index, struct page **pagep) =
-		map->ops->peek_page ?: map->ops->get_page;
 	unsigned long addr;
 
 	for (addr = start; addr < end; addr += PAGE_SIZE) {
@@ -91,7 +89,7 @@ static void vshm_fault_around(struct vm_fault *vmf, struct vshm_mapping *map,
 			continue;
 		if (off >= map->start + map->len)
 			break;
-		if (peek(map, (off - map->start) >> PAGE_SHIFT, &page))
+		if (map->ops->get_page(map, (off - map->start) >> PAGE_SHIFT, &page))
 			break;
 		if (vmf_insert_pfn_prot(vma, addr, page_to_pfn(page), prot) &
 		    VM_FAULT_ERROR)
@@ -463,8 +461,9 @@ static long vshm_ioctl_map(struct vshm_region *region, void __user *uarg)
 		return -EOVERFLOW;
 
 	/*
-	 * Taking hold of a source may allocate (hugetlbfs pages) and sleep on
-	 * its locks, so it happens outside the region lock.  Check the range
+	 * Taking hold of a source pins its pages, which may allocate, migrate
+	 * and take the caller's mmap_lock, so it happens outside the region
+	 * lock (mmap_lock -> region lock is the fault path's order).  Check the range
 	 * first so that a map that is bound to fail leaves the source alone;
 	 * the check is repeated under the write lock below.
 	 */

@@ -2,19 +2,31 @@
 /*
  * Sources: what a mapping's pages come from.
  *
- * shmem (memfd, tmpfs files): pages are looked up on first fault and the
- * mapping keeps a reference on each, so truncating or closing the memfd can
- * never leave a PTE pointing at freed memory.  A page the mapping holds
- * cannot be reclaimed or migrated (the extra reference stops both); writes
- * through the region's special PTEs are invisible to dirty tracking, so
- * writable mappings mark their pages dirty when they let them go.
+ * shmem (memfd, tmpfs files) and hugetlbfs memfds: a mapping pins every
+ * page of its source range when it is made, with long-term pin semantics,
+ * and unpins them when it is released (after its range has been zapped):
+ *
+ * - FOLL_LONGTERM semantics: a page in ZONE_MOVABLE or a CMA area is
+ *   migrated out before it is pinned, so vshm never blocks memory
+ *   offlining, CMA allocations or compaction there;
+ * - the pages belong to the mapping until UNMAP: truncating or punching
+ *   the source afterwards takes them out of the file but not out of the
+ *   mapping, which keeps showing (and writing) them, so no PTE, fault or
+ *   copy can ever reach freed memory;
+ * - faults, fault-around and copies only look pages up in @map->pages;
+ * - writes through the region's PTEs are invisible to dirty tracking, so
+ *   a writable mapping marks its pages dirty when it unpins them.
+ *
+ * Kernels with memfd_pin_folios() (6.11) pin through it, as udmabuf does.
+ * Older ones have no way to pin a file's pages long-term other than GUP on
+ * a user mapping of them, so vshm maps the range into the caller for the
+ * duration of the pin (see vshm_pin_gup()).
+ *
+ * Huge pages are pinned whole; faults map their 4 KiB subpages.  They are
+ * allocated first if the source lacks them (which needs the source open
+ * for writing, as fallocate() does), so the pin never allocates one.
  *
  * dma-bufs: see vshm_dmabuf.c.
- *
- * hugetlbfs memfds: the huge pages the mapping spans are allocated if
- * needed and pinned when the mapping is made (a hugetlb page cannot be
- * allocated from the fault path without inverting mmap_lock and the
- * inode lock); faults then map their 4 KiB subpages.
  */
 #include <linux/fs.h>
 #include <linux/falloc.h>
@@ -25,6 +37,7 @@
 #include <linux/mm.h>
 #include <linux/mman.h>
 #include <linux/pagemap.h>
+#include <linux/sched/signal.h>
 #include <linux/shmem_fs.h>
 #include <linux/slab.h>
 
@@ -34,182 +47,383 @@
 /* Seals that forbid writing a shmem or hugetlbfs file. */
 #define VSHM_WRITE_SEALS	(F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)
 
-/*
- * Keep @page (referenced by the caller) as page @index of @map; if a racing
- * fault stored one first, use that.  Two faults may race for the same page
- * under the shared region lock.
- */
-static int vshm_shmem_hold(struct vshm_mapping *map, pgoff_t index,
-			   struct page *page, struct page **pagep)
-{
-	struct page *old;
+/* Pages or folios pinned per call, so the pin's scratch array stays small. */
+#define VSHM_PIN_BATCH		256
 
-	old = xa_cmpxchg(&map->pages, index, NULL, page, GFP_KERNEL_ACCOUNT);
-	if (xa_is_err(old)) {
-		put_page(page);
-		return xa_err(old);
-	}
-	if (old) {
-		put_page(page);
-		page = old;
-	} else {
-		atomic64_inc(&vshm_totals.pages_held);
-	}
-	*pagep = page;
+/*
+ * Most entries in one mapping's page array (512 MiB of pointers): 256 GiB
+ * of shmem, 128 TiB of 2 MiB huge pages.  A bigger MAP fails with E2BIG
+ * before anything is allocated; it could not be pinned anyway.
+ */
+#define VSHM_MAX_PIN_UNITS	BIT(26)
+
+static unsigned long vshm_unit_pages(const struct vshm_mapping *map)
+{
+	return 1UL << (map->unit_shift - PAGE_SHIFT);
+}
+
+/* First source byte of the pinned range: @fd_offset rounded down to a unit. */
+static u64 vshm_pin_start(const struct vshm_mapping *map)
+{
+	return map->fd_offset & ~((1ULL << map->unit_shift) - 1);
+}
+
+static int vshm_pinned_get_page(struct vshm_mapping *map, pgoff_t index,
+				struct page **pagep)
+{
+	u64 off = map->fd_offset + ((u64)index << PAGE_SHIFT) - vshm_pin_start(map);
+	u64 unit = off >> map->unit_shift;
+
+	if (WARN_ON_ONCE(unit >= map->nr_units))
+		return -EFAULT;
+	*pagep = vshm_nth_page(map->pages[unit],
+			       (off & ((1ULL << map->unit_shift) - 1)) >> PAGE_SHIFT);
 	return 0;
 }
 
-static int vshm_shmem_get_page(struct vshm_mapping *map, pgoff_t index,
-			       struct page **pagep)
-{
-	struct address_space *mapping = map->file->f_mapping;
-	struct page *page;
+#ifdef VSHM_HAVE_MEMFD_PIN_FOLIOS
 
-	page = xa_load(&map->pages, index);
-	if (page) {
-		*pagep = page;
-		return 0;
-	}
-	page = shmem_read_mapping_page_gfp(mapping,
-					   (map->fd_offset >> PAGE_SHIFT) + index,
-					   mapping_gfp_mask(mapping));
-	if (IS_ERR(page))
-		return PTR_ERR(page);
-	return vshm_shmem_hold(map, index, page, pagep);
+static void vshm_folio_mark_dirty_lock(struct folio *folio)
+{
+	folio_lock(folio);
+	folio_mark_dirty(folio);
+	folio_unlock(folio);
 }
 
 /*
- * Like vshm_shmem_get_page() for a page already in the page cache; never
- * allocates, reads swap or waits: fault-around must not grow the source.
+ * Unpin the first @nr_units units.  memfd_pin_folios() pins each folio
+ * once, and one folio's pages sit next to each other in @map->pages.
  */
-static int vshm_shmem_peek_page(struct vshm_mapping *map, pgoff_t index,
-				struct page **pagep)
+static void vshm_unpin(struct vshm_mapping *map, unsigned long nr_units)
 {
-	pgoff_t src = (map->fd_offset >> PAGE_SHIFT) + index;
-	struct folio *folio;
-	struct page *page;
+	struct folio *last = NULL;
+	unsigned long i;
 
-	page = xa_load(&map->pages, index);
-	if (page) {
-		*pagep = page;
-		return 0;
+	for (i = 0; i < nr_units; i++) {
+		struct folio *folio = page_folio(map->pages[i]);
+
+		if (folio == last)
+			continue;
+		last = folio;
+		if (map->writable)
+			vshm_folio_mark_dirty_lock(folio);
+		unpin_folio(folio);
 	}
-	folio = vshm_filemap_get_folio(map->file->f_mapping, src);
-	if (!folio)
-		return -ENOENT;
-	if (!folio_test_uptodate(folio)) {
-		folio_put(folio);
-		return -ENOENT;
-	}
-	return vshm_shmem_hold(map, index, folio_file_page(folio, src), pagep);
 }
 
-static void vshm_shmem_release(struct vshm_mapping *map)
+/*
+ * memfd_pin_folios() pins what the page cache holds, and shmem keeps the
+ * folios fallocate() added neither zeroed nor uptodate until first use.
+ * Have shmem initialize those, as a fault would, before they are mapped.
+ */
+static int vshm_shmem_init_pinned(struct vshm_mapping *map)
 {
-	struct page *page;
-	unsigned long index;
+	struct folio *last = NULL;
+	unsigned long i;
 
-	xa_for_each(&map->pages, index, page) {
-		if (map->writable)
-			set_page_dirty_lock(page);
-		put_page(page);
-		atomic64_dec(&vshm_totals.pages_held);
+	if (map->unit_shift != PAGE_SHIFT)	/* hugetlbfs zeroes at allocation */
+		return 0;
+	for (i = 0; i < map->nr_units; i++) {
+		struct folio *folio = page_folio(map->pages[i]), *cached;
+
+		if (folio == last || folio_test_uptodate(folio))
+			continue;
+		last = folio;
+		cached = shmem_read_folio(map->file->f_mapping, folio->index);
+		if (IS_ERR(cached))
+			return PTR_ERR(cached);
+		folio_put(cached);
+		if (cached != folio)	/* punched out meanwhile */
+			return -EAGAIN;
 	}
-	xa_destroy(&map->pages);
+	return 0;
+}
+
+/*
+ * Fill @map->pages from folios pinned by memfd_pin_folios(), which
+ * allocates what the source lacks and migrates out of ZONE_MOVABLE and CMA.
+ * Sets *@filled to the units pinned, also on failure.
+ */
+static int vshm_pin_range(struct vshm_mapping *map, unsigned long *filled)
+{
+	u64 unit_size = 1ULL << map->unit_shift;
+	u64 pos = vshm_pin_start(map);
+	u64 end = pos + ((u64)map->nr_units << map->unit_shift);
+	struct folio *last = NULL;
+	struct folio **batch;
+	int ret = 0;
+
+	batch = kmalloc_array(VSHM_PIN_BATCH, sizeof(*batch), GFP_KERNEL);
+	if (!batch)
+		return -ENOMEM;
+	*filled = 0;
+	while (pos < end) {
+		pgoff_t offset;
+		long i, n;
+
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
+		n = memfd_pin_folios(map->file, pos, end - 1, batch,
+				     VSHM_PIN_BATCH, &offset);
+		if (n <= 0) {
+			ret = n ? n : -EFAULT;
+			break;
+		}
+		for (i = 0; i < n; i++) {
+			struct folio *folio = batch[i];
+			u64 in = i ? 0 : offset;
+
+			/* A large folio that straddles two calls: keep one pin. */
+			if (folio == last)
+				unpin_folio(folio);
+			last = folio;
+			for (; in < folio_size(folio) && pos < end;
+			     in += unit_size, pos += unit_size)
+				map->pages[(*filled)++] = folio_page(folio, in >> PAGE_SHIFT);
+		}
+	}
+	kfree(batch);
+	return ret ? ret : vshm_shmem_init_pinned(map);
+}
+
+#else /* !VSHM_HAVE_MEMFD_PIN_FOLIOS */
+
+/* Unpin the first @nr_units units: every base page of each was pinned. */
+static void vshm_unpin(struct vshm_mapping *map, unsigned long nr_units)
+{
+	unsigned long i;
+
+	if (map->unit_shift == PAGE_SHIFT) {
+		unpin_user_pages_dirty_lock(map->pages, nr_units, map->writable);
+		return;
+	}
+	for (i = 0; i < nr_units; i++)
+		unpin_user_page_range_dirty_lock(map->pages[i], vshm_unit_pages(map),
+						 map->writable);
+}
+
+/*
+ * The temporary VMA lives in the caller's address space, where another of
+ * its threads could replace it before the pin: accept only the source's
+ * own page for byte @off of the source.
+ */
+static bool vshm_page_is_source(struct vshm_mapping *map, u64 off,
+				struct page *page)
+{
+	struct folio *folio = page_folio(page);
+	pgoff_t index = map->unit_shift == PAGE_SHIFT ? off >> PAGE_SHIFT :
+			vshm_hugetlb_index(off, map->unit_shift);
+
+	return READ_ONCE(folio->mapping) == map->file->f_mapping &&
+	       folio_contains(folio, index) &&
+	       folio_file_page(folio, index) == page;
+}
+
+/*
+ * Record the @n pages pinned for base pages [@done, @done + @n) of the
+ * pinned range, or unpin them all if one is not the source's.
+ */
+static int vshm_pin_record(struct vshm_mapping *map, unsigned long done,
+			   struct page **batch, long n)
+{
+	unsigned long per_unit = vshm_unit_pages(map);
+	long i;
+
+	for (i = 0; i < n; i++) {
+		unsigned long unit = (done + i) / per_unit;
+		unsigned long sub = (done + i) % per_unit;
+		u64 off = vshm_pin_start(map) + ((u64)(done + i) << PAGE_SHIFT);
+
+		if (sub ? batch[i] != vshm_nth_page(map->pages[unit], sub) :
+			  !vshm_page_is_source(map, off, batch[i])) {
+			unpin_user_pages(batch, n);
+			return -EAGAIN;
+		}
+		if (!sub)
+			map->pages[unit] = batch[i];
+	}
+	return 0;
+}
+
+/* Unpin the @pinned base pages pinned so far, whole units and a partial one. */
+static void vshm_unpin_partial(struct vshm_mapping *map, unsigned long pinned)
+{
+	unsigned long whole = pinned / vshm_unit_pages(map);
+	unsigned long rest = pinned % vshm_unit_pages(map);
+
+	vshm_unpin(map, whole);
+	if (rest)
+		unpin_user_page_range_dirty_lock(map->pages[whole], rest, false);
+}
+
+/*
+ * Before memfd_pin_folios(), the only way to pin a file's pages long-term
+ * is GUP with FOLL_LONGTERM, which needs a user mapping of them.  So map
+ * the range into the caller for the duration of the pin, as mmap() of the
+ * source would (including security_mmap_file()), pin through it and unmap
+ * it.  Read-only mappings use MAP_PRIVATE, which a write-sealed memfd
+ * accepts where a shared mapping of an O_RDWR fd is refused before 6.7;
+ * without a write nothing is copied on write.  MAP_NORESERVE: hugetlbfs
+ * pages were allocated beforehand, the VMA must reserve none.
+ * Sets *@filled to the units pinned; on failure nothing stays pinned.
+ */
+static int vshm_pin_range(struct vshm_mapping *map, unsigned long *filled)
+{
+	unsigned long total = map->nr_units * vshm_unit_pages(map);
+	unsigned long len = total << PAGE_SHIFT;
+	unsigned int gup = FOLL_LONGTERM | (map->writable ? FOLL_WRITE : 0);
+	unsigned long prot = PROT_READ | (map->writable ? PROT_WRITE : 0);
+	unsigned long flags = (map->writable ? MAP_SHARED : MAP_PRIVATE) |
+			      MAP_NORESERVE;
+	unsigned long addr, done = 0;
+	struct page **batch;
+	int ret = 0;
+
+	*filled = 0;
+	if (!current->mm)
+		return -EFAULT;
+	batch = kmalloc_array(VSHM_PIN_BATCH, sizeof(*batch), GFP_KERNEL);
+	if (!batch)
+		return -ENOMEM;
+	addr = vm_mmap(map->file, 0, len, prot, flags, vshm_pin_start(map));
+	if (IS_ERR_VALUE(addr)) {
+		ret = (int)addr;
+		goto err_free_batch;
+	}
+	while (done < total) {
+		int want = min_t(unsigned long, total - done, VSHM_PIN_BATCH);
+		int n;
+
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
+		n = pin_user_pages_fast(addr + (done << PAGE_SHIFT), want, gup, batch);
+		if (n <= 0) {
+			/* SIGBUS: the source shrank or lost a huge page meanwhile. */
+			ret = n == -EFAULT || !n ? -EAGAIN : n;
+			break;
+		}
+		ret = vshm_pin_record(map, done, batch, n);
+		if (ret)
+			break;
+		done += n;
+	}
+	vm_munmap(addr, len);
+	if (ret)
+		vshm_unpin_partial(map, done);
+	else
+		*filled = map->nr_units;
+err_free_batch:
+	kfree(batch);
+	return ret;
+}
+
+#endif /* VSHM_HAVE_MEMFD_PIN_FOLIOS */
+
+static void vshm_pinned_release(struct vshm_mapping *map)
+{
+	vshm_unpin(map, map->nr_units);
+	atomic64_sub(map->nr_units * vshm_unit_pages(map), &vshm_totals.pages_held);
+	kvfree(map->pages);
+	map->pages = NULL;
+	map->nr_units = 0;
 }
 
 static const struct vshm_source_ops vshm_shmem_ops = {
 	.name = "shmem",
-	.get_page = vshm_shmem_get_page,
-	.peek_page = vshm_shmem_peek_page,
-	.release = vshm_shmem_release,
+	.get_page = vshm_pinned_get_page,
+	.release = vshm_pinned_release,
 };
 
-/* Find, or allocate, the huge page at byte @off of the source, referenced. */
-static int vshm_hugetlb_pin(struct vshm_mapping *map, u64 off,
-			    struct folio **foliop)
+static const struct vshm_source_ops vshm_hugetlb_ops = {
+	.name = "hugetlbfs",
+	.get_page = vshm_pinned_get_page,
+	.release = vshm_pinned_release,
+};
+
+/*
+ * Allocate the huge pages of the pinned range that the source lacks, as
+ * fallocate() would: the pin must not allocate them itself (GUP through a
+ * MAP_NORESERVE mapping could not, memfd_pin_folios() would bypass the
+ * pool's reservations).
+ */
+static int vshm_hugetlb_populate(struct vshm_mapping *map)
 {
-	struct address_space *mapping = map->file->f_mapping;
-	u64 huge_size = 1ULL << map->huge_shift;
-	u64 huge_off = off & ~(huge_size - 1);
-	struct folio *folio;
+	u64 huge_size = 1ULL << map->unit_shift;
+	u64 off = vshm_pin_start(map);
+	unsigned long i;
 	int ret;
 
-	folio = vshm_filemap_get_folio(mapping, vshm_hugetlb_index(off, map->huge_shift));
-	if (!folio) {
-		ret = vfs_fallocate(map->file, FALLOC_FL_KEEP_SIZE, huge_off,
-				    huge_size);
+	for (i = 0; i < map->nr_units; i++, off += huge_size) {
+		struct folio *folio;
+
+		folio = vshm_filemap_get_folio(map->file->f_mapping,
+					       vshm_hugetlb_index(off, map->unit_shift));
+		if (folio) {
+			folio_put(folio);
+			continue;
+		}
+		ret = vfs_fallocate(map->file, FALLOC_FL_KEEP_SIZE, off, huge_size);
 		if (ret == -EBADF)	/* not open for writing */
 			return -EACCES;
 		if (ret == -ENOSPC)	/* the huge page pool is empty */
 			return -ENOMEM;
 		if (ret)
 			return ret;
-		folio = vshm_filemap_get_folio(mapping,
-					       vshm_hugetlb_index(off, map->huge_shift));
-		if (!folio)	/* punched out again meanwhile */
-			return -EAGAIN;
 	}
-	*foliop = folio;
 	return 0;
 }
 
-static int vshm_hugetlb_open(struct vshm_mapping *map)
+/*
+ * Pin every page of the mapping's source range into @map->pages.  E2BIG
+ * if that takes more than VSHM_MAX_PIN_UNITS entries.
+ */
+static int vshm_pin_open(struct vshm_mapping *map, bool hugetlb)
 {
-	struct hstate *h = hstate_file(map->file);
-	u64 first, last, i;
+	unsigned long filled;
+	u64 first, last;
 	int ret;
 
-	map->huge_shift = huge_page_shift(h);
-	first = map->fd_offset >> map->huge_shift;
-	last = (map->fd_offset + map->len - 1) >> map->huge_shift;
-	map->folios = kvcalloc(last - first + 1, sizeof(*map->folios),
-			       GFP_KERNEL_ACCOUNT);
-	if (!map->folios)
+	map->unit_shift = PAGE_SHIFT;
+#ifdef CONFIG_HUGETLBFS
+	if (hugetlb)
+		map->unit_shift = huge_page_shift(hstate_file(map->file));
+#endif
+	first = map->fd_offset >> map->unit_shift;
+	last = (map->fd_offset + map->len - 1) >> map->unit_shift;
+	if (last - first >= VSHM_MAX_PIN_UNITS)
+		return -E2BIG;
+	map->nr_units = last - first + 1;
+	map->pages = kvcalloc(map->nr_units, sizeof(*map->pages),
+			      GFP_KERNEL_ACCOUNT);
+	if (!map->pages)
 		return -ENOMEM;
-
-	for (i = first; i <= last; i++) {
-		ret = vshm_hugetlb_pin(map, i << map->huge_shift,
-				       &map->folios[map->nr_folios]);
+	if (hugetlb) {
+		ret = vshm_hugetlb_populate(map);
 		if (ret)
-			return ret;	/* vshm_source_close() unwinds */
-		map->nr_folios++;
-		atomic64_inc(&vshm_totals.pages_held);
+			goto err_free_pages;
 	}
-	return 0;
-}
-
-static int vshm_hugetlb_get_page(struct vshm_mapping *map, pgoff_t index,
-				 struct page **pagep)
-{
-	u64 src = map->fd_offset + ((u64)index << PAGE_SHIFT);
-	u64 slot = (src >> map->huge_shift) - (map->fd_offset >> map->huge_shift);
-	u64 sub = (src & ((1ULL << map->huge_shift) - 1)) >> PAGE_SHIFT;
-
-	if (WARN_ON_ONCE(slot >= map->nr_folios))
-		return -EFAULT;
-	*pagep = folio_page(map->folios[slot], sub);
-	return 0;
-}
-
-static void vshm_hugetlb_release(struct vshm_mapping *map)
-{
-	unsigned long i;
-
-	for (i = 0; i < map->nr_folios; i++) {
-		folio_put(map->folios[i]);
-		atomic64_dec(&vshm_totals.pages_held);
+	ret = vshm_pin_range(map, &filled);
+	if (ret) {
+		/* Truncated under the pin: the range now passes the end. */
+		if (map->fd_offset + map->len > (u64)i_size_read(file_inode(map->file)))
+			ret = -EOVERFLOW;
+		goto err_unpin;
 	}
-	kvfree(map->folios);
-	map->folios = NULL;
-	map->nr_folios = 0;
-}
+	atomic64_add(map->nr_units * vshm_unit_pages(map), &vshm_totals.pages_held);
+	return 0;
 
-static const struct vshm_source_ops vshm_hugetlb_ops = {
-	.name = "hugetlbfs",
-	.get_page = vshm_hugetlb_get_page,
-	.release = vshm_hugetlb_release,
-};
+err_unpin:
+	vshm_unpin(map, filled);
+err_free_pages:
+	kvfree(map->pages);
+	map->pages = NULL;
+	map->nr_units = 0;
+	return ret;
+}
 
 /* Pick the ops for @file, or NULL if vshm cannot map it. */
 static const struct vshm_source_ops *vshm_source_classify(struct file *file)
@@ -305,7 +519,6 @@ static struct vshm_mapping *vshm_mapping_alloc(u64 fd_offset, u64 len,
 		return NULL;
 	RB_CLEAR_NODE(&map->node);
 	INIT_LIST_HEAD(&map->link);
-	xa_init(&map->pages);
 	map->fd_offset = fd_offset;
 	map->len = len;
 	map->writable = writable;
@@ -338,13 +551,22 @@ static struct vshm_mapping *vshm_source_open_dmabuf(struct dma_buf *dmabuf,
  * @len: page-aligned, non-zero length; @fd_offset + @len does not wrap.
  * @writable: whether the mapping will be writable.
  *
+ * A shmem or hugetlbfs source has every page of the range pinned (and
+ * allocated if it had none) before this returns.  Must be called from the
+ * process that owns @fd, with no vshm lock held: the pin may map the range
+ * into that process for its duration.
+ *
  * Return: a new mapping, not yet in any region, holding a reference on the
  * source; or ERR_PTR(-EBADF) for a bad fd, -ENODEV for a file type vshm
  * cannot map, -EOVERFLOW if the range passes the source's end, -EACCES for
  * a source not open for reading, an append-only source open for writing,
- * or a write mapping of a source not open for writing or write-sealed;
- * what mmap() of the source would return (a security module's refusal,
- * usually -EACCES or -EPERM; -ENOMEM); -ENOMEM.
+ * or a write mapping of a source not open for writing or write-sealed (or
+ * a hugetlbfs source lacking huge pages not open for writing); what mmap()
+ * of the source would return (a security module's refusal, usually
+ * -EACCES or -EPERM); -E2BIG for a range whose page array would pass
+ * VSHM_MAX_PIN_UNITS; -EAGAIN if the source changed under the pin; -EINTR
+ * on a fatal signal; -ENOMEM, also when the caller has no room for a
+ * temporary mapping or the huge page pool is empty.
  */
 struct vshm_mapping *vshm_source_open(int fd, u64 fd_offset, u64 len,
 				      bool writable)
@@ -395,15 +617,13 @@ struct vshm_mapping *vshm_source_open(int fd, u64 fd_offset, u64 len,
 	map->file = file;
 	map->ops = ops;
 
-	if (ops == &vshm_hugetlb_ops) {
-		ret = vshm_hugetlb_open(map);
-		if (ret) {
-			vshm_source_close(map);
-			return ERR_PTR(ret);
-		}
-	}
+	ret = vshm_pin_open(map, ops == &vshm_hugetlb_ops);
+	if (ret)
+		goto err_free_map;
 	return map;
 
+err_free_map:
+	kfree(map);
 err_release_write:
 	if (writable)
 		mapping_unmap_writable(file->f_mapping);

@@ -13,6 +13,7 @@ kmod/vshm_kvm_test_DEPS := $(KVM_GUEST_SRCS) $(KVM_GUEST_HDRS)
 kmod/vshm_kvm_test_CFLAGS := -I$(KVM_GUEST_DIR)
 kmod/vshm_kvm_test_LDLIBS := $(KVM_GUEST_SRCS)
 VM_TESTS += kmod/vshm_hugetlb_test
+VM_TESTS += kmod/vshm_pin_test
 VM_TESTS += kmod/vshm_stress_test
 VM_TESTS += kmod/vshm_dmabuf_test
 kmod/vshm_dmabuf_test_CFLAGS := $(shell pkg-config --cflags libdrm)

@@ -667,11 +667,13 @@ TEST_F(region, map_write_sealed_source)
 }
 
 /*
- * A writable mapping counts as a writable mapping of its source: adding
- * F_SEAL_WRITE fails with EBUSY until it is unmapped (by UNMAP, REPLACE
- * or UNMAP_ALL).  A read-only mapping does not block the seal.
+ * Every mapping long-term pins its source's pages, and a writable one also
+ * counts as a writable mapping of its source: adding F_SEAL_WRITE fails
+ * with EBUSY while any mapping of the source exists, read-only included,
+ * until it is unmapped (by UNMAP, REPLACE or UNMAP_ALL).  The rule is
+ * "seal before MAP": a sealed memfd then maps read-only.
  */
-TEST_F(region, seal_write_busy_while_mapped_writable)
+TEST_F(region, seal_write_busy_while_mapped)
 {
 	int d, e, f, ro;
 
@@ -684,8 +686,13 @@ TEST_F(region, seal_write_busy_while_mapped_writable)
 	ASSERT_LE(0, f);
 	ASSERT_LE(0, ro);
 
+	/* Read-only, never touched: its pages are pinned all the same. */
 	ASSERT_EQ(0, vt_map(self->region, ro, 0, 0, 14 * P, 2 * P));
+	EXPECT_EQ(-1, fcntl(ro, F_ADD_SEALS, F_SEAL_WRITE));
+	EXPECT_EQ(EBUSY, errno);
+	ASSERT_EQ(0, vt_unmap(self->region, 14 * P, 2 * P));
 	EXPECT_EQ(0, fcntl(ro, F_ADD_SEALS, F_SEAL_WRITE));
+	EXPECT_EQ(0, vt_map(self->region, ro, 0, 0, 14 * P, 2 * P));
 
 	/* Removed by UNMAP; touched through the mmap first. */
 	ASSERT_EQ(0, vt_map(self->region, d, VSHM_MAP_WRITE, 0, 0, 2 * P));

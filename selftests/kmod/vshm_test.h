@@ -394,4 +394,28 @@ static inline int vt_stat(const char *name, uint64_t *val)
 	return ret;
 }
 
+/*
+ * Read the number of the line "@key: N ..." of a /proc file such as
+ * /proc/meminfo or /proc/self/status; -1 if missing.
+ */
+static inline long vt_proc_field(const char *path, const char *key)
+{
+	char line[256];
+	size_t n = strlen(key);
+	long v = -1;
+	FILE *f;
+
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, key, n) && line[n] == ':') {
+			v = strtol(line + n + 1, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return v;
+}
+
 #endif /* VSHM_TEST_H */
