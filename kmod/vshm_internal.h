@@ -14,10 +14,12 @@
  *   mmap_lock -> region->lock            (page fault, pfn_mkwrite)
  *   region->lock -> i_mmap_rwsem          (zap on unmap/replace)
  *   region->lock -> source locks          (shmem page lookup, seals)
- * dma-buf reservation locks (attach, CPU access brackets) are taken only
- * without region->lock.
+ *   region->dmabuf_lock -> dma-buf reservation locks (attach, detach)
+ * dma-buf reservation locks (attach, CPU access brackets) and
+ * region->dmabuf_lock are taken only without region->lock.
  * region->lock is never held across copy_{to,from}_user, so a copy whose
- * user buffer lies in a region's own mmap cannot deadlock on it.
+ * user buffer lies in a region's own mmap cannot deadlock on it: the copy
+ * holds a reference on the mapping instead (struct vshm_mapping, @users).
  */
 #ifndef _VSHM_INTERNAL_H
 #define _VSHM_INTERNAL_H
@@ -25,19 +27,24 @@
 #include <linux/atomic.h>
 #include <linux/fs.h>
 #include <linux/mm_types.h>
+#include <linux/mutex.h>
 #include <linux/rbtree.h>
+#include <linux/refcount.h>
 #include <linux/rwsem.h>
 #include <linux/types.h>
 #include <linux/xarray.h>
 
 struct vshm_mapping;
+struct vshm_dmabuf_import;
 
 /**
  * struct vshm_totals - module-wide counters, shown in debugfs
  * @regions: regions alive.
  * @mappings: mappings alive, in all regions.
  * @mapped_bytes: bytes those mappings cover.
- * @pages_held: source page references held for faulted or pinned pages.
+ * @pages_held: source page references held for faulted or pinned pages,
+ *	and pages of attached dma-bufs (pinned by their exporters).
+ * @dmabuf_attachments: dma-bufs attached, counted once per region.
  * @faults: page faults served.
  * @copied_in: bytes written with pwrite().
  * @copied_out: bytes read with pread().
@@ -47,6 +54,7 @@ struct vshm_totals {
 	atomic64_t mappings;
 	atomic64_t mapped_bytes;
 	atomic64_t pages_held;
+	atomic64_t dmabuf_attachments;
 	atomic64_t faults;
 	atomic64_t copied_in;
 	atomic64_t copied_out;
@@ -66,8 +74,13 @@ extern struct vshm_totals vshm_totals;
  *	already has: it never allocates, reads or waits, and returns -ENOENT
  *	instead.  Fault-around uses it, so that mapping a page's neighbours
  *	never grows the source.  Without it, @get_page must not allocate.
+ * @begin_cpu_access: optional; called before pread()/pwrite() touch
+ *	pages of the mapping, without the region lock.  Returns 0 or -errno.
+ * @end_cpu_access: optional; called after them.  Sources without it are
+ *	page-cache pages, which pwrite() marks dirty itself.
  * @release: drop everything the mapping holds on its source; called after
- *	every PTE that could point at its pages has been zapped.
+ *	every PTE that could point at its pages has been zapped, and after
+ *	the last copy in flight let the mapping go.
  */
 struct vshm_source_ops {
 	const char *name;
@@ -75,6 +88,8 @@ struct vshm_source_ops {
 			struct page **pagep);
 	int (*peek_page)(struct vshm_mapping *map, pgoff_t index,
 			 struct page **pagep);
+	int (*begin_cpu_access)(struct vshm_mapping *map, bool write);
+	void (*end_cpu_access)(struct vshm_mapping *map, bool write);
 	void (*release)(struct vshm_mapping *map);
 };
 
@@ -82,6 +97,8 @@ struct vshm_source_ops {
  * struct vshm_mapping - one mapping of a source into a region
  * @node: in the region's table, ordered by @start.
  * @link: on a list of detached mappings waiting to be released.
+ * @users: the table's reference, set on insertion, plus one per copy in
+ *	flight; the mapping is released when the last goes.
  * @start: offset in the region, page aligned.
  * @len: length in bytes, page aligned, non-zero.
  * @fd_offset: offset in the source, page aligned.
@@ -94,14 +111,13 @@ struct vshm_source_ops {
  *	pinned when the mapping is made (hugetlbfs).
  * @nr_folios: entries in @folios.
  * @huge_shift: log2 of the huge page size (hugetlbfs).
- * @dmabuf: the source buffer (dma-buf), with a reference.
- * @attach: vshm's attachment to @dmabuf.
- * @sgt: the attachment's mapping; keeps the exporter's pages pinned.
- * @dma_pages: the pages of the mapped range, in order (dma-buf).
+ * @import: the region's attachment to the source buffer, shared with
+ *	the region's other mappings of it (dma-buf).
  */
 struct vshm_mapping {
 	struct rb_node node;
 	struct list_head link;
+	refcount_t users;
 	u64 start;
 	u64 len;
 	u64 fd_offset;
@@ -112,10 +128,7 @@ struct vshm_mapping {
 	struct folio **folios;
 	unsigned long nr_folios;
 	unsigned int huge_shift;
-	struct dma_buf *dmabuf;
-	struct dma_buf_attachment *attach;
-	struct sg_table *sgt;
-	struct page **dma_pages;
+	struct vshm_dmabuf_import *import;
 };
 
 /**
@@ -135,6 +148,10 @@ struct vshm_mapping {
  * @copied_out: bytes read with pread().
  * @maps: successful maps.
  * @unmaps: mappings removed.
+ * @dmabuf_lock: protects @dmabufs and @nr_dmabufs; held while attaching.
+ * @dmabufs: the dma-bufs the region's mappings use, one attachment each.
+ * @nr_dmabufs: entries in @dmabufs.
+ * @max_dmabufs: the most entries @dmabufs may hold.
  */
 struct vshm_region {
 	struct rw_semaphore lock;
@@ -150,11 +167,16 @@ struct vshm_region {
 	atomic64_t copied_out;
 	atomic64_t maps;
 	atomic64_t unmaps;
+	struct mutex dmabuf_lock;	/* protects dmabufs, nr_dmabufs */
+	struct list_head dmabufs;
+	unsigned int nr_dmabufs;
+	unsigned int max_dmabufs;
 };
 
 /* vshm_main.c */
 struct vfsmount *vshm_mount(void);
 struct device *vshm_dma_device(void);
+unsigned int vshm_max_dmabufs(void);
 
 /* vshm_region.c */
 int vshm_region_create_fd(u64 size, u32 flags, u32 max_mappings);
@@ -172,14 +194,17 @@ void vshm_mapping_detach(struct vshm_region *region, struct vshm_mapping *map,
 			 struct list_head *out);
 void vshm_mapping_detach_all(struct vshm_region *region, struct list_head *out);
 void vshm_mapping_free_list(struct list_head *list);
+void vshm_mapping_get(struct vshm_mapping *map);
+void vshm_mapping_put(struct vshm_mapping *map);
 
 /* vshm_dmabuf.c */
 struct dma_buf;
-int vshm_dmabuf_open(struct vshm_mapping *map, struct dma_buf *dmabuf);
+int vshm_dmabuf_open(struct vshm_region *region, struct vshm_mapping *map,
+		     struct dma_buf *dmabuf);
 
 /* vshm_source.c */
-struct vshm_mapping *vshm_source_open(int fd, u64 fd_offset, u64 len,
-				      bool writable);
+struct vshm_mapping *vshm_source_open(struct vshm_region *region, int fd,
+				      u64 fd_offset, u64 len, bool writable);
 void vshm_source_close(struct vshm_mapping *map);
 
 #endif /* _VSHM_INTERNAL_H */

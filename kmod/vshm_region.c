@@ -11,10 +11,10 @@
  * write fault nor mprotect(PROT_WRITE) can make them writable.
  *
  * pread()/pwrite() copy to or from whatever is mapped at an offset,
- * bracketed by dma_buf_{begin,end}_cpu_access() for dma-buf sources.
+ * bracketed by the source's CPU-access calls (dma_buf_{begin,end}_cpu_access()
+ * for dma-bufs), holding a reference on the mapping rather than on pages.
  */
 #include <linux/anon_inodes.h>
-#include <linux/dma-buf.h>
 #include <linux/file.h>
 #include <linux/mm.h>
 #include <linux/module.h>
@@ -167,25 +167,46 @@ static void vshm_region_zap(struct vshm_region *region, u64 start, u64 len)
 	unmap_mapping_range(region->inode->i_mapping, start, len, 1);
 }
 
+/* Open @map for CPU access by a copy; @map holds a reference for it. */
+static int vshm_copy_begin(struct vshm_mapping *map, bool to_region)
+{
+	return map->ops->begin_cpu_access ?
+	       map->ops->begin_cpu_access(map, to_region) : 0;
+}
+
+/* Close what vshm_copy_begin() opened and drop the copy's reference. */
+static void vshm_copy_end(struct vshm_mapping *map, bool to_region)
+{
+	if (!map)
+		return;
+	if (map->ops->end_cpu_access)
+		map->ops->end_cpu_access(map, to_region);
+	vshm_mapping_put(map);
+}
+
 /*
  * Copy between an iov_iter and whatever is mapped at *ppos, a page at a
  * time.  The region lock is held only to find the page; the copy itself
- * runs unlocked with a page reference of its own, so a user buffer inside
- * a region's mmap cannot deadlock against the region lock.  A fault in the
- * user buffer stops the copy without touching the rest of the page
- * (copy_page_from_iter() never zero-fills what it could not read).
+ * runs unlocked, so a user buffer inside a region's mmap cannot deadlock
+ * against the region lock.  What keeps the page valid meanwhile is a
+ * reference on its mapping, held for a run of pages of one mapping and
+ * inside one CPU-access bracket of its source: an unmap during the copy
+ * releases the mapping only when the copy lets it go.  No page refcount
+ * is touched (dma-buf exporters own theirs).  Every page is looked up
+ * again, so a copy never goes on into a mapping that was unmapped.  A
+ * fault in the user buffer stops the copy without touching the rest of
+ * the page (copy_page_from_iter() never zero-fills what it could not read).
  */
 static ssize_t vshm_region_copy(struct vshm_region *region, struct iov_iter *iter,
 				loff_t *ppos, bool to_region)
 {
-	enum dma_data_direction dir = to_region ? DMA_TO_DEVICE : DMA_FROM_DEVICE;
+	struct vshm_mapping *cur = NULL;	/* bracket open, referenced */
 	size_t count = iov_iter_count(iter);
 	u64 pos = *ppos;
 	size_t done = 0;
 	int err = 0;
 
 	while (done < count) {
-		struct dma_buf *dmabuf = NULL;
 		struct vshm_mapping *map;
 		struct page *page;
 		size_t chunk, copied;
@@ -208,22 +229,20 @@ static ssize_t vshm_region_copy(struct vshm_region *region, struct iov_iter *ite
 		} else {
 			err = map->ops->get_page(map, (pos - map->start) >> PAGE_SHIFT,
 						 &page);
-			if (!err) {
-				get_page(page);
-				/* The mapping may go once the lock is dropped. */
-				dmabuf = map->dmabuf;
-				if (dmabuf)
-					get_dma_buf(dmabuf);
-			}
+			/* The mapping may go once the lock is dropped. */
+			if (!err && map != cur)
+				vshm_mapping_get(map);
 		}
 		up_read(&region->lock);
 		if (err)
 			break;
-		if (dmabuf) {
-			err = dma_buf_begin_cpu_access(dmabuf, dir);
+		if (map != cur) {
+			vshm_copy_end(cur, to_region);
+			cur = map;
+			err = vshm_copy_begin(cur, to_region);
 			if (err) {
-				dma_buf_put(dmabuf);
-				put_page(page);
+				vshm_mapping_put(cur);
+				cur = NULL;
 				break;
 			}
 		}
@@ -233,14 +252,8 @@ static ssize_t vshm_region_copy(struct vshm_region *region, struct iov_iter *ite
 			copied = copy_page_from_iter(page, offset_in_page(pos), chunk, iter);
 		else
 			copied = copy_page_to_iter(page, offset_in_page(pos), chunk, iter);
-
-		if (dmabuf) {
-			dma_buf_end_cpu_access(dmabuf, dir);
-			dma_buf_put(dmabuf);
-		} else if (to_region && copied) {
+		if (to_region && copied && !cur->ops->end_cpu_access)
 			set_page_dirty_lock(page);
-		}
-		put_page(page);
 
 		done += copied;
 		pos += copied;
@@ -249,6 +262,7 @@ static ssize_t vshm_region_copy(struct vshm_region *region, struct iov_iter *ite
 			break;
 		}
 	}
+	vshm_copy_end(cur, to_region);
 
 	if (to_region) {
 		atomic64_add(done, &region->copied_in);
@@ -357,7 +371,7 @@ static long vshm_ioctl_map(struct vshm_region *region, void __user *uarg)
 	ret = vshm_region_precheck(region, &arg);
 	if (ret)
 		return ret;
-	map = vshm_source_open(arg.fd, arg.fd_offset, arg.len,
+	map = vshm_source_open(region, arg.fd, arg.fd_offset, arg.len,
 			       arg.flags & VSHM_MAP_WRITE);
 	if (IS_ERR(map))
 		return PTR_ERR(map);
@@ -447,6 +461,10 @@ static long vshm_ioctl_region_info(struct vshm_region *region,
 	info.nr_mappings = region->nr_mappings;
 	info.mapped_bytes = region->mapped_bytes;
 	up_read(&region->lock);
+	mutex_lock(&region->dmabuf_lock);
+	info.nr_dmabufs = region->nr_dmabufs;
+	info.max_dmabufs = region->max_dmabufs;
+	mutex_unlock(&region->dmabuf_lock);
 
 	return copy_to_user(uarg, &info, sizeof(info)) ? -EFAULT : 0;
 }
@@ -483,6 +501,9 @@ static int vshm_region_release(struct inode *inode, struct file *file)
 	up_write(&region->lock);
 	vshm_mapping_free_list(&gone);
 
+	/* No copy is in flight on a file being released: all were last puts. */
+	WARN_ON_ONCE(!list_empty(&region->dmabufs));
+	mutex_destroy(&region->dmabuf_lock);
 	atomic64_dec(&vshm_totals.regions);
 	kfree(region);
 	return 0;
@@ -525,6 +546,9 @@ int vshm_region_create_fd(u64 size, u32 flags, u32 max_mappings)
 	region->size = size;
 	region->flags = flags;
 	region->max_mappings = max_mappings;
+	mutex_init(&region->dmabuf_lock);
+	INIT_LIST_HEAD(&region->dmabufs);
+	region->max_dmabufs = vshm_max_dmabufs();
 
 	inode = alloc_anon_inode(vshm_mount()->mnt_sb);
 	if (IS_ERR(inode)) {
@@ -562,6 +586,7 @@ err_put_module:
 err_put_inode:
 	iput(inode);
 err_free_region:
+	mutex_destroy(&region->dmabuf_lock);
 	kfree(region);
 	return ret;
 }

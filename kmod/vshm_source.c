@@ -266,7 +266,8 @@ static struct vshm_mapping *vshm_mapping_alloc(u64 fd_offset, u64 len,
 	return map;
 }
 
-static struct vshm_mapping *vshm_source_open_dmabuf(struct dma_buf *dmabuf,
+static struct vshm_mapping *vshm_source_open_dmabuf(struct vshm_region *region,
+						    struct dma_buf *dmabuf,
 						    u64 fd_offset, u64 len,
 						    bool writable)
 {
@@ -277,7 +278,7 @@ static struct vshm_mapping *vshm_source_open_dmabuf(struct dma_buf *dmabuf,
 		dma_buf_put(dmabuf);
 		return ERR_PTR(-ENOMEM);
 	}
-	ret = vshm_dmabuf_open(map, dmabuf);
+	ret = vshm_dmabuf_open(region, map, dmabuf);
 	if (ret) {
 		kfree(map);
 		return ERR_PTR(ret);
@@ -287,6 +288,8 @@ static struct vshm_mapping *vshm_source_open_dmabuf(struct dma_buf *dmabuf,
 
 /**
  * vshm_source_open() - take hold of a source for a new mapping
+ * @region: the region the mapping is for (dma-bufs share one attachment
+ *	per region).
  * @fd: the source file descriptor, in the calling process.
  * @fd_offset: page-aligned offset in the source.
  * @len: page-aligned, non-zero length; @fd_offset + @len does not wrap.
@@ -296,10 +299,11 @@ static struct vshm_mapping *vshm_source_open_dmabuf(struct dma_buf *dmabuf,
  * source; or ERR_PTR(-EBADF) for a bad fd, -ENODEV for a file type vshm
  * cannot map, -EOVERFLOW if the range passes the source's end, -EACCES for
  * a source not open for reading, or a write mapping of a source not open
- * for writing or write-sealed; -ENOMEM.
+ * for writing or write-sealed; -ENOMEM; for dma-bufs, the errors of
+ * vshm_dmabuf_open().
  */
-struct vshm_mapping *vshm_source_open(int fd, u64 fd_offset, u64 len,
-				      bool writable)
+struct vshm_mapping *vshm_source_open(struct vshm_region *region, int fd,
+				      u64 fd_offset, u64 len, bool writable)
 {
 	const struct vshm_source_ops *ops;
 	struct vshm_mapping *map;
@@ -310,7 +314,8 @@ struct vshm_mapping *vshm_source_open(int fd, u64 fd_offset, u64 len,
 	/* -EINVAL: a valid fd that is not a dma-buf. */
 	dmabuf = dma_buf_get(fd);
 	if (!IS_ERR(dmabuf))
-		return vshm_source_open_dmabuf(dmabuf, fd_offset, len, writable);
+		return vshm_source_open_dmabuf(region, dmabuf, fd_offset, len,
+					       writable);
 	if (PTR_ERR(dmabuf) != -EINVAL)
 		return ERR_CAST(dmabuf);
 
