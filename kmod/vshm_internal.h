@@ -66,10 +66,11 @@ extern struct vshm_totals vshm_totals;
  * struct vshm_source_ops - how a mapping gets at its source's pages
  * @name: shown in debugfs and logs.
  * @get_page: return the page backing page @index of the mapping (relative
- *	to the mapping's start).  The page stays referenced by the mapping
- *	until @release; callers that use it after dropping the region lock
- *	take their own reference.  Called with the region lock held (read or
- *	write), may sleep.  Returns 0 or -errno.
+ *	to the mapping's start).  The page stays valid until @release;
+ *	callers that use it after dropping the region lock hold a reference
+ *	on the mapping (vshm_mapping_get()), never on the page, whose
+ *	refcount may belong to a dma-buf exporter.  Called with the region
+ *	lock held (read or write), may sleep.  Returns 0 or -errno.
  * @peek_page: optional; like @get_page, but only for a page the source
  *	already has: it never allocates, reads or waits, and returns -ENOENT
  *	instead.  Fault-around uses it, so that mapping a page's neighbours
