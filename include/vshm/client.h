@@ -32,7 +32,9 @@ uint32_t vshm_client_features(const struct vshm_client *c);
 /*
  * Register a device: its backend channel fd, an optional forward socket
  * (-1 for none), region sizes indexed by shmid (0 = none), flags
- * VSHM_CTL_DEV_DRAFT_FLAGS.  The fds are sent, not closed.  On success
+ * VSHM_CTL_DEV_DRAFT_FLAGS and/or VSHM_CTL_DEV_STRICT_HOLES (kmod regions
+ * whose holes raise SIGBUS instead of reading as zeros).  The fds are sent,
+ * not closed.  On success
  * *dev_id is set and, if region_fds is not NULL, region_fds[shmid] receives
  * the region fd of each non-zero size (-1 elsewhere; the caller owns them).
  * Region fds exist only when the broker granted VSHM_CTL_FEAT_KMOD; with an

@@ -61,7 +61,10 @@ struct vshm_ctl_hello {
 /* ADD_DEVICE flags. */
 #define VSHM_CTL_DEV_FORWARD	0x1u  /* a second fd: socket to forward other back-end requests to */
 #define VSHM_CTL_DEV_DRAFT_FLAGS 0x2u /* VhostUserMMap.flags use the draft MAP_R=1/MAP_W=2 */
-#define VSHM_CTL_DEV_FLAGS_ALL	(VSHM_CTL_DEV_FORWARD | VSHM_CTL_DEV_DRAFT_FLAGS)
+/* kmod regions with the strict hole policy (SIGBUS, KVM_RUN EFAULT); default: safe */
+#define VSHM_CTL_DEV_STRICT_HOLES 0x4u
+#define VSHM_CTL_DEV_FLAGS_ALL	(VSHM_CTL_DEV_FORWARD | VSHM_CTL_DEV_DRAFT_FLAGS | \
+				 VSHM_CTL_DEV_STRICT_HOLES)
 
 /*
  * ADD_DEVICE request: this header then nregions u64 sizes, index = shmid

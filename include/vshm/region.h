@@ -70,9 +70,22 @@ struct vshm_region_stats {
 
 struct vshm_region;
 
+/*
+ * Creation flags.  kmod regions have the safe hole policy unless
+ * VSHM_REGION_STRICT_HOLES: holes (offsets where nothing is mapped) read as
+ * zeros and discard writes.  Strict: touching a hole through the VMM's
+ * mmap raises SIGBUS (KVM_RUN fails with EFAULT).  mmap regions ignore it.
+ */
+#define VSHM_REGION_STRICT_HOLES	0x1u
+#define VSHM_REGION_CREATE_FLAGS_ALL	VSHM_REGION_STRICT_HOLES
+
 /* Create a region of size bytes (page multiple) holding at most max_mappings (0: default). */
 int vshm_region_create(enum vshm_backend_type type, uint64_t size,
 		       uint32_t max_mappings, struct vshm_region **out);
+/* vshm_region_create() with creation flags VSHM_REGION_STRICT_HOLES. */
+int vshm_region_create_flags(enum vshm_backend_type type, uint64_t size,
+			     uint32_t max_mappings, uint32_t flags,
+			     struct vshm_region **out);
 /*
  * Drop every mapping, then free the region (kmod: UNMAP_ALL, then close the
  * region fd, so a VMM still holding the fd sees holes, never the sources).

@@ -4,7 +4,9 @@
  * nothing else; REMOVE_DEVICE and a back-end disconnect release exactly
  * that device's state (fds back to where they were, other devices still
  * mapped and served); LIST_DEVICES / LIST_MAPPINGS / GET_STATS describe
- * what is there, and vshmctl prints it (text and --json).
+ * what is there, and vshmctl prints it (text and --json).  Device A asks
+ * for strict holes (VSHM_CTL_DEV_STRICT_HOLES), so after a reset its VMM
+ * gets SIGBUS (kmod) where the safe default would read zeros.
  */
 #include "kselftest_harness.h"
 #include "broker_util.h"
@@ -24,7 +26,9 @@ FIXTURE_SETUP(life)
 {
 	ASSERT_EQ(0, broker_start(&self->b, NULL));
 	self->fds0 = broker_fds(&self->b);
-	ASSERT_EQ(0, tdev_add(&self->b, &self->a, RSZ, A_GA));
+	ASSERT_EQ(0, tdev_add_flags(&self->b, &self->a, (const uint64_t[]){ RSZ }, 1,
+				    false, VSHM_CTL_DEV_STRICT_HOLES));
+	ASSERT_EQ(0, vshm_client_set_region_addr(self->b.c, self->a.id, 0, A_GA, NULL));
 	ASSERT_EQ(0, tdev_add(&self->b, &self->bdev, RSZ, B_GA));
 	self->mfd = make_memfd(16 * PG, 0x44);
 	ASSERT_GE(self->mfd, 0);

@@ -524,4 +524,22 @@ static inline bool sigbus_at(const volatile uint8_t *p)
 	return WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS;
 }
 
+/*
+ * Does a child read zero at p without a signal?  A hole of a region with
+ * safe holes, the broker's default.
+ */
+static inline bool zero_at(const volatile uint8_t *p)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		signal(SIGBUS, SIG_DFL);
+		_exit(*p != 0);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		return false;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
 #endif /* VSHM_BROKER_UTIL_H */

@@ -143,8 +143,11 @@ int vd_device_add(struct vshmd *d, uint32_t flags, const uint64_t *sizes,
 	for (i = 0; i < nregions; i++) {
 		if (!sizes[i])
 			continue;
-		ret = vshm_region_create(d->backend, sizes[i],
-					 d->opt.max_mappings, &dev->regions[i].r);
+		ret = vshm_region_create_flags(d->backend, sizes[i],
+					       d->opt.max_mappings,
+					       flags & VSHM_CTL_DEV_STRICT_HOLES ?
+					       VSHM_REGION_STRICT_HOLES : 0,
+					       &dev->regions[i].r);
 		if (ret) {
 			vd_log(d, VD_LOG_WARN,
 			       "ADD_DEVICE: region shmid %u of %llu bytes: %s", i,

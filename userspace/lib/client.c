@@ -183,9 +183,10 @@ int vshm_client_add_device(struct vshm_client *c, int backend_fd,
 	size_t len;
 	int ret;
 
-	if (nregions > VSHM_MAX_SHMIDS || (flags & ~VSHM_CTL_DEV_DRAFT_FLAGS))
+	if (nregions > VSHM_MAX_SHMIDS ||
+	    (flags & ~(VSHM_CTL_DEV_DRAFT_FLAGS | VSHM_CTL_DEV_STRICT_HOLES)))
 		return vshmi_fail(err, EINVAL,
-				  "nregions %u (at most %u) or flags 0x%x (only DRAFT_FLAGS)",
+				  "nregions %u (at most %u) or flags 0x%x (only DRAFT_FLAGS, STRICT_HOLES)",
 				  nregions, VSHM_MAX_SHMIDS, flags);
 	if (forward_fd >= 0)
 		req.flags |= VSHM_CTL_DEV_FORWARD;

@@ -10,10 +10,17 @@
 int vshm_region_create(enum vshm_backend_type type, uint64_t size,
 		       uint32_t max_mappings, struct vshm_region **out)
 {
+	return vshm_region_create_flags(type, size, max_mappings, 0, out);
+}
+
+int vshm_region_create_flags(enum vshm_backend_type type, uint64_t size,
+			     uint32_t max_mappings, uint32_t flags,
+			     struct vshm_region **out)
+{
 	struct vshm_region *r;
 	int ret;
 
-	if (type > VSHM_BACKEND_MMAP)
+	if (type > VSHM_BACKEND_MMAP || (flags & ~VSHM_REGION_CREATE_FLAGS_ALL))
 		return -EINVAL;
 	r = calloc(1, sizeof(*r));
 	if (!r)
@@ -21,6 +28,7 @@ int vshm_region_create(enum vshm_backend_type type, uint64_t size,
 	r->fd = -1;
 	r->size = size;
 	r->max_mappings = max_mappings;
+	r->create_flags = flags;
 	switch (type) {
 	case VSHM_BACKEND_AUTO:
 		ret = vshmi_region_kmod_init(r);

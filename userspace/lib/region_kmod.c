@@ -58,6 +58,28 @@ static int kmod_unmap_all(struct vshm_region *r)
 	return 0;
 }
 
+/*
+ * Bytes from @offset up to the first hole, at most @len.  The module reads
+ * safe holes as zeros and swallows writes to them; the library keeps the
+ * rule both back-ends share: a copy stops at a hole (ENXIO if it starts
+ * there).
+ */
+static size_t kmod_mapped_span(const struct vshm_region *r, uint64_t offset,
+			       size_t len)
+{
+	size_t i = vshmi_maptab_find(&r->tab, offset);
+	uint64_t end = offset;
+
+	for (; i < r->tab.n && end - offset < len; i++) {
+		const struct vshm_mapping *m = &r->tab.v[i];
+
+		if (m->shm_offset > end)
+			break;
+		end = m->shm_offset + m->len;
+	}
+	return end - offset < len ? end - offset : len;
+}
+
 static ssize_t kmod_copy(struct vshm_region *r, uint64_t offset, void *buf,
 			 size_t len, bool write)
 {
@@ -65,6 +87,11 @@ static ssize_t kmod_copy(struct vshm_region *r, uint64_t offset, void *buf,
 
 	if (offset > INT64_MAX)
 		return -ENXIO;
+	if (len) {
+		len = kmod_mapped_span(r, offset, len);
+		if (!len)
+			return -ENXIO;
+	}
 	do {
 		n = write ? pwrite(r->fd, buf, len, (off_t)offset) :
 			    pread(r->fd, buf, len, (off_t)offset);
@@ -117,6 +144,9 @@ int vshmi_region_kmod_init(struct vshm_region *r)
 {
 	struct vshm_region_create arg = {
 		.size = r->size, .max_mappings = r->max_mappings,
+		/* A hole must not kill the VMM unless it asked for that. */
+		.flags = r->create_flags & VSHM_REGION_STRICT_HOLES ? 0 :
+			 VSHM_REGION_SAFE_HOLES,
 	};
 	struct vshm_region_info info = { 0 };
 	int dev, fd, ver;
