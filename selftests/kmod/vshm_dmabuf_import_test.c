@@ -308,6 +308,40 @@ TEST_F(import, ttm_style_pages_refused)
 	close(bad);
 }
 
+/*
+ * A copy through dma-buf mappings with a safe hole between them: each
+ * mapping's pages come through, the hole reads as zeros and swallows
+ * writes, and nothing stays attached after unmap.
+ */
+TEST_F(import, copy_across_safe_hole)
+{
+	uint8_t in[3 * VT_PAGE], out[3 * VT_PAGE], zero[VT_PAGE] = { 0 };
+	struct vshm_region_info info;
+	int region, buf;
+
+	region = vt_create_region_flags(REGION_SIZE, VSHM_REGION_SAFE_HOLES);
+	ASSERT_LE(0, region);
+	buf = vgem_dmabuf(self->drm, 2 * VT_PAGE, true);
+	ASSERT_LE(0, buf);
+	ASSERT_EQ(0, vt_map(region, buf, VSHM_MAP_WRITE, 0, 0, VT_PAGE));
+	ASSERT_EQ(0, vt_map(region, buf, VSHM_MAP_WRITE, VT_PAGE, 2 * VT_PAGE,
+			    VT_PAGE));
+	close(buf);
+
+	vt_fill(in, sizeof(in), 8, 0);
+	ASSERT_EQ((ssize_t)sizeof(in), pwrite(region, in, sizeof(in), 0));
+	ASSERT_EQ((ssize_t)sizeof(out), pread(region, out, sizeof(out), 0));
+	EXPECT_EQ(0, memcmp(out, in, VT_PAGE));
+	EXPECT_EQ(0, memcmp(out + VT_PAGE, zero, VT_PAGE));
+	EXPECT_EQ(0, memcmp(out + 2 * VT_PAGE, in + 2 * VT_PAGE, VT_PAGE));
+	ASSERT_EQ(0, vt_info(region, &info));
+	EXPECT_EQ(1, info.nr_dmabufs);
+	ASSERT_EQ(0, vt_unmap_all(region));
+	ASSERT_EQ(0, vt_info(region, &info));
+	EXPECT_EQ(0, info.nr_dmabufs);
+	close(region);
+}
+
 struct race {
 	int region;
 	int drm;
