@@ -188,8 +188,9 @@ static struct vshm_dmabuf_import *vshm_dmabuf_attach(struct vshm_region *region,
 	imp->region = region;
 	imp->dmabuf = dmabuf;
 	imp->nr_pages = dmabuf->size >> PAGE_SHIFT;
+	/* A buffer too big for the table fails with ENOMEM, without a warning. */
 	imp->pages = kvcalloc(imp->nr_pages, sizeof(*imp->pages),
-			      GFP_KERNEL_ACCOUNT);
+			      GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	if (!imp->pages) {
 		ret = -ENOMEM;
 		goto err_detach;

@@ -14,7 +14,7 @@
  *   mmap_lock -> region->lock            (page fault, pfn_mkwrite)
  *   region->lock -> i_mmap_rwsem          (zap on unmap/replace)
  *   region->lock -> source locks          (shmem page lookup, seals)
- *   region->dmabuf_lock -> dma-buf reservation locks (attach, detach)
+ *   region->dmabuf_lock -> dma-buf reservation locks (attach and map)
  * dma-buf reservation locks (attach, CPU access brackets) and
  * region->dmabuf_lock are taken only without region->lock.
  * region->lock is never held across copy_{to,from}_user, so a copy whose
