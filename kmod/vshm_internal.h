@@ -12,7 +12,10 @@
  *
  * Lock order (lockdep-clean by construction):
  *   mmap_lock -> region->lock            (page fault, pfn_mkwrite)
- *   region->lock -> i_mmap_rwsem          (zap on unmap/replace)
+ *   region->lock -> i_mmap_rwsem          (zap on map/unmap/replace, and
+ *                                          pfn_mkwrite zapping a safe
+ *                                          hole's zero page)
+ *   mmap_lock -> i_mmap_rwsem             (zap in vm_ops->mprotect)
  *   region->lock -> source locks          (shmem page lookup, seals)
  *   region->dmabuf_lock -> dma-buf reservation locks (attach and map)
  * dma-buf reservation locks (attach, CPU access brackets) and

@@ -99,6 +99,12 @@ static void vshm_fault_around(struct vm_fault *vmf, struct vshm_mapping *map,
 	}
 }
 
+/* Zap every PTE of [start, start + len) in every VMA of the region. */
+static void vshm_region_zap(struct vshm_region *region, u64 start, u64 len)
+{
+	unmap_mapping_range(region->inode->i_mapping, start, len, 1);
+}
+
 static bool vshm_region_safe_holes(const struct vshm_region *region)
 {
 	return region->flags & VSHM_REGION_SAFE_HOLES;
@@ -181,7 +187,7 @@ static vm_fault_t vshm_vm_pfn_mkwrite(struct vm_fault *vmf)
 	if (map) {
 		ret = map->writable ? 0 : VM_FAULT_SIGBUS;
 	} else if (vshm_region_safe_holes(region)) {
-		zap_vma_ptes(vmf->vma, vmf->address, PAGE_SIZE);
+		vshm_region_zap(region, (u64)vmf->pgoff << PAGE_SHIFT, PAGE_SIZE);
 		ret = VM_FAULT_NOPAGE;
 	} else {
 		ret = VM_FAULT_SIGBUS;
@@ -200,13 +206,16 @@ static vm_fault_t vshm_vm_pfn_mkwrite(struct vm_fault *vmf)
  * instead: the next fault installs PTEs with the new protection.  A
  * read-only mapping's PTEs stay read-only, because the fault path never
  * makes them writable and pfn_mkwrite refuses to.  Called with mmap_lock
- * held for write; zap_vma_ptes() works on this VM_PFNMAP VMA.
+ * held for write.  The zap goes by region offset, so it also reaches other
+ * VMAs of the region there, which merely fault again.
  */
 static int vshm_vm_mprotect(struct vm_area_struct *vma, unsigned long start,
 			    unsigned long end, unsigned long newflags)
 {
+	u64 off = ((u64)vma->vm_pgoff << PAGE_SHIFT) + (start - vma->vm_start);
+
 	if ((newflags & VM_WRITE) && !(vma->vm_flags & VM_WRITE))
-		zap_vma_ptes(vma, start, end - start);
+		vshm_region_zap(vma->vm_file->private_data, off, end - start);
 	return 0;
 }
 
@@ -235,12 +244,6 @@ static int vshm_region_mmap(struct file *file, struct vm_area_struct *vma)
 			   VM_MAYEXEC);
 	vma->vm_ops = &vshm_vm_ops;
 	return 0;
-}
-
-/* Zap every PTE of [start, start + len) in every VMA of the region. */
-static void vshm_region_zap(struct vshm_region *region, u64 start, u64 len)
-{
-	unmap_mapping_range(region->inode->i_mapping, start, len, 1);
 }
 
 /* Open @map for CPU access by a copy; @map holds a reference for it. */
@@ -272,9 +275,9 @@ static size_t vshm_region_copy_hole(struct iov_iter *iter, size_t chunk,
 
 /*
  * Copy between an iov_iter and whatever is mapped at *ppos (or a safe
- * hole), a page at a time.  The region lock is held only to find the page; the copy itself
- * runs unlocked, so a user buffer inside a region's mmap cannot deadlock
- * against the region lock.  What keeps the page valid meanwhile is a
+ * hole), a page at a time.  The region lock is held only to find the
+ * page; the copy itself runs unlocked, so a user buffer inside a region's
+ * mmap cannot deadlock against the region lock.  What keeps the page valid meanwhile is a
  * reference on its mapping, held for a run of pages of one mapping and
  * inside one CPU-access bracket of its source: an unmap during the copy
  * releases the mapping only when the copy lets it go.  No page refcount
