@@ -16,13 +16,16 @@
  *                                          pfn_mkwrite zapping a safe
  *                                          hole's zero page)
  *   mmap_lock -> i_mmap_rwsem             (zap in vm_ops->mprotect)
- * dma-buf reservation locks (attach, CPU access brackets) are taken only
- * without region->lock.  So are the locks that pinning a source at MAP
- * takes (the caller's mmap_lock for the temporary VMA and GUP, the
- * source's inode and page locks): a mapping's pages are all pinned
- * before region->lock is taken, and looking one up takes no lock.
+ *   region->dmabuf_lock -> dma-buf reservation locks (attach and map)
+ * dma-buf reservation locks (attach, CPU access brackets) and
+ * region->dmabuf_lock are taken only without region->lock.  So are the
+ * locks that pinning a source at MAP takes (the caller's mmap_lock for the
+ * temporary VMA and GUP, the source's inode and page locks): a mapping's
+ * pages are all pinned before region->lock is taken, and looking one up
+ * takes no lock.
  * region->lock is never held across copy_{to,from}_user, so a copy whose
- * user buffer lies in a region's own mmap cannot deadlock on it.
+ * user buffer lies in a region's own mmap cannot deadlock on it: the copy
+ * holds a reference on the mapping instead (struct vshm_mapping, @users).
  * VSHM_IOC_MAP takes the caller's mmap_lock (trial mmap of the source,
  * vshm_source.c) before the region lock, never under it.
  * vshm_mnt_lock (vshm_main.c) is a leaf, taken with no other vshm lock held;
@@ -34,11 +37,14 @@
 #include <linux/atomic.h>
 #include <linux/fs.h>
 #include <linux/mm_types.h>
+#include <linux/mutex.h>
 #include <linux/rbtree.h>
+#include <linux/refcount.h>
 #include <linux/rwsem.h>
 #include <linux/types.h>
 
 struct vshm_mapping;
+struct vshm_dmabuf_import;
 
 /**
  * struct vshm_totals - module-wide counters, shown in debugfs
@@ -47,6 +53,7 @@ struct vshm_mapping;
  * @mapped_bytes: bytes those mappings cover.
  * @pages_held: source pages (in base pages) held by mappings: pinned
  *	shmem and hugetlbfs pages, and the pages of mapped dma-bufs.
+ * @dmabuf_attachments: dma-bufs attached, counted once per region.
  * @faults: page faults served.
  * @copied_in: bytes written with pwrite().
  * @copied_out: bytes read with pread().
@@ -56,6 +63,7 @@ struct vshm_totals {
 	atomic64_t mappings;
 	atomic64_t mapped_bytes;
 	atomic64_t pages_held;
+	atomic64_t dmabuf_attachments;
 	atomic64_t faults;
 	atomic64_t copied_in;
 	atomic64_t copied_out;
@@ -70,16 +78,24 @@ extern struct vshm_totals vshm_totals;
  *	to the mapping's start).  Every source holds all the pages of the
  *	mapping from the moment it is made, so this is a lookup: it never
  *	allocates, sleeps or fails for an index inside the mapping.  The page
- *	stays held by the mapping until @release; callers that use it after
- *	dropping the region lock take their own reference.  Called with the
- *	region lock held (read or write).  Returns 0 or -errno.
+ *	stays valid until @release; callers that use it after dropping the
+ *	region lock hold a reference on the mapping (vshm_mapping_get()),
+ *	never on the page, whose refcount may belong to a dma-buf exporter.
+ *	Called with the region lock held (read or write).  Returns 0 or -errno.
+ * @begin_cpu_access: optional; called before pread()/pwrite() touch
+ *	pages of the mapping, without the region lock.  Returns 0 or -errno.
+ * @end_cpu_access: optional; called after them.  Sources without it are
+ *	page-cache pages, which pwrite() marks dirty itself.
  * @release: drop everything the mapping holds on its source; called after
- *	every PTE that could point at its pages has been zapped.
+ *	every PTE that could point at its pages has been zapped, and after
+ *	the last copy in flight let the mapping go.
  */
 struct vshm_source_ops {
 	const char *name;
 	int (*get_page)(struct vshm_mapping *map, pgoff_t index,
 			struct page **pagep);
+	int (*begin_cpu_access)(struct vshm_mapping *map, bool write);
+	void (*end_cpu_access)(struct vshm_mapping *map, bool write);
 	void (*release)(struct vshm_mapping *map);
 };
 
@@ -87,6 +103,8 @@ struct vshm_source_ops {
  * struct vshm_mapping - one mapping of a source into a region
  * @node: in the region's table, ordered by @start.
  * @link: on a list of detached mappings waiting to be released.
+ * @users: the table's reference, set on insertion, plus one per copy in
+ *	flight; the mapping is released when the last goes.
  * @start: offset in the region, page aligned.
  * @len: length in bytes, page aligned, non-zero.
  * @fd_offset: offset in the source, page aligned.
@@ -101,14 +119,13 @@ struct vshm_source_ops {
  * @nr_units: entries in @pages.
  * @unit_shift: log2 of the bytes one entry covers: PAGE_SHIFT for shmem,
  *	the huge page shift for hugetlbfs (whose huge pages are pinned whole).
- * @dmabuf: the source buffer (dma-buf), with a reference.
- * @attach: vshm's attachment to @dmabuf.
- * @sgt: the attachment's mapping; keeps the exporter's pages pinned.
- * @dma_pages: the pages of the mapped range, in order (dma-buf).
+ * @import: the region's attachment to the source buffer, shared with
+ *	the region's other mappings of it (dma-buf).
  */
 struct vshm_mapping {
 	struct rb_node node;
 	struct list_head link;
+	refcount_t users;
 	u64 start;
 	u64 len;
 	u64 fd_offset;
@@ -118,10 +135,7 @@ struct vshm_mapping {
 	struct page **pages;
 	unsigned long nr_units;
 	unsigned int unit_shift;
-	struct dma_buf *dmabuf;
-	struct dma_buf_attachment *attach;
-	struct sg_table *sgt;
-	struct page **dma_pages;
+	struct vshm_dmabuf_import *import;
 };
 
 /**
@@ -144,6 +158,10 @@ struct vshm_mapping {
  * @copied_out: bytes read with pread().
  * @maps: successful maps.
  * @unmaps: mappings removed.
+ * @dmabuf_lock: protects @dmabufs and @nr_dmabufs; held while attaching.
+ * @dmabufs: the dma-bufs the region's mappings use, one attachment each.
+ * @nr_dmabufs: entries in @dmabufs.
+ * @max_dmabufs: the most entries @dmabufs may hold.
  */
 struct vshm_region {
 	struct rw_semaphore lock;
@@ -160,12 +178,17 @@ struct vshm_region {
 	atomic64_t copied_out;
 	atomic64_t maps;
 	atomic64_t unmaps;
+	struct mutex dmabuf_lock;	/* protects dmabufs, nr_dmabufs */
+	struct list_head dmabufs;
+	unsigned int nr_dmabufs;
+	unsigned int max_dmabufs;
 };
 
 /* vshm_main.c */
 struct vfsmount *vshm_mount_get(void);
 void vshm_mount_put(void);
 struct device *vshm_dma_device(void);
+unsigned int vshm_max_dmabufs(void);
 
 /* vshm_region.c */
 int vshm_region_create_fd(u64 size, u32 flags, u32 max_mappings);
@@ -183,14 +206,17 @@ void vshm_mapping_detach(struct vshm_region *region, struct vshm_mapping *map,
 			 struct list_head *out);
 void vshm_mapping_detach_all(struct vshm_region *region, struct list_head *out);
 void vshm_mapping_free_list(struct list_head *list);
+void vshm_mapping_get(struct vshm_mapping *map);
+void vshm_mapping_put(struct vshm_mapping *map);
 
 /* vshm_dmabuf.c */
 struct dma_buf;
-int vshm_dmabuf_open(struct vshm_mapping *map, struct dma_buf *dmabuf);
+int vshm_dmabuf_open(struct vshm_region *region, struct vshm_mapping *map,
+		     struct dma_buf *dmabuf);
 
 /* vshm_source.c */
-struct vshm_mapping *vshm_source_open(int fd, u64 fd_offset, u64 len,
-				      bool writable);
+struct vshm_mapping *vshm_source_open(struct vshm_region *region, int fd,
+				      u64 fd_offset, u64 len, bool writable);
 void vshm_source_close(struct vshm_mapping *map);
 
 #endif /* _VSHM_INTERNAL_H */

@@ -37,6 +37,11 @@ module_param(max_mappings, uint, 0644);
 MODULE_PARM_DESC(max_mappings,
 		 "Most mappings one region may hold; regions may ask for fewer (default 65536)");
 
+static unsigned int max_dmabufs = 256;
+module_param(max_dmabufs, uint, 0644);
+MODULE_PARM_DESC(max_dmabufs,
+		 "Most distinct dma-bufs one region may have attached at once (default 256)");
+
 struct vshm_totals vshm_totals;
 
 static struct dentry *vshm_debugfs;
@@ -117,6 +122,16 @@ void vshm_mount_put(void)
 		kern_unmount(last);
 }
 
+/**
+ * vshm_max_dmabufs() - the dma-buf limit for a region created now
+ *
+ * Return: the max_dmabufs module parameter.
+ */
+unsigned int vshm_max_dmabufs(void)
+{
+	return READ_ONCE(max_dmabufs);
+}
+
 static long vshm_ioctl_create_region(void __user *uarg)
 {
 	struct vshm_region_create arg;
@@ -185,6 +200,8 @@ static int vshm_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "mappings %lld\n", atomic64_read(&vshm_totals.mappings));
 	seq_printf(m, "mapped_bytes %lld\n", atomic64_read(&vshm_totals.mapped_bytes));
 	seq_printf(m, "pages_held %lld\n", atomic64_read(&vshm_totals.pages_held));
+	seq_printf(m, "dmabuf_attachments %lld\n",
+		   atomic64_read(&vshm_totals.dmabuf_attachments));
 	seq_printf(m, "faults %lld\n", atomic64_read(&vshm_totals.faults));
 	seq_printf(m, "copied_in %lld\n", atomic64_read(&vshm_totals.copied_in));
 	seq_printf(m, "copied_out %lld\n", atomic64_read(&vshm_totals.copied_out));

@@ -6,7 +6,8 @@
  *
  * Every function here expects the region lock held: read for lookups,
  * write for changes.  Detached mappings are collected on a list and
- * released by the caller after it has zapped their PTEs.
+ * released by the caller after it has zapped their PTEs, or later by the
+ * last copy in flight that still uses one (vshm_mapping_get()).
  */
 #include <linux/list.h>
 #include <linux/rbtree.h>
@@ -105,6 +106,8 @@ void vshm_mapping_insert(struct vshm_region *region, struct vshm_mapping *map)
 	}
 	rb_link_node(&map->node, parent, link);
 	rb_insert_color(&map->node, &region->mappings);
+	/* The table's reference; no one else can see @map before this. */
+	refcount_set(&map->users, 1);
 
 	region->nr_mappings++;
 	region->mapped_bytes += map->len;
@@ -190,6 +193,8 @@ void vshm_mapping_detach_all(struct vshm_region *region, struct list_head *out)
  *
  * Call only once no PTE can point at their pages any more: after the
  * range was zapped with the region lock still held since the detach.
+ * Drops the table's reference: a mapping that a copy still uses is
+ * released when that copy lets it go.
  */
 void vshm_mapping_free_list(struct list_head *list)
 {
@@ -197,6 +202,31 @@ void vshm_mapping_free_list(struct list_head *list)
 
 	list_for_each_entry_safe(map, tmp, list, link) {
 		list_del(&map->link);
-		vshm_source_close(map);
+		vshm_mapping_put(map);
 	}
+}
+
+/**
+ * vshm_mapping_get() - keep a mapping alive after the region lock is dropped
+ * @map: a mapping in the region's table, region lock held.
+ *
+ * The mapping, and what it holds of its source, stays valid until the
+ * matching vshm_mapping_put(), even if it is unmapped meanwhile.
+ */
+void vshm_mapping_get(struct vshm_mapping *map)
+{
+	refcount_inc(&map->users);
+}
+
+/**
+ * vshm_mapping_put() - drop a reference on a mapping
+ * @map: the mapping; released with its source if this was the last
+ *	reference, which can only be once it is out of the table and zapped.
+ *
+ * May sleep.
+ */
+void vshm_mapping_put(struct vshm_mapping *map)
+{
+	if (refcount_dec_and_test(&map->users))
+		vshm_source_close(map);
 }

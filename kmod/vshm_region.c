@@ -16,11 +16,11 @@
  * emulate a guest's store.
  *
  * pread()/pwrite() copy to or from whatever is mapped at an offset (safe
- * holes read as zeros and discard writes),
- * bracketed by dma_buf_{begin,end}_cpu_access() for dma-buf sources.
+ * holes read as zeros and discard writes), bracketed by the source's
+ * CPU-access calls (dma_buf_{begin,end}_cpu_access() for dma-bufs), holding
+ * a reference on the mapping rather than on pages.
  */
 #include <linux/anon_inodes.h>
-#include <linux/dma-buf.h>
 #include <linux/file.h>
 #include <linux/mm.h>
 #include <linux/module.h>
@@ -244,6 +244,23 @@ static int vshm_region_mmap(struct file *file, struct vm_area_struct *vma)
 	return 0;
 }
 
+/* Open @map for CPU access by a copy; @map holds a reference for it. */
+static int vshm_copy_begin(struct vshm_mapping *map, bool to_region)
+{
+	return map->ops->begin_cpu_access ?
+	       map->ops->begin_cpu_access(map, to_region) : 0;
+}
+
+/* Close what vshm_copy_begin() opened and drop the copy's reference. */
+static void vshm_copy_end(struct vshm_mapping *map, bool to_region)
+{
+	if (!map)
+		return;
+	if (map->ops->end_cpu_access)
+		map->ops->end_cpu_access(map, to_region);
+	vshm_mapping_put(map);
+}
+
 /* A safe hole: a read gets zeros, a write is consumed and discarded. */
 static size_t vshm_region_copy_hole(struct iov_iter *iter, size_t chunk,
 				    bool to_region)
@@ -255,24 +272,28 @@ static size_t vshm_region_copy_hole(struct iov_iter *iter, size_t chunk,
 }
 
 /*
- * Copy between an iov_iter and whatever is mapped at *ppos, a page at a
- * time.  The region lock is held only to find the page; the copy itself
- * runs unlocked with a page reference of its own, so a user buffer inside
- * a region's mmap cannot deadlock against the region lock.  A fault in the
- * user buffer stops the copy without touching the rest of the page
- * (copy_page_from_iter() never zero-fills what it could not read).
+ * Copy between an iov_iter and whatever is mapped at *ppos (or a safe
+ * hole), a page at a time.  The region lock is held only to find the
+ * page; the copy itself runs unlocked, so a user buffer inside a region's
+ * mmap cannot deadlock against the region lock.  What keeps the page valid meanwhile is a
+ * reference on its mapping, held for a run of pages of one mapping and
+ * inside one CPU-access bracket of its source: an unmap during the copy
+ * releases the mapping only when the copy lets it go.  No page refcount
+ * is touched (dma-buf exporters own theirs).  Every page is looked up
+ * again, so a copy never goes on into a mapping that was unmapped.  A
+ * fault in the user buffer stops the copy without touching the rest of
+ * the page (copy_page_from_iter() never zero-fills what it could not read).
  */
 static ssize_t vshm_region_copy(struct vshm_region *region, struct iov_iter *iter,
 				loff_t *ppos, bool to_region)
 {
-	enum dma_data_direction dir = to_region ? DMA_TO_DEVICE : DMA_FROM_DEVICE;
+	struct vshm_mapping *cur = NULL;	/* bracket open, referenced */
 	size_t count = iov_iter_count(iter);
 	u64 pos = *ppos;
 	size_t done = 0;
 	int err = 0;
 
 	while (done < count) {
-		struct dma_buf *dmabuf = NULL;
 		struct vshm_mapping *map;
 		struct page *page;
 		size_t chunk, copied;
@@ -297,50 +318,37 @@ static ssize_t vshm_region_copy(struct vshm_region *region, struct iov_iter *ite
 		} else {
 			err = map->ops->get_page(map, (pos - map->start) >> PAGE_SHIFT,
 						 &page);
-			if (!err) {
-				get_page(page);
-				/* The mapping may go once the lock is dropped. */
-				dmabuf = map->dmabuf;
-				if (dmabuf)
-					get_dma_buf(dmabuf);
-			}
+			/* The mapping may go once the lock is dropped. */
+			if (!err && map != cur)
+				vshm_mapping_get(map);
 		}
 		up_read(&region->lock);
 		if (err)
 			break;
-		if (hole) {
-			chunk = min_t(size_t, count - done, PAGE_SIZE - offset_in_page(pos));
-			copied = vshm_region_copy_hole(iter, chunk, to_region);
-			done += copied;
-			pos += copied;
-			if (copied < chunk) {
-				err = -EFAULT;
-				break;
-			}
-			continue;
-		}
-		if (dmabuf) {
-			err = dma_buf_begin_cpu_access(dmabuf, dir);
+		if (map != cur) {
+			vshm_copy_end(cur, to_region);
+			cur = map;
+			err = cur ? vshm_copy_begin(cur, to_region) : 0;
 			if (err) {
-				dma_buf_put(dmabuf);
-				put_page(page);
+				vshm_mapping_put(cur);
+				cur = NULL;
 				break;
 			}
 		}
 
 		chunk = min_t(size_t, count - done, PAGE_SIZE - offset_in_page(pos));
-		if (to_region)
-			copied = copy_page_from_iter(page, offset_in_page(pos), chunk, iter);
-		else
-			copied = copy_page_to_iter(page, offset_in_page(pos), chunk, iter);
-
-		if (dmabuf) {
-			dma_buf_end_cpu_access(dmabuf, dir);
-			dma_buf_put(dmabuf);
-		} else if (to_region && copied) {
-			set_page_dirty_lock(page);
+		if (hole) {
+			copied = vshm_region_copy_hole(iter, chunk, to_region);
+		} else {
+			if (to_region)
+				copied = copy_page_from_iter(page, offset_in_page(pos),
+							     chunk, iter);
+			else
+				copied = copy_page_to_iter(page, offset_in_page(pos),
+							   chunk, iter);
+			if (to_region && copied && !cur->ops->end_cpu_access)
+				set_page_dirty_lock(page);
 		}
-		put_page(page);
 
 		done += copied;
 		pos += copied;
@@ -349,6 +357,7 @@ static ssize_t vshm_region_copy(struct vshm_region *region, struct iov_iter *ite
 			break;
 		}
 	}
+	vshm_copy_end(cur, to_region);
 
 	if (to_region) {
 		atomic64_add(done, &region->copied_in);
@@ -470,7 +479,7 @@ static long vshm_ioctl_map(struct vshm_region *region, void __user *uarg)
 	ret = vshm_region_precheck(region, &arg);
 	if (ret)
 		return ret;
-	map = vshm_source_open(arg.fd, arg.fd_offset, arg.len,
+	map = vshm_source_open(region, arg.fd, arg.fd_offset, arg.len,
 			       arg.flags & VSHM_MAP_WRITE);
 	if (IS_ERR(map))
 		return PTR_ERR(map);
@@ -561,6 +570,10 @@ static long vshm_ioctl_region_info(struct vshm_region *region,
 	info.nr_mappings = region->nr_mappings;
 	info.mapped_bytes = region->mapped_bytes;
 	up_read(&region->lock);
+	mutex_lock(&region->dmabuf_lock);
+	info.nr_dmabufs = region->nr_dmabufs;
+	info.max_dmabufs = region->max_dmabufs;
+	mutex_unlock(&region->dmabuf_lock);
 
 	return copy_to_user(uarg, &info, sizeof(info)) ? -EFAULT : 0;
 }
@@ -597,6 +610,9 @@ static int vshm_region_release(struct inode *inode, struct file *file)
 	up_write(&region->lock);
 	vshm_mapping_free_list(&gone);
 
+	/* No copy is in flight on a file being released: all were last puts. */
+	WARN_ON_ONCE(!list_empty(&region->dmabufs));
+	mutex_destroy(&region->dmabuf_lock);
 	atomic64_dec(&vshm_totals.regions);
 	if (region->scratch)
 		__free_page(region->scratch);
@@ -646,6 +662,9 @@ int vshm_region_create_fd(u64 size, u32 flags, u32 max_mappings)
 	region->size = size;
 	region->flags = flags;
 	region->max_mappings = max_mappings;
+	mutex_init(&region->dmabuf_lock);
+	INIT_LIST_HEAD(&region->dmabufs);
+	region->max_dmabufs = vshm_max_dmabufs();
 	if (vshm_region_safe_holes(region)) {
 		region->scratch = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
 		if (!region->scratch) {
@@ -700,6 +719,7 @@ err_free_scratch:
 	if (region->scratch)
 		__free_page(region->scratch);
 err_free_region:
+	mutex_destroy(&region->dmabuf_lock);
 	kfree(region);
 	return ret;
 }

@@ -525,7 +525,8 @@ static struct vshm_mapping *vshm_mapping_alloc(u64 fd_offset, u64 len,
 	return map;
 }
 
-static struct vshm_mapping *vshm_source_open_dmabuf(struct dma_buf *dmabuf,
+static struct vshm_mapping *vshm_source_open_dmabuf(struct vshm_region *region,
+						    struct dma_buf *dmabuf,
 						    u64 fd_offset, u64 len,
 						    bool writable)
 {
@@ -536,7 +537,7 @@ static struct vshm_mapping *vshm_source_open_dmabuf(struct dma_buf *dmabuf,
 		dma_buf_put(dmabuf);
 		return ERR_PTR(-ENOMEM);
 	}
-	ret = vshm_dmabuf_open(map, dmabuf);
+	ret = vshm_dmabuf_open(region, map, dmabuf);
 	if (ret) {
 		kfree(map);
 		return ERR_PTR(ret);
@@ -546,6 +547,8 @@ static struct vshm_mapping *vshm_source_open_dmabuf(struct dma_buf *dmabuf,
 
 /**
  * vshm_source_open() - take hold of a source for a new mapping
+ * @region: the region the mapping is for (dma-bufs share one attachment
+ *	per region).
  * @fd: the source file descriptor, in the calling process.
  * @fd_offset: page-aligned offset in the source.
  * @len: page-aligned, non-zero length; @fd_offset + @len does not wrap.
@@ -566,10 +569,11 @@ static struct vshm_mapping *vshm_source_open_dmabuf(struct dma_buf *dmabuf,
  * -EACCES or -EPERM); -E2BIG for a range whose page array would pass
  * VSHM_MAX_PIN_UNITS; -EAGAIN if the source changed under the pin; -EINTR
  * on a fatal signal; -ENOMEM, also when the caller has no room for a
- * temporary mapping or the huge page pool is empty.
+ * temporary mapping or the huge page pool is empty; for dma-bufs, the
+ * errors of vshm_dmabuf_open().
  */
-struct vshm_mapping *vshm_source_open(int fd, u64 fd_offset, u64 len,
-				      bool writable)
+struct vshm_mapping *vshm_source_open(struct vshm_region *region, int fd,
+				      u64 fd_offset, u64 len, bool writable)
 {
 	const struct vshm_source_ops *ops;
 	struct vshm_mapping *map;
@@ -580,7 +584,8 @@ struct vshm_mapping *vshm_source_open(int fd, u64 fd_offset, u64 len,
 	/* -EINVAL: a valid fd that is not a dma-buf. */
 	dmabuf = dma_buf_get(fd);
 	if (!IS_ERR(dmabuf))
-		return vshm_source_open_dmabuf(dmabuf, fd_offset, len, writable);
+		return vshm_source_open_dmabuf(region, dmabuf, fd_offset, len,
+					       writable);
 	if (PTR_ERR(dmabuf) != -EINVAL)
 		return ERR_CAST(dmabuf);
 

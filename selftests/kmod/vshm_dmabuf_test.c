@@ -248,8 +248,9 @@ TEST_F(dmabuf, copy_path)
 }
 
 /*
- * While mapped, vshm holds the buffer's pages (debugfs pages_held); after
- * unmap the range raises SIGBUS and vshm has let them all go.
+ * While mapped, the buffer's pages are pinned for vshm's attachment
+ * (debugfs pages_held); after unmap the range raises SIGBUS and vshm has
+ * let them all go.
  */
 TEST_F(dmabuf, unmap_then_sigbus_and_release)
 {

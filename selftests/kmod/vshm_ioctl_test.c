@@ -78,7 +78,8 @@ TEST_F(dev, create_region_success)
 {
 	struct vshm_region_info info;
 	struct stat st;
-	int region, i;
+	unsigned int i;
+	int region;
 
 	region = vt_create_region(NPAGES * P, 5);
 	ASSERT_LE(0, region) {
@@ -101,7 +102,9 @@ TEST_F(dev, create_region_success)
 	EXPECT_EQ(0, info.copied_out);
 	EXPECT_EQ(0, info.maps);
 	EXPECT_EQ(0, info.unmaps);
-	for (i = 0; i < 6; i++)
+	EXPECT_EQ(0, info.nr_dmabufs);
+	EXPECT_LT(0, info.max_dmabufs);
+	for (i = 0; i < ARRAY_SIZE(info.reserved); i++)
 		EXPECT_EQ(0, info.reserved[i]);
 	close(region);
 
@@ -888,7 +891,7 @@ TEST_F(region, info_counters)
 	int i;
 
 	ASSERT_EQ(0, vt_info(self->region, &a));
-	for (i = 0; i < 6; i++)
+	for (i = 0; i < (int)ARRAY_SIZE(a.reserved); i++)
 		EXPECT_EQ(0, a.reserved[i]);
 	EXPECT_EQ(0, a.faults);
 	EXPECT_EQ(0, a.copied_in);
@@ -926,7 +929,7 @@ TEST_F(region, info_counters)
 	ASSERT_EQ(0, vt_info(self->region, &b));
 	EXPECT_EQ(a.copied_in, b.copied_in);
 	EXPECT_EQ(a.copied_out, b.copied_out);
-	for (i = 0; i < 6; i++)
+	for (i = 0; i < (int)ARRAY_SIZE(b.reserved); i++)
 		EXPECT_EQ(0, b.reserved[i]);
 }
 

@@ -123,6 +123,11 @@ struct vshm_unmap {
  * @copied_out: bytes read from mapped sources with pread().
  * @maps: successful VSHM_IOC_MAP calls since creation.
  * @unmaps: mappings removed since creation (unmap, replace, unmap-all).
+ * @nr_dmabufs: distinct dma-bufs the region's mappings use now; the region
+ *	attaches to each once, however many mappings use it.
+ * @max_dmabufs: the most distinct dma-bufs the region may use at once
+ *	(the module's max_dmabufs parameter when the region was created);
+ *	a map of one more fails with ENOSPC.
  * @reserved: zeroed by the kernel.
  */
 struct vshm_region_info {
@@ -136,7 +141,9 @@ struct vshm_region_info {
 	__u64 copied_out;
 	__u64 maps;
 	__u64 unmaps;
-	__u64 reserved[6];
+	__u32 nr_dmabufs;
+	__u32 max_dmabufs;
+	__u64 reserved[5];
 };
 
 /*
