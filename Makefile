@@ -8,13 +8,13 @@ include Makefile.common
 KDIR ?= $(shell scripts/find-kdir)
 export KDIR BUILD
 
-.PHONY: all kmod userspace selftests check check-matrix demo bench soak clean deps checkpatch help
+.PHONY: all kmod userspace selftests check check-matrix check-debug demo bench soak clean deps checkpatch help
 .PHONY: install uninstall dkms-install dkms-uninstall
 
 all: kmod userspace
 
 help:
-	@echo "targets: all kmod userspace selftests check check-matrix demo bench soak clean deps checkpatch"
+	@echo "targets: all kmod userspace selftests check check-matrix check-debug demo bench soak clean deps checkpatch"
 	@echo "         install uninstall dkms-install dkms-uninstall (DESTDIR, PREFIX, VSHM_GROUP)"
 	@echo "KDIR=$(KDIR)"
 
@@ -50,6 +50,12 @@ check:
 # in-VM selftests on each.  Caches a trixie chroot in $(BUILD)/matrix.
 check-matrix:
 	scripts/check-matrix
+
+# The module suites, stress, chaos and KVM tests under a debug kernel
+# (KASAN, lockdep, DEBUG_VM, ...) built once per machine and cached in
+# ${VSHM_CACHE:-/var/cache/vshm}/debug-kernel.  See Documentation/testing.rst.
+check-debug:
+	scripts/check-debug
 
 demo:
 	scripts/demo
