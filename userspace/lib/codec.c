@@ -128,10 +128,36 @@ static int check_mem_size(uint32_t size, const char *name,
 	return 0;
 }
 
+/*
+ * The series' libvhost-user sends sizeof() of its C struct {u64; u32; u8[]},
+ * which is padded to 8: its payloads end in up to 7 zero bytes.  A payload
+ * is accepted at its exact length or at that length rounded up to 8 with
+ * the extra bytes zero (Documentation/protocol.rst, "padded payloads").
+ */
+static int check_mem_padding(const struct vshm_msg *msg, uint32_t exact,
+			     const char *name, struct vshm_err *err)
+{
+	uint32_t padded = (exact + 7u) & ~7u;
+
+	if (msg->hdr.size == exact)
+		return 0;
+	if (msg->hdr.size != padded)
+		return vshmi_fail(err, VSHM_ESIZE,
+				  "%s: payload is %u bytes, must be %u (or %u with zero padding)",
+				  name, msg->hdr.size, exact, padded);
+	return vshmi_check_zero(msg->payload + exact, padded - exact, name,
+				"trailing padding", err);
+}
+
 static int check_mem_read(const struct vshm_msg *msg, const char *name,
 			  struct vshm_err *err)
 {
-	return check_mem_size(vshmi_get32(msg->payload + 8), name, err);
+	int ret;
+
+	ret = check_mem_size(vshmi_get32(msg->payload + 8), name, err);
+	if (ret)
+		return ret;
+	return check_mem_padding(msg, VSHM_VU_MEM_ACCESS_SIZE, name, err);
 }
 
 static int check_mem_write(const struct vshm_msg *msg, const char *name,
@@ -143,12 +169,7 @@ static int check_mem_write(const struct vshm_msg *msg, const char *name,
 	ret = check_mem_size(size, name, err);
 	if (ret)
 		return ret;
-	if (msg->hdr.size != VSHM_VU_MEM_ACCESS_SIZE + size)
-		return vshmi_fail(err, VSHM_ESIZE,
-				  "%s: payload is %u bytes, must be 12 + size field %u = %u",
-				  name, msg->hdr.size, size,
-				  VSHM_VU_MEM_ACCESS_SIZE + size);
-	return 0;
+	return check_mem_padding(msg, VSHM_VU_MEM_ACCESS_SIZE + size, name, err);
 }
 
 static int check_mem_read_reply(const struct vshm_msg *msg, const char *name,
@@ -208,7 +229,7 @@ static const struct vshmi_spec backend_req[] = {
 	[VSHM_VU_BACKEND_SHARED_OBJECT_LOOKUP] = SPEC("SHARED_OBJECT_LOOKUP", 16, 16, 0, 0, NULL),
 	[VSHM_VU_BACKEND_SHMEM_MAP] = SPEC("SHMEM_MAP", 40, 40, 1, 1, check_mmap),
 	[VSHM_VU_BACKEND_SHMEM_UNMAP] = SPEC("SHMEM_UNMAP", 40, 40, 0, 0, check_mmap),
-	[VSHM_VU_BACKEND_MEM_READ] = SPEC("MEM_READ", 12, 12, 0, 0, check_mem_read),
+	[VSHM_VU_BACKEND_MEM_READ] = SPEC("MEM_READ", 12, 16, 0, 0, check_mem_read),
 	[VSHM_VU_BACKEND_MEM_WRITE] = SPEC("MEM_WRITE", 13, VSHM_PAYLOAD_MAX, 0, 0,
 					   check_mem_write),
 };
