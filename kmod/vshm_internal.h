@@ -126,7 +126,10 @@ struct vshm_mapping {
  * @inode: the region's pseudo-fs inode; its i_mapping is the
  *	address_space every mmap of this region hangs off.
  * @size: region size in bytes.
- * @flags: creation flags.
+ * @flags: creation flags (VSHM_REGION_SAFE_HOLES).
+ * @scratch: the page that write faults in holes map under
+ *	VSHM_REGION_SAFE_HOLES, or NULL; seen by nothing but this region's
+ *	holes.
  * @max_mappings: the mapping limit.
  * @nr_mappings: mappings in @mappings.
  * @mapped_bytes: bytes they cover.
@@ -142,6 +145,7 @@ struct vshm_region {
 	struct inode *inode;
 	u64 size;
 	u32 flags;
+	struct page *scratch;
 	u32 max_mappings;
 	u64 nr_mappings;
 	u64 mapped_bytes;

@@ -6,11 +6,17 @@
  * whatever the number of mappings: faults look the offset up in the mapping
  * table and insert the source page's PFN; holes raise SIGBUS.  Unmap and
  * replace zap the range in every VMA of the region through the region's own
- * address_space before the source is let go.  Read-only mappings get
+ * address_space before the source is let go.  Under the safe hole
+ * policy (VSHM_REGION_SAFE_HOLES) holes map the zero page for reads and
+ * the region's scratch page for writes instead.  Read-only mappings get
  * read-only PTEs, and pfn_mkwrite refuses to upgrade them, so neither a
- * write fault nor mprotect(PROT_WRITE) can make them writable.
+ * write fault nor mprotect(PROT_WRITE) can make them writable.  Writable
+ * mappings get writable PTEs whenever the VMA allows writing, also after an
+ * mprotect RO->RW cycle (see vshm_vm_mprotect()), so KVM never has to
+ * emulate a guest's store.
  *
- * pread()/pwrite() copy to or from whatever is mapped at an offset,
+ * pread()/pwrite() copy to or from whatever is mapped at an offset (safe
+ * holes read as zeros and discard writes),
  * bracketed by dma_buf_{begin,end}_cpu_access() for dma-buf sources.
  */
 #include <linux/anon_inodes.h>
@@ -33,15 +39,29 @@
 /* Pages mapped per fault: the faulting one and its neighbours. */
 #define VSHM_FAULT_AROUND_PAGES	16
 
-/* The protection for a PTE of @map in @vma: never writable if @map is not. */
-static pgprot_t vshm_pte_prot(struct vm_area_struct *vma,
-			      struct vshm_mapping *map)
+/*
+ * The protection for a PTE in @vma: writable whenever the VMA and the
+ * mapping are, never writable if the mapping is not.  The access bits come
+ * from the VMA's flags, because write-notify keeps vm_page_prot read-only;
+ * the rest comes from vm_page_prot.  This is pgprot_modify(), which x86
+ * modules cannot link (it reads the unexported cc_mask), done by hand: the
+ * encryption bit is part of every vm_get_page_prot() value, and the cache
+ * mode is carried over as the generic pgprot_modify() does.
+ */
+static pgprot_t vshm_pte_prot(struct vm_area_struct *vma, bool writable)
 {
+	pgprot_t old = vma->vm_page_prot;
 	vm_flags_t flags = vma->vm_flags;
+	pgprot_t prot;
 
-	if (!map->writable)
+	if (!writable)
 		flags &= ~VM_WRITE;
-	return vm_get_page_prot(flags);
+	prot = vm_get_page_prot(flags);
+	if (pgprot_val(old) == pgprot_val(pgprot_noncached(old)))
+		prot = pgprot_noncached(prot);
+	else if (pgprot_val(old) == pgprot_val(pgprot_writecombine(old)))
+		prot = pgprot_writecombine(prot);
+	return prot;
 }
 
 /*
@@ -79,6 +99,28 @@ static void vshm_fault_around(struct vm_fault *vmf, struct vshm_mapping *map,
 	}
 }
 
+static bool vshm_region_safe_holes(const struct vshm_region *region)
+{
+	return region->flags & VSHM_REGION_SAFE_HOLES;
+}
+
+/*
+ * A fault in a hole of a region with safe holes: the zero page, read-only,
+ * for a read; the region's scratch page for a write, so the write lands
+ * somewhere harmless and the writer runs on.  The scratch page belongs to
+ * this region alone, and MAP zaps a hole's PTEs before a source shows
+ * through, so what a write leaves there never reaches a source, another
+ * region or a later mapping.
+ */
+static vm_fault_t vshm_fault_hole(struct vm_fault *vmf,
+				  struct vshm_region *region, bool write)
+{
+	struct page *page = write ? region->scratch : ZERO_PAGE(vmf->address);
+
+	return vmf_insert_pfn_prot(vmf->vma, vmf->address, page_to_pfn(page),
+				   vshm_pte_prot(vmf->vma, write));
+}
+
 static vm_fault_t vshm_vm_fault(struct vm_fault *vmf)
 {
 	struct vm_area_struct *vma = vmf->vma;
@@ -93,20 +135,24 @@ static vm_fault_t vshm_vm_fault(struct vm_fault *vmf)
 
 	down_read(&region->lock);
 	map = vshm_mapping_lookup(region, off);
+	if (!map && vshm_region_safe_holes(region)) {
+		ret = vshm_fault_hole(vmf, region, write);
+		goto out;
+	}
 	if (!map || (write && !map->writable)) {
 		ret = VM_FAULT_SIGBUS;
 		goto out;
 	}
 	err = map->ops->get_page(map, (off - map->start) >> PAGE_SHIFT, &page);
 	if (err) {
-		ret = err == -ENOMEM ? VM_FAULT_OOM : VM_FAULT_SIGBUS;
+		ret = vmf_error(err);
 		goto out;
 	}
 	/*
 	 * Writable mappings get a writable PTE at once if the VMA allows
 	 * writing; read-only ones never do.
 	 */
-	prot = vshm_pte_prot(vma, map);
+	prot = vshm_pte_prot(vma, map->writable);
 	ret = vmf_insert_pfn_prot(vma, vmf->address, page_to_pfn(page), prot);
 	if (!(ret & VM_FAULT_ERROR)) {
 		atomic64_inc(&region->faults);
@@ -120,24 +166,54 @@ out:
 
 /*
  * A write to a present read-only PTE of a shared mapping: the core mm
- * would make it writable unless this refuses.
+ * would make it writable unless this refuses.  A safe hole's zero page must
+ * never become writable: zap it, and the retried fault maps the scratch
+ * page.
  */
 static vm_fault_t vshm_vm_pfn_mkwrite(struct vm_fault *vmf)
 {
 	struct vshm_region *region = vmf->vma->vm_file->private_data;
 	struct vshm_mapping *map;
-	bool writable;
+	vm_fault_t ret;
 
 	down_read(&region->lock);
 	map = vshm_mapping_lookup(region, (u64)vmf->pgoff << PAGE_SHIFT);
-	writable = map && map->writable;
+	if (map) {
+		ret = map->writable ? 0 : VM_FAULT_SIGBUS;
+	} else if (vshm_region_safe_holes(region)) {
+		zap_vma_ptes(vmf->vma, vmf->address, PAGE_SIZE);
+		ret = VM_FAULT_NOPAGE;
+	} else {
+		ret = VM_FAULT_SIGBUS;
+	}
 	up_read(&region->lock);
-	return writable ? 0 : VM_FAULT_SIGBUS;
+	return ret;
+}
+
+/*
+ * mprotect() is about to add write permission to [start, end) of @vma.
+ * pfn_mkwrite makes the core mm keep write-notify on, so mprotect leaves
+ * the PTEs installed while the VMA was read-only read-only, to be upgraded
+ * one write fault at a time.  KVM never takes those faults: it finds the
+ * present read-only PTE (follow_pte) and emulates the guest's store, which
+ * is slow and fails for stores its emulator lacks (SSE).  So zap the range
+ * instead: the next fault installs PTEs with the new protection.  A
+ * read-only mapping's PTEs stay read-only, because the fault path never
+ * makes them writable and pfn_mkwrite refuses to.  Called with mmap_lock
+ * held for write; zap_vma_ptes() works on this VM_PFNMAP VMA.
+ */
+static int vshm_vm_mprotect(struct vm_area_struct *vma, unsigned long start,
+			    unsigned long end, unsigned long newflags)
+{
+	if ((newflags & VM_WRITE) && !(vma->vm_flags & VM_WRITE))
+		zap_vma_ptes(vma, start, end - start);
+	return 0;
 }
 
 static const struct vm_operations_struct vshm_vm_ops = {
 	.fault = vshm_vm_fault,
 	.pfn_mkwrite = vshm_vm_pfn_mkwrite,
+	.mprotect = vshm_vm_mprotect,
 };
 
 static int vshm_region_mmap(struct file *file, struct vm_area_struct *vma)
@@ -167,6 +243,16 @@ static void vshm_region_zap(struct vshm_region *region, u64 start, u64 len)
 	unmap_mapping_range(region->inode->i_mapping, start, len, 1);
 }
 
+/* A safe hole: a read gets zeros, a write is consumed and discarded. */
+static size_t vshm_region_copy_hole(struct iov_iter *iter, size_t chunk,
+				    bool to_region)
+{
+	if (!to_region)
+		return iov_iter_zero(chunk, iter);
+	iov_iter_advance(iter, chunk);
+	return chunk;
+}
+
 /*
  * Copy between an iov_iter and whatever is mapped at *ppos, a page at a
  * time.  The region lock is held only to find the page; the copy itself
@@ -189,6 +275,7 @@ static ssize_t vshm_region_copy(struct vshm_region *region, struct iov_iter *ite
 		struct vshm_mapping *map;
 		struct page *page;
 		size_t chunk, copied;
+		bool hole = false;
 
 		if (pos >= region->size) {
 			err = -ENXIO;
@@ -202,7 +289,8 @@ static ssize_t vshm_region_copy(struct vshm_region *region, struct iov_iter *ite
 		down_read(&region->lock);
 		map = vshm_mapping_lookup(region, pos);
 		if (!map) {
-			err = -ENXIO;
+			hole = vshm_region_safe_holes(region);
+			err = hole ? 0 : -ENXIO;
 		} else if (to_region && !map->writable) {
 			err = -EACCES;
 		} else {
@@ -219,6 +307,17 @@ static ssize_t vshm_region_copy(struct vshm_region *region, struct iov_iter *ite
 		up_read(&region->lock);
 		if (err)
 			break;
+		if (hole) {
+			chunk = min_t(size_t, count - done, PAGE_SIZE - offset_in_page(pos));
+			copied = vshm_region_copy_hole(iter, chunk, to_region);
+			done += copied;
+			pos += copied;
+			if (copied < chunk) {
+				err = -EFAULT;
+				break;
+			}
+			continue;
+		}
 		if (dmabuf) {
 			err = dma_buf_begin_cpu_access(dmabuf, dir);
 			if (err) {
@@ -373,7 +472,8 @@ static long vshm_ioctl_map(struct vshm_region *region, void __user *uarg)
 	 */
 	if (arg.flags & VSHM_MAP_REPLACE)
 		vshm_mapping_detach_range(region, arg.shm_offset, arg.len, &replaced);
-	if (!list_empty(&replaced))
+	/* Safe holes may have zero or scratch pages mapped there. */
+	if (!list_empty(&replaced) || vshm_region_safe_holes(region))
 		vshm_region_zap(region, arg.shm_offset, arg.len);
 	vshm_mapping_insert(region, map);
 	atomic64_inc(&region->maps);
@@ -484,6 +584,8 @@ static int vshm_region_release(struct inode *inode, struct file *file)
 	vshm_mapping_free_list(&gone);
 
 	atomic64_dec(&vshm_totals.regions);
+	if (region->scratch)
+		__free_page(region->scratch);
 	kfree(region);
 	return 0;
 }
@@ -502,7 +604,8 @@ static const struct file_operations vshm_region_fops = {
 /**
  * vshm_region_create_fd() - create a region and install an fd for it
  * @size: region size, validated by the caller.
- * @flags: creation flags, validated by the caller.
+ * @flags: creation flags, validated by the caller: VSHM_REGION_SAFE_HOLES
+ *	gives the region a zeroed scratch page.
  * @max_mappings: the region's mapping limit, validated by the caller.
  *
  * The region file holds a module reference until its last fd and VMA are
@@ -525,11 +628,18 @@ int vshm_region_create_fd(u64 size, u32 flags, u32 max_mappings)
 	region->size = size;
 	region->flags = flags;
 	region->max_mappings = max_mappings;
+	if (vshm_region_safe_holes(region)) {
+		region->scratch = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+		if (!region->scratch) {
+			ret = -ENOMEM;
+			goto err_free_region;
+		}
+	}
 
 	inode = alloc_anon_inode(vshm_mount()->mnt_sb);
 	if (IS_ERR(inode)) {
 		ret = PTR_ERR(inode);
-		goto err_free_region;
+		goto err_free_scratch;
 	}
 	inode->i_size = size;
 	inode->i_private = region;
@@ -561,6 +671,9 @@ err_put_module:
 	put_unused_fd(fd);
 err_put_inode:
 	iput(inode);
+err_free_scratch:
+	if (region->scratch)
+		__free_page(region->scratch);
 err_free_region:
 	kfree(region);
 	return ret;

@@ -5,7 +5,9 @@
  * read fault), unmapping zaps every VMA of the region (other mmaps, forked
  * children) and never leaves stale pages, data is coherent between the
  * region and its sources in both directions, and a region with 10,000
- * mappings is still one VMA.
+ * mappings is still one VMA.  Under the safe hole policy, holes and
+ * unmapped ranges read as zeros, writes there are dropped, and pread() and
+ * pwrite() follow the same rule.
  *
  * Runs in the VM with vshm.ko loaded.
  */
@@ -573,6 +575,115 @@ TEST_F_TIMEOUT(fault, ten_thousand_mappings_one_vma, 300)
 	EXPECT_EQ(0, munmap(map, MANY * P));
 	close(region);
 	close(src);
+}
+
+/*
+ * A region with safe holes (VSHM_REGION_SAFE_HOLES): A pages 0-3
+ * read-write at pages 0-3, B pages 0-1 read-only at pages 4-5, holes from
+ * page 6 on.
+ */
+FIXTURE(safe_holes) {
+	int region;
+	int a, b;
+	uint8_t *map;
+};
+
+FIXTURE_SETUP(safe_holes)
+{
+	vt_install_fault_handler();
+	self->map = NULL;
+	self->a = vt_memfd(4 * P, SEED_A, 0);
+	ASSERT_LE(0, self->a);
+	self->b = vt_memfd(2 * P, SEED_B, 0);
+	ASSERT_LE(0, self->b);
+	self->region = vt_create_region_flags(NPAGES * P, VSHM_REGION_SAFE_HOLES);
+	ASSERT_LE(0, self->region);
+	ASSERT_EQ(0, vt_map(self->region, self->a, VSHM_MAP_WRITE, 0, 0, 4 * P));
+	ASSERT_EQ(0, vt_map(self->region, self->b, 0, 0, 4 * P, 2 * P));
+	self->map = vt_mmap(self->region, NPAGES * P, PROT_READ | PROT_WRITE, 0);
+	ASSERT_NE(NULL, self->map);
+}
+
+FIXTURE_TEARDOWN(safe_holes)
+{
+	if (self->map)
+		munmap(self->map, NPAGES * P);
+	if (self->region >= 0)
+		close(self->region);
+	close(self->a);
+	close(self->b);
+}
+
+/*
+ * The VMM touching a hole survives: reads give zeros, writes are dropped
+ * (also a write after a read, which must swap the read-only zero page for
+ * the scratch page), a never-written hole still reads zeros, a later
+ * mapping shows only its source, and a write to a read-only mapping still
+ * raises SIGBUS.
+ */
+TEST_F(safe_holes, host_access_survives)
+{
+	int c = vt_memfd(2 * P, SEED_C, 0);
+	uint8_t v = 0xff;
+
+	ASSERT_LE(0, c);
+	EXPECT_EQ(0, vt_peek(self->map + 6 * P + 5, &v));
+	EXPECT_EQ(0, v);
+	EXPECT_EQ(0, vt_poke(self->map + 6 * P + 5, 0x77));
+	EXPECT_EQ(0, vt_poke(self->map + 7 * P, 0x78));
+	EXPECT_EQ(-1, vt_check_byte(self->map + 10 * P, P, 0));
+	EXPECT_EQ(SIGBUS, vt_poke(self->map + 4 * P, 1));
+	EXPECT_EQ(-1, vt_check(self->map + 4 * P, 2 * P, SEED_B, 0));
+
+	ASSERT_EQ(0, vt_map(self->region, c, 0, 0, 6 * P, 2 * P));
+	EXPECT_EQ(-1, vt_check(self->map + 6 * P, 2 * P, SEED_C, 0));
+	close(c);
+}
+
+/*
+ * After UNMAP and UNMAP_ALL the VMM reads zeros where the source was, its
+ * writes never reach the source, and a remap shows the source again.
+ */
+TEST_F(safe_holes, unmap_and_unmap_all_read_zeros)
+{
+	uint8_t page[P];
+
+	EXPECT_EQ(-1, vt_check(self->map, 4 * P, SEED_A, 0));
+	ASSERT_EQ(0, vt_unmap(self->region, 0, 4 * P));
+	EXPECT_EQ(-1, vt_check_byte(self->map + P, P, 0));
+	EXPECT_EQ(0, vt_poke(self->map + 2 * P, 0x99));
+	ASSERT_EQ(P, pread(self->a, page, P, 2 * P));
+	EXPECT_EQ(-1, vt_check(page, P, SEED_A, 2 * P));
+
+	ASSERT_EQ(0, vt_map(self->region, self->a, VSHM_MAP_WRITE, 0, 0, 4 * P));
+	EXPECT_EQ(-1, vt_check(self->map, 4 * P, SEED_A, 0));
+	ASSERT_EQ(0, vt_unmap_all(self->region));
+	EXPECT_EQ(-1, vt_check_byte(self->map, 6 * P, 0));
+	EXPECT_EQ(0, vt_poke(self->map + 5 * P, 0x9a));
+	ASSERT_EQ(P, pread(self->b, page, P, P));
+	EXPECT_EQ(-1, vt_check(page, P, SEED_B, P));
+}
+
+/*
+ * pread() of a hole returns zeros and pwrite() to one succeeds and stores
+ * nothing, even across a mapping's edge; pwrite() to a read-only mapping
+ * is still EACCES.
+ */
+TEST_F(safe_holes, pread_zeros_pwrite_discards)
+{
+	uint8_t buf[2 * P];
+
+	memset(buf, 0xee, sizeof(buf));
+	ASSERT_EQ(2 * P, pread(self->region, buf, 2 * P, 5 * P));
+	EXPECT_EQ(-1, vt_check(buf, P, SEED_B, P));
+	EXPECT_EQ(-1, vt_check_byte(buf + P, P, 0));
+
+	memset(buf, 0x5c, sizeof(buf));
+	EXPECT_EQ(2 * P, pwrite(self->region, buf, 2 * P, 8 * P));
+	ASSERT_EQ(2 * P, pread(self->region, buf, 2 * P, 8 * P));
+	EXPECT_EQ(-1, vt_check_byte(buf, 2 * P, 0));
+	EXPECT_EQ(-1, pwrite(self->region, buf, 8, 4 * P));
+	EXPECT_EQ(EACCES, errno);
 }
 
 TEST_HARNESS_MAIN

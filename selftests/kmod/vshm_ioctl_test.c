@@ -126,15 +126,25 @@ TEST_F(dev, create_region_bad_size)
 	}
 }
 
-/* Non-zero flags or reserved fields of CREATE_REGION are EINVAL. */
+/*
+ * Unknown flags or non-zero reserved fields of CREATE_REGION are EINVAL;
+ * VSHM_REGION_SAFE_HOLES is accepted and REGION_INFO reports it.
+ */
 TEST_F(dev, create_region_flags_and_reserved)
 {
+	struct vshm_region_info info;
 	struct vshm_region_create req;
 	int i;
 
 	memset(&req, 0, sizeof(req));
 	req.size = P;
-	req.flags = 1;
+	req.flags = VSHM_REGION_SAFE_HOLES;
+	i = vt_create_region_req(&req);
+	ASSERT_LE(0, i);
+	EXPECT_EQ(0, vt_info(i, &info));
+	EXPECT_EQ(VSHM_REGION_SAFE_HOLES, info.flags);
+	close(i);
+	req.flags = VSHM_REGION_FLAGS_ALL + 1;
 	EXPECT_EQ(-EINVAL, vt_create_region_req(&req));
 	req.flags = 1U << 31;
 	EXPECT_EQ(-EINVAL, vt_create_region_req(&req));

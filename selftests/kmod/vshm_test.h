@@ -58,6 +58,16 @@ static inline int vt_create_region(uint64_t size, uint32_t max_mappings)
 	return vt_create_region_req(&req);
 }
 
+static inline int vt_create_region_flags(uint64_t size, uint32_t flags)
+{
+	struct vshm_region_create req = {
+		.size = size,
+		.flags = flags,
+	};
+
+	return vt_create_region_req(&req);
+}
+
 static inline int vt_map_req(int region, const struct vshm_map *m)
 {
 	return ioctl(region, VSHM_IOC_MAP, m) ? -errno : 0;

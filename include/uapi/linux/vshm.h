@@ -28,10 +28,33 @@
 #define VSHM_DEVICE_PATH	"/dev/vshm"
 
 /**
+ * define VSHM_REGION_SAFE_HOLES - the safe hole policy, for a region's life
+ *
+ * Without this flag (the strict policy) an access to a hole, i.e. a range
+ * of the region where nothing is mapped, raises SIGBUS in whoever touches
+ * it through an mmap, makes KVM_RUN fail with EFAULT for a KVM guest, and
+ * makes pread()/pwrite() stop there (ENXIO if nothing was copied).
+ *
+ * With it, holes read as zeros and writes to them are discarded: a read
+ * fault maps the kernel's zero page read-only, a write fault maps a page of
+ * the region's own (its scratch page) that no source and no other region
+ * ever sees, and a MAP over a hole zaps those pages first.  pread() of a
+ * hole returns zeros and pwrite() to a hole succeeds without storing
+ * anything.  After a write through an mmap, reads of that hole page may
+ * return bytes written to this region's holes instead of zeros.  Writes to
+ * a read-only mapping still raise SIGBUS (pwrite: EACCES).
+ */
+#define VSHM_REGION_SAFE_HOLES	(1U << 0)
+
+/* Every flag VSHM_IOC_CREATE_REGION accepts. */
+#define VSHM_REGION_FLAGS_ALL	VSHM_REGION_SAFE_HOLES
+
+/**
  * struct vshm_region_create - argument of VSHM_IOC_CREATE_REGION
  * @size: region size in bytes; non-zero, a multiple of the page size, and
  *	at most the module's max_region_size parameter (else EFBIG).
- * @flags: must be 0.
+ * @flags: 0 (strict hole policy) or VSHM_REGION_SAFE_HOLES; other bits
+ *	give EINVAL.
  * @max_mappings: the most mappings the region may hold at once; 0 means
  *	the module's max_mappings parameter, which is also the upper bound.
  * @reserved: must be zero.
