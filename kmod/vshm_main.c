@@ -59,7 +59,7 @@ static long vshm_ioctl_create_region(void __user *uarg)
 
 	if (copy_from_user(&arg, uarg, sizeof(arg)))
 		return -EFAULT;
-	if (arg.flags & ~VSHM_REGION_FLAGS_ALL)
+	if (arg.flags & ~VSHM_CREATE_FLAGS_ALL)
 		return -EINVAL;
 	for (i = 0; i < ARRAY_SIZE(arg.reserved); i++)
 		if (arg.reserved[i])

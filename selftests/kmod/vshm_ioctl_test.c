@@ -144,7 +144,7 @@ TEST_F(dev, create_region_flags_and_reserved)
 	EXPECT_EQ(0, vt_info(i, &info));
 	EXPECT_EQ(VSHM_REGION_SAFE_HOLES, info.flags);
 	close(i);
-	req.flags = VSHM_REGION_FLAGS_ALL + 1;
+	req.flags = VSHM_CREATE_FLAGS_ALL + 1;
 	EXPECT_EQ(-EINVAL, vt_create_region_req(&req));
 	req.flags = 1U << 31;
 	EXPECT_EQ(-EINVAL, vt_create_region_req(&req));

@@ -47,7 +47,7 @@
 #define VSHM_REGION_SAFE_HOLES	(1U << 0)
 
 /* Every flag VSHM_IOC_CREATE_REGION accepts. */
-#define VSHM_REGION_FLAGS_ALL	VSHM_REGION_SAFE_HOLES
+#define VSHM_CREATE_FLAGS_ALL	VSHM_REGION_SAFE_HOLES
 
 /**
  * struct vshm_region_create - argument of VSHM_IOC_CREATE_REGION
