@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * What the two walkthroughs behind `make demo` share: the step/check
- * narration with its pass/fail count, starting vshmd, and exporting a vgem
- * buffer as a dma-buf.  vshm-vmm (a KVM guest) and vshm-vmm-sim (no KVM).
+ * narration with its pass/fail count and starting vshmd.  vshm-vmm (a KVM
+ * guest) and vshm-vmm-sim (no KVM).
  */
 #ifndef VSHM_DEMO_UTIL_H
 #define VSHM_DEMO_UTIL_H
@@ -20,11 +20,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <xf86drm.h>
-#include <drm.h>
-#include <drm_mode.h>
-
 #include <vshm/vshm.h>
+
+/* vgem_open(), vgem_dmabuf(): the selftests' vgem helpers (selftests/common). */
+#include "vgem_util.h"
 
 /* The checks of one walkthrough. */
 struct demo_tally {
@@ -147,49 +146,6 @@ static inline bool demo_stop_vshmd(struct demo_broker *b)
 	unlink(b->log);
 	rmdir(b->dir);
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
-}
-
-/* The vgem card node, or -1. */
-static inline int demo_open_vgem(void)
-{
-	char path[32];
-	int i;
-
-	for (i = 0; i < 16; i++) {
-		drmVersionPtr ver;
-		bool vgem;
-		int fd;
-
-		snprintf(path, sizeof(path), "/dev/dri/card%d", i);
-		fd = open(path, O_RDWR | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		ver = drmGetVersion(fd);
-		vgem = ver && !strcmp(ver->name, "vgem");
-		drmFreeVersion(ver);
-		if (vgem)
-			return fd;
-		close(fd);
-	}
-	return -1;
-}
-
-/* A vgem dumb buffer of len bytes exported read-write with PRIME: the dma-buf fd, or -1. */
-static inline int demo_vgem_dmabuf(int drm, uint32_t len)
-{
-	struct drm_mode_create_dumb create = {
-		.width = 1024, .height = len / 4096, .bpp = 32,
-	};
-	struct drm_gem_close cl = { 0 };
-	int fd = -1;
-
-	if (drmIoctl(drm, DRM_IOCTL_MODE_CREATE_DUMB, &create))
-		return -1;
-	if (drmPrimeHandleToFD(drm, create.handle, DRM_CLOEXEC | DRM_RDWR, &fd))
-		fd = -1;
-	cl.handle = create.handle;	/* the dma-buf keeps the buffer */
-	drmIoctl(drm, DRM_IOCTL_GEM_CLOSE, &cl);
-	return fd;
 }
 
 #endif /* VSHM_DEMO_UTIL_H */

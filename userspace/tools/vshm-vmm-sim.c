@@ -264,7 +264,7 @@ static void share_dmabuf(struct sim *s)
 	int64_t r;
 
 	step("9. dma-buf: A shares a vgem buffer through the broker's table; B maps it; the VMM reads it");
-	drm = demo_open_vgem();
+	drm = vgem_open();
 	if (drm < 0) {
 		if (s->require_vgem)
 			expect(s, false, "a vgem device to export a dma-buf from (--require-vgem)");
@@ -273,7 +273,7 @@ static void share_dmabuf(struct sim *s)
 			     "(`make demo` with BACKEND=kmod runs this step in a VM that loads vgem)");
 		return;
 	}
-	dmabuf = demo_vgem_dmabuf(drm, DMABUF_LEN);
+	dmabuf = vgem_dmabuf(drm, DMABUF_LEN, true);
 	close(drm);
 	abuf = dmabuf < 0 ? MAP_FAILED :
 	       mmap(NULL, DMABUF_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, dmabuf, 0);

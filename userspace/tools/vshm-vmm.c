@@ -128,12 +128,12 @@ static int be_step(struct backend *be, struct script_msg *m)
 	case OP_MEM_WRITE:
 		return vshm_be_mem_write(be->bch, m->addr, m->data, 8, TIMEOUT_MS, NULL);
 	case OP_MAP_DMABUF: {
-		int drm = demo_open_vgem();
+		int drm = vgem_open();
 		void *p;
 
 		if (drm < 0)
 			return -ENODEV;
-		be->dmabuf = demo_vgem_dmabuf(drm, DMABUF_LEN);
+		be->dmabuf = vgem_dmabuf(drm, DMABUF_LEN, true);
 		close(drm);
 		if (be->dmabuf < 0)
 			return -EIO;
