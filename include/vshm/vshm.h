@@ -3,7 +3,8 @@
  * libvshm: VIRTIO Shared Memory Regions over vhost-user.
  *
  * Umbrella header: the wire codec and channels (wire.h), region back-ends
- * (region.h), the device back-end helpers (backend.h), the broker control
+ * (region.h), the device back-end helpers (backend.h), the vhost-user
+ * main-channel steps for both ends (frontend.h), the broker control
  * protocol (control.h) and the VMM client (client.h).  Errors: error.h;
  * the library's version: version.h (generated when the library is built).
  */
@@ -15,6 +16,7 @@
 #include <vshm/wire.h>
 #include <vshm/region.h>
 #include <vshm/backend.h>
+#include <vshm/frontend.h>
 #include <vshm/control.h>
 #include <vshm/client.h>
 

@@ -31,8 +31,12 @@ extern "C" {
 #define VSHM_HDR_SIZE		12u
 /* Largest MEM_READ / MEM_WRITE data block (bytes). */
 #define VSHM_MEM_DATA_MAX	65536u
-/* Largest payload of any message: a MEM_WRITE carrying VSHM_MEM_DATA_MAX bytes. */
-#define VSHM_PAYLOAD_MAX	(12u + VSHM_MEM_DATA_MAX)
+/*
+ * Largest payload of any message: a MEM_WRITE carrying VSHM_MEM_DATA_MAX
+ * bytes, zero-padded to a multiple of 8 (accepted for the series'
+ * libvhost-user, which pads to sizeof its struct).
+ */
+#define VSHM_PAYLOAD_MAX	((12u + VSHM_MEM_DATA_MAX + 7u) & ~7u)
 /* Most fds one message may carry. */
 #define VSHM_MAX_FDS		32u
 /* Most fds an opaque (forwarded) vhost-user message may carry. */

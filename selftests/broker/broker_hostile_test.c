@@ -272,6 +272,91 @@ static int mem_write_size_lie(struct __test_metadata *_metadata, struct ctx *c)
 	return 0;
 }
 
+/*
+ * The series' libvhost-user pads MEM_READ / MEM_WRITE to sizeof its struct
+ * (16 bytes).  vshmd accepts zero padding up to a multiple of 8 and
+ * nothing else.  These frames come from the evil device but name the good
+ * device's mapping (GOOD_GA holds 0x5a).
+ */
+static int draft_frame(struct ctx *c, uint32_t req, uint32_t flags,
+		       uint64_t ga, uint32_t field, const void *data,
+		       uint32_t dlen, uint32_t size)
+{
+	uint8_t p[64] = { 0 };
+
+	memcpy(p, &ga, 8);
+	memcpy(p + 8, &field, 4);
+	if (dlen)
+		memcpy(p + 12, data, dlen);
+	return send_frame(c->evil->be, req, flags, size, p, size, NULL, 0);
+}
+
+static int mem_read_draft_padded(struct __test_metadata *_metadata, struct ctx *c)
+{
+	uint8_t buf[8] = { 0 };
+
+	(void)_metadata;
+	CHECK(!draft_frame(c, VSHM_VU_BACKEND_MEM_READ, V, GOOD_GA, 8, NULL, 0, 16));
+	CHECK(recv_mem_read(c->evil, 8, buf) == 0);
+	CHECK(buf[0] == 0x5a && buf[7] == 0x5a);
+	return 0;
+}
+
+static int mem_read_padding_nonzero(struct __test_metadata *_metadata, struct ctx *c)
+{
+	(void)_metadata;
+	/* 16 bytes whose padding is not zero: bytes 12..15 are "pad!" */
+	CHECK(!draft_frame(c, VSHM_VU_BACKEND_MEM_READ, V, GOOD_GA, 8, "pad!", 4, 16));
+	CHECK(recv_mem_read(c->evil, 1, NULL) == EBADMSG);
+	return 0;
+}
+
+static int mem_read_padded_past_8(struct __test_metadata *_metadata, struct ctx *c)
+{
+	(void)_metadata;
+	CHECK(!draft_frame(c, VSHM_VU_BACKEND_MEM_READ, V, GOOD_GA, 8, NULL, 0, 24));
+	CHECK(recv_mem_read(c->evil, 1, NULL) == EBADMSG);
+	return 0;
+}
+
+static int mem_write_draft_padded(struct __test_metadata *_metadata, struct ctx *c)
+{
+	uint8_t buf[8] = { 0 };
+
+	(void)_metadata;
+	/* 3 data bytes in the draft's 16-byte payload: 12 + 3 + 1 zero byte */
+	CHECK(!draft_frame(c, VSHM_VU_BACKEND_MEM_WRITE, NR, GOOD_GA + 3 * PG, 3,
+			   "abc", 3, 16));
+	CHECK(recv_u64(c->evil, VSHM_VU_BACKEND_MEM_WRITE) == 0);
+	CHECK(do_read(c->good, GOOD_GA + 3 * PG, 4, buf) == 0);
+	CHECK(!memcmp(buf, "abc\x5a", 4));
+	return 0;
+}
+
+static int mem_write_draft_truncated(struct __test_metadata *_metadata, struct ctx *c)
+{
+	uint8_t buf[8] = { 0 };
+
+	(void)_metadata;
+	/* the draft's MEM_WRITE of 8 bytes: only 4 of them fit its 16-byte payload */
+	CHECK(!draft_frame(c, VSHM_VU_BACKEND_MEM_WRITE, NR, GOOD_GA + 3 * PG, 8,
+			   "abcd", 4, 16));
+	CHECK(recv_u64(c->evil, VSHM_VU_BACKEND_MEM_WRITE) == EBADMSG);
+	CHECK(do_read(c->good, GOOD_GA + 3 * PG, 4, buf) == 0);
+	CHECK(buf[0] == 0x5a);
+	return 0;
+}
+
+static int mem_write_padding_nonzero(struct __test_metadata *_metadata, struct ctx *c)
+{
+	(void)_metadata;
+	/* size 3, 16 bytes, the padding byte is 'x' */
+	CHECK(!draft_frame(c, VSHM_VU_BACKEND_MEM_WRITE, NR, GOOD_GA + 3 * PG, 3,
+			   "abcx", 4, 16));
+	CHECK(recv_u64(c->evil, VSHM_VU_BACKEND_MEM_WRITE) == EBADMSG);
+	return 0;
+}
+
 static int mem_read_wraps(struct __test_metadata *_metadata, struct ctx *c)
 {
 	(void)_metadata;
@@ -704,6 +789,12 @@ ATTACK(mem_read_too_big, REPLY);
 ATTACK(mem_read_short, REPLY);
 ATTACK(mem_read_with_fd, REPLY);
 ATTACK(mem_write_size_lie, REPLY);
+ATTACK(mem_read_draft_padded, REPLY);
+ATTACK(mem_read_padding_nonzero, REPLY);
+ATTACK(mem_read_padded_past_8, REPLY);
+ATTACK(mem_write_draft_padded, REPLY);
+ATTACK(mem_write_draft_truncated, REPLY);
+ATTACK(mem_write_padding_nonzero, REPLY);
 ATTACK(mem_read_wraps, REPLY);
 ATTACK(mem_write_other_hole, REPLY);
 ATTACK(map_pipe, REPLY);

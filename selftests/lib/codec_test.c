@@ -464,7 +464,9 @@ TEST_F(codec, size_mismatch)
 	EXPECT_FAIL(VSHM_ESIZE, parse_raw(VSHM_PROTO_BACKEND, 9, 1, p, 39, 1, self->m, &self->err));
 	EXPECT_FAIL(VSHM_ESIZE, parse_raw(VSHM_PROTO_BACKEND, 9, 1, p, 41, 1, self->m, &self->err));
 	EXPECT_FAIL(VSHM_ESIZE, parse_raw(VSHM_PROTO_BACKEND, 10, 1, p, 0, 0, self->m, &self->err));
-	EXPECT_FAIL(VSHM_ESIZE, parse_raw(VSHM_PROTO_BACKEND, 11, 1, p, 16, 0, self->m, &self->err));
+	/* MEM_READ past its zero-padded 16 bytes (padded_mem_access covers 16) */
+	p[8] = 1;
+	EXPECT_FAIL(VSHM_ESIZE, parse_raw(VSHM_PROTO_BACKEND, 11, 1, p, 24, 0, self->m, &self->err));
 	/* MEM_WRITE whose size field says 4 but carries 8 data bytes */
 	p[8] = 4;
 	EXPECT_FAIL(VSHM_ESIZE, parse_raw(VSHM_PROTO_BACKEND, 12, 1, p, 20, 0, self->m, &self->err));
@@ -521,6 +523,59 @@ TEST_F(codec, missing_fd)
 	/* a successful GET_REGION reply without the region fd */
 	memset(p, 0, sizeof(p));
 	EXPECT_FAIL(VSHM_EFDMISSING, parse_raw(VSHM_PROTO_CONTROL, 3, 5, p, 24, 0, self->m, &self->err));
+}
+
+/*
+ * Proves the series' libvhost-user payloads (sizeof its struct, padded to 8)
+ * decode: MEM_READ in 16 bytes, MEM_WRITE in 12 + size rounded up to 8,
+ * each only with zero padding; anything between or beyond, and the draft's
+ * truncated MEM_WRITE of more than 4 bytes, stay VSHM_ESIZE.
+ */
+TEST_F(codec, padded_mem_access)
+{
+	struct vshm_vu_mem_access a;
+	uint8_t p[VSHM_PAYLOAD_MAX] = { 0 };
+	uint64_t ga = 0x123000;
+	uint32_t size;
+	unsigned int n;
+
+	memcpy(p, &ga, 8);
+	size = 8;
+	memcpy(p + 8, &size, 4);
+	ASSERT_EQ(0, parse_raw(VSHM_PROTO_BACKEND, 11, 1, p, 16, 0, self->m, &self->err));
+	ASSERT_EQ(0, vshm_decode_mem_access(self->m, &a, &self->err));
+	EXPECT_EQ(ga, a.guest_address);
+	EXPECT_EQ(8u, a.size);
+	EXPECT_EQ(NULL, a.data);
+	for (n = 13; n <= 15; n++)
+		EXPECT_FAIL(VSHM_ESIZE, parse_raw(VSHM_PROTO_BACKEND, 11, 1, p, n, 0, self->m, &self->err));
+	p[15] = 1;
+	EXPECT_FAIL(VSHM_EPADDING, parse_raw(VSHM_PROTO_BACKEND, 11, 1, p, 16, 0, self->m, &self->err));
+	p[15] = 0;
+
+	/* MEM_WRITE of 3 bytes: exact 15, padded 16 */
+	size = 3;
+	memcpy(p + 8, &size, 4);
+	memcpy(p + 12, "xyz", 3);
+	ASSERT_EQ(0, parse_raw(VSHM_PROTO_BACKEND, 12, 1, p, 16, 0, self->m, &self->err));
+	ASSERT_EQ(0, vshm_decode_mem_access(self->m, &a, &self->err));
+	EXPECT_EQ(3u, a.size);
+	EXPECT_EQ(0, memcmp(a.data, "xyz", 3));
+	EXPECT_EQ(0, parse_raw(VSHM_PROTO_BACKEND, 12, 1, p, 15, 0, self->m, &self->err));
+	EXPECT_FAIL(VSHM_ESIZE, parse_raw(VSHM_PROTO_BACKEND, 12, 1, p, 24, 0, self->m, &self->err));
+	p[15] = 'x';
+	EXPECT_FAIL(VSHM_EPADDING, parse_raw(VSHM_PROTO_BACKEND, 12, 1, p, 16, 0, self->m, &self->err));
+	p[15] = 0;
+	/* the draft's MEM_WRITE of 8 bytes sent in its 16-byte payload: truncated */
+	size = 8;
+	memcpy(p + 8, &size, 4);
+	EXPECT_FAIL(VSHM_ESIZE, parse_raw(VSHM_PROTO_BACKEND, 12, 1, p, 16, 0, self->m, &self->err));
+	/* the largest data block, padded: 12 + 65536 rounds up to VSHM_PAYLOAD_MAX */
+	size = VSHM_MEM_DATA_MAX;
+	memcpy(p + 8, &size, 4);
+	EXPECT_EQ(0, parse_raw(VSHM_PROTO_BACKEND, 12, 1, p, VSHM_PAYLOAD_MAX, 0, self->m, &self->err));
+	EXPECT_EQ(0, parse_raw(VSHM_PROTO_BACKEND, 12, 1, p, 12 + VSHM_MEM_DATA_MAX, 0, self->m, &self->err));
+	EXPECT_EQ(self->fds0, count_fds());
 }
 
 /* Proves a frame size over the cap is VSHM_EFRAMESIZE and a MEM_READ / MEM_WRITE data size over the cap is the distinct VSHM_EDATASIZE. */

@@ -9,22 +9,6 @@
 
 #include "internal.h"
 
-/* Send msg and push it out completely. */
-static int send_all(struct vshm_chan *ch, const struct vshm_msg *msg,
-		    int timeout_ms, struct vshm_err *err)
-{
-	int ret = vshm_chan_send(ch, msg, err);
-
-	if (ret)
-		return ret;
-	ret = vshm_chan_flush_wait(ch, timeout_ms);
-	if (ret)
-		return vshmi_fail(err, -ret, "sending %s: %s",
-				  vshm_request_name(VSHM_PROTO_BACKEND, msg->hdr.request),
-				  vshm_strerror(ret));
-	return 0;
-}
-
 /* Wait for the u64 reply to request; non-zero status as -errno. */
 static int wait_ack(struct vshm_chan *ch, struct vshm_msg *msg, uint32_t request,
 		    int timeout_ms, struct vshm_err *err)
@@ -67,7 +51,7 @@ static int send_mmap(struct vshm_chan *ch, uint32_t request,
 	if (ret)
 		vshmi_fail(err, -ret, "encoding: %s", vshm_strerror(ret));
 	else
-		ret = send_all(ch, msg, timeout_ms, err);
+		ret = vshmi_send_all(ch, msg, timeout_ms, err);
 	if (!ret && wait)
 		ret = wait_ack(ch, msg, request, timeout_ms, err);
 	free(msg);
@@ -111,7 +95,7 @@ static int mem_read_block(struct vshm_chan *ch, struct vshm_msg *msg,
 	int ret;
 
 	vshm_encode_mem_read(msg, ga, size);
-	ret = send_all(ch, msg, timeout_ms, err);
+	ret = vshmi_send_all(ch, msg, timeout_ms, err);
 	if (ret)
 		return ret;
 	ret = vshm_chan_recv_wait(ch, msg, timeout_ms, err);
@@ -136,7 +120,7 @@ static int mem_write_block(struct vshm_chan *ch, struct vshm_msg *msg,
 	int ret;
 
 	vshm_encode_mem_write(msg, ga, buf, size, true);
-	ret = send_all(ch, msg, timeout_ms, err);
+	ret = vshmi_send_all(ch, msg, timeout_ms, err);
 	return ret ? ret : wait_ack(ch, msg, VSHM_VU_BACKEND_MEM_WRITE,
 				    timeout_ms, err);
 }

@@ -127,10 +127,36 @@ static int check_mem_size(uint32_t size, const char *name,
 	return 0;
 }
 
+/*
+ * The series' libvhost-user sends sizeof() of its C struct {u64; u32; u8[]},
+ * which is padded to 8: its payloads end in up to 7 zero bytes.  A payload
+ * is accepted at its exact length or at that length rounded up to 8 with
+ * the extra bytes zero (Documentation/protocol.rst, "padded payloads").
+ */
+static int check_mem_padding(const struct vshm_msg *msg, uint32_t exact,
+			     const char *name, struct vshm_err *err)
+{
+	uint32_t padded = (exact + 7u) & ~7u;
+
+	if (msg->hdr.size == exact)
+		return 0;
+	if (msg->hdr.size != padded)
+		return vshmi_fail(err, VSHM_ESIZE,
+				  "%s: payload is %u bytes, must be %u (or %u with zero padding)",
+				  name, msg->hdr.size, exact, padded);
+	return vshmi_check_zero(msg->payload + exact, padded - exact, name,
+				"trailing padding", err);
+}
+
 static int check_mem_read(const struct vshm_msg *msg, const char *name,
 			  struct vshm_err *err)
 {
-	return check_mem_size(vshmi_get32(msg->payload + 8), name, err);
+	int ret;
+
+	ret = check_mem_size(vshmi_get32(msg->payload + 8), name, err);
+	if (ret)
+		return ret;
+	return check_mem_padding(msg, VSHM_VU_MEM_ACCESS_SIZE, name, err);
 }
 
 static int check_mem_write(const struct vshm_msg *msg, const char *name,
@@ -142,12 +168,7 @@ static int check_mem_write(const struct vshm_msg *msg, const char *name,
 	ret = check_mem_size(size, name, err);
 	if (ret)
 		return ret;
-	if (msg->hdr.size != VSHM_VU_MEM_ACCESS_SIZE + size)
-		return vshmi_fail(err, VSHM_ESIZE,
-				  "%s: payload is %u bytes, must be 12 + size field %u = %u",
-				  name, msg->hdr.size, size,
-				  VSHM_VU_MEM_ACCESS_SIZE + size);
-	return 0;
+	return check_mem_padding(msg, VSHM_VU_MEM_ACCESS_SIZE + size, name, err);
 }
 
 static int check_mem_read_reply(const struct vshm_msg *msg, const char *name,
@@ -207,9 +228,19 @@ static const struct vshmi_spec backend_req[] = {
 	[VSHM_VU_BACKEND_SHARED_OBJECT_LOOKUP] = SPEC("SHARED_OBJECT_LOOKUP", 16, 16, 0, 0, NULL),
 	[VSHM_VU_BACKEND_SHMEM_MAP] = SPEC("SHMEM_MAP", 40, 40, 1, 1, check_mmap),
 	[VSHM_VU_BACKEND_SHMEM_UNMAP] = SPEC("SHMEM_UNMAP", 40, 40, 0, 0, check_mmap),
-	[VSHM_VU_BACKEND_MEM_READ] = SPEC("MEM_READ", 12, 12, 0, 0, check_mem_read),
+	[VSHM_VU_BACKEND_MEM_READ] = SPEC("MEM_READ", 12, 16, 0, 0, check_mem_read),
 	[VSHM_VU_BACKEND_MEM_WRITE] = SPEC("MEM_WRITE", 13, VSHM_PAYLOAD_MAX, 0, 0,
 					   check_mem_write),
+};
+
+/* Main-channel requests libvshm serves or sends (frontend.c); others are opaque. */
+static const struct vshmi_spec frontend_req[] = {
+	[VSHM_VU_GET_FEATURES] = SPEC("GET_FEATURES", 0, 0, 0, 0, NULL),
+	[VSHM_VU_SET_FEATURES] = SPEC("SET_FEATURES", 8, 8, 0, 0, NULL),
+	[VSHM_VU_SET_OWNER] = SPEC("SET_OWNER", 0, 0, 0, 0, NULL),
+	[VSHM_VU_GET_PROTOCOL_FEATURES] = SPEC("GET_PROTOCOL_FEATURES", 0, 0, 0, 0, NULL),
+	[VSHM_VU_SET_PROTOCOL_FEATURES] = SPEC("SET_PROTOCOL_FEATURES", 8, 8, 0, 0, NULL),
+	[VSHM_VU_SET_BACKEND_REQ_FD] = SPEC("SET_BACKEND_REQ_FD", 0, 0, 1, 1, NULL),
 };
 
 /* Find the spec of a message; 1 if the request is opaque (forwarded as is). */
@@ -238,15 +269,23 @@ static int find_spec(enum vshm_proto proto, uint32_t request, bool reply,
 			*spec = (struct vshmi_spec)SPEC(spec->name, 8, 8, 0, 0, NULL);
 		return 0;
 	case VSHM_PROTO_FRONTEND:
-		if (request != VSHM_VU_GET_SHMEM_CONFIG)
+		if (request == VSHM_VU_GET_SHMEM_CONFIG) {
+			if (reply)
+				*spec = (struct vshmi_spec)SPEC("GET_SHMEM_CONFIG",
+					sizeof(struct vshm_vu_shmem_config),
+					sizeof(struct vshm_vu_shmem_config), 0, 0,
+					check_shmem_config);
+			else
+				*spec = (struct vshmi_spec)SPEC("GET_SHMEM_CONFIG", 0, 0, 0, 0, NULL);
+			return 0;
+		}
+		if (request >= VSHMI_ARRAY_SIZE(frontend_req) ||
+		    !frontend_req[request].name)
 			break;
+		*spec = frontend_req[request];
+		/* every reply here is a u64: a value or a REPLY_ACK */
 		if (reply)
-			*spec = (struct vshmi_spec)SPEC("GET_SHMEM_CONFIG",
-				sizeof(struct vshm_vu_shmem_config),
-				sizeof(struct vshm_vu_shmem_config), 0, 0,
-				check_shmem_config);
-		else
-			*spec = (struct vshmi_spec)SPEC("GET_SHMEM_CONFIG", 0, 0, 0, 0, NULL);
+			*spec = (struct vshmi_spec)SPEC(spec->name, 8, 8, 0, 0, NULL);
 		return 0;
 	default:
 		return -EINVAL;
@@ -502,8 +541,8 @@ int vshm_encode_reply_u64(struct vshm_msg *msg, uint32_t request, uint64_t value
 
 /* Decoders. */
 
-static int expect(const struct vshm_msg *msg, enum vshm_proto proto,
-		  uint32_t request, bool reply, struct vshm_err *err)
+int vshmi_expect(const struct vshm_msg *msg, enum vshm_proto proto,
+		 uint32_t request, bool reply, struct vshm_err *err)
 {
 	if (msg->hdr.request != request ||
 	    !!(msg->hdr.flags & VSHM_HDR_REPLY) != reply)
@@ -525,7 +564,7 @@ int vshm_decode_mmap(const struct vshm_msg *msg, struct vshm_vu_mmap *m,
 
 	if (req != VSHM_VU_BACKEND_SHMEM_UNMAP)
 		req = VSHM_VU_BACKEND_SHMEM_MAP;
-	ret = expect(msg, VSHM_PROTO_BACKEND, req, false, err);
+	ret = vshmi_expect(msg, VSHM_PROTO_BACKEND, req, false, err);
 	if (ret)
 		return ret;
 	memset(m, 0, sizeof(*m));
@@ -544,7 +583,7 @@ int vshm_decode_shmem_config_reply(const struct vshm_msg *msg,
 	unsigned int i;
 	int ret;
 
-	ret = expect(msg, VSHM_PROTO_FRONTEND, VSHM_VU_GET_SHMEM_CONFIG, true, err);
+	ret = vshmi_expect(msg, VSHM_PROTO_FRONTEND, VSHM_VU_GET_SHMEM_CONFIG, true, err);
 	if (ret)
 		return ret;
 	memset(cfg, 0, sizeof(*cfg));
@@ -562,7 +601,7 @@ int vshm_decode_mem_access(const struct vshm_msg *msg,
 
 	if (req != VSHM_VU_BACKEND_MEM_WRITE)
 		req = VSHM_VU_BACKEND_MEM_READ;
-	ret = expect(msg, VSHM_PROTO_BACKEND, req, false, err);
+	ret = vshmi_expect(msg, VSHM_PROTO_BACKEND, req, false, err);
 	if (ret)
 		return ret;
 	a->guest_address = vshmi_get64(msg->payload);
@@ -578,7 +617,7 @@ int vshm_decode_mem_read_reply(const struct vshm_msg *msg, uint32_t want,
 {
 	int ret;
 
-	ret = expect(msg, VSHM_PROTO_BACKEND, VSHM_VU_BACKEND_MEM_READ, true, err);
+	ret = vshmi_expect(msg, VSHM_PROTO_BACKEND, VSHM_VU_BACKEND_MEM_READ, true, err);
 	if (ret)
 		return ret;
 	*status = vshmi_get64(msg->payload);
@@ -602,7 +641,7 @@ int vshm_decode_shared_object(const struct vshm_msg *msg, uint8_t uuid[16],
 	if (req < VSHM_VU_BACKEND_SHARED_OBJECT_ADD ||
 	    req > VSHM_VU_BACKEND_SHARED_OBJECT_LOOKUP)
 		req = VSHM_VU_BACKEND_SHARED_OBJECT_ADD;
-	ret = expect(msg, VSHM_PROTO_BACKEND, req, false, err);
+	ret = vshmi_expect(msg, VSHM_PROTO_BACKEND, req, false, err);
 	if (ret)
 		return ret;
 	memcpy(uuid, msg->payload, VSHM_VU_UUID_SIZE);
@@ -617,7 +656,7 @@ int vshm_decode_reply_u64(const struct vshm_msg *msg, uint32_t request,
 	if (request == VSHM_VU_BACKEND_MEM_READ)
 		return vshmi_fail(err, EINVAL,
 				  "MEM_READ replies are decoded with vshm_decode_mem_read_reply()");
-	ret = expect(msg, VSHM_PROTO_BACKEND, request, true, err);
+	ret = vshmi_expect(msg, VSHM_PROTO_BACKEND, request, true, err);
 	if (ret)
 		return ret;
 	*value = vshmi_get64(msg->payload);

@@ -69,6 +69,13 @@ int vshmi_check_zero(const uint8_t *p, size_t len, const char *name,
 int vshmi_check_header(enum vshm_proto proto, const struct vshm_hdr *hdr,
 		       struct vshm_err *err);
 
+/* Check msg is request (a reply if reply) and valid in proto; -VSHM_EREPLY if another. */
+int vshmi_expect(const struct vshm_msg *msg, enum vshm_proto proto,
+		 uint32_t request, bool reply, struct vshm_err *err);
+/* Send msg on ch and flush it within timeout_ms. */
+int vshmi_send_all(struct vshm_chan *ch, const struct vshm_msg *msg,
+		   int timeout_ms, struct vshm_err *err);
+
 /* Close every fd in fds[0..n) that is >= 0. */
 void vshmi_close_fds(const int *fds, unsigned int n);
 

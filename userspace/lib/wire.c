@@ -413,3 +413,18 @@ int vshm_chan_flush_wait(struct vshm_chan *ch, int timeout_ms)
 			return ret;
 	}
 }
+
+int vshmi_send_all(struct vshm_chan *ch, const struct vshm_msg *msg,
+		   int timeout_ms, struct vshm_err *err)
+{
+	int ret = vshm_chan_send(ch, msg, err);
+
+	if (ret)
+		return ret;
+	ret = vshm_chan_flush_wait(ch, timeout_ms);
+	if (ret)
+		return vshmi_fail(err, -ret, "sending %s: %s",
+				  vshm_request_name(ch->proto, msg->hdr.request),
+				  vshm_strerror(ret));
+	return 0;
+}

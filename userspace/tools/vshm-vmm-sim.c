@@ -21,27 +21,11 @@
  * Without vgem (any host but the demo's VM) the dma-buf step is skipped,
  * also said so; --require-vgem makes that a failure instead.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <limits.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stdbool.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
-#include <xf86drm.h>
-#include <drm.h>
-#include <drm_mode.h>
-
-#include <vshm/vshm.h>
+#include "demo_util.h"
 
 #define RAM_GA		0x0ull
 #define RAM_SIZE	(16ull << 20)
@@ -56,13 +40,10 @@
 
 struct sim {
 	const char *backend;
-	char sock[64];
-	char log[64];
-	char dir[32];
-	pid_t broker;
+	struct demo_broker broker;
 	struct vshm_client *vmm;
 	bool kmod;
-	int failures;
+	struct demo_tally t;
 	/* devices */
 	uint32_t dev_a, dev_b;
 	struct vshm_chan *a, *b;	/* back-end ends of the channels */
@@ -74,85 +55,9 @@ struct sim {
 	bool dmabuf_shared;		/* the dma-buf step ran (one map, one unmap) */
 };
 
-static void step(const char *what)
-{
-	printf("\n== %s\n", what);
-}
-
-static void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void note(const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("   ");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-}
-
-static bool expect(struct sim *s, bool ok, const char *what)
-{
-	printf("   [%s] %s\n", ok ? "ok" : "FAILED", what);
-	if (!ok)
-		s->failures++;
-	return ok;
-}
-
-static void find_vshmd(char *out, size_t len, const char *given)
-{
-	char self[PATH_MAX - 32];
-	ssize_t n;
-	char *slash;
-
-	if (given) {
-		snprintf(out, len, "%s", given);
-		return;
-	}
-	if (getenv("VSHMD")) {
-		snprintf(out, len, "%s", getenv("VSHMD"));
-		return;
-	}
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	self[n > 0 ? n : 0] = 0;
-	slash = strrchr(self, '/');
-	if (slash)
-		*slash = 0;
-	snprintf(out, len, "%s/../broker/vshmd", self);
-}
-
-static int start_broker(struct sim *s, const char *vshmd)
-{
-	int i;
-
-	snprintf(s->dir, sizeof(s->dir), "/tmp/vshm-demo.XXXXXX");
-	if (!mkdtemp(s->dir))
-		return -errno;
-	snprintf(s->sock, sizeof(s->sock), "%s/vshmd.sock", s->dir);
-	snprintf(s->log, sizeof(s->log), "%s/vshmd.log", s->dir);
-	s->broker = fork();
-	if (s->broker < 0)
-		return -errno;
-	if (s->broker == 0) {
-		execl(vshmd, "vshmd", "--control-socket", s->sock, "--backend",
-		      s->backend, "--log-level", "info", "--log-file", s->log,
-		      (char *)NULL);
-		fprintf(stderr, "exec %s: %s\n", vshmd, strerror(errno));
-		_exit(127);
-	}
-	for (i = 0; i < 500; i++) {
-		struct vshm_err err;
-
-		if (vshm_client_connect(s->sock, TIMEOUT_MS, &s->vmm, &err) == 0)
-			return 0;
-		if (waitpid(s->broker, NULL, WNOHANG) == s->broker) {
-			s->broker = 0;
-			return -ECHILD;
-		}
-		usleep(10000);
-	}
-	return -ETIMEDOUT;
-}
+#define step(what)		demo_step(what)
+#define note(...)		demo_note(__VA_ARGS__)
+#define expect(s, ok, what)	demo_check(&(s)->t, ok, what)
 
 /* Register a device with one region of size bytes; return its back-end end. */
 static int add_device(struct sim *s, const char *name, uint64_t size,
@@ -314,49 +219,6 @@ static void unmap_and_fault(struct sim *s)
 	expect(s, ret == -ENXIO, "B's MEM_READ of the unmapped range now fails (ENXIO)");
 }
 
-/* The vgem card node, or -1. */
-static int open_vgem(void)
-{
-	char path[32];
-	int i;
-
-	for (i = 0; i < 16; i++) {
-		drmVersionPtr ver;
-		bool vgem;
-		int fd;
-
-		snprintf(path, sizeof(path), "/dev/dri/card%d", i);
-		fd = open(path, O_RDWR | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		ver = drmGetVersion(fd);
-		vgem = ver && !strcmp(ver->name, "vgem");
-		drmFreeVersion(ver);
-		if (vgem)
-			return fd;
-		close(fd);
-	}
-	return -1;
-}
-
-/* A vgem dumb buffer exported read-write with PRIME: the dma-buf fd, or -1. */
-static int vgem_dmabuf(int drm, uint32_t len)
-{
-	struct drm_mode_create_dumb create = {
-		.width = 1024, .height = len / 4096, .bpp = 32,
-	};
-	struct drm_gem_close cl = { 0 };
-	int fd = -1;
-
-	if (drmIoctl(drm, DRM_IOCTL_MODE_CREATE_DUMB, &create))
-		return -1;
-	if (drmPrimeHandleToFD(drm, create.handle, DRM_CLOEXEC | DRM_RDWR, &fd))
-		fd = -1;
-	cl.handle = create.handle;	/* the dma-buf keeps the buffer */
-	drmIoctl(drm, DRM_IOCTL_GEM_CLOSE, &cl);
-	return fd;
-}
-
 /*
  * A SHARED_OBJECT_* request on a back-end's channel (ADD/REMOVE with
  * need_reply): the reply's value, or -1; *out_fd gets LOOKUP's fd.
@@ -401,7 +263,7 @@ static void share_dmabuf(struct sim *s)
 	int64_t r;
 
 	step("9. dma-buf: A shares a vgem buffer through the broker's table; B maps it; the VMM reads it");
-	drm = open_vgem();
+	drm = vgem_open();
 	if (drm < 0) {
 		if (s->require_vgem)
 			expect(s, false, "a vgem device to export a dma-buf from (--require-vgem)");
@@ -410,7 +272,7 @@ static void share_dmabuf(struct sim *s)
 			     "(`make demo` with BACKEND=kmod runs this step in a VM that loads vgem)");
 		return;
 	}
-	dmabuf = vgem_dmabuf(drm, DMABUF_LEN);
+	dmabuf = vgem_dmabuf(drm, DMABUF_LEN, true);
 	close(drm);
 	abuf = dmabuf < 0 ? MAP_FAILED :
 	       mmap(NULL, DMABUF_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, dmabuf, 0);
@@ -491,28 +353,10 @@ static void show_stats(struct sim *s)
 
 static void stop_broker(struct sim *s)
 {
-	int status = -1;
-
 	step("11. SIGTERM: vshmd drains and exits 0");
 	vshm_client_close(s->vmm);
 	s->vmm = NULL;
-	kill(s->broker, SIGTERM);
-	waitpid(s->broker, &status, 0);
-	expect(s, WIFEXITED(status) && WEXITSTATUS(status) == 0, "vshmd exited with status 0");
-}
-
-/* The broker's own account of the walkthrough. */
-static void show_log(struct sim *s)
-{
-	char line[512];
-	FILE *f = fopen(s->log, "r");
-
-	if (!f)
-		return;
-	step("vshmd's log");
-	while (fgets(line, sizeof(line), f))
-		printf("   | %s", line);
-	fclose(f);
+	expect(s, demo_stop_vshmd(&s->broker), "vshmd exited with status 0");
 }
 
 int main(int argc, char **argv)
@@ -547,16 +391,16 @@ int main(int argc, char **argv)
 		}
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	find_vshmd(vshmd, sizeof(vshmd), given);
+	demo_find_vshmd(vshmd, sizeof(vshmd), given);
 	printf("vshm demo: a VMM, the vshmd broker and two vhost-user back-ends\n");
 	printf("(vshmd: %s, --backend %s)\n", vshmd, s.backend);
-	ret = start_broker(&s, vshmd);
+	ret = demo_start_vshmd(&s.broker, vshmd, s.backend, TIMEOUT_MS, &s.vmm);
 	if (ret) {
 		printf("cannot start or reach vshmd: %s\n", strerror(-ret));
 		return 1;
 	}
 	setup(&s);
-	if (!s.failures) {
+	if (!s.t.failed) {
 		map_and_see(&s);
 		unmap_and_fault(&s);
 		share_dmabuf(&s);
@@ -571,10 +415,7 @@ int main(int argc, char **argv)
 		close(s.region_a);
 	if (s.region_b >= 0)
 		close(s.region_b);
-	show_log(&s);
-	unlink(s.sock);
-	unlink(s.log);
-	rmdir(s.dir);
-	printf("\n%s: %d check(s) failed\n", s.failures ? "FAILED" : "PASSED", s.failures);
-	return s.failures ? 1 : 0;
+	printf("\n%s: %d check(s) passed, %d failed\n", s.t.failed ? "FAILED" : "PASSED",
+	       s.t.passed, s.t.failed);
+	return s.t.failed ? 1 : 0;
 }

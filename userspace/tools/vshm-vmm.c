@@ -1,0 +1,514 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vshm-vmm: the reference VMM.  A real KVM guest sees memory that separate
+ * vhost-user back-end processes map through vshmd and vshm.ko.
+ *
+ * The VMM:
+ *  - creates a VM (userspace/common/kvm_guest) whose guest RAM is a memfd
+ *    registered as a memslot, and tells vshmd about it (SET_MEM_TABLE);
+ *  - starts vshmd (or connects to a running one with --connect);
+ *  - forks two back-end processes, A and B, each with its own main channel,
+ *    and sets each up with libvshm's front-end helpers
+ *    (vshm_fe_setup_shmem(): features, SET_OWNER, SET_BACKEND_REQ_FD with
+ *    a socketpair, GET_SHMEM_CONFIG);
+ *  - hands the VMM's end of each backend channel to vshmd (ADD_DEVICE),
+ *    mmaps each region fd once and registers it as a memslot at the
+ *    region's guest-physical address (SET_REGION_ADDR tells vshmd);
+ *  - runs the guest, which reads and writes what the back-ends map, and
+ *    handles KVM_RUN errors (a hole: EFAULT) and MMIO exits.
+ *
+ * The back-ends are ordinary libvshm back-ends (vshm_be_main_serve(), then
+ * vshm_be_shmem_map() and friends on their backend channel).  What a real
+ * device would decide on its own (map now, unmap now) the demo's driver
+ * tells them over a separate "script" socket.
+ *
+ * Exit status: 0 every check passed, 1 a check failed, 4 KVM (or the
+ * module) cannot be had here, with the reason printed.
+ */
+#include <getopt.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+
+#include "demo_util.h"
+#include "kvm_guest.h"
+
+#define RAM_GPA		KG_FIRST_FREE_GPA	/* guest RAM memfd: 1 MiB */
+#define RAM_SIZE	(1ull << 20)
+#define A_GPA		0x40000000ull		/* back-end A's region 0 */
+#define A_SIZE		(4ull << 20)
+#define B_GPA		0x40800000ull		/* back-end B's region 0 */
+#define B_SIZE		(1ull << 20)
+#define MAP_OFF		(1ull << 20)		/* where A maps its memfd */
+#define MAP_LEN		(64ull << 10)
+#define DMABUF_LEN	(64u << 10)
+#define MMIO_GPA	0xd0000000ull		/* no slot: a device register */
+#define SLOT_RAM	1
+#define SLOT_A		2
+#define SLOT_B		3
+#define TIMEOUT_MS	10000
+#define EXIT_SKIP	4
+
+/* What the driver asks a back-end to do (the script socket, one datagram each). */
+enum script_op {
+	OP_MAP_MEMFD = 1,	/* A: map a 64 KiB memfd at MAP_OFF, read-write */
+	OP_PEEK,		/* A: return 8 bytes of that memfd at addr */
+	OP_UNMAP,		/* A: unmap it */
+	OP_MEM_READ,		/* B: MEM_READ 8 bytes at guest addr */
+	OP_MEM_WRITE,		/* B: MEM_WRITE 8 bytes at guest addr */
+	OP_MAP_DMABUF,		/* B: map a vgem dma-buf read-only at 0 */
+	OP_UNMAP_DMABUF,	/* B: unmap it */
+	OP_QUIT,
+};
+
+struct script_msg {
+	uint32_t op;
+	int32_t status;		/* reply: 0 or -errno */
+	uint64_t addr;
+	uint8_t data[8];
+};
+
+/* One back-end as the VMM sees it. */
+struct device {
+	const char *name;
+	pid_t pid;
+	int script;		/* the driver's end of the script socket */
+	struct vshm_chan *main;	/* the VMM's end of the main channel */
+	uint32_t dev_id;
+	uint64_t size;
+	int region_fd;
+	void *view;		/* the region fd, mmapped once */
+};
+
+struct vmm {
+	struct demo_tally t;
+	struct demo_broker broker;
+	struct vshm_client *client;
+	struct kg_vm vm;
+	struct kg_vcpu vcpu;
+	int ram_fd;
+	void *ram;
+	struct device a, b;
+};
+
+/* Back-end process. */
+
+struct backend {
+	struct vshm_chan *bch;
+	int memfd, dmabuf;
+	uint8_t *buf;
+};
+
+static int be_step(struct backend *be, struct script_msg *m)
+{
+	uint32_t len;
+
+	switch (m->op) {
+	case OP_MAP_MEMFD:
+		be->memfd = memfd_create("backend-a", MFD_CLOEXEC);
+		if (be->memfd < 0 || ftruncate(be->memfd, MAP_LEN) < 0)
+			return -errno;
+		be->buf = mmap(NULL, MAP_LEN, PROT_READ | PROT_WRITE, MAP_SHARED,
+			       be->memfd, 0);
+		if (be->buf == MAP_FAILED)
+			return -errno;
+		memcpy(be->buf, "A's page", 8);
+		return vshm_be_shmem_map(be->bch, 0, be->memfd, 0, MAP_OFF, MAP_LEN,
+					 true, VSHM_FLAGS_FINAL, VSHM_BE_WAIT_ACK,
+					 TIMEOUT_MS, NULL);
+	case OP_PEEK:
+		if (!be->buf || m->addr > MAP_LEN - 8)
+			return -EINVAL;
+		memcpy(m->data, be->buf + m->addr, 8);
+		return 0;
+	case OP_UNMAP:
+		return vshm_be_shmem_unmap(be->bch, 0, MAP_OFF, MAP_LEN,
+					   VSHM_BE_WAIT_ACK, TIMEOUT_MS, NULL);
+	case OP_MEM_READ:
+		return vshm_be_mem_read(be->bch, m->addr, m->data, 8, TIMEOUT_MS, NULL);
+	case OP_MEM_WRITE:
+		return vshm_be_mem_write(be->bch, m->addr, m->data, 8, TIMEOUT_MS, NULL);
+	case OP_MAP_DMABUF: {
+		int drm = vgem_open();
+		void *p;
+
+		if (drm < 0)
+			return -ENODEV;
+		be->dmabuf = vgem_dmabuf(drm, DMABUF_LEN, true);
+		close(drm);
+		if (be->dmabuf < 0)
+			return -EIO;
+		p = mmap(NULL, DMABUF_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, be->dmabuf, 0);
+		if (p == MAP_FAILED)
+			return -errno;
+		memcpy(p, "dma-buf!", 8);
+		munmap(p, DMABUF_LEN);
+		len = DMABUF_LEN;
+		return vshm_be_shmem_map(be->bch, 0, be->dmabuf, 0, 0, len, false,
+					 VSHM_FLAGS_FINAL, VSHM_BE_WAIT_ACK,
+					 TIMEOUT_MS, NULL);
+	}
+	case OP_UNMAP_DMABUF:
+		return vshm_be_shmem_unmap(be->bch, 0, 0, DMABUF_LEN,
+					   VSHM_BE_WAIT_ACK, TIMEOUT_MS, NULL);
+	}
+	return -EINVAL;
+}
+
+/* The back-end's whole life: serve the main channel's setup, then the script. */
+static int backend_main(int main_fd, int script, uint64_t region_size)
+{
+	struct vshm_be_main st = {
+		.features = 1ull << 32,	/* VIRTIO_F_VERSION_1 */
+		.protocol_features = VSHM_FE_PROTOCOL_WANTED,
+	};
+	struct backend be = { .memfd = -1, .dmabuf = -1 };
+	struct vshm_chan *mch;
+	struct script_msg m;
+	struct vshm_err err;
+
+	st.config.nregions = 1;
+	st.config.memory_sizes[0] = region_size;
+	vshm_be_main_init(&st);
+	if (vshm_chan_new(main_fd, VSHM_PROTO_FRONTEND, VSHM_CHAN_OWN_FD, &mch))
+		return 1;
+	if (vshm_be_main_serve(&st, mch, TIMEOUT_MS, &err)) {
+		fprintf(stderr, "back-end: main channel: %s\n", err.msg);
+		return 1;
+	}
+	if (vshm_chan_new(st.backend_fd, VSHM_PROTO_BACKEND, VSHM_CHAN_OWN_FD, &be.bch))
+		return 1;
+	while (recv(script, &m, sizeof(m), 0) == sizeof(m) && m.op != OP_QUIT) {
+		m.status = be_step(&be, &m);
+		if (send(script, &m, sizeof(m), MSG_NOSIGNAL) != sizeof(m))
+			break;
+	}
+	vshm_chan_free(be.bch);
+	vshm_chan_free(mch);
+	return 0;
+}
+
+/* VMM side. */
+
+/* Fork a back-end; the VMM keeps the main channel's and the script's other ends. */
+static int spawn_backend(struct device *d)
+{
+	int mainsv[2], scriptsv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, mainsv) < 0)
+		return -errno;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, scriptsv) < 0) {
+		close(mainsv[0]);
+		close(mainsv[1]);
+		return -errno;
+	}
+	d->pid = fork();
+	if (d->pid == 0) {
+		close(mainsv[0]);
+		close(scriptsv[0]);
+		_exit(backend_main(mainsv[1], scriptsv[1], d->size));
+	}
+	close(mainsv[1]);
+	close(scriptsv[1]);
+	d->script = scriptsv[0];
+	if (d->pid < 0) {
+		close(mainsv[0]);
+		return -errno;
+	}
+	return vshm_chan_new(mainsv[0], VSHM_PROTO_FRONTEND, VSHM_CHAN_OWN_FD, &d->main);
+}
+
+/* Ask a back-end to do op; its status (-errno), data in *m. */
+static int script(struct device *d, enum script_op op, uint64_t addr,
+		  const void *data, struct script_msg *m)
+{
+	struct script_msg req = { .op = op, .addr = addr };
+
+	if (data)
+		memcpy(req.data, data, 8);
+	if (send(d->script, &req, sizeof(req), MSG_NOSIGNAL) != sizeof(req) ||
+	    recv(d->script, m, sizeof(*m), 0) != sizeof(*m))
+		return -EPIPE;
+	return m->status;
+}
+
+/*
+ * The vhost-user part of plugging in a device: negotiate SHMEM, give the
+ * back-end a backend channel whose other end goes to vshmd, learn the
+ * region sizes, map each region once and make it guest memory.
+ */
+static bool plug_device(struct vmm *v, struct device *d, uint64_t gpa, uint32_t slot)
+{
+	struct vshm_fe_shmem sh;
+	struct vshm_err err;
+	int ret;
+
+	ret = vshm_fe_setup_shmem(d->main, &sh, TIMEOUT_MS, &err);
+	if (!demo_check(&v->t, ret == 0, "main channel: features, SET_OWNER, SET_BACKEND_REQ_FD, GET_SHMEM_CONFIG"))
+		return demo_note("%s", err.msg), false;
+	demo_note("protocol features set: 0x%llx (BACKEND_REQ, REPLY_ACK, SHMEM = bit 22)",
+		  (unsigned long long)sh.protocol_features);
+	demo_note("GET_SHMEM_CONFIG: %u region(s), shmid 0 = %llu KiB",
+		  sh.config.nregions, (unsigned long long)sh.config.memory_sizes[0] >> 10);
+	ret = vshm_client_add_device(v->client, sh.backend_fd, -1, sh.config.memory_sizes,
+				     1, 0, &d->dev_id, &d->region_fd, &err);
+	close(sh.backend_fd);	/* vshmd holds its own copy now */
+	if (!demo_check(&v->t, ret == 0 && d->region_fd >= 0,
+			"vshmd took the backend channel (ADD_DEVICE) and returned the region fd"))
+		return demo_note("%s", ret ? err.msg : "no region fd: is vshmd running without /dev/vshm?"), false;
+	d->view = mmap(NULL, d->size, PROT_READ | PROT_WRITE, MAP_SHARED, d->region_fd, 0);
+	if (d->view == MAP_FAILED)
+		d->view = NULL;
+	ret = d->view ? kg_vm_set_slot(&v->vm, slot, gpa, d->view, d->size, 0) : -ENOMEM;
+	if (!demo_check(&v->t, ret == 0, "region fd mmapped once and registered as a KVM memslot"))
+		return false;
+	ret = vshm_client_set_region_addr(v->client, d->dev_id, 0, gpa, &err);
+	return demo_check(&v->t, ret == 0, "vshmd told the region's guest address (SET_REGION_ADDR)");
+}
+
+/* Run one guest command; handle MMIO and KVM_RUN errors.  The final exit. */
+static struct kg_exit guest(struct vmm *v, enum kg_cmd cmd, uint64_t gpa, uint32_t value)
+{
+	struct kg_exit ex = { .kind = KG_EXIT_OTHER };
+
+	if (kg_guest_command(&v->vcpu, cmd, gpa, value, &ex))
+		ex.kind = KG_EXIT_OTHER;
+	if (ex.kind == KG_EXIT_RUN_ERROR || ex.kind == KG_EXIT_INTERNAL_ERROR) {
+		demo_note("KVM_RUN: %s (%s): the VMM abandons the access and the guest goes on",
+			  kg_exit_name(ex.kind), ex.kind == KG_EXIT_RUN_ERROR ?
+			  strerror(ex.err) : "internal error");
+		kg_vcpu_restart(&v->vcpu);
+	}
+	return ex;
+}
+
+static bool read_is(struct vmm *v, uint64_t gpa, const char *want4, const char *what)
+{
+	struct kg_exit ex = guest(v, KG_CMD_READ32, gpa, 0);
+	char got[5] = { 0 };
+
+	memcpy(got, &ex.value, 4);
+	if (ex.kind == KG_EXIT_DONE)
+		demo_note("guest reads 0x%llx: \"%s\"", (unsigned long long)gpa, got);
+	return demo_check(&v->t, ex.kind == KG_EXIT_DONE && !memcmp(got, want4, 4), what);
+}
+
+static uint32_t word(const char *s)
+{
+	uint32_t w;
+
+	memcpy(&w, s, 4);
+	return w;
+}
+
+/* A hole: KVM_RUN EFAULT under the strict policy, zeros under the safe one. */
+static void hole_check(struct vmm *v, const struct kg_exit *ex, const char *what)
+{
+	char line[160];
+
+	if (ex->kind == KG_EXIT_DONE) {
+		snprintf(line, sizeof(line), "%s: zeros (safe hole policy)", what);
+		demo_check(&v->t, ex->value == 0, line);
+		return;
+	}
+	snprintf(line, sizeof(line), "%s: KVM_RUN EFAULT, handled (strict hole policy)", what);
+	demo_check(&v->t, ex->kind == KG_EXIT_RUN_ERROR && ex->err == EFAULT, line);
+}
+
+static void walkthrough(struct vmm *v)
+{
+	struct script_msg m;
+	struct kg_exit ex;
+
+	demo_step("4. Back-end A maps a memfd at 1 MiB into its region; the guest reads it");
+	demo_note("A sends SHMEM_MAP on its backend channel; vshmd checks it and asks vshm.ko to map it.");
+	demo_note("No memslot changes: the region's one memslot already covers it; KVM faults the pages in.");
+	demo_check(&v->t, script(&v->a, OP_MAP_MEMFD, 0, NULL, &m) == 0,
+		   "A: SHMEM_MAP acknowledged with 0");
+	read_is(v, A_GPA + MAP_OFF, "A's ", "the guest reads A's bytes at region base + 1 MiB");
+
+	demo_step("5. The guest writes; A sees the write in its memfd");
+	ex = guest(v, KG_CMD_WRITE32, A_GPA + MAP_OFF + 8, word("gst!"));
+	demo_check(&v->t, ex.kind == KG_EXIT_DONE, "the guest's plain store completes");
+	ex = guest(v, KG_CMD_SSE_WRITE32, A_GPA + MAP_OFF + 12, word("sse!"));
+	demo_check(&v->t, ex.kind == KG_EXIT_DONE,
+		   "an SSE store completes too (writable PTE: KVM never had to emulate it)");
+	demo_check(&v->t, script(&v->a, OP_PEEK, 8, NULL, &m) == 0 &&
+		   !memcmp(m.data, "gst!sse!", 8), "A reads \"gst!sse!\" in its memfd");
+
+	demo_step("6. Back-end B reads and writes A's bytes with MEM_READ / MEM_WRITE");
+	demo_note("B cannot map A's memfd; vshmd routes B's guest address to A's region.");
+	demo_check(&v->t, script(&v->b, OP_MEM_READ, A_GPA + MAP_OFF + 8, NULL, &m) == 0 &&
+		   !memcmp(m.data, "gst!sse!", 8), "B's MEM_READ returns what the guest wrote");
+	demo_check(&v->t, script(&v->b, OP_MEM_WRITE, A_GPA + MAP_OFF + 16, "B wrote!", &m) == 0,
+		   "B's MEM_WRITE acknowledged with 0");
+	read_is(v, A_GPA + MAP_OFF + 16, "B wr", "the guest reads B's bytes");
+	ex = guest(v, KG_CMD_WRITE32, RAM_GPA + 0x100, word("RAM!"));
+	demo_check(&v->t, ex.kind == KG_EXIT_DONE &&
+		   script(&v->b, OP_MEM_READ, RAM_GPA + 0x100, NULL, &m) == 0 &&
+		   !memcmp(m.data, "RAM!", 4),
+		   "B's MEM_READ of guest RAM (the memfd slot) sees the guest's store");
+
+	demo_step("7. A hole and a device register");
+	demo_note("Nothing is mapped at the region's start.  With the strict hole policy KVM");
+	demo_note("cannot back the access and KVM_RUN fails with EFAULT, which the VMM must");
+	demo_note("handle, not abort on; with the safe policy the guest reads zeros.");
+	ex = guest(v, KG_CMD_READ32, A_GPA, 0);
+	hole_check(v, &ex, "the guest's read of a hole");
+	ex = guest(v, KG_CMD_READ32, MMIO_GPA, 0);
+	if (ex.kind == KG_EXIT_MMIO && !ex.mmio_write) {
+		uint32_t reg = word("mmio");
+
+		kg_vcpu_mmio_reply(&v->vcpu, &reg, 4);
+		kg_vcpu_run(&v->vcpu, &ex);
+	}
+	demo_check(&v->t, ex.kind == KG_EXIT_DONE && ex.value == word("mmio"),
+		   "a read where no memslot is: an MMIO exit the VMM answers");
+	read_is(v, A_GPA + MAP_OFF, "A's ", "the guest still reads A's bytes afterwards");
+
+	demo_step("8. A unmaps; the guest's next access fails cleanly");
+	demo_note("vshm.ko zaps the pages; KVM's MMU notifier drops the guest's mapping with them.");
+	demo_check(&v->t, script(&v->a, OP_UNMAP, 0, NULL, &m) == 0,
+		   "A: SHMEM_UNMAP acknowledged with 0");
+	ex = guest(v, KG_CMD_READ32, A_GPA + MAP_OFF, 0);
+	hole_check(v, &ex, "the guest's read after the unmap (no stale page, no host memory)");
+	demo_check(&v->t, script(&v->b, OP_MEM_READ, A_GPA + MAP_OFF, NULL, &m) == -ENXIO,
+		   "B's MEM_READ there: ENXIO");
+
+	demo_step("9. dma-buf: B maps a vgem buffer read-only into its region; the guest reads it");
+	if (script(&v->b, OP_MAP_DMABUF, 0, NULL, &m) == -ENODEV) {
+		demo_note("skipped: no vgem device here (the demo's VM loads vgem)");
+		return;
+	}
+	demo_check(&v->t, m.status == 0, "B: SHMEM_MAP of the dma-buf acknowledged with 0");
+	read_is(v, B_GPA, "dma-", "the guest reads the dma-buf's bytes through B's region");
+	demo_check(&v->t, script(&v->b, OP_UNMAP_DMABUF, 0, NULL, &m) == 0,
+		   "B unmaps it");
+}
+
+static int vm_setup(struct vmm *v)
+{
+	int ret = kg_vm_create(&v->vm);
+
+	if (ret)
+		return ret;
+	ret = kg_vcpu_create(&v->vm, &v->vcpu);
+	if (ret) {
+		kg_vm_destroy(&v->vm);
+		return ret;
+	}
+	v->ram_fd = memfd_create("guest-ram", MFD_CLOEXEC);
+	if (v->ram_fd < 0 || ftruncate(v->ram_fd, RAM_SIZE) < 0)
+		return -errno;
+	v->ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, v->ram_fd, 0);
+	if (v->ram == MAP_FAILED)
+		return -errno;
+	return kg_vm_set_slot(&v->vm, SLOT_RAM, RAM_GPA, v->ram, RAM_SIZE, 0);
+}
+
+static void teardown(struct vmm *v)
+{
+	struct script_msg quit = { .op = OP_QUIT };
+	struct device *d[] = { &v->a, &v->b };
+	int i, status;
+
+	for (i = 0; i < 2; i++) {
+		if (d[i]->script >= 0) {
+			send(d[i]->script, &quit, sizeof(quit), MSG_NOSIGNAL);
+			close(d[i]->script);
+		}
+		if (d[i]->pid > 0)
+			waitpid(d[i]->pid, &status, 0);
+		vshm_chan_free(d[i]->main);
+		if (d[i]->view)
+			munmap(d[i]->view, d[i]->size);
+		if (d[i]->region_fd >= 0)
+			close(d[i]->region_fd);
+	}
+	kg_vcpu_destroy(&v->vcpu);
+	kg_vm_destroy(&v->vm);
+	if (v->ram && v->ram != MAP_FAILED)
+		munmap(v->ram, RAM_SIZE);
+	if (v->ram_fd >= 0)
+		close(v->ram_fd);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "vshmd", required_argument, NULL, 'v' },
+		{ "connect", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct vmm v = {
+		.ram_fd = -1,
+		.vm = { .kvm_fd = -1, .vm_fd = -1 },
+		.vcpu = { .fd = -1, .stats_fd = -1 },
+		.a = { .name = "A", .size = A_SIZE, .script = -1, .region_fd = -1 },
+		.b = { .name = "B", .size = B_SIZE, .script = -1, .region_fd = -1 },
+	};
+	struct vshm_ctl_ram_range ram = { .guest_addr = RAM_GPA, .size = RAM_SIZE };
+	const char *given = NULL, *sock = NULL;
+	char vshmd[PATH_MAX];
+	struct vshm_err err;
+	int c, ret;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'v') {
+			given = optarg;
+		} else if (c == 'c') {
+			sock = optarg;
+		} else {
+			printf("usage: %s [--vshmd PATH | --connect SOCKET]\n", argv[0]);
+			return c == 'h' ? 0 : 2;
+		}
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	printf("vshm-vmm: a KVM guest, vshmd and two vhost-user back-end processes\n");
+
+	demo_step("1. The VMM creates a KVM VM; guest RAM is a memfd memslot");
+	ret = vm_setup(&v);
+	if (ret) {
+		printf("   cannot use KVM here: %s (/dev/kvm: load kvm_amd or kvm_intel;\n"
+		       "   nested KVM needs svm/vmx in the CPU)\n", strerror(-ret));
+		teardown(&v);
+		return EXIT_SKIP;
+	}
+	demo_note("1 vCPU in flat 32-bit mode; RAM memfd at guest 0x%llx, %llu KiB",
+		  (unsigned long long)RAM_GPA, (unsigned long long)RAM_SIZE >> 10);
+
+	demo_step("2. The VMM starts vshmd (or connects) and gives it the guest RAM table");
+	if (sock) {
+		ret = vshm_client_connect(sock, TIMEOUT_MS, &v.client, &err);
+	} else {
+		demo_find_vshmd(vshmd, sizeof(vshmd), given);
+		ret = demo_start_vshmd(&v.broker, vshmd, "kmod", TIMEOUT_MS, &v.client);
+	}
+	if (ret || !(vshm_client_features(v.client) & VSHM_CTL_FEAT_KMOD)) {
+		printf("   no vshmd with /dev/vshm here (%s): this walkthrough needs vshm.ko\n",
+		       ret ? strerror(-ret) : "it runs without the module");
+		if (v.client)
+			vshm_client_close(v.client);
+		if (!sock)
+			demo_stop_vshmd(&v.broker);
+		teardown(&v);
+		return EXIT_SKIP;
+	}
+	demo_check(&v.t, vshm_client_set_mem_table(v.client, &ram, &v.ram_fd, 1, &err) == 0,
+		   "SET_MEM_TABLE: the RAM memfd at its guest address");
+
+	demo_step("3. Two back-end processes; the VMM plugs each in over its main channel");
+	if (spawn_backend(&v.a) == 0 && plug_device(&v, &v.a, A_GPA, SLOT_A) &&
+	    spawn_backend(&v.b) == 0 && plug_device(&v, &v.b, B_GPA, SLOT_B))
+		walkthrough(&v);
+	else
+		demo_check(&v.t, false, "both back-ends plugged in");
+
+	vshm_client_close(v.client);
+	teardown(&v);
+	if (!sock)
+		demo_check(&v.t, demo_stop_vshmd(&v.broker), "vshmd exited with status 0 on SIGTERM");
+	printf("\n%s: %d check(s) passed, %d failed\n", v.t.failed ? "FAILED" : "PASSED",
+	       v.t.passed, v.t.failed);
+	return v.t.failed ? 1 : 0;
+}
