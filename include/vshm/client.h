@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <vshm/error.h>
 #include <vshm/control.h>
+#include <vshm/region.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -153,6 +154,26 @@ void vshm_client_set_handler(struct vshm_client *c, vshm_client_request_fn fn,
 int vshm_client_answer(struct vshm_client *c, uint32_t request, int error,
 		       const void *body, size_t len, const int *fds,
 		       unsigned int nfds, struct vshm_err *err);
+
+/*
+ * Where this broker's regions live (VSHM_CTL_REGIONS_*): KMOD, region fds
+ * to mmap once; VMM, reservations the VMM makes itself (forwarding mode:
+ * serve VSHM_CTL_VMM_* with vshm_vmm_serve()); BROKER, inside vshmd.
+ */
+uint32_t vshm_client_region_mode(const struct vshm_client *c);
+
+/* The VMM's reservation of region shmid of device dev_id, or NULL. */
+typedef struct vshm_region *(*vshm_vmm_lookup_fn)(uint32_t dev_id,
+						  uint32_t shmid, void *opaque);
+/*
+ * Forwarding mode, in the VMM: execute one VSHM_CTL_VMM_* request from the
+ * broker in the VMM's own reservations (mmap regions from
+ * vshm_region_create(VSHM_BACKEND_MMAP, ...)) and answer it.  Call it from
+ * the vshm_client_set_handler() handler.  Returns 0 or the error answered;
+ * -EOPNOTSUPP (not answered) for any other request.
+ */
+int vshm_vmm_serve(struct vshm_client *c, struct vshm_msg *msg,
+		   vshm_vmm_lookup_fn lookup, void *opaque, struct vshm_err *err);
 
 #ifdef __cplusplus
 }

@@ -13,7 +13,7 @@ int vshm_region_create(enum vshm_backend_type type, uint64_t size,
 	struct vshm_region *r;
 	int ret;
 
-	if (type > VSHM_BACKEND_MMAP)
+	if (type > VSHM_BACKEND_TABLE)
 		return -EINVAL;
 	r = calloc(1, sizeof(*r));
 	if (!r)
@@ -30,6 +30,9 @@ int vshm_region_create(enum vshm_backend_type type, uint64_t size,
 		break;
 	case VSHM_BACKEND_KMOD:
 		ret = vshmi_region_kmod_init(r);
+		break;
+	case VSHM_BACKEND_TABLE:
+		ret = vshmi_region_table_init(r);
 		break;
 	default:
 		ret = vshmi_region_mmap_init(r);
