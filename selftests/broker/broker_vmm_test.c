@@ -7,8 +7,8 @@
  * approved SHMEM_MAP / SHMEM_UNMAP to it (vmm variant, natively).  The
  * bytes seen through the VMM's view of a region are checked to be the same
  * in both.  The vmm variant also covers its hostile cases: a map the VMM
- * fails, a VMM that stops answering, an UNMAP sent while the MAP it names
- * is still at the VMM, and a device reset.
+ * fails, a VMM that stops answering, an answer to nothing, an UNMAP sent
+ * while the MAP it names is still at the VMM, and a device reset.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -407,6 +407,26 @@ TEST_F(vmm, reset_reaches_vmm)
 	EXPECT_EQ(VSHM_CTL_VMM_RESET, self->v.seen[2]);
 	EXPECT_TRUE(faults_at(self->v.view[0]));
 	EXPECT_EQ(0x5a, self->v.view[1][0]);
+}
+
+/*
+ * Proves: a VMM that answers a request it was never sent is closed (the
+ * answers are matched in order, so the stream cannot be trusted), its
+ * devices go with it, and the broker keeps serving.
+ */
+TEST_F(vmm, unowed_answer_closes_vmm)
+{
+	if (variant->mode != VSHM_CTL_REGIONS_VMM)
+		SKIP(return, "forwarding mode only");
+	ASSERT_EQ(0, start(self, variant->backend, "5000", 0));
+	atomic_store(&self->v.paused, true);
+	usleep(50000);	/* the loop thread is past its last dispatch */
+	ASSERT_EQ(0, vshm_client_answer(self->v.c, VSHM_CTL_VMM_MAP, 0, NULL, 0,
+					NULL, 0, NULL));
+	EXPECT_TRUE(closed_by_broker(&self->t[0]));
+	EXPECT_TRUE(closed_by_broker(&self->t[1]));
+	EXPECT_TRUE(broker_alive(&self->b));
+	EXPECT_TRUE(broker_log_has(&self->b, "not owed or malformed"));
 }
 
 TEST_HARNESS_MAIN

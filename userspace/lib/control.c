@@ -168,15 +168,16 @@ static int req_list_mappings(const struct vshm_msg *m, const char *name,
 static int req_vmm_map(const struct vshm_msg *m, const char *name,
 		       struct vshm_err *err)
 {
-	const struct vshm_ctl_vmm_map *v = (const void *)m->payload;
-	uint64_t off, len, fd_off, end;
-	uint32_t flags;
+	uint64_t fd_off = vshmi_get64(m->payload +
+				      offsetof(struct vshm_ctl_vmm_map, fd_offset));
+	uint64_t off = vshmi_get64(m->payload +
+				   offsetof(struct vshm_ctl_vmm_map, shm_offset));
+	uint64_t len = vshmi_get64(m->payload + offsetof(struct vshm_ctl_vmm_map, len));
+	uint32_t flags = vshmi_get32(m->payload +
+				     offsetof(struct vshm_ctl_vmm_map, flags));
+	uint64_t end;
 	int ret;
 
-	memcpy(&off, &v->shm_offset, 8);
-	memcpy(&len, &v->len, 8);
-	memcpy(&fd_off, &v->fd_offset, 8);
-	memcpy(&flags, &v->flags, 4);
 	ret = check_shmid(vshmi_get32(m->payload + 4), name, err);
 	if (ret)
 		return ret;
