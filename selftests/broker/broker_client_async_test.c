@@ -54,21 +54,6 @@ static void record(struct vshm_client *c, struct vshm_client_done *d,
 	l->n++;
 }
 
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n - 1;	/* the directory's own fd */
-}
-
 /* Poll and dispatch until nothing is in flight; the last dispatch result. */
 static int drive(struct vshm_client *c, int timeout_ms)
 {
@@ -102,7 +87,7 @@ FIXTURE(real) {
 
 FIXTURE_SETUP(real)
 {
-	self->fds0 = count_fds();
+	self->fds0 = self_fds();
 	memset(&self->log, 0, sizeof(self->log));
 	self->log.fd = -1;
 	log_of = &self->log;
@@ -114,7 +99,7 @@ FIXTURE_TEARDOWN(real)
 	if (self->log.fd >= 0)
 		close(self->log.fd);
 	broker_stop(&self->b);
-	EXPECT_EQ(self->fds0, count_fds());
+	EXPECT_EQ(self->fds0, self_fds());
 }
 
 /*
@@ -278,7 +263,7 @@ FIXTURE_SETUP(fake)
 	struct vshm_ctl_hello h = { .version = VSHM_CTL_VERSION };
 	int sv[2];
 
-	self->fds0 = count_fds();
+	self->fds0 = self_fds();
 	memset(&self->log, 0, sizeof(self->log));
 	self->log.fd = -1;
 	log_of = &self->log;
@@ -303,7 +288,7 @@ FIXTURE_TEARDOWN(fake)
 	vshm_chan_free(self->pch);
 	close(self->peer);
 	free(self->m);
-	EXPECT_EQ(self->fds0, count_fds());
+	EXPECT_EQ(self->fds0, self_fds());
 }
 
 /* Read one request on the broker's side; its request number or -1. */

@@ -454,6 +454,15 @@ TEST_F(codec, roundtrip_control)
 
 static uint8_t mmap_payload[40];
 
+/* Encode a VMM_* request and expect the decoder to refuse it with code. */
+static int vmm_refused(struct _test_data_codec *self, uint32_t req,
+		       const void *p, size_t len, int fd)
+{
+	if (vshm_ctl_encode_request(self->m, req, p, len, &fd, fd >= 0))
+		return 1;
+	return reparse(VSHM_PROTO_CONTROL, self->m, self->out, &self->err);
+}
+
 /*
  * Proves the forwarding-mode requests (broker to VMM) are strict: a
  * VMM_MAP needs its source fd, page-aligned non-empty ranges that do not
@@ -467,52 +476,30 @@ TEST_F(codec, vmm_requests_strict)
 		.dev_id = 1, .shmid = 0, .shm_offset = 4096, .len = 4096,
 		.flags = VSHM_CTL_VMM_WRITE,
 	};
-	struct vshm_ctl_vmm_map v;
+	struct vshm_ctl_vmm_map bad[4];
 	struct vshm_ctl_vmm_reset r = { .dev_id = 1, .nregions = 257 };
 	struct vshm_ctl_device dev = { .dev_id = 1, .nregions = 1 };
-	int fd = make_memfd(4096, 0);
+	int fd = make_memfd(4096, 0), i;
 
 	ASSERT_GE(fd, 0);
-	ASSERT_EQ(0, vshm_ctl_encode_request(self->m, VSHM_CTL_VMM_MAP, &ok,
-					     sizeof(ok), &fd, 1));
-	EXPECT_EQ(0, reparse(VSHM_PROTO_CONTROL, self->m, self->out, &self->err));
+	EXPECT_EQ(0, vmm_refused(self, VSHM_CTL_VMM_MAP, &ok, sizeof(ok), fd));
 	vshm_msg_release(self->out);
-	ASSERT_EQ(0, vshm_ctl_encode_request(self->m, VSHM_CTL_VMM_MAP, &ok,
-					     sizeof(ok), NULL, 0));
 	EXPECT_EQ(-VSHM_EFDMISSING,
-		  reparse(VSHM_PROTO_CONTROL, self->m, self->out, &self->err));
-	v = ok;
-	v.len = 100;
-	ASSERT_EQ(0, vshm_ctl_encode_request(self->m, VSHM_CTL_VMM_MAP, &v,
-					     sizeof(v), &fd, 1));
+		  vmm_refused(self, VSHM_CTL_VMM_MAP, &ok, sizeof(ok), -1));
+	for (i = 0; i < 4; i++)
+		bad[i] = ok;
+	bad[0].len = 100;
+	bad[1].shm_offset = UINT64_MAX - 4095;
+	bad[2].flags = 2;
+	bad[3].reserved = 1;
+	for (i = 0; i < 4; i++)
+		EXPECT_EQ(i == 3 ? -VSHM_EPADDING : -VSHM_EFIELD,
+			  vmm_refused(self, VSHM_CTL_VMM_MAP, &bad[i],
+				      sizeof(bad[i]), fd));
 	EXPECT_EQ(-VSHM_EFIELD,
-		  reparse(VSHM_PROTO_CONTROL, self->m, self->out, &self->err));
-	v = ok;
-	v.shm_offset = UINT64_MAX - 4095;
-	ASSERT_EQ(0, vshm_ctl_encode_request(self->m, VSHM_CTL_VMM_MAP, &v,
-					     sizeof(v), &fd, 1));
+		  vmm_refused(self, VSHM_CTL_VMM_UNMAP, &ok, sizeof(ok), -1));
 	EXPECT_EQ(-VSHM_EFIELD,
-		  reparse(VSHM_PROTO_CONTROL, self->m, self->out, &self->err));
-	v = ok;
-	v.flags = 2;
-	ASSERT_EQ(0, vshm_ctl_encode_request(self->m, VSHM_CTL_VMM_MAP, &v,
-					     sizeof(v), &fd, 1));
-	EXPECT_EQ(-VSHM_EFIELD,
-		  reparse(VSHM_PROTO_CONTROL, self->m, self->out, &self->err));
-	v = ok;
-	v.reserved = 1;
-	ASSERT_EQ(0, vshm_ctl_encode_request(self->m, VSHM_CTL_VMM_MAP, &v,
-					     sizeof(v), &fd, 1));
-	EXPECT_EQ(-VSHM_EPADDING,
-		  reparse(VSHM_PROTO_CONTROL, self->m, self->out, &self->err));
-	ASSERT_EQ(0, vshm_ctl_encode_request(self->m, VSHM_CTL_VMM_UNMAP, &ok,
-					     sizeof(ok), NULL, 0));
-	EXPECT_EQ(-VSHM_EFIELD,
-		  reparse(VSHM_PROTO_CONTROL, self->m, self->out, &self->err));
-	ASSERT_EQ(0, vshm_ctl_encode_request(self->m, VSHM_CTL_VMM_RESET, &r,
-					     sizeof(r), NULL, 0));
-	EXPECT_EQ(-VSHM_EFIELD,
-		  reparse(VSHM_PROTO_CONTROL, self->m, self->out, &self->err));
+		  vmm_refused(self, VSHM_CTL_VMM_RESET, &r, sizeof(r), -1));
 	ASSERT_EQ(0, vshm_ctl_encode_reply(self->m, VSHM_CTL_ADD_DEVICE, 0, &dev,
 					   sizeof(dev), NULL, 0));
 	EXPECT_EQ(-VSHM_EFIELD,
