@@ -8,7 +8,8 @@
  * bytes seen through the VMM's view of a region are checked to be the same
  * in both.  The vmm variant also covers its hostile cases: a map the VMM
  * fails, a VMM that stops answering, an answer to nothing, an UNMAP sent
- * while the MAP it names is still at the VMM, and a device reset.
+ * while the MAP it names is still at the VMM, a source that shrinks
+ * before the VMM maps it, and a device reset.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -417,6 +418,35 @@ TEST_F(vmm, unowed_answer_closes_vmm)
 	EXPECT_TRUE(closed_by_broker(&self->t[1]));
 	EXPECT_TRUE(broker_alive(&self->b));
 	EXPECT_TRUE(broker_log_has(&self->b, "not owed or malformed"));
+}
+
+/*
+ * Proves: a back-end that shrinks its source after the broker approved the
+ * map, but before the VMM places it, gets the VMM's refusal (EOVERFLOW:
+ * the VMM's reservation checks the source again) and the broker's table
+ * is rolled back; the VMM's view keeps the hole.
+ */
+TEST_F(vmm, source_shrinks_before_vmm_maps)
+{
+	struct vshm_ctl_stats st;
+	uint8_t p[40];
+
+	if (variant->mode != VSHM_CTL_REGIONS_VMM)
+		SKIP(return, "forwarding mode only");
+	ASSERT_EQ(0, start(self, variant->backend, "5000", 0));
+	atomic_store(&self->v.paused, true);
+	put_mmap(p, 0, 8 * PG, 0, 8 * PG, 1);
+	ASSERT_EQ(0, send_frame(self->t[0].be, VSHM_VU_BACKEND_SHMEM_MAP,
+				VSHM_HDR_VERSION | VSHM_HDR_NEED_REPLY, 40, p, 40,
+				&self->mfd, 1));
+	EXPECT_TRUE(quiet(&self->t[0], 100));
+	ASSERT_EQ(0, ftruncate(self->mfd, 4 * PG));
+	atomic_store(&self->v.paused, false);
+	EXPECT_EQ(EOVERFLOW, recv_u64(&self->t[0], VSHM_VU_BACKEND_SHMEM_MAP));
+	EXPECT_TRUE(faults_at(self->v.view[0]));
+	ASSERT_EQ(0, vshm_client_stats(self->b.c, self->t[0].id, &st, NULL));
+	EXPECT_EQ(0, st.mappings);
+	EXPECT_EQ(1, st.map_errors);
 }
 
 TEST_HARNESS_MAIN
