@@ -3,8 +3,12 @@
  * vshm control protocol: a VMM talks to the vshmd broker over a Unix stream
  * socket with the vhost-user 12-byte framing and its own request numbers.
  * Every request gets exactly one reply with the same request number and the
- * REPLY flag.  A reply payload starts with struct vshm_ctl_status; when its
- * error is 0 the request's reply body follows, otherwise nothing does.
+ * REPLY flag, in the order the requests were sent (they may be pipelined).
+ * In forwarding mode the broker also sends requests of its own
+ * (VSHM_CTL_VMM_*) on the connection that added a device, and the VMM
+ * answers them the same way, in order.  A reply payload starts with struct
+ * vshm_ctl_status; when its error is 0 the request's reply body follows,
+ * otherwise nothing does.
  * Every struct here is laid out with explicit padding; reserved fields must
  * be zero (the decoder rejects them otherwise).  See
  * Documentation/protocol.rst for the message-by-message description.
