@@ -522,4 +522,24 @@ TEST_F(fake, broker_requests)
 	EXPECT_EQ(1, vshm_client_inflight(self->c));
 }
 
+/*
+ * Proves: a blocking call that times out leaves the connection usable: its
+ * reply, when it comes late, is dropped instead of being taken as the
+ * answer to the next call (which would fail with -VSHM_EREPLY).
+ */
+TEST_F(fake, late_reply_after_timeout)
+{
+	struct vshm_ctl_stats st = { .devices = 3 }, got;
+
+	EXPECT_EQ(-ETIMEDOUT, vshm_client_reset_device(self->c, 1, NULL));
+	EXPECT_EQ(VSHM_CTL_RESET_DEVICE, peer_recv(self->pch, self->m));
+	ASSERT_EQ(0, send_reply(self->peer, self->m, VSHM_CTL_RESET_DEVICE, 0,
+				NULL, 0, NULL, 0));
+	ASSERT_EQ(0, send_reply(self->peer, self->m, VSHM_CTL_GET_STATS, 0, &st,
+				sizeof(st), NULL, 0));
+	ASSERT_EQ(0, vshm_client_stats(self->c, 0, &got, NULL));
+	EXPECT_EQ(3, got.devices);
+	EXPECT_EQ(0, vshm_client_inflight(self->c));
+}
+
 TEST_HARNESS_MAIN
