@@ -3,8 +3,9 @@
 # vshm: VIRTIO Shared Memory Regions for vhost-user VMMs.
 # This Makefile only delegates; each part has its own.
 
+include Makefile.common
+
 KDIR ?= $(shell scripts/find-kdir)
-BUILD ?= $(CURDIR)/build
 export KDIR BUILD
 
 .PHONY: all kmod userspace selftests check check-matrix demo bench soak clean deps checkpatch help

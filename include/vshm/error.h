@@ -22,9 +22,6 @@
 extern "C" {
 #endif
 
-#define VSHM_VERSION_MAJOR	1
-#define VSHM_VERSION_MINOR	0
-
 /* Library error codes, returned negated like -errno. */
 #define VSHM_ERR_BASE		4096
 #define VSHM_EVERSION		(VSHM_ERR_BASE + 1)  /* header version bits are not 1 */

@@ -4,11 +4,13 @@
  *
  * Umbrella header: the wire codec and channels (wire.h), region back-ends
  * (region.h), the device back-end helpers (backend.h), the broker control
- * protocol (control.h) and the VMM client (client.h).  Errors: error.h.
+ * protocol (control.h) and the VMM client (client.h).  Errors: error.h;
+ * the library's version: version.h (generated when the library is built).
  */
 #ifndef VSHM_VSHM_H
 #define VSHM_VSHM_H
 
+#include <vshm/version.h>
 #include <vshm/error.h>
 #include <vshm/wire.h>
 #include <vshm/region.h>

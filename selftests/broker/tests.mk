@@ -9,9 +9,8 @@ BROKER_TESTS := broker/broker_demo_test broker/broker_rules_test \
 	broker/broker_shared_object_test
 NATIVE_TESTS += $(BROKER_TESTS)
 VM_TESTS += $(BROKER_TESTS)
-BROKER_LIBVSHM_A := $(abspath $(if $(filter /%,$(OUT)),$(OUT),$(TOP)/$(OUT)))/lib/libvshm.a
-$(foreach t,$(BROKER_TESTS),$(eval $(t)_LDLIBS := $(BROKER_LIBVSHM_A)))
-$(foreach t,$(BROKER_TESTS),$(eval $(t)_DEPS := $(BROKER_LIBVSHM_A)))
+$(foreach t,$(BROKER_TESTS),$(eval $(t)_LDLIBS := $(LIBVSHM_A)))
+$(foreach t,$(BROKER_TESTS),$(eval $(t)_DEPS := $(LIBVSHM_A)))
 broker/broker_shared_object_test_CFLAGS := $(shell pkg-config --cflags libdrm)
 broker/broker_shared_object_test_LDLIBS += $(shell pkg-config --libs libdrm)
 broker/broker_hostile_test_CFLAGS := $(shell pkg-config --cflags libdrm)

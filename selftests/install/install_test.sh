@@ -3,7 +3,8 @@
 #
 # Proves, natively (as root, leaving the host as it was):
 #  - `make install DESTDIR=...` puts exactly the expected files in place,
-#    with the default PREFIX and with PREFIX=/usr, LIBDIR and VSHM_GROUP
+#    with the default PREFIX and with PREFIX=/usr (multiarch LIBDIR) and
+#    VSHM_GROUP
 #    set, and `make uninstall` removes every one of them;
 #  - the installed library, headers and pkg-config file build and run a
 #    program, and `systemd-analyze verify` passes on vshmd@.service (both
@@ -32,7 +33,7 @@ cleanup() {
 trap cleanup EXIT
 
 echo "TAP version 13"
-echo "1..16"
+echo "1..17"
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "# the install tests run as root (make check does)"
@@ -67,7 +68,7 @@ grep -q '^755 .*/sbin/vshmd$' "$log" && grep -q '^644 .*60-vshm.rules$' "$log" &
 	grep -q 'Group=kvm$' "$log"
 check $? "modes and contents: udev rule root:kvm 0660, modules-load.d, unit paths"
 
-# 4-5. the install as it would be seen at /usr/local
+# 4-6. the install as it would be seen at /usr/local
 cat >"$work/hello.c" <<'EOC'
 #include <stdio.h>
 #include <string.h>
@@ -76,6 +77,10 @@ cat >"$work/hello.c" <<'EOC'
 int main(void)
 {
 	puts(vshm_strerror(0));
+	/* The header and the library are the same release. */
+	if (strcmp(vshm_version(), VSHM_VERSION_STRING) ||
+	    !vshm_check_version(VSHM_VERSION_MAJOR, VSHM_VERSION_MINOR))
+		return 1;
 	return strcmp(VSHM_DEVICE_PATH, "/dev/vshm") != 0;
 }
 EOC
@@ -87,22 +92,29 @@ unshare -m --propagation private sh -c '
 check $? "a program builds with pkg-config libvshm and runs against the installed libvshm.so.1"
 unshare -m --propagation private sh -c '
 	mount --bind "$1/usr/local" /usr/local || exit 1
+	for p in /usr/local/sbin/vshmd /usr/local/bin/vshmctl; do
+		readelf -d "$p" | grep -q "NEEDED.*libvshm.so.1" || exit 1
+		"$p" --help >/dev/null 2>&1 || exit 1
+	done' sh "$d" >"$log" 2>&1
+check $? "the installed vshmd and vshmctl link libvshm.so.1 and run"
+unshare -m --propagation private sh -c '
+	mount --bind "$1/usr/local" /usr/local || exit 1
 	systemd-analyze verify vshmd@vm1.service' sh "$d" >"$log" 2>&1
 rc=$?
 [ -s "$log" ] && rc=1		# verify prints every problem it finds
 check $rc "systemd-analyze verify vshmd@vm1.service passes"
 
-# 6. uninstall
+# 7. uninstall
 make -s uninstall DESTDIR="$d" >"$log" 2>&1
 rc=$?
 find "$d" ! -type d >>"$log"
 [ $rc -eq 0 ] && [ -z "$(find "$d" ! -type d)" ]
 check $? "make uninstall DESTDIR=... removes every installed file"
 
-# 7-8. PREFIX=/usr, multiarch LIBDIR, another group
+# 8-9. PREFIX=/usr: the multiarch LIBDIR by default; another group
 d=$work/usr-root
-multi=/usr/lib/x86_64-linux-gnu
-make -s install DESTDIR="$d" PREFIX=/usr LIBDIR=$multi VSHM_GROUP=vshmtest >"$log" 2>&1
+multi=/usr/lib/$(gcc -print-multiarch)
+make -s install DESTDIR="$d" PREFIX=/usr VSHM_GROUP=vshmtest >"$log" 2>&1
 rc=$?
 expected_files /usr $multi /usr/lib/modules-load.d "$kver" | sort >"$work/want"
 (cd "$d" && find . ! -type d | sed 's/^\.//' | sort) >"$work/got"
@@ -111,13 +123,13 @@ grep -q 'GROUP="vshmtest"' "$d/usr/lib/udev/rules.d/60-vshm.rules" || rc=1
 grep -q '^Group=vshmtest$' "$d/usr/lib/systemd/system/vshmd@.service" || rc=1
 grep -q '^ExecStart=/usr/sbin/vshmd ' "$d/usr/lib/systemd/system/vshmd@.service" || rc=1
 grep -q "^libdir=$multi\$" "$d$multi/pkgconfig/libvshm.pc" || rc=1
-check $rc "PREFIX=/usr LIBDIR=$multi VSHM_GROUP=vshmtest: /usr/lib paths, the group substituted"
-make -s uninstall DESTDIR="$d" PREFIX=/usr LIBDIR=$multi >"$log" 2>&1
+check $rc "PREFIX=/usr VSHM_GROUP=vshmtest: the library in $multi, /usr/lib paths, the group substituted"
+make -s uninstall DESTDIR="$d" PREFIX=/usr >"$log" 2>&1
 rc=$?
 [ -z "$(find "$d" ! -type d | tee -a "$log")" ] || rc=1
 check $rc "make uninstall with the same variables removes every file"
 
-# 9. DKMS, in temporary trees (signing key included) so the host is untouched
+# 10. DKMS, in temporary trees (signing key included) so the host is untouched
 dk=$work/dkms
 mkdir -p "$dk/src" "$dk/tree" "$dk/install"
 ver=$(cat VERSION)
@@ -140,7 +152,7 @@ after=$(ls -d /usr/src/vshm-* /var/lib/dkms/vshm /var/lib/dkms/mok.key 2>/dev/nu
 [ "$before" = "$after" ] || { echo "host DKMS state changed: '$before' -> '$after'" >>"$log"; rc=1; }
 check $rc "dkms build -m vshm -v $ver -k $kver works against the installed headers"
 
-# 10-13. privileges: root with --user/--group
+# 11-14. privileges: root with --user/--group
 vshmd=$BUILD/out/broker/vshmd
 vshmctl=$BUILD/out/tools/vshmctl
 mkdir -p "$work/run"
@@ -175,7 +187,7 @@ cat "$work/vshmd.log" >"$log"
 [ $rc -eq 0 ] && grep -q "running as uid $nobody gid $gid, no capabilities" "$log"
 check $? "it logs its identity and exits 0 on SIGTERM"
 
-# 14. --user by name, group from the passwd entry
+# 15. --user by name, group from the passwd entry
 pw_gid=$(getent passwd nobody | cut -d: -f4)
 "$vshmd" --control-socket "$work/run/byname.sock" --backend mmap --user nobody \
 	--log-file "$work/byname.log" &
@@ -188,7 +200,7 @@ kill -TERM "$pid"; wait "$pid"
 grep -qP "^Gid:\t$pw_gid\t" "$log" && grep -qP "^Uid:\t$nobody\t" "$log"
 check $? "--user nobody takes the group of its passwd entry ($pw_gid)"
 
-# 15. not root: --user is refused, with a reason, before serving anything
+# 16. not root: --user is refused, with a reason, before serving anything
 mkdir "$work/nobody" && chown $nobody "$work/nobody"
 setpriv --reuid $nobody --regid $nobody --clear-groups \
 	"$vshmd" --control-socket "$work/nobody/s.sock" --backend mmap --user $vmm --group $vmm \
@@ -197,7 +209,7 @@ rc=$?
 [ $rc -eq 1 ] && grep -q 'need root' "$log"
 check $? "without root, --user fails (exit $rc, want 1) and says why"
 
-# 16. the demo scenario with vshmd dropping to $nobody:$gid
+# 17. the demo scenario with vshmd dropping to $nobody:$gid
 cat >"$work/vshmd-as-user" <<EOS
 #!/bin/sh
 exec "$vshmd" "\$@" --user $nobody --group $gid

@@ -11,16 +11,18 @@ kernel_release() {
 
 # expected_files PREFIX LIBDIR MODULESLOADDIR KVER: every file of an install.
 expected_files() {
-	local p=$1 l=$2 m=$3 k=$4 h
+	local p=$1 l=$2 m=$3 k=$4 h version
+	version=$(cat "$top/VERSION")
 	echo "/lib/modules/$k/extra/vshm.ko"
 	echo "$p/sbin/vshmd"
 	echo "$p/bin/vshmctl"
 	echo "$l/libvshm.a"
 	echo "$l/libvshm.so"
-	echo "$l/libvshm.so.1"
-	echo "$l/libvshm.so.1.0.0"
+	echo "$l/libvshm.so.${version%%.*}"
+	echo "$l/libvshm.so.$version"
 	echo "$l/pkgconfig/libvshm.pc"
 	for h in "$top"/include/vshm/*.h; do echo "$p/include/vshm/$(basename "$h")"; done
+	echo "$p/include/vshm/version.h"
 	echo "$p/include/linux/vshm.h"
 	for h in "$top"/userspace/lib/man/*.3; do echo "$p/share/man/man3/$(basename "$h")"; done
 	echo "$p/share/man/man8/vshmd.8"

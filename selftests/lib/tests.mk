@@ -5,6 +5,5 @@ LIB_TESTS := lib/codec_test lib/chan_test lib/backend_conformance_test \
 	lib/helpers_test
 NATIVE_TESTS += $(LIB_TESTS)
 VM_TESTS += lib/backend_conformance_test
-LIBVSHM_A := $(abspath $(if $(filter /%,$(OUT)),$(OUT),$(TOP)/$(OUT)))/lib/libvshm.a
 $(foreach t,$(LIB_TESTS),$(eval $(t)_LDLIBS := $(LIBVSHM_A)))
 $(foreach t,$(LIB_TESTS),$(eval $(t)_DEPS := $(LIBVSHM_A)))

@@ -3,7 +3,6 @@
  * Device back-end helpers: SHMEM_MAP / SHMEM_UNMAP, MEM_READ / MEM_WRITE on
  * a backend channel, and guest address translation with a fallback.
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

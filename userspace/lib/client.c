@@ -5,7 +5,6 @@
  * waits for that request's reply, completing any earlier requests and
  * serving the broker's own requests meanwhile.
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

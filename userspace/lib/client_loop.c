@@ -13,7 +13,6 @@
  * connection ends (the broker closed it, mid-frame or not, or a socket
  * error) every request in flight completes with that code, oldest first.
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>

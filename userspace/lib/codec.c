@@ -7,7 +7,6 @@
  * and a check for padding and fields).  Parsing, receiving and every decoder
  * go through it.
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>

@@ -4,7 +4,6 @@
  * Layouts are in include/vshm/control.h; every reply starts with
  * struct vshm_ctl_status.
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>

@@ -4,7 +4,6 @@
  * and executes every call; the library only keeps a shadow of the mapping
  * table (for vshm_region_mappings()) and updates it after success.
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/vshm.h>

@@ -34,7 +34,6 @@
  * what the mmap back-end copies with memcpy through the window (dma-bufs,
  * hugetlbfs writes) is copied through a transient mmap of the source.
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>

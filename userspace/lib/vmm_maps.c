@@ -10,7 +10,6 @@
  * region.  The region checks every rule again, so a broker that asks for
  * something invalid gets an error answer, never a stray mapping.
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <string.h>
 

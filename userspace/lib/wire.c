@@ -9,7 +9,6 @@
  * with the frame's first byte, so a queued remainder carries fds only if
  * nothing of the frame went out yet (those fds are duplicated).
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>

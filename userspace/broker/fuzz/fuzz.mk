@@ -5,11 +5,7 @@
 #   make fuzz                        $(OUT)/fuzz/fuzz_dispatch
 #   make fuzz-run [FUZZ_SECONDS=60]  build it and run it on the seed corpus
 
-FUZZ_SECONDS ?= 60
 FUZZ_OUT := $(OUT)/fuzz
-FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
-FUZZ_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Werror -D_GNU_SOURCE \
-	-fsanitize=fuzzer $(FUZZ_SAN) -I$(TOP)/include -I$(TOP)/include/uapi
 FUZZ_SRCS := fuzz/fuzz_dispatch.c $(filter-out main.c,$(SRCS))
 FUZZ_LIB := $(FUZZ_OUT)/lib/libvshm.a
 FUZZ_BIN := $(FUZZ_OUT)/fuzz_dispatch
@@ -21,9 +17,12 @@ $(FUZZ_LIB): FORCE
 	$(MAKE) -C $(TOP)/userspace/lib OUT=$(FUZZ_OUT) CC=clang SANITIZE=1 \
 		CFLAGS="-O1 -g -fsanitize=fuzzer-no-link" $@
 
-$(FUZZ_BIN): $(FUZZ_SRCS) $(HDRS) $(FUZZ_LIB)
+$(FUZZ_BIN): $(FUZZ_SRCS) $(FUZZ_LIB)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) $(FUZZ_SRCS) $(FUZZ_LIB) -ludev -lcap -o $@
+	clang $(FUZZ_CFLAGS) -I$(FUZZ_OUT)/include -MMD -MP $(FUZZ_SRCS) \
+		$(FUZZ_LIB) -ludev -lcap -o $@
+
+-include $(FUZZ_BIN).d
 
 # The region back-end maps at most 256 KiB per region; 4 devices.
 fuzz-run: fuzz

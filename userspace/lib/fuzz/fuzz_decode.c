@@ -8,7 +8,6 @@
  * every typed decoder run on what parses; and a channel reading the same
  * bytes from a socket.  Besides ASan/UBSan, an fd leaked on any path aborts.
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
