@@ -1,8 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * VMM client of the vshmd broker: one blocking request/reply at a time over
- * the control socket (see control.h).  A broker-side failure comes back as
- * the negated errno it sent; protocol problems as -VSHM_E*.
+ * VMM client of the vshmd broker over the control socket (see control.h).
+ * Two ways to drive it, usable together on one connection:
+ *  - blocking calls (vshm_client_add_device() ...): send, wait for the
+ *    reply, return;
+ *  - an event-loop interface: poll vshm_client_fd() for
+ *    vshm_client_events(), queue requests with vshm_client_submit() (never
+ *    blocks) and call vshm_client_dispatch() when the fd is ready; each
+ *    request completes through its callback, in the order submitted.
+ * The broker may also send requests of its own on the connection (see
+ * vshm_client_set_handler()).  A broker-side failure comes back as the
+ * negated errno it sent; protocol problems as -VSHM_E*.
  */
 #ifndef VSHM_CLIENT_H
 #define VSHM_CLIENT_H
@@ -11,6 +19,7 @@
 #include <stdint.h>
 #include <vshm/error.h>
 #include <vshm/control.h>
+#include <vshm/region.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -78,6 +87,95 @@ ssize_t vshm_client_list_mappings(struct vshm_client *c, uint32_t dev_id,
 				  uint32_t shmid, uint32_t start,
 				  struct vshm_mapping *out, size_t max,
 				  uint32_t *total, struct vshm_err *err);
+
+/* Requests one connection may have in flight (submitted, not completed). */
+#define VSHM_CLIENT_MAX_INFLIGHT	256u
+
+/*
+ * How a request ended, as its completion callback sees it.  result is 0,
+ * the broker's errno negated, -VSHM_E* for a malformed reply, or the code
+ * that ended the connection (-EPIPE, -VSHM_ETRUNC, ...) for every request
+ * still in flight then.  body/len hold the reply body when result is 0 and
+ * stay valid during the callback only.  fds are the reply's fds: the
+ * callback takes one by storing -1 in its slot; the library closes the
+ * rest when the callback returns.
+ */
+struct vshm_client_done {
+	uint32_t request;	/* VSHM_CTL_* that this answers */
+	int result;
+	const void *body;
+	size_t len;
+	int *fds;
+	unsigned int nfds;
+};
+
+typedef void (*vshm_client_done_fn)(struct vshm_client *c,
+				    struct vshm_client_done *done, void *opaque);
+
+/*
+ * A request the broker sent on its own (REPLY flag clear), with its fds in
+ * msg (take them with vshm_msg_take_fd(); the rest are closed after the
+ * handler returns).  The handler answers with vshm_client_answer(), now or
+ * later.
+ */
+typedef void (*vshm_client_request_fn)(struct vshm_client *c,
+				       struct vshm_msg *msg, void *opaque);
+
+/* The connection's socket, to watch in poll/epoll. */
+int vshm_client_fd(const struct vshm_client *c);
+/* poll() events to wait for now: POLLIN, plus POLLOUT while bytes are queued. */
+short vshm_client_events(const struct vshm_client *c);
+/*
+ * Queue a control request (payload and fds as for vshm_ctl_encode_request();
+ * the fds are borrowed, duplicated if they must wait).  Never blocks.  done
+ * (may be NULL) runs from vshm_client_dispatch() or from a blocking call
+ * once the reply is in.  -EBUSY with VSHM_CLIENT_MAX_INFLIGHT in flight,
+ * -ENOBUFS when the output queue is full, the broken connection's code
+ * once it has ended.
+ */
+int vshm_client_submit(struct vshm_client *c, uint32_t request,
+		       const void *payload, size_t len, const int *fds,
+		       unsigned int nfds, vshm_client_done_fn done,
+		       void *opaque, struct vshm_err *err);
+/*
+ * Without blocking: send queued bytes, read every whole message, complete
+ * requests and run the request handler.  Returns the number of requests
+ * completed, or, once the connection has ended, its negative code (every
+ * request in flight has then completed with it).
+ */
+int vshm_client_dispatch(struct vshm_client *c, struct vshm_err *err);
+/* Requests submitted and not yet completed. */
+unsigned int vshm_client_inflight(const struct vshm_client *c);
+/*
+ * Handle the broker's own requests (NULL: answer each with ENOSYS).  The
+ * handler runs from vshm_client_dispatch() and from blocking calls.
+ */
+void vshm_client_set_handler(struct vshm_client *c, vshm_client_request_fn fn,
+			     void *opaque);
+/* Answer a broker request: error 0 with body and fds (borrowed), or an errno. */
+int vshm_client_answer(struct vshm_client *c, uint32_t request, int error,
+		       const void *body, size_t len, const int *fds,
+		       unsigned int nfds, struct vshm_err *err);
+
+/*
+ * Where this broker's regions live (VSHM_CTL_REGIONS_*): KMOD, region fds
+ * to mmap once; VMM, reservations the VMM makes itself (forwarding mode:
+ * serve VSHM_CTL_VMM_* with vshm_vmm_serve()); BROKER, inside vshmd.
+ */
+uint32_t vshm_client_region_mode(const struct vshm_client *c);
+
+/* The VMM's reservation of region shmid of device dev_id, or NULL. */
+typedef struct vshm_region *(*vshm_vmm_lookup_fn)(uint32_t dev_id,
+						  uint32_t shmid, void *opaque);
+/*
+ * Forwarding mode, in the VMM: execute one VSHM_CTL_VMM_* request from the
+ * broker in the VMM's own reservations (mmap regions from
+ * vshm_region_create(VSHM_BACKEND_MMAP, ...)) and answer it.  Call it from
+ * the vshm_client_set_handler() handler.  Returns 0 or the error answered;
+ * -EOPNOTSUPP (not answered) for any other request.
+ */
+int vshm_vmm_serve(struct vshm_client *c, struct vshm_msg *msg,
+		   vshm_vmm_lookup_fn lookup, void *opaque, struct vshm_err *err);
 
 #ifdef __cplusplus
 }

@@ -3,8 +3,12 @@
  * vshm control protocol: a VMM talks to the vshmd broker over a Unix stream
  * socket with the vhost-user 12-byte framing and its own request numbers.
  * Every request gets exactly one reply with the same request number and the
- * REPLY flag.  A reply payload starts with struct vshm_ctl_status; when its
- * error is 0 the request's reply body follows, otherwise nothing does.
+ * REPLY flag, in the order the requests were sent (they may be pipelined).
+ * In forwarding mode the broker also sends requests of its own
+ * (VSHM_CTL_VMM_*) on the connection that added a device, and the VMM
+ * answers them the same way, in order.  A reply payload starts with struct
+ * vshm_ctl_status; when its error is 0 the request's reply body follows,
+ * otherwise nothing does.
  * Every struct here is laid out with explicit padding; reserved fields must
  * be zero (the decoder rejects them otherwise).  See
  * Documentation/protocol.rst for the message-by-message description.
@@ -33,7 +37,15 @@ extern "C" {
 #define VSHM_CTL_GET_STATS	8u
 #define VSHM_CTL_LIST_DEVICES	9u
 #define VSHM_CTL_LIST_MAPPINGS	10u
-#define VSHM_CTL_MAX_REQUEST	10u
+/*
+ * Requests the broker sends to the VMM (forwarding mode, feature
+ * VSHM_CTL_FEAT_VMM_MAPS): the VMM executes them in its own reservations
+ * and answers each with a status-only reply, in order.
+ */
+#define VSHM_CTL_VMM_MAP	11u /* fd: the source; struct vshm_ctl_vmm_map */
+#define VSHM_CTL_VMM_UNMAP	12u /* struct vshm_ctl_vmm_map (fd_offset, flags 0) */
+#define VSHM_CTL_VMM_RESET	13u /* struct vshm_ctl_vmm_reset: drop every mapping */
+#define VSHM_CTL_MAX_REQUEST	13u
 
 /* Limits. */
 #define VSHM_CTL_MAX_RAM_RANGES	32u	/* entries (and memfds) in SET_MEM_TABLE */
@@ -56,7 +68,18 @@ struct vshm_ctl_hello {
 
 /* The broker serves regions from /dev/vshm (region fds available). */
 #define VSHM_CTL_FEAT_KMOD	0x1u
-#define VSHM_CTL_FEAT_ALL	VSHM_CTL_FEAT_KMOD
+/*
+ * Forwarding mode: the VMM reserves each region itself and executes the
+ * mappings the broker approved (VSHM_CTL_VMM_* requests on this
+ * connection).  Offered by a client that can serve them.
+ */
+#define VSHM_CTL_FEAT_VMM_MAPS	0x2u
+#define VSHM_CTL_FEAT_ALL	(VSHM_CTL_FEAT_KMOD | VSHM_CTL_FEAT_VMM_MAPS)
+
+/* Where a device's regions live (ADD_DEVICE reply region_mode). */
+#define VSHM_CTL_REGIONS_KMOD	1u  /* region fds from /dev/vshm: GET_REGION, mmap once */
+#define VSHM_CTL_REGIONS_BROKER	2u  /* inside vshmd (mmap back-end): the VMM has none */
+#define VSHM_CTL_REGIONS_VMM	3u  /* the VMM reserves them and serves VSHM_CTL_VMM_* */
 
 /* ADD_DEVICE flags. */
 #define VSHM_CTL_DEV_FORWARD	0x1u  /* a second fd: socket to forward other back-end requests to */
@@ -82,7 +105,27 @@ struct vshm_ctl_add_device {
 struct vshm_ctl_device {
 	uint32_t dev_id;
 	uint32_t nregions;	/* as requested */
-	uint64_t reserved;
+	uint32_t region_mode;	/* VSHM_CTL_REGIONS_* */
+	uint32_t reserved;
+};
+
+/* VSHM_CTL_VMM_MAP / VSHM_CTL_VMM_UNMAP request (broker to VMM). */
+struct vshm_ctl_vmm_map {
+	uint32_t dev_id;
+	uint32_t shmid;
+	uint64_t fd_offset;	/* UNMAP: 0 */
+	uint64_t shm_offset;
+	uint64_t len;
+	uint32_t flags;		/* VSHM_CTL_VMM_WRITE; UNMAP: 0 */
+	uint32_t reserved;
+};
+
+#define VSHM_CTL_VMM_WRITE	0x1u	/* map read-write (else read-only) */
+
+/* VSHM_CTL_VMM_RESET request (broker to VMM): shmids 0..nregions-1. */
+struct vshm_ctl_vmm_reset {
+	uint32_t dev_id;
+	uint32_t nregions;
 };
 
 /* GET_REGION request; the reply body is struct vshm_ctl_region plus one fd. */

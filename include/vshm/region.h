@@ -6,6 +6,11 @@
  *       the VMM mmaps vshm_region_fd() once.
  * mmap: the region is a PROT_NONE reservation in this process; mappings are
  *       placed with MAP_FIXED and unmapping re-reserves PROT_NONE.
+ * table: nothing is mapped anywhere by the region itself: it checks every
+ *       rule, keeps the table and a duplicate of each source fd, and copies
+ *       through those (pread/pwrite; a transient mmap of the source for
+ *       dma-bufs and hugetlbfs writes).  For a broker whose VMM places the
+ *       mappings itself (vshmd --backend vmm); vshm_region_addr() is NULL.
  *
  * Both follow the module's rules: offsets and lengths are page multiples; a
  * map over any existing mapping fails with EEXIST unless VSHM_REGION_REPLACE
@@ -46,6 +51,7 @@ enum vshm_backend_type {
 	VSHM_BACKEND_AUTO = 0,	/* kmod if /dev/vshm can be opened, else mmap */
 	VSHM_BACKEND_KMOD = 1,
 	VSHM_BACKEND_MMAP = 2,
+	VSHM_BACKEND_TABLE = 3,	/* no window: the table and source handles only */
 };
 
 /* vshm_region_map() flags (same values as the uapi VSHM_MAP_*). */

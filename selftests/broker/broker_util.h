@@ -197,16 +197,13 @@ static inline bool broker_log_has(struct broker *b, const char *s)
 	return strstr(buf, s);
 }
 
-/* Open fds of the broker process. */
-static inline int broker_fds(struct broker *b)
+/* Entries of a directory (without . and ..), or -1. */
+static inline int dir_entries(const char *path)
 {
-	char path[64];
 	struct dirent *e;
-	DIR *d;
+	DIR *d = opendir(path);
 	int n = 0;
 
-	snprintf(path, sizeof(path), "/proc/%d/fd", b->pid);
-	d = opendir(path);
 	if (!d)
 		return -1;
 	while ((e = readdir(d)))
@@ -214,6 +211,21 @@ static inline int broker_fds(struct broker *b)
 			n++;
 	closedir(d);
 	return n;
+}
+
+/* Open fds of the broker process. */
+static inline int broker_fds(struct broker *b)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", b->pid);
+	return dir_entries(path);
+}
+
+/* Open fds of this process (the directory's own fd not counted). */
+static inline int self_fds(void)
+{
+	return dir_entries("/proc/self/fd") - 1;
 }
 
 /* Wait until the broker's fd count is want (it may lag by a loop turn). */
@@ -508,20 +520,27 @@ static inline int make_memfd(size_t size, int fill)
 	return fd;
 }
 
-/* Did touching p kill a child with SIGBUS? */
-static inline bool sigbus_at(const volatile uint8_t *p)
+/* The signal that kills a child touching p (SIGBUS, SIGSEGV), or 0. */
+static inline int fault_signal_at(const volatile uint8_t *p)
 {
 	int status;
 	pid_t pid = fork();
 
 	if (pid == 0) {
 		signal(SIGBUS, SIG_DFL);
+		signal(SIGSEGV, SIG_DFL);
 		(void)*p;
 		_exit(0);
 	}
 	if (pid < 0 || waitpid(pid, &status, 0) != pid)
-		return false;
-	return WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS;
+		return 0;
+	return WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+}
+
+/* Did touching p kill a child with SIGBUS? */
+static inline bool sigbus_at(const volatile uint8_t *p)
+{
+	return fault_signal_at(p) == SIGBUS;
 }
 
 /*

@@ -2,6 +2,7 @@
 # vshmd suites: each starts its own broker (mmap back-end natively, kmod in
 # the VM, where /dev/vshm exists) and talks to it as a VMM and as back-ends.
 BROKER_TESTS := broker/broker_demo_test broker/broker_rules_test \
+	broker/broker_client_async_test broker/broker_vmm_test \
 	broker/broker_forward_test broker/broker_lifecycle_test \
 	broker/broker_hostile_test broker/broker_daemon_test \
 	broker/broker_faults_test \

@@ -2,7 +2,8 @@
 /*
  * Region back-end conformance: the same tests against the kmod back-end
  * (/dev/vshm; runs in the VM, skips elsewhere) and the in-process mmap
- * back-end.  Both must follow the module's rules for map, replace, unmap,
+ * back-end (and, in one test, the table-only back-end of vshmd --backend
+ * vmm).  All must follow the module's rules for map, replace, unmap,
  * unmap-all, copy-in/out and info, and leave the region unchanged on
  * every failure, with no fd leaked.
  */
@@ -669,6 +670,50 @@ TEST_F(region, mmap_max_map_count)
 	expect_state(_metadata, big, 0, 0);
 	EXPECT_EQ(0, vshm_region_map(big, self->src, 0, 0, PG, 0));
 	vshm_region_destroy(big);
+}
+
+/*
+ * Proves the table back-end (vshmd --backend vmm) keeps the module's rules
+ * without mapping anything: no window, overlaps refused, copies reach the
+ * source through its own duplicate (also after the caller closed its fd),
+ * a read-only mapping refuses copy-in, unmap makes the range a hole
+ * (ENXIO), and every duplicate is closed again.
+ */
+TEST(table_backend_copies_without_window)
+{
+	struct vshm_region *r;
+	uint8_t buf[8], *src_view;
+	int src = make_memfd(4 * PG, 0x11), dup_src, fds0;
+
+	ASSERT_GE(src, 0);
+	fds0 = count_fds();
+	ASSERT_EQ(0, vshm_region_create(VSHM_BACKEND_TABLE, NPAGES * PG, 8, &r));
+	EXPECT_EQ(NULL, vshm_region_addr(r));
+	EXPECT_GT(0, vshm_region_fd(r));
+	EXPECT_EQ(VSHM_BACKEND_TABLE, vshm_region_backend(r));
+	dup_src = dup(src);
+	ASSERT_EQ(0, vshm_region_map(r, dup_src, PG, 2 * PG, 2 * PG,
+				     VSHM_REGION_WRITE));
+	close(dup_src);
+	EXPECT_EQ(-EEXIST, vshm_region_map(r, src, 0, 3 * PG, PG, 0));
+	ASSERT_EQ(0, vshm_region_map(r, src, 0, 8 * PG, PG, 0));
+	ASSERT_EQ(8, vshm_region_read(r, 2 * PG + 4, buf, 8));
+	EXPECT_EQ(0x11, buf[0]);
+	memset(buf, 0x22, sizeof(buf));
+	ASSERT_EQ(8, vshm_region_write(r, 3 * PG, buf, 8));
+	src_view = mmap(NULL, 4 * PG, PROT_READ, MAP_SHARED, src, 0);
+	ASSERT_NE(MAP_FAILED, src_view);
+	EXPECT_EQ(0x22, src_view[2 * PG]);
+	EXPECT_EQ(0x11, src_view[2 * PG + 8]);
+	munmap(src_view, 4 * PG);
+	EXPECT_EQ(-EACCES, vshm_region_write(r, 8 * PG, buf, 8));
+	EXPECT_EQ(-ENXIO, vshm_region_read(r, 0, buf, 8));
+	ASSERT_EQ(0, vshm_region_unmap(r, 2 * PG, 2 * PG));
+	EXPECT_EQ(-ENXIO, vshm_region_read(r, 2 * PG, buf, 8));
+	ASSERT_EQ(0, vshm_region_unmap_all(r));
+	vshm_region_destroy(r);
+	EXPECT_EQ(fds0, count_fds());
+	close(src);
 }
 
 TEST_HARNESS_MAIN

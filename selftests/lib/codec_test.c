@@ -350,7 +350,17 @@ TEST_F(codec, roundtrip_control)
 	} add = { { .flags = VSHM_CTL_DEV_FORWARD | VSHM_CTL_DEV_DRAFT_FLAGS, .nregions = 3 },
 		  { 1 << 20, 0, 4096 } };
 	struct vshm_ctl_hello hello = { .version = 1, .features = VSHM_CTL_FEAT_KMOD };
-	struct vshm_ctl_device dev = { .dev_id = 4, .nregions = 3 };
+	struct vshm_ctl_device dev = {
+		.dev_id = 4, .nregions = 3, .region_mode = VSHM_CTL_REGIONS_VMM,
+	};
+	struct vshm_ctl_vmm_map vmap = {
+		.dev_id = 4, .shmid = 2, .fd_offset = 8192, .shm_offset = 4096,
+		.len = 4096, .flags = VSHM_CTL_VMM_WRITE,
+	};
+	struct vshm_ctl_vmm_map vunmap = {
+		.dev_id = 4, .shmid = 2, .shm_offset = 4096, .len = 4096,
+	};
+	struct vshm_ctl_vmm_reset vreset = { .dev_id = 4, .nregions = 3 };
 	struct vshm_ctl_region_ref rref = { .dev_id = 4, .shmid = 2 };
 	struct vshm_ctl_region reg = { .size = 4096, .shmid = 2 };
 	struct vshm_ctl_region_addr raddr = { .dev_id = 4, .shmid = 2, .guest_addr = 1ULL << 33 };
@@ -388,6 +398,9 @@ TEST_F(codec, roundtrip_control)
 		{ VSHM_CTL_GET_STATS, &dref, sizeof(dref), 0, &st, sizeof(st), 0 },
 		{ VSHM_CTL_LIST_DEVICES, NULL, 0, 0, &devs, sizeof(devs), 0 },
 		{ VSHM_CTL_LIST_MAPPINGS, &lm, sizeof(lm), 0, &maps, sizeof(maps), 0 },
+		{ VSHM_CTL_VMM_MAP, &vmap, sizeof(vmap), 1, NULL, 0, 0 },
+		{ VSHM_CTL_VMM_UNMAP, &vunmap, sizeof(vunmap), 0, NULL, 0, 0 },
+		{ VSHM_CTL_VMM_RESET, &vreset, sizeof(vreset), 0, NULL, 0, 0 },
 	};
 	int fds[2] = { make_memfd(4096, 0), make_memfd(4096, 0) };
 	const void *p;
@@ -440,6 +453,59 @@ TEST_F(codec, roundtrip_control)
 } while (0)
 
 static uint8_t mmap_payload[40];
+
+/* Encode a VMM_* request and expect the decoder to refuse it with code. */
+static int vmm_refused(struct _test_data_codec *self, uint32_t req,
+		       const void *p, size_t len, int fd)
+{
+	if (vshm_ctl_encode_request(self->m, req, p, len, &fd, fd >= 0))
+		return 1;
+	return reparse(VSHM_PROTO_CONTROL, self->m, self->out, &self->err);
+}
+
+/*
+ * Proves the forwarding-mode requests (broker to VMM) are strict: a
+ * VMM_MAP needs its source fd, page-aligned non-empty ranges that do not
+ * wrap, known flags and zero reserved bytes; a VMM_UNMAP carries no fd,
+ * fd_offset or flags; a VMM_RESET names at most 256 regions; and an
+ * ADD_DEVICE reply must say where the regions live.
+ */
+TEST_F(codec, vmm_requests_strict)
+{
+	struct vshm_ctl_vmm_map ok = {
+		.dev_id = 1, .shmid = 0, .shm_offset = 4096, .len = 4096,
+		.flags = VSHM_CTL_VMM_WRITE,
+	};
+	struct vshm_ctl_vmm_map bad[4];
+	struct vshm_ctl_vmm_reset r = { .dev_id = 1, .nregions = 257 };
+	struct vshm_ctl_device dev = { .dev_id = 1, .nregions = 1 };
+	int fd = make_memfd(4096, 0), i;
+
+	ASSERT_GE(fd, 0);
+	EXPECT_EQ(0, vmm_refused(self, VSHM_CTL_VMM_MAP, &ok, sizeof(ok), fd));
+	vshm_msg_release(self->out);
+	EXPECT_EQ(-VSHM_EFDMISSING,
+		  vmm_refused(self, VSHM_CTL_VMM_MAP, &ok, sizeof(ok), -1));
+	for (i = 0; i < 4; i++)
+		bad[i] = ok;
+	bad[0].len = 100;
+	bad[1].shm_offset = UINT64_MAX - 4095;
+	bad[2].flags = 2;
+	bad[3].reserved = 1;
+	for (i = 0; i < 4; i++)
+		EXPECT_EQ(i == 3 ? -VSHM_EPADDING : -VSHM_EFIELD,
+			  vmm_refused(self, VSHM_CTL_VMM_MAP, &bad[i],
+				      sizeof(bad[i]), fd));
+	EXPECT_EQ(-VSHM_EFIELD,
+		  vmm_refused(self, VSHM_CTL_VMM_UNMAP, &ok, sizeof(ok), -1));
+	EXPECT_EQ(-VSHM_EFIELD,
+		  vmm_refused(self, VSHM_CTL_VMM_RESET, &r, sizeof(r), -1));
+	ASSERT_EQ(0, vshm_ctl_encode_reply(self->m, VSHM_CTL_ADD_DEVICE, 0, &dev,
+					   sizeof(dev), NULL, 0));
+	EXPECT_EQ(-VSHM_EFIELD,
+		  reparse(VSHM_PROTO_CONTROL, self->m, self->out, &self->err));
+	close(fd);
+}
 
 /* Proves a header whose version bits are not 1 is rejected with VSHM_EVERSION, its fd closed. */
 TEST_F(codec, bad_version)

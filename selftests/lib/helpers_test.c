@@ -256,7 +256,10 @@ static void *broker_main(void *arg)
 		}
 		case VSHM_CTL_ADD_DEVICE: {
 			struct vshm_ctl_add_device a;
-			struct vshm_ctl_device d = { .dev_id = 7 };
+			struct vshm_ctl_device d = {
+				.dev_id = 7, .region_mode = b->no_kmod ?
+					VSHM_CTL_REGIONS_BROKER : VSHM_CTL_REGIONS_KMOD,
+			};
 
 			memcpy(&a, p, sizeof(a));
 			d.nregions = a.nregions;

@@ -74,9 +74,23 @@ static void do_shmem(struct vshmd *d, struct vd_device *dev,
 	int ret;
 
 	ret = vshm_decode_mmap(msg, &m, &err);
-	if (!ret)
+	if (!ret && vd_vmm_mode(d)) {
+		/* Approved here, executed by the VMM: the reply waits for it. */
+		ret = map ? vd_shmem_map(d, dev, &m, msg->fds[0]) :
+			    vd_shmem_unmap_check(dev, &m);
+		if (!ret) {
+			ret = vd_vmm_forward(d, dev, msg, &m);
+			if (!ret) {
+				vshm_msg_release(msg);
+				return;
+			}
+			if (map)
+				vd_shmem_unmap(d, dev, &m);
+		}
+	} else if (!ret) {
 		ret = map ? vd_shmem_map(d, dev, &m, msg->fds[0]) :
 			    vd_shmem_unmap(d, dev, &m);
+	}
 	if (ret) {
 		vd_count(d, dev, map_errors, 1);
 		vd_log_peer(d, &dev->rl,
@@ -192,6 +206,8 @@ static void receive(struct vshmd *d, struct vd_device *dev, bool hup)
 	for (i = 0; i < VD_BATCH && !dev->dead; i++) {
 		if (!hup && (dev->throttled || vd_limits_backlogged(d, dev)))
 			break;
+		if (dev->vmm.active)
+			break;	/* one operation at the VMM at a time */
 		msg->hdr.request = 0;
 		msg->hdr.size = VD_NO_FRAME;
 		err.msg[0] = 0;

@@ -104,6 +104,7 @@ void vd_control_accept(struct vshmd *d)
 
 void vd_control_close(struct vshmd *d, struct vd_ctl_conn *c)
 {
+	vd_vmm_conn_closed(d, c);
 	d->nclients--;
 	vd_watch_del(d, &c->w);
 	vshm_chan_free(c->ch);
@@ -160,8 +161,15 @@ static int do_hello(struct vshmd *d, struct vd_ctl_conn *c, const void *p,
 	*out = (struct vshm_ctl_hello){
 		.version = VSHM_CTL_VERSION,
 		.features = h.features &
-			    (d->backend == VSHM_BACKEND_KMOD ? VSHM_CTL_FEAT_KMOD : 0),
+			    (d->backend == VSHM_BACKEND_KMOD ? VSHM_CTL_FEAT_KMOD :
+			     vd_vmm_mode(d) ? VSHM_CTL_FEAT_VMM_MAPS : 0),
 	};
+	if ((out->features & VSHM_CTL_FEAT_VMM_MAPS) && !c->ops) {
+		c->ops = calloc(VD_VMM_MAX_OPS, sizeof(*c->ops));
+		if (!c->ops)
+			return -ENOMEM;
+		c->vmm_maps = true;
+	}
 	c->hello = true;
 	return 0;
 }
@@ -176,6 +184,13 @@ static void do_add_device(struct vshmd *d, struct vd_ctl_conn *c,
 	int be, fw = -1, ret;
 
 	memcpy(&req, p, sizeof(req));
+	if (vd_vmm_mode(d) && !c->vmm_maps) {
+		/* Nobody could place its mappings. */
+		vd_log(d, VD_LOG_WARN,
+		       "ADD_DEVICE refused: forwarding mode needs a VMM that offered VMM_MAPS");
+		reply(d, c, VSHM_CTL_ADD_DEVICE, EPROTONOSUPPORT, NULL, 0, NULL, 0);
+		return;
+	}
 	if (req.nregions)
 		memcpy(sizes, p + sizeof(req), 8 * req.nregions);
 	be = vshm_msg_take_fd(msg, 0);
@@ -189,6 +204,11 @@ static void do_add_device(struct vshmd *d, struct vd_ctl_conn *c,
 	}
 	rep.dev_id = dev->id;
 	rep.nregions = dev->nregions;
+	rep.region_mode = d->backend == VSHM_BACKEND_KMOD ? VSHM_CTL_REGIONS_KMOD :
+			  vd_vmm_mode(d) ? VSHM_CTL_REGIONS_VMM :
+			  VSHM_CTL_REGIONS_BROKER;
+	if (vd_vmm_mode(d))
+		dev->owner = c;
 	vd_log(d, VD_LOG_INFO, "device %u added: %u shmids%s%s", dev->id,
 	       dev->nregions, dev->fw ? ", forward socket" : "",
 	       dev->enc == VSHM_FLAGS_DRAFT ? ", draft flag encoding" : "");
@@ -441,7 +461,6 @@ static void handle(struct vshmd *d, struct vd_ctl_conn *c, struct vshm_msg *msg)
 void vd_control_event(struct vshmd *d, struct vd_ctl_conn *c, uint32_t events)
 {
 	struct vshm_err err;
-	uint32_t ev;
 	int i, ret;
 
 	if (c->dead)
@@ -469,6 +488,12 @@ void vd_control_event(struct vshmd *d, struct vd_ctl_conn *c, uint32_t events)
 			c->dead = true;
 			break;
 		}
+		if (c->vmm_maps && (d->msg->hdr.flags & VSHM_HDR_REPLY)) {
+			/* A forwarding-mode answer (the VMM sends no other replies). */
+			vd_vmm_answer(d, c, d->msg, ret);
+			vshm_msg_release(d->msg);
+			continue;
+		}
 		if (ret) {
 			vd_log_peer(d, &c->rl, "malformed control request: %s",
 				    err.msg);
@@ -485,9 +510,15 @@ void vd_control_event(struct vshmd *d, struct vd_ctl_conn *c, uint32_t events)
 		handle(d, c, d->msg);
 		vshm_msg_release(d->msg);
 	}
+	vd_control_update_events(d, c);
+}
+
+void vd_control_update_events(struct vshmd *d, struct vd_ctl_conn *c)
+{
+	uint32_t ev = 0;
+
 	if (c->dead)
 		return;
-	ev = 0;
 	if (vshm_chan_pending(c->ch) < VD_CTL_MAX_QUEUED)
 		ev |= EPOLLIN | EPOLLRDHUP;
 	if (vshm_chan_pending(c->ch))

@@ -192,6 +192,8 @@ void vd_device_reset(struct vshmd *d, struct vd_device *dev)
 	}
 	vd_count(d, dev, unmaps, dropped);
 	dev->nmappings = 0;
+	if (vd_vmm_mode(d))
+		vd_vmm_reset(d, dev);
 }
 
 void vd_device_remove(struct vshmd *d, struct vd_device *dev, const char *why)
@@ -256,7 +258,8 @@ void vd_device_update_events(struct vshmd *d, struct vd_device *dev)
 
 	if (dev->dead)
 		return;
-	if (!dev->throttled && !vd_limits_backlogged(d, dev) && !d->stopping)
+	if (!dev->throttled && !vd_limits_backlogged(d, dev) && !d->stopping &&
+	    !dev->vmm.active)
 		ev |= EPOLLIN;
 	if (vshm_chan_pending(dev->be))
 		ev |= EPOLLOUT;

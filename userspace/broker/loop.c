@@ -106,6 +106,7 @@ static void on_timer(struct vshmd *d)
 	if (read(d->timer_w.fd, &ticks, sizeof(ticks)) != sizeof(ticks))
 		return;
 	vd_limits_refill(d);
+	vd_vmm_tick(d);
 }
 
 static void dispatch(struct vshmd *d, struct epoll_event *ev)
@@ -181,7 +182,8 @@ int vd_loop_run(struct vshmd *d)
 
 	vd_log(d, VD_LOG_INFO, "ready: control socket %s, %s back-end",
 	       d->opt.control_socket,
-	       d->backend == VSHM_BACKEND_KMOD ? "kmod" : "mmap");
+	       d->backend == VSHM_BACKEND_KMOD ? "kmod" :
+	       vd_vmm_mode(d) ? "vmm (forwarding)" : "mmap");
 	while (!d->stopping) {
 		n = epoll_wait(d->epfd, ev, VD_MAX_EVENTS, -1);
 		if (n < 0) {

@@ -24,8 +24,11 @@ static void usage(FILE *f)
 		"Usage: vshmd --control-socket PATH [OPTIONS]\n"
 		"\n"
 		"  --control-socket PATH  Unix socket the VMM connects to (required)\n"
-		"  --backend B            kmod, mmap or auto (default auto: kmod when\n"
-		"                         /dev/vshm exists, else mmap)\n"
+		"  --backend B            kmod, vmm, mmap or auto (default auto: kmod\n"
+		"                         when /dev/vshm exists, else mmap); vmm: no\n"
+		"                         module, the VMM maps what vshmd approves\n"
+		"  --vmm-timeout MS       vmm: close a VMM that leaves a request\n"
+		"                         unanswered this long (default 5000)\n"
 		"  --wait-device SECONDS  wait this long for /dev/vshm to appear\n"
 		"  --max-devices N        devices at once (default 64)\n"
 		"  --max-mappings N       mappings per device (default 4096)\n"
@@ -64,6 +67,7 @@ enum {
 	OPT_SOCKET = 256, OPT_BACKEND, OPT_WAIT, OPT_MAX_DEVICES,
 	OPT_MAX_MAPPINGS, OPT_MAX_INFLIGHT, OPT_MAX_RATE, OPT_MAX_CLIENTS,
 	OPT_LOG_LEVEL, OPT_LOG_FILE, OPT_MAX_SOBJS, OPT_USER, OPT_GROUP,
+	OPT_VMM_TIMEOUT,
 };
 
 static int parse_options(struct vd_options *o, int argc, char **argv)
@@ -82,6 +86,7 @@ static int parse_options(struct vd_options *o, int argc, char **argv)
 		{ "max-shared-objects", required_argument, NULL, OPT_MAX_SOBJS },
 		{ "user", required_argument, NULL, OPT_USER },
 		{ "group", required_argument, NULL, OPT_GROUP },
+		{ "vmm-timeout", required_argument, NULL, OPT_VMM_TIMEOUT },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -97,6 +102,7 @@ static int parse_options(struct vd_options *o, int argc, char **argv)
 		.max_clients = 16,
 		.max_shared_objects = 256,
 		.log_level = VD_LOG_INFO,
+		.vmm_timeout_ms = 5000,
 	};
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		int bad = 0;
@@ -110,10 +116,16 @@ static int parse_options(struct vd_options *o, int argc, char **argv)
 				o->backend = VSHM_BACKEND_KMOD;
 			else if (!strcmp(optarg, "mmap"))
 				o->backend = VSHM_BACKEND_MMAP;
+			else if (!strcmp(optarg, "vmm"))
+				o->backend = VSHM_BACKEND_TABLE;
 			else if (!strcmp(optarg, "auto"))
 				o->backend = VSHM_BACKEND_AUTO;
 			else
 				bad = 1;
+			break;
+		case OPT_VMM_TIMEOUT:
+			bad = parse_u64(optarg, 100, 3600000, &v);
+			o->vmm_timeout_ms = v;
 			break;
 		case OPT_WAIT:
 			bad = parse_u64(optarg, 0, 86400, &v);
@@ -186,8 +198,9 @@ static int pick_backend(struct vshmd *d)
 	char node[PATH_MAX];
 	int ret;
 
-	if (d->opt.backend == VSHM_BACKEND_MMAP) {
-		d->backend = VSHM_BACKEND_MMAP;
+	if (d->opt.backend == VSHM_BACKEND_MMAP ||
+	    d->opt.backend == VSHM_BACKEND_TABLE) {
+		d->backend = d->opt.backend;
 		return 0;
 	}
 	ret = vd_udev_find(d, d->opt.wait_device, node, sizeof(node));

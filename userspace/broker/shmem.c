@@ -171,8 +171,8 @@ int vd_shmem_map(struct vshmd *d, struct vd_device *dev,
 	return 0;
 }
 
-int vd_shmem_unmap(struct vshmd *d, struct vd_device *dev,
-		   const struct vshm_vu_mmap *m)
+/* The index of the mapping an unmap names, or a negative errno. */
+static int64_t unmap_target(struct vd_device *dev, const struct vshm_vu_mmap *m)
 {
 	struct vd_region *reg = region_of(dev, m->shmid);
 	uint64_t known = dev->enc == VSHM_FLAGS_DRAFT ?
@@ -181,7 +181,6 @@ int vd_shmem_unmap(struct vshmd *d, struct vd_device *dev,
 	uint32_t i;
 	int ret;
 
-	(void)d;
 	if (!reg)
 		return -EINVAL;
 	/* fd_offset and flags are not used; undefined flag bits still fail. */
@@ -194,6 +193,28 @@ int vd_shmem_unmap(struct vshmd *d, struct vd_device *dev,
 	if (i >= reg->nmaps || reg->maps[i].shm_offset != m->shm_offset ||
 	    reg->maps[i].len != m->len)
 		return -ENOENT;
+	return i;
+}
+
+int vd_shmem_unmap_check(struct vd_device *dev, const struct vshm_vu_mmap *m)
+{
+	int64_t i = unmap_target(dev, m);
+
+	return i < 0 ? (int)i : 0;
+}
+
+int vd_shmem_unmap(struct vshmd *d, struct vd_device *dev,
+		   const struct vshm_vu_mmap *m)
+{
+	struct vd_region *reg;
+	int64_t i;
+	int ret;
+
+	(void)d;
+	i = unmap_target(dev, m);
+	if (i < 0)
+		return (int)i;
+	reg = region_of(dev, m->shmid);
 	ret = vshm_region_unmap(reg->r, m->shm_offset, m->len);
 	if (ret)
 		return ret;

@@ -61,8 +61,34 @@ struct vd_region {
 /* Replies the forward socket still owes, in order. */
 #define VD_FWD_MAX_PENDING	64u
 
+/*
+ * Forwarding mode (--backend vmm): the one SHMEM_MAP / SHMEM_UNMAP of a
+ * device that waits for its VMM.  The device's channel is not read
+ * meanwhile, so its operations reach the VMM one at a time, in order.
+ */
+struct vd_vmm_wait {
+	bool active;
+	bool need_reply;
+	uint32_t request;		/* VSHM_VU_BACKEND_SHMEM_MAP / _UNMAP */
+	struct vshm_vu_mmap m;
+};
+
+/* A request sent to a VMM whose answer is owed, in order. */
+struct vd_vmm_op {
+	uint32_t dev_id;
+	uint32_t request;		/* VSHM_CTL_VMM_* */
+	uint64_t deadline_ms;
+};
+
+/* Answers one VMM connection may owe (a device has at most one MAP/UNMAP). */
+#define VD_VMM_MAX_OPS	(2 * VSHM_CTL_MAX_DEVICES)
+
+struct vd_ctl_conn;
+
 struct vd_device {
 	struct vd_device *next;
+	struct vd_ctl_conn *owner;	/* forwarding mode: the VMM that added it */
+	struct vd_vmm_wait vmm;
 	uint32_t id;
 	uint32_t flags;		/* VSHM_CTL_DEV_* */
 	uint32_t nregions;
@@ -89,6 +115,9 @@ struct vd_ctl_conn {
 	struct vd_watch w;
 	bool hello;
 	bool dead;
+	bool vmm_maps;			/* granted VSHM_CTL_FEAT_VMM_MAPS */
+	struct vd_vmm_op *ops;		/* ring of VD_VMM_MAX_OPS, once granted */
+	uint32_t ops_head, ops_count;
 	struct vd_ratelimit rl;
 };
 
@@ -110,11 +139,12 @@ struct vd_options {
 	uint32_t max_shared_objects;	/* per device */
 	enum vd_log_level log_level;
 	const char *log_file;
+	uint32_t vmm_timeout_ms;	/* forwarding mode: answer deadline */
 };
 
 struct vshmd {
 	struct vd_options opt;
-	enum vshm_backend_type backend;	/* the one in use: KMOD or MMAP */
+	enum vshm_backend_type backend;	/* in use: KMOD, MMAP or TABLE (--backend vmm) */
 	int epfd;
 	struct vd_watch sig_w, timer_w, listen_w;
 	int log_fd;
@@ -159,6 +189,8 @@ void vd_control_accept(struct vshmd *d);
 struct vd_ctl_conn *vd_control_adopt(struct vshmd *d, int fd);
 void vd_control_event(struct vshmd *d, struct vd_ctl_conn *c, uint32_t events);
 void vd_control_close(struct vshmd *d, struct vd_ctl_conn *c);
+/* Watch for what the connection needs now (after queueing output). */
+void vd_control_update_events(struct vshmd *d, struct vd_ctl_conn *c);
 void vd_control_fini(struct vshmd *d);
 
 /* device.c */
@@ -179,6 +211,23 @@ int vd_shmem_map(struct vshmd *d, struct vd_device *dev,
 		 const struct vshm_vu_mmap *m, int fd);
 int vd_shmem_unmap(struct vshmd *d, struct vd_device *dev,
 		   const struct vshm_vu_mmap *m);
+/* Every SHMEM_UNMAP check, nothing executed. */
+int vd_shmem_unmap_check(struct vd_device *dev, const struct vshm_vu_mmap *m);
+
+/* vmm.c: forwarding mode, the VMM executes approved operations */
+bool vd_vmm_mode(const struct vshmd *d);
+/* Hand an approved (and, for a map, recorded) operation to the VMM. */
+int vd_vmm_forward(struct vshmd *d, struct vd_device *dev,
+		   const struct vshm_msg *msg, const struct vshm_vu_mmap *m);
+/* Tell the VMM that every mapping of dev is gone. */
+void vd_vmm_reset(struct vshmd *d, struct vd_device *dev);
+/* A reply frame from a VMM (recv_ret: the receive's result). */
+void vd_vmm_answer(struct vshmd *d, struct vd_ctl_conn *c,
+		   struct vshm_msg *msg, int recv_ret);
+/* Close VMM connections whose oldest answer is overdue. */
+void vd_vmm_tick(struct vshmd *d);
+/* A VMM connection is closing: its devices go with it. */
+void vd_vmm_conn_closed(struct vshmd *d, struct vd_ctl_conn *c);
 void vd_region_clear(struct vd_region *reg);
 
 /* router.c: guest addresses to RAM or regions */

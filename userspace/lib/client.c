@@ -1,5 +1,10 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* VMM client of the vshmd control socket: one request/reply at a time. */
+/*
+ * VMM client of the vshmd control socket: the blocking calls.  Each one
+ * submits its request through the connection engine (client_loop.c) and
+ * waits for that request's reply, completing any earlier requests and
+ * serving the broker's own requests meanwhile.
+ */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,14 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "internal.h"
-
-struct vshm_client {
-	struct vshm_chan *ch;
-	uint32_t features;
-	int timeout_ms;
-	struct vshm_msg msg;
-};
+#include "client_internal.h"
 
 /*
  * Send a request and wait for its reply.  On success *body / *len point
@@ -24,39 +22,32 @@ static int call(struct vshm_client *c, uint32_t request, const void *payload,
 		size_t plen, const int *fds, unsigned int nfds,
 		const void **body, size_t *len, struct vshm_err *err)
 {
-	const void *b;
-	uint32_t error;
-	size_t l;
 	int ret;
 
+	if (c->in_callback)
+		return vshmi_fail(err, EDEADLK,
+				  "blocking %s from a callback", vshmi_ctl_name(request));
 	vshm_msg_release(&c->msg);
-	ret = vshm_ctl_encode_request(&c->msg, request, payload, plen, fds, nfds);
-	if (ret)
-		return vshmi_fail(err, -ret, "encoding %s: %s",
-				  vshmi_ctl_name(request), vshm_strerror(ret));
-	ret = vshm_chan_send(c->ch, &c->msg, err);
+	c->sync_ready = false;
+	ret = vshmi_client_submit(c, request, payload, plen, fds, nfds,
+				  VSHMI_SLOT_SYNC, NULL, NULL, err);
 	if (ret)
 		return ret;
-	ret = vshm_chan_flush_wait(c->ch, c->timeout_ms);
-	if (ret)
-		return vshmi_fail(err, -ret, "sending %s: %s",
-				  vshmi_ctl_name(request), vshm_strerror(ret));
-	ret = vshm_chan_recv_wait(c->ch, &c->msg, c->timeout_ms, err);
-	if (ret)
-		return ret;
-	ret = vshm_ctl_decode_reply(&c->msg, request, &error, &b, &l, err);
+	ret = vshmi_client_wait(c, c->timeout_ms);
+	if (ret == -ETIMEDOUT)
+		return vshmi_fail(err, ETIMEDOUT, "no reply to %s in %d ms",
+				  vshmi_ctl_name(request), c->timeout_ms);
+	if (!ret)
+		ret = c->sync_result;
+	c->sync_ready = false;
 	if (ret) {
 		vshm_msg_release(&c->msg);
+		vshmi_client_error(c, ret, err);
 		return ret;
 	}
-	if (error) {
-		vshm_msg_release(&c->msg);
-		return vshmi_fail(err, (int)error, "broker refused %s: %s",
-				  vshmi_ctl_name(request), vshm_strerror((int)error));
-	}
 	if (body) {
-		*body = b;
-		*len = l;
+		*body = c->msg.payload + sizeof(struct vshm_ctl_status);
+		*len = c->msg.hdr.size - sizeof(struct vshm_ctl_status);
 	}
 	return 0;
 }
@@ -72,13 +63,11 @@ int vshm_client_from_fd(int fd, int timeout_ms, struct vshm_client **out,
 	size_t len;
 	int ret;
 
-	c = malloc(sizeof(*c));
+	c = calloc(1, sizeof(*c));
 	if (!c) {
 		close(fd);
 		return vshmi_fail(err, ENOMEM, "no memory for a client");
 	}
-	c->msg.nfds = 0;
-	c->msg.flags = 0;
 	c->timeout_ms = timeout_ms;
 	ret = vshm_chan_new(fd, VSHM_PROTO_CONTROL, VSHM_CHAN_OWN_FD, &c->ch);
 	if (ret) {

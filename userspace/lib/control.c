@@ -25,6 +25,8 @@ _Static_assert(sizeof(struct vshm_ctl_list) == 8, "list");
 _Static_assert(sizeof(struct vshm_ctl_device_entry) == 16, "device_entry");
 _Static_assert(sizeof(struct vshm_ctl_list_mappings) == 16, "list_mappings");
 _Static_assert(sizeof(struct vshm_mapping) == 32, "mapping");
+_Static_assert(sizeof(struct vshm_ctl_vmm_map) == 40, "vmm_map");
+_Static_assert(sizeof(struct vshm_ctl_vmm_reset) == 8, "vmm_reset");
 
 #define ST sizeof(struct vshm_ctl_status)
 
@@ -162,6 +164,52 @@ static int req_list_mappings(const struct vshm_msg *m, const char *name,
 	return ret ? ret : zero_at(m, 12, 4, name, "reserved", err);
 }
 
+static int req_vmm_map(const struct vshm_msg *m, const char *name,
+		       struct vshm_err *err)
+{
+	uint64_t fd_off = vshmi_get64(m->payload +
+				      offsetof(struct vshm_ctl_vmm_map, fd_offset));
+	uint64_t off = vshmi_get64(m->payload +
+				   offsetof(struct vshm_ctl_vmm_map, shm_offset));
+	uint64_t len = vshmi_get64(m->payload + offsetof(struct vshm_ctl_vmm_map, len));
+	uint32_t flags = vshmi_get32(m->payload +
+				     offsetof(struct vshm_ctl_vmm_map, flags));
+	uint64_t end;
+	int ret;
+
+	ret = check_shmid(vshmi_get32(m->payload + 4), name, err);
+	if (ret)
+		return ret;
+	ret = zero_at(m, 36, 4, name, "reserved", err);
+	if (ret)
+		return ret;
+	if (flags & ~VSHM_CTL_VMM_WRITE)
+		return vshmi_fail(err, VSHM_EFIELD, "%s: flags 0x%x, known are 0x%x",
+				  name, flags, VSHM_CTL_VMM_WRITE);
+	if (m->hdr.request == VSHM_CTL_VMM_UNMAP && (fd_off || flags))
+		return vshmi_fail(err, VSHM_EFIELD, "%s: fd_offset and flags must be 0",
+				  name);
+	if (!len || (off | len | fd_off) % VSHM_PAGE_SIZE ||
+	    __builtin_add_overflow(off, len, &end) ||
+	    __builtin_add_overflow(fd_off, len, &end))
+		return vshmi_fail(err, VSHM_EFIELD,
+				  "%s: range 0x%llx+0x%llx (source 0x%llx) is empty, unaligned or wraps",
+				  name, (unsigned long long)off,
+				  (unsigned long long)len, (unsigned long long)fd_off);
+	return 0;
+}
+
+static int req_vmm_reset(const struct vshm_msg *m, const char *name,
+			 struct vshm_err *err)
+{
+	uint32_t n = vshmi_get32(m->payload + 4);
+
+	if (n > VSHM_MAX_SHMIDS)
+		return vshmi_fail(err, VSHM_EFIELD, "%s: nregions %u, at most %u",
+				  name, n, VSHM_MAX_SHMIDS);
+	return 0;
+}
+
 /* Replies: the status word, then the body when the status is 0. */
 
 static int rep_body(const struct vshm_msg *m, const char *name, size_t body,
@@ -213,6 +261,7 @@ static int rep_device(const struct vshm_msg *m, const char *name,
 		      struct vshm_err *err)
 {
 	int ret = rep_body(m, name, sizeof(struct vshm_ctl_device), 0, err);
+	uint32_t mode;
 
 	if (ret || vshmi_get32(m->payload))
 		return ret;
@@ -220,7 +269,11 @@ static int rep_device(const struct vshm_msg *m, const char *name,
 		return vshmi_fail(err, VSHM_EFIELD, "%s reply: nregions %u, at most %u",
 				  name, vshmi_get32(m->payload + ST + 4),
 				  VSHM_MAX_SHMIDS);
-	return zero_at(m, ST + 8, 8, name, "reserved", err);
+	mode = vshmi_get32(m->payload + ST + 8);
+	if (mode < VSHM_CTL_REGIONS_KMOD || mode > VSHM_CTL_REGIONS_VMM)
+		return vshmi_fail(err, VSHM_EFIELD, "%s reply: region_mode %u, must be 1..3",
+				  name, mode);
+	return zero_at(m, ST + 12, 4, name, "reserved", err);
 }
 
 static int rep_region(const struct vshm_msg *m, const char *name,
@@ -327,6 +380,15 @@ static const struct ctl_pair ctl_specs[] = {
 	[VSHM_CTL_LIST_MAPPINGS] = {
 		REQ("LIST_MAPPINGS", 16, 16, 0, 0, req_list_mappings),
 		REP("LIST_MAPPINGS", 8 + 32 * VSHM_CTL_MAX_MAPPINGS, 0, rep_mappings) },
+	[VSHM_CTL_VMM_MAP] = {
+		REQ("VMM_MAP", 40, 40, 1, 1, req_vmm_map),
+		REP("VMM_MAP", 0, 0, rep_empty) },
+	[VSHM_CTL_VMM_UNMAP] = {
+		REQ("VMM_UNMAP", 40, 40, 0, 0, req_vmm_map),
+		REP("VMM_UNMAP", 0, 0, rep_empty) },
+	[VSHM_CTL_VMM_RESET] = {
+		REQ("VMM_RESET", 8, 8, 0, 0, req_vmm_reset),
+		REP("VMM_RESET", 0, 0, rep_empty) },
 };
 
 int vshmi_ctl_spec(uint32_t request, bool reply, struct vshmi_spec *spec)

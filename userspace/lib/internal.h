@@ -161,6 +161,8 @@ struct vshm_region {
 
 int vshmi_region_kmod_init(struct vshm_region *r);
 int vshmi_region_mmap_init(struct vshm_region *r);
+/* The mmap back-end without its window (VSHM_BACKEND_TABLE). */
+int vshmi_region_table_init(struct vshm_region *r);
 /* Check flags, alignment and bounds common to both back-ends' map. */
 int vshmi_region_check_map(const struct vshm_region *r, uint64_t fd_offset,
 			   uint64_t shm_offset, uint64_t len, uint32_t flags);

@@ -19,7 +19,7 @@ int vshm_region_create_flags(enum vshm_backend_type type, uint64_t size,
 	struct vshm_region *r;
 	int ret;
 
-	if (type > VSHM_BACKEND_MMAP || (flags & ~VSHM_REGION_CREATE_FLAGS_ALL))
+	if (type > VSHM_BACKEND_TABLE || (flags & ~VSHM_REGION_CREATE_FLAGS_ALL))
 		return -EINVAL;
 	r = calloc(1, sizeof(*r));
 	if (!r)
@@ -37,6 +37,9 @@ int vshm_region_create_flags(enum vshm_backend_type type, uint64_t size,
 		break;
 	case VSHM_BACKEND_KMOD:
 		ret = vshmi_region_kmod_init(r);
+		break;
+	case VSHM_BACKEND_TABLE:
+		ret = vshmi_region_table_init(r);
 		break;
 	default:
 		ret = vshmi_region_mmap_init(r);

@@ -26,6 +26,13 @@
  * copy, or a dma-buf exporter that fails a fault, still raises SIGBUS
  * (the module keeps its own page references); and every memfd or hugetlbfs
  * mapping holds one file descriptor.
+ *
+ * The table back-end (VSHM_BACKEND_TABLE) is this one without the window:
+ * r->base is NULL, map and unmap only check and update the table, each
+ * mapping keeps a plain duplicate of its source fd (never a reopen through
+ * /proc/self/fd, which could block on a lease or fail in a sandbox), and
+ * what the mmap back-end copies with memcpy through the window (dma-bufs,
+ * hugetlbfs writes) is copied through a transient mmap of the source.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -194,11 +201,19 @@ static int mmap_map(struct vshm_region *r, int fd, uint64_t fd_offset,
 	if (r->tab.n - count + 1 > r->max_mappings)
 		return -ENOSPC;
 
+	sh.kind = kind;
+	if (!r->base) {
+		/* Table only: a duplicate is the copy handle, for every kind. */
+		sh.fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+		if (sh.fd < 0)
+			return -errno;
+		sh.shared_ofd = true;
+		goto record;
+	}
 	/*
 	 * The copy handle: shmem and hugetlbfs sources get their own open
 	 * file description, opened with the access the mapping needs.
 	 */
-	sh.kind = kind;
 	if (kind != VSHMI_SRC_DMABUF) {
 		sh.fd = reopen(fd, writable ? O_RDWR : O_RDONLY, &sh.shared_ofd);
 		if (sh.fd < 0)
@@ -231,6 +246,7 @@ static int mmap_map(struct vshm_region *r, int fd, uint64_t fd_offset,
 		return ret;
 	}
 
+record:
 	m = (struct vshm_mapping){
 		.shm_offset = shm_offset, .len = len, .fd_offset = fd_offset,
 		.flags = writable ? VSHM_REGION_WRITE : 0,
@@ -255,7 +271,7 @@ static int mmap_unmap(struct vshm_region *r, uint64_t shm_offset, uint64_t len)
 	i = vshmi_maptab_exact(&r->tab, shm_offset, len);
 	if (i < 0)
 		return -ENOENT;
-	ret = rereserve(r, shm_offset, len);
+	ret = r->base ? rereserve(r, shm_offset, len) : 0;
 	if (ret)
 		return ret;
 	vshmi_maptab_replace(&r->tab, i, 1, NULL, NULL);
@@ -271,7 +287,7 @@ static int mmap_unmap_all(struct vshm_region *r)
 		return -EIO;
 	if (!r->tab.n)
 		return 0;
-	ret = reserve(r->base, r->size);
+	ret = r->base ? reserve(r->base, r->size) : 0;
 	if (ret == 0) {
 		r->unmaps += r->tab.n;
 		vshmi_maptab_clear(&r->tab);
@@ -313,6 +329,31 @@ static ssize_t src_room(int fd, uint64_t off, size_t len)
 }
 
 /*
+ * Copy through a transient shared mapping of the source (table back-end:
+ * dma-bufs have no pread, hugetlbfs has no write).
+ */
+static ssize_t src_copy_mapped(const struct vshmi_src *s, uint64_t fd_off,
+			       uint8_t *buf, size_t len, bool write)
+{
+	uint64_t pg = page_size(), start = fd_off - fd_off % pg;
+	size_t span = (size_t)(fd_off - start) + len;
+	uint8_t *p;
+
+	if (!len)
+		return 0;
+	p = mmap(NULL, span, PROT_READ | (write ? PROT_WRITE : 0), MAP_SHARED,
+		 s->fd, (off_t)start);
+	if (p == MAP_FAILED)
+		return -errno;
+	if (write)
+		memcpy(p + (fd_off - start), buf, len);
+	else
+		memcpy(buf, p + (fd_off - start), len);
+	munmap(p, span);
+	return len;
+}
+
+/*
  * Copy len bytes of one mapping: at addr in the region, fd_off in the
  * source.  Returns the bytes copied (short if the source ends first) or
  * -errno.
@@ -330,6 +371,8 @@ static ssize_t src_copy(const struct vshmi_src *s, uint8_t *addr,
 				return n;
 			len = n;
 		}
+		if (!addr)
+			return src_copy_mapped(s, fd_off, buf, len, write);
 		if (write)
 			memcpy(addr, buf, len);
 		else
@@ -397,7 +440,7 @@ static ssize_t mmap_copy(struct vshm_region *r, uint64_t offset, void *buf,
 		chunk = m->shm_offset + m->len - pos;
 		if (chunk > len - done)
 			chunk = len - done;
-		n = src_copy(&r->tab.src[i], r->base + pos,
+		n = src_copy(&r->tab.src[i], r->base ? r->base + pos : NULL,
 			     m->fd_offset + (pos - m->shm_offset), p + done,
 			     chunk, write);
 		if (n < 0) {
@@ -426,7 +469,8 @@ static int mmap_info(struct vshm_region *r, struct vshm_region_stats *info)
 
 static void mmap_destroy(struct vshm_region *r)
 {
-	munmap(r->base, r->size);
+	if (r->base)
+		munmap(r->base, r->size);
 }
 
 static const struct vshmi_region_ops mmap_ops = {
@@ -453,6 +497,19 @@ int vshmi_region_mmap_init(struct vshm_region *r)
 	r->base = p;
 	r->fd = -1;
 	r->type = VSHM_BACKEND_MMAP;
+	r->ops = &mmap_ops;
+	return 0;
+}
+
+int vshmi_region_table_init(struct vshm_region *r)
+{
+	if (!r->size || r->size % page_size())
+		return -EINVAL;
+	if (!r->max_mappings)
+		r->max_mappings = VSHM_MMAP_DEFAULT_MAX_MAPPINGS;
+	r->base = NULL;
+	r->fd = -1;
+	r->type = VSHM_BACKEND_TABLE;
 	r->ops = &mmap_ops;
 	return 0;
 }

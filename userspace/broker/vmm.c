@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Forwarding mode (--backend vmm, no /dev/vshm): the broker validates
+ * every SHMEM_MAP / SHMEM_UNMAP and keeps the table as in the other modes,
+ * but the mapping itself happens in the VMM, which holds the guest-visible
+ * reservation.  Each approved operation goes to the control connection that
+ * added the device as a VSHM_CTL_VMM_MAP (with the source fd) or
+ * VSHM_CTL_VMM_UNMAP request; the back-end's reply waits for the VMM's
+ * answer, and a failure answer becomes the back-end's error.
+ *
+ * Ordering: while an operation of a device waits, that device's channel is
+ * not read, so a device has at most one operation at the VMM and an UNMAP
+ * can never overtake the MAP it names.  Answers come back in the order the
+ * requests went (the ring c->ops).  The table: a map is recorded before it
+ * is forwarded (so that MEM_READ/MEM_WRITE and overlap checks see it) and
+ * rolled back if the VMM fails it; an unmap is executed once the VMM
+ * confirms it.  A device reset (RESET_DEVICE, REMOVE_DEVICE, the back-end
+ * leaving) clears the table and sends VSHM_CTL_VMM_RESET, after whatever
+ * is already on its way.
+ *
+ * A VMM that does not answer: the oldest owed answer has a deadline of
+ * --vmm-timeout ms; past it, or when the ring is full, the VMM is taken as
+ * hung and its control connection is closed.  A VMM connection that closes
+ * takes its devices with it (their back-ends see their channels close), as
+ * nobody else could map for them.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vshmd.h"
+
+bool vd_vmm_mode(const struct vshmd *d)
+{
+	return d->backend == VSHM_BACKEND_TABLE;
+}
+
+/* Send one request to the device's VMM and owe its answer. */
+static int send_op(struct vshmd *d, struct vd_ctl_conn *c, uint32_t dev_id,
+		   uint32_t request, const void *payload, size_t len, int fd)
+{
+	struct vshm_err err;
+	uint32_t tail;
+	int ret;
+
+	if (!c || c->dead)
+		return -ENOTCONN;
+	if (c->ops_count >= VD_VMM_MAX_OPS)
+		return -EBUSY;
+	ret = vshm_ctl_encode_request(d->out, request, payload, len, &fd,
+				      fd >= 0 ? 1 : 0);
+	if (!ret)
+		ret = vshm_chan_send(c->ch, d->out, &err);
+	if (ret) {
+		vd_log(d, VD_LOG_WARN, "VMM request %s not sent: %s",
+		       vshm_request_name(VSHM_PROTO_CONTROL, request),
+		       vshm_strerror(ret));
+		c->dead = true;
+		return -ENOTCONN;
+	}
+	tail = (c->ops_head + c->ops_count) % VD_VMM_MAX_OPS;
+	c->ops[tail] = (struct vd_vmm_op){
+		.dev_id = dev_id, .request = request,
+		.deadline_ms = vd_now_ms() + d->opt.vmm_timeout_ms,
+	};
+	c->ops_count++;
+	vd_control_update_events(d, c);
+	return 0;
+}
+
+int vd_vmm_forward(struct vshmd *d, struct vd_device *dev,
+		   const struct vshm_msg *msg, const struct vshm_vu_mmap *m)
+{
+	bool map = msg->hdr.request == VSHM_VU_BACKEND_SHMEM_MAP;
+	struct vshm_ctl_vmm_map v = {
+		.dev_id = dev->id, .shmid = m->shmid,
+		.shm_offset = m->shm_offset, .len = m->len,
+	};
+	struct vshm_err err;
+	bool writable = false;
+	int ret;
+
+	if (map) {
+		vshm_mmap_flags_writable(m->flags, dev->enc, &writable, &err);
+		v.fd_offset = m->fd_offset;
+		v.flags = writable ? VSHM_CTL_VMM_WRITE : 0;
+	}
+	ret = send_op(d, dev->owner, dev->id,
+		      map ? VSHM_CTL_VMM_MAP : VSHM_CTL_VMM_UNMAP, &v, sizeof(v),
+		      map ? msg->fds[0] : -1);
+	if (ret)
+		return ret;
+	dev->vmm = (struct vd_vmm_wait){
+		.active = true, .request = msg->hdr.request, .m = *m,
+		.need_reply = msg->hdr.flags & VSHM_HDR_NEED_REPLY,
+	};
+	vd_device_update_events(d, dev);
+	return 0;
+}
+
+void vd_vmm_reset(struct vshmd *d, struct vd_device *dev)
+{
+	struct vshm_ctl_vmm_reset v = {
+		.dev_id = dev->id, .nregions = dev->nregions,
+	};
+
+	if (!dev->owner || dev->owner->dead)
+		return;
+	if (send_op(d, dev->owner, dev->id, VSHM_CTL_VMM_RESET, &v, sizeof(v),
+		    -1) == -EBUSY) {
+		vd_log(d, VD_LOG_WARN, "device %u: VMM owes %u answers: closing it",
+		       dev->id, VD_VMM_MAX_OPS);
+		dev->owner->dead = true;
+	}
+}
+
+/* The device's waiting operation is settled: status 0 or a positive errno. */
+static void settle(struct vshmd *d, struct vd_device *dev, uint32_t status)
+{
+	struct vd_vmm_wait w = dev->vmm;
+	bool map = w.request == VSHM_VU_BACKEND_SHMEM_MAP;
+
+	dev->vmm.active = false;
+	if (!status && !map)
+		vd_shmem_unmap(d, dev, &w.m);	/* ENOENT after a reset: fine */
+	else if (status && map)
+		vd_shmem_unmap(d, dev, &w.m);	/* roll the recorded map back */
+	if (status) {
+		vd_count(d, dev, map_errors, 1);
+		vd_log_peer(d, &dev->rl,
+			    "device %u: %s shmid %u offset 0x%llx len 0x%llx failed in the VMM: %s",
+			    dev->id, map ? "SHMEM_MAP" : "SHMEM_UNMAP", w.m.shmid,
+			    (unsigned long long)w.m.shm_offset,
+			    (unsigned long long)w.m.len, strerror((int)status));
+	} else if (map) {
+		vd_count(d, dev, maps, 1);
+	} else {
+		vd_count(d, dev, unmaps, 1);
+	}
+	if (w.need_reply)
+		vd_backend_reply_u64(d, dev, w.request, status);
+	vd_device_update_events(d, dev);
+}
+
+void vd_vmm_answer(struct vshmd *d, struct vd_ctl_conn *c,
+		   struct vshm_msg *msg, int recv_ret)
+{
+	struct vd_vmm_op op;
+	struct vd_device *dev;
+	const void *body;
+	uint32_t status;
+	size_t len;
+
+	if (!c->ops_count || recv_ret ||
+	    msg->hdr.request != c->ops[c->ops_head].request ||
+	    vshm_ctl_decode_reply(msg, msg->hdr.request, &status, &body, &len,
+				  NULL)) {
+		vd_log_peer(d, &c->rl,
+			    "control connection: reply to %s not owed or malformed: closing it",
+			    vshm_request_name(VSHM_PROTO_CONTROL, msg->hdr.request));
+		c->dead = true;
+		return;
+	}
+	op = c->ops[c->ops_head];
+	c->ops_head = (c->ops_head + 1) % VD_VMM_MAX_OPS;
+	c->ops_count--;
+	if (op.request == VSHM_CTL_VMM_RESET) {
+		if (status)
+			vd_log(d, VD_LOG_WARN, "device %u: VMM reset failed: %s",
+			       op.dev_id, strerror((int)status));
+		return;
+	}
+	dev = vd_device_find(d, op.dev_id);
+	if (dev && dev->vmm.active)
+		settle(d, dev, status);
+}
+
+void vd_vmm_tick(struct vshmd *d)
+{
+	uint64_t now = vd_now_ms();
+	struct vd_ctl_conn *c;
+
+	for (c = d->clients; c; c = c->next) {
+		if (c->dead || !c->ops_count ||
+		    c->ops[c->ops_head].deadline_ms > now)
+			continue;
+		vd_log(d, VD_LOG_WARN,
+		       "VMM did not answer %s within %u ms: closing its connection",
+		       vshm_request_name(VSHM_PROTO_CONTROL,
+					 c->ops[c->ops_head].request),
+		       d->opt.vmm_timeout_ms);
+		c->dead = true;
+	}
+}
+
+void vd_vmm_conn_closed(struct vshmd *d, struct vd_ctl_conn *c)
+{
+	struct vd_device *dev;
+
+	for (dev = d->devices; dev; dev = dev->next) {
+		if (dev->owner != c)
+			continue;
+		dev->owner = NULL;
+		vd_device_remove(d, dev, "its VMM's control connection closed");
+	}
+	free(c->ops);
+	c->ops = NULL;
+	c->ops_count = 0;
+}
