@@ -5,7 +5,6 @@
  * Every frame goes through the strict codec (vshm_msg_check()), whose
  * front-end table knows the sizes and fd counts of these requests.
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
