@@ -1,7 +1,8 @@
+# shellcheck shell=bash
 # SPDX-License-Identifier: GPL-2.0
-# Sourced by check-matrix and check-packages: the Debian 13 (trixie) root
-# both use, made once with debootstrap and cached, and a way to run a
-# command inside a root tree.
+# Sourced by check-matrix and check-packages (which set $top, the
+# repository, and $BUILD): the Debian 13 (trixie) root both use, made once
+# with debootstrap and cached, and a way to run a command inside a root.
 #
 # The cached root holds what kbuild needs (gcc, make, libc6-dev, perl for
 # kernel-doc) and two kernels with their headers: 6.12 from trixie and the
@@ -31,7 +32,7 @@ in_root() {
 		esac
 		mount -t proc proc "$root/proc"
 		exec chroot "$root" env -i "$@"
-	' in-root "$top" "$BUILD" "$root" "${env[@]}" "$@"
+	' in-root "${top:?}" "${BUILD:?}" "$root" "${env[@]}" "$@"
 }
 
 # Make the trixie root in DIR unless it is there already (DIR/.vshm-matrix-ready).
