@@ -8,13 +8,14 @@ include Makefile.common
 KDIR ?= $(shell scripts/find-kdir)
 export KDIR BUILD
 
-.PHONY: all kmod userspace selftests check check-matrix check-debug demo bench soak clean deps checkpatch help
+.PHONY: all kmod userspace selftests check check-matrix check-debug check-packages deb demo bench soak clean deps checkpatch help
 .PHONY: install uninstall dkms-install dkms-uninstall
 
 all: kmod userspace
 
 help:
-	@echo "targets: all kmod userspace selftests check check-matrix check-debug demo bench soak clean deps checkpatch"
+	@echo "targets: all kmod userspace selftests check check-matrix check-debug check-packages deb demo bench soak"
+	@echo "         clean deps checkpatch"
 	@echo "         install uninstall dkms-install dkms-uninstall (DESTDIR, PREFIX, VSHM_GROUP)"
 	@echo "KDIR=$(KDIR)"
 
@@ -56,6 +57,16 @@ check-matrix:
 # ${VSHM_CACHE:-/var/cache/vshm}/debug-kernel.  See Documentation/testing.rst.
 check-debug:
 	scripts/check-debug
+
+# The Debian packages (debian/), built in a copy of the tree: the .debs
+# land in $(BUILD)/deb; lintian checks them.  See Documentation/install.rst.
+deb:
+	scripts/deb
+
+# The packages installed on a clean trixie root (the check-matrix chroot
+# under an overlay): DKMS, udev, the unit, pkg-config, purge.
+check-packages:
+	scripts/check-packages
 
 demo:
 	scripts/demo
