@@ -152,7 +152,12 @@ static int add_devices(struct broker *b, struct vmm *v, struct tdev *t)
 		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 			return -errno;
 		v->region_fd[i] = -1;
-		ret = vshm_client_add_device(v->c, sv[1], -1, &size, 1, 0,
+		/*
+		 * Strict holes: a hole faults in both modes (a PROT_NONE
+		 * reservation in forwarding mode), so one test body holds.
+		 */
+		ret = vshm_client_add_device(v->c, sv[1], -1, &size, 1,
+					     VSHM_CTL_DEV_STRICT_HOLES,
 					     &v->dev_id[i], &v->region_fd[i], NULL);
 		close(sv[1]);
 		if (ret) {
