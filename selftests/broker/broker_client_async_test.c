@@ -87,7 +87,7 @@ FIXTURE(real) {
 
 FIXTURE_SETUP(real)
 {
-	self->fds0 = self_fds();
+	self->fds0 = count_open_fds();
 	memset(&self->log, 0, sizeof(self->log));
 	self->log.fd = -1;
 	log_of = &self->log;
@@ -99,7 +99,7 @@ FIXTURE_TEARDOWN(real)
 	if (self->log.fd >= 0)
 		close(self->log.fd);
 	broker_stop(&self->b);
-	EXPECT_EQ(self->fds0, self_fds());
+	EXPECT_EQ(self->fds0, count_open_fds());
 }
 
 /*
@@ -255,7 +255,7 @@ static int send_reply(int fd, struct vshm_msg *m, uint32_t req, uint32_t error,
 	frame = vshm_msg_frame(m, &flen);
 	iov.iov_base = (void *)frame;
 	iov.iov_len = flen;
-	return send_iov_fds(fd, &iov, 1, m->fds, m->nfds);
+	return send_with_fds(fd, &iov, 1, m->fds, m->nfds);
 }
 
 FIXTURE_SETUP(fake)
@@ -263,7 +263,7 @@ FIXTURE_SETUP(fake)
 	struct vshm_ctl_hello h = { .version = VSHM_CTL_VERSION };
 	int sv[2];
 
-	self->fds0 = self_fds();
+	self->fds0 = count_open_fds();
 	memset(&self->log, 0, sizeof(self->log));
 	self->log.fd = -1;
 	log_of = &self->log;
@@ -288,7 +288,7 @@ FIXTURE_TEARDOWN(fake)
 	vshm_chan_free(self->pch);
 	close(self->peer);
 	free(self->m);
-	EXPECT_EQ(self->fds0, self_fds());
+	EXPECT_EQ(self->fds0, count_open_fds());
 }
 
 /* Read one request on the broker's side; its request number or -1. */
@@ -328,7 +328,7 @@ TEST_F(fake, reply_in_pieces_with_fds)
 	for (i = 0; i < flen; i++) {
 		struct iovec iov = { (void *)(frame + i), 1 };
 
-		ASSERT_EQ(0, send_iov_fds(self->peer, &iov, 1, &mfd, i == 0));
+		ASSERT_EQ(0, send_with_fds(self->peer, &iov, 1, &mfd, i == 0));
 		EXPECT_EQ(i + 1 == flen ? 1 : 0,
 			  vshm_client_dispatch(self->c, NULL));
 	}

@@ -43,7 +43,7 @@ TEST_F(demo, walkthrough)
 	uint8_t *view = NULL, *abuf, buf[256];
 	int mfd;
 
-	mfd = make_memfd(LEN, 0x5a);
+	mfd = memfd_filled(LEN, 0x5a);
 	ASSERT_GE(mfd, 0);
 	abuf = mmap(NULL, LEN, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
 	ASSERT_NE(MAP_FAILED, abuf);
@@ -76,7 +76,7 @@ TEST_F(demo, walkthrough)
 	ASSERT_EQ(0, vshm_be_shmem_unmap(self->a.ch, 0, OFF, LEN, VSHM_BE_WAIT_ACK,
 					 T_TIMEOUT_MS, NULL));
 	if (view)
-		EXPECT_TRUE(zero_at(view + OFF));
+		EXPECT_TRUE(reads_zero_in_child(view + OFF));
 	EXPECT_EQ(-ENXIO, vshm_be_mem_read(self->bdev.ch, A_GA + OFF, buf, 16,
 					   T_TIMEOUT_MS, NULL));
 

@@ -65,7 +65,7 @@ FIXTURE_SETUP(faults)
 	self->stats = read_totals(&self->base);
 	ASSERT_EQ(0, broker_start(&self->b, NULL));
 	ASSERT_EQ(0, tdev_add(&self->b, &self->survivor, 1 << 20, SURVIVOR_GA));
-	self->memfd = make_memfd(1 << 20, 0x5a);
+	self->memfd = memfd_filled(1 << 20, 0x5a);
 	ASSERT_LE(0, self->memfd);
 	ASSERT_EQ(0, do_map(&self->survivor, 0, self->memfd, 0, 0, 1 << 16,
 			    VSHM_VU_MMAP_RW));
@@ -108,11 +108,11 @@ static void die_mid_frame(struct __test_metadata *_metadata,
 	memcpy(frame, &h, sizeof(h));
 	memset(frame + 12, 0x11, sizeof(frame) - 12);
 	for (i = 0; i < (int)nfds; i++)
-		fds[i] = make_memfd(PG, 0);
+		fds[i] = memfd_filled(PG, 0);
 	{
 		struct iovec iov = { frame, hdr_bytes + payload_bytes };
 
-		ASSERT_EQ(0, send_iov_fds(t.be, &iov, 1, fds, nfds));
+		ASSERT_EQ(0, send_with_fds(t.be, &iov, 1, fds, nfds));
 	}
 	for (i = 0; i < (int)nfds; i++)
 		close(fds[i]);

@@ -51,7 +51,7 @@ TEST_F(fwd, request_with_fd_and_ack)
 {
 	uint8_t p[24];
 	uint64_t v;
-	int mfd = make_memfd(PG, 1);
+	int mfd = memfd_filled(PG, 1);
 
 	memset(p, 0xab, sizeof(p));
 	ASSERT_EQ(0, send_frame(self->d.be, VSHM_VU_BACKEND_VRING_HOST_NOTIFIER_MSG,
@@ -80,7 +80,7 @@ TEST_F(fwd, reply_with_fd)
 {
 	uint8_t p[16] = { 1, 2, 3 };
 	uint64_t v;
-	int mfd = make_memfd(PG, 2);
+	int mfd = memfd_filled(PG, 2);
 
 	ASSERT_EQ(0, send_frame(self->d.be, 77, VSHM_HDR_VERSION | VSHM_HDR_NEED_REPLY,
 				16, p, 16, NULL, 0));
@@ -119,7 +119,7 @@ TEST_F(fwd, shared_objects_not_forwarded)
 TEST_F(fwd, unknown_request_verbatim)
 {
 	uint8_t payload[100];
-	int fds[2] = { make_memfd(PG, 3), make_memfd(PG, 4) };
+	int fds[2] = { memfd_filled(PG, 3), memfd_filled(PG, 4) };
 	int i;
 
 	for (i = 0; i < 100; i++)
@@ -214,7 +214,7 @@ TEST_F(fwd, forward_socket_closed)
 TEST_F(fwd, stray_vmm_frames)
 {
 	int fds_before = broker_fds(&self->b);
-	int mfd = make_memfd(PG, 5);
+	int mfd = memfd_filled(PG, 5);
 
 	vshm_encode_reply_u64(self->m, VSHM_VU_BACKEND_VRING_CALL, 0);
 	ASSERT_EQ(0, vshm_chan_send(self->vmm, self->m, NULL));

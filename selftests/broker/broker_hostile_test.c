@@ -46,7 +46,7 @@ FIXTURE_SETUP(hostile)
 
 	ASSERT_EQ(0, broker_startv(&self->b, NULL, extra));
 	ASSERT_EQ(0, tdev_add(&self->b, &self->good, RSZ, GOOD_GA));
-	self->mfd = make_memfd(64 << 10, 0x5a);
+	self->mfd = memfd_filled(64 << 10, 0x5a);
 	ASSERT_GE(self->mfd, 0);
 	ASSERT_EQ(0, do_map(&self->good, 0, self->mfd, 0, 0, 16 * PG, 1));
 	ASSERT_EQ(0, do_read(&self->good, GOOD_GA, 8, buf));
@@ -461,7 +461,7 @@ static int exhaust_mappings(struct __test_metadata *_metadata, struct ctx *c)
 
 static int truncate_source(struct __test_metadata *_metadata, struct ctx *c)
 {
-	int fd = make_memfd(4 * PG, 7);
+	int fd = memfd_filled(4 * PG, 7);
 	uint8_t buf[16];
 	int64_t r;
 

@@ -30,7 +30,7 @@ FIXTURE_SETUP(life)
 				    false, VSHM_CTL_DEV_STRICT_HOLES));
 	ASSERT_EQ(0, vshm_client_set_region_addr(self->b.c, self->a.id, 0, A_GA, NULL));
 	ASSERT_EQ(0, tdev_add(&self->b, &self->bdev, RSZ, B_GA));
-	self->mfd = make_memfd(16 * PG, 0x44);
+	self->mfd = memfd_filled(16 * PG, 0x44);
 	ASSERT_GE(self->mfd, 0);
 	ASSERT_EQ(0, do_map(&self->a, 0, self->mfd, 0, 0, 4 * PG, 1));
 	ASSERT_EQ(0, do_map(&self->a, 0, self->mfd, 0, 8 * PG, 4 * PG, 1));

@@ -33,9 +33,9 @@ FIXTURE_SETUP(rules)
 	ASSERT_EQ(0, tdev_add_flags(&self->b, &self->a, sizes, 3, false, 0));
 	ASSERT_EQ(0, vshm_client_set_region_addr(self->b.c, self->a.id, 0, A_GA, NULL));
 	ASSERT_EQ(0, tdev_add(&self->b, &self->bdev, RSZ, B_GA));
-	self->mfd = make_memfd(1 << 20, 0x11);
+	self->mfd = memfd_filled(1 << 20, 0x11);
 	ASSERT_GE(self->mfd, 0);
-	self->ram = make_memfd(RAM_SZ, 0x22);
+	self->ram = memfd_filled(RAM_SZ, 0x22);
 	ASSERT_GE(self->ram, 0);
 	ASSERT_EQ(0, vshm_client_set_mem_table(self->b.c, &r, &self->ram, 1, NULL));
 }
@@ -167,7 +167,7 @@ TEST_F(rules, map_sources)
 	EXPECT_EQ(EACCES, do_map(&self->a, 0, ro, 0, 0, PG, 1));
 	EXPECT_EQ(0, do_map(&self->a, 0, ro, 0, 0, PG, 0));
 	close(ro);
-	sealed = make_memfd(PG, 0);
+	sealed = memfd_filled(PG, 0);
 	ASSERT_GE(sealed, 0);
 	ASSERT_EQ(0, fcntl(sealed, F_ADD_SEALS, F_SEAL_WRITE));
 	EXPECT_EQ(EACCES, do_map(&self->a, 0, sealed, 0, PG, PG, 1));
@@ -227,7 +227,7 @@ TEST_F(rules, route_ram_and_regions)
 TEST_F(rules, route_across_mappings)
 {
 	uint8_t buf[2 * PG];
-	int m2 = make_memfd(PG, 0x33);
+	int m2 = memfd_filled(PG, 0x33);
 
 	ASSERT_GE(m2, 0);
 	ASSERT_EQ(0, do_map(&self->bdev, 0, self->mfd, 0, 0, PG, 1));

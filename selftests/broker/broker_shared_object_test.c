@@ -108,7 +108,7 @@ FIXTURE_TEARDOWN(sobj)
 TEST_F(sobj, add_needs_dmabuf)
 {
 	uint8_t u[16];
-	int mfd = make_memfd(PG, 1), p[2], path, fd;
+	int mfd = memfd_filled(PG, 1), p[2], path, fd;
 
 	make_uuid(u, 1);
 	ASSERT_GE(mfd, 0);
@@ -156,7 +156,7 @@ TEST_F(sobj, unknown_uuid)
 TEST_F(sobj, no_ack_without_need_reply)
 {
 	uint8_t u[16];
-	int mfd = make_memfd(PG, 1);
+	int mfd = memfd_filled(PG, 1);
 
 	make_uuid(u, 4);
 	ASSERT_EQ(0, send_frame(self->a.be, VSHM_VU_BACKEND_SHARED_OBJECT_ADD,
@@ -226,7 +226,7 @@ TEST_F(sobj, share_and_map)
 	EXPECT_STREQ("vgem bytes from A", (char *)buf);
 	EXPECT_EQ(0, do_unmap(&self->bdev, 0, 0, BUFSZ));
 	if (view) {
-		EXPECT_TRUE(zero_at(view));
+		EXPECT_TRUE(reads_zero_in_child(view));
 		munmap(view, RSIZE);
 	}
 	EXPECT_EQ(self->base_fds, broker_fds_settle(&self->b, self->base_fds));

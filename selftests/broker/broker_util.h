@@ -35,6 +35,10 @@
 
 #include <vshm/vshm.h>
 
+#include "fd_util.h"
+#include "self_path.h"
+#include "touch_probe.h"
+
 #define T_TIMEOUT_MS	5000
 #define PG		4096u
 
@@ -67,34 +71,15 @@ static inline const char *test_backend(void)
 
 static inline void vshmd_path(char *out, size_t len)
 {
-	char self[PATH_MAX - 64];
-	ssize_t n;
-	char *slash;
-
-	if (getenv("VSHMD") && *getenv("VSHMD")) {
-		snprintf(out, len, "%s", getenv("VSHMD"));
-		return;
-	}
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	self[n > 0 ? n : 0] = 0;
-	slash = strrchr(self, '/');
-	if (slash)
-		*slash = 0;
-	snprintf(out, len, "%s/../../broker/vshmd", self);
+	path_near_self(out, len, "../../broker/vshmd", "VSHMD");
 }
 
 static inline void tools_path(char *out, size_t len, const char *tool)
 {
-	char self[PATH_MAX - 64];
-	ssize_t n;
-	char *slash;
+	char rel[128];
 
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	self[n > 0 ? n : 0] = 0;
-	slash = strrchr(self, '/');
-	if (slash)
-		*slash = 0;
-	snprintf(out, len, "%s/../../tools/%s", self, tool);
+	snprintf(rel, sizeof(rel), "../../tools/%s", tool);
+	path_near_self(out, len, rel, NULL);
 }
 
 /* Start vshmd with extra NULL-terminated arguments; 0 once HELLO worked. */
@@ -197,35 +182,13 @@ static inline bool broker_log_has(struct broker *b, const char *s)
 	return strstr(buf, s);
 }
 
-/* Entries of a directory (without . and ..), or -1. */
-static inline int dir_entries(const char *path)
-{
-	struct dirent *e;
-	DIR *d = opendir(path);
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
-}
-
 /* Open fds of the broker process. */
 static inline int broker_fds(struct broker *b)
 {
 	char path[64];
 
 	snprintf(path, sizeof(path), "/proc/%d/fd", b->pid);
-	return dir_entries(path);
-}
-
-/* Open fds of this process (the directory's own fd not counted). */
-static inline int self_fds(void)
-{
-	return dir_entries("/proc/self/fd") - 1;
+	return count_dir_entries(path);
 }
 
 /* Wait until the broker's fd count is want (it may lag by a loop turn). */
@@ -314,37 +277,6 @@ static inline void tdev_close(struct tdev *t)
 	t->be = t->fw = -1;
 }
 
-/* sendmsg() the @niov buffers with @nfds fds (at most 64); 0 if all went. */
-static inline int send_iov_fds(int fd, struct iovec *iov, int niov,
-			       const int *fds, unsigned int nfds)
-{
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(64 * sizeof(int))];
-	} cb;
-	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = niov };
-	size_t total = 0;
-	int i;
-
-	if (nfds > 64)
-		return -1;
-	if (nfds) {
-		struct cmsghdr *c;
-
-		memset(&cb, 0, sizeof(cb));
-		mh.msg_control = cb.buf;
-		mh.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
-		c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
-		memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
-	}
-	for (i = 0; i < niov; i++)
-		total += iov[i].iov_len;
-	return sendmsg(fd, &mh, MSG_NOSIGNAL) == (ssize_t)total ? 0 : -1;
-}
-
 /* Send one raw frame: header fields, payload, fds. */
 static inline int send_frame(int fd, uint32_t req, uint32_t flags, uint32_t size,
 			     const void *payload, size_t plen, const int *fds,
@@ -355,7 +287,7 @@ static inline int send_frame(int fd, uint32_t req, uint32_t flags, uint32_t size
 		{ &h, sizeof(h) }, { (void *)payload, plen },
 	};
 
-	return send_iov_fds(fd, iov, plen ? 2 : 1, fds, nfds);
+	return send_with_fds(fd, iov, plen ? 2 : 1, fds, nfds);
 }
 
 /* A VhostUserMMap payload. */
@@ -504,61 +436,10 @@ static inline int64_t do_write(struct tdev *t, uint64_t ga, const void *data,
 	return ret ? -1 : recv_u64(t, VSHM_VU_BACKEND_MEM_WRITE);
 }
 
-/* A memfd of size bytes filled with fill. */
-static inline int make_memfd(size_t size, int fill)
-{
-	int fd = memfd_create("vshmd-test", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	void *p;
-
-	if (fd < 0 || ftruncate(fd, size) < 0)
-		return -1;
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (p == MAP_FAILED)
-		return -1;
-	memset(p, fill, size);
-	munmap(p, size);
-	return fd;
-}
-
-/* The signal that kills a child touching p (SIGBUS, SIGSEGV), or 0. */
-static inline int fault_signal_at(const volatile uint8_t *p)
-{
-	int status;
-	pid_t pid = fork();
-
-	if (pid == 0) {
-		signal(SIGBUS, SIG_DFL);
-		signal(SIGSEGV, SIG_DFL);
-		(void)*p;
-		_exit(0);
-	}
-	if (pid < 0 || waitpid(pid, &status, 0) != pid)
-		return 0;
-	return WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-}
-
 /* Did touching p kill a child with SIGBUS? */
 static inline bool sigbus_at(const volatile uint8_t *p)
 {
-	return fault_signal_at(p) == SIGBUS;
-}
-
-/*
- * Does a child read zero at p without a signal?  A hole of a region with
- * safe holes, the broker's default.
- */
-static inline bool zero_at(const volatile uint8_t *p)
-{
-	int status;
-	pid_t pid = fork();
-
-	if (pid == 0) {
-		signal(SIGBUS, SIG_DFL);
-		_exit(*p != 0);
-	}
-	if (pid < 0 || waitpid(pid, &status, 0) != pid)
-		return false;
-	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+	return read_fault_signal(p) == SIGBUS;
 }
 
 #endif /* VSHM_BROKER_UTIL_H */

@@ -111,7 +111,7 @@ static void *vmm_loop(void *opaque)
 /* Does touching p fault (SIGBUS on a kmod hole, SIGSEGV on PROT_NONE)? */
 static bool faults_at(const volatile uint8_t *p)
 {
-	int sig = fault_signal_at(p);
+	int sig = read_fault_signal(p);
 
 	return sig == SIGBUS || sig == SIGSEGV;
 }
@@ -212,7 +212,7 @@ FIXTURE_SETUP(vmm)
 	self->v.stop_efd = -1;
 	for (i = 0; i < NDEV; i++)
 		self->t[i].be = self->t[i].fw = -1;
-	self->mfd = make_memfd(16 * PG, 0x5a);
+	self->mfd = memfd_filled(16 * PG, 0x5a);
 	ASSERT_GE(self->mfd, 0);
 }
 

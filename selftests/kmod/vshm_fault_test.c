@@ -40,10 +40,7 @@ FIXTURE(fault) {
 
 FIXTURE_SETUP(fault)
 {
-	ASSERT_EQ(P, (unsigned long)sysconf(_SC_PAGESIZE));
-	ASSERT_EQ(0, access(VSHM_DEVICE_PATH, F_OK)) {
-		TH_LOG("%s missing: is vshm.ko loaded?", VSHM_DEVICE_PATH);
-	}
+	VT_REQUIRE_DEVICE();
 	vt_install_fault_handler();
 	self->region = -1;
 	self->a = vt_memfd(16 * P, SEED_A, 0);

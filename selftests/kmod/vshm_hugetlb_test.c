@@ -58,10 +58,7 @@ FIXTURE_SETUP(huge)
 	uint64_t nr = 0;
 	long kb;
 
-	ASSERT_EQ(P, (unsigned long)sysconf(_SC_PAGESIZE));
-	ASSERT_EQ(0, access(VSHM_DEVICE_PATH, F_OK)) {
-		TH_LOG("%s missing: is vshm.ko loaded?", VSHM_DEVICE_PATH);
-	}
+	VT_REQUIRE_DEVICE();
 	vt_install_fault_handler();
 	self->region = -1;
 	self->a = -1;

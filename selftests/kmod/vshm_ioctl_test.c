@@ -41,10 +41,7 @@ FIXTURE(dev) {
 
 FIXTURE_SETUP(dev)
 {
-	ASSERT_EQ(P, (unsigned long)sysconf(_SC_PAGESIZE));
-	ASSERT_EQ(0, access(VSHM_DEVICE_PATH, F_OK)) {
-		TH_LOG("%s missing: is vshm.ko loaded?", VSHM_DEVICE_PATH);
-	}
+	VT_REQUIRE_DEVICE();
 	ASSERT_EQ(0, vt_param("max_mappings", &self->max_mappings));
 	ASSERT_EQ(0, vt_param("max_region_size", &self->max_region_size));
 }
@@ -316,10 +313,7 @@ FIXTURE(region) {
 
 FIXTURE_SETUP(region)
 {
-	ASSERT_EQ(P, (unsigned long)sysconf(_SC_PAGESIZE));
-	ASSERT_EQ(0, access(VSHM_DEVICE_PATH, F_OK)) {
-		TH_LOG("%s missing: is vshm.ko loaded?", VSHM_DEVICE_PATH);
-	}
+	VT_REQUIRE_DEVICE();
 	vt_install_fault_handler();
 	self->region = -1;
 	self->a = vt_memfd(NPAGES * P, SEED_A, 0);

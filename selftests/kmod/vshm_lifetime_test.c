@@ -46,10 +46,7 @@ FIXTURE(life) {
 
 FIXTURE_SETUP(life)
 {
-	ASSERT_EQ(P, (unsigned long)sysconf(_SC_PAGESIZE));
-	ASSERT_EQ(0, access(VSHM_DEVICE_PATH, F_OK)) {
-		TH_LOG("%s missing: is vshm.ko loaded?", VSHM_DEVICE_PATH);
-	}
+	VT_REQUIRE_DEVICE();
 	vt_install_fault_handler();
 	self->region = -1;
 	self->a = -1;

@@ -21,6 +21,7 @@
 #include <linux/vshm.h>
 
 #include "kselftest_harness.h"
+#include "vshm_test.h"
 
 static int unload_vshm(void)
 {
@@ -65,9 +66,7 @@ FIXTURE_SETUP(module)
 		SKIP(return, "VSHM_KO is not set: run through 'make check'");
 	if (geteuid() != 0)
 		SKIP(return, "needs root to load and unload modules");
-	ASSERT_EQ(0, access(VSHM_DEVICE_PATH, F_OK)) {
-		TH_LOG("%s missing: is vshm.ko loaded?", VSHM_DEVICE_PATH);
-	}
+	VT_REQUIRE_DEVICE();
 }
 
 FIXTURE_TEARDOWN(module)

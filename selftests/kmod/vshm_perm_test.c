@@ -54,9 +54,7 @@ FIXTURE(perm) {
 
 FIXTURE_SETUP(perm)
 {
-	ASSERT_EQ(0, access(VSHM_DEVICE_PATH, F_OK)) {
-		TH_LOG("%s missing: is vshm.ko loaded?", VSHM_DEVICE_PATH);
-	}
+	VT_REQUIRE_DEVICE();
 	self->src = -1;
 	self->region = vt_create_region(4 * P, 0);
 	ASSERT_LE(0, self->region);

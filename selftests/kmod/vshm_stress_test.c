@@ -260,10 +260,7 @@ FIXTURE_SETUP(stress)
 {
 	int i;
 
-	ASSERT_EQ(P, (unsigned long)sysconf(_SC_PAGESIZE));
-	ASSERT_EQ(0, access(VSHM_DEVICE_PATH, F_OK)) {
-		TH_LOG("%s missing: is vshm.ko loaded?", VSHM_DEVICE_PATH);
-	}
+	VT_REQUIRE_DEVICE();
 	vt_install_fault_handler();
 	ASSERT_EQ(0, vt_stat("regions", &self->regions0));
 	ASSERT_EQ(0, vt_stat("mappings", &self->mappings0));

@@ -33,6 +33,18 @@
 #define VT_PARAM_DIR		"/sys/module/vshm/parameters"
 #define VT_STATS_PATH		"/sys/kernel/debug/vshm/stats"
 
+/*
+ * What every module test checks first, in a TEST or FIXTURE_SETUP: 4 KiB
+ * pages (the tests' layouts count in them) and /dev/vshm present.
+ */
+#define VT_REQUIRE_DEVICE() do {					\
+	ASSERT_EQ(VT_PAGE, (unsigned long)sysconf(_SC_PAGESIZE));	\
+	ASSERT_EQ(0, access(VSHM_DEVICE_PATH, F_OK)) {			\
+		TH_LOG("%s missing: is vshm.ko loaded?",		\
+		       VSHM_DEVICE_PATH);				\
+	}								\
+} while (0)
+
 /* ---- ioctls, each returning a new fd or 0 on success, -errno on failure */
 
 static inline int vt_create_region_req(struct vshm_region_create *req)

@@ -17,6 +17,7 @@
 
 #include "kselftest_harness.h"
 #include "test_util.h"
+#include "touch_probe.h"
 
 #define PG 4096u
 #define NPAGES 16u
@@ -47,7 +48,7 @@ FIXTURE_SETUP(region)
 {
 	int ret;
 
-	self->src = make_memfd(4 * PG, 0x11);
+	self->src = memfd_filled(4 * PG, 0x11);
 	ASSERT_GE(self->src, 0);
 	ret = vshm_region_create(variant->type, NPAGES * PG, 8, &self->r);
 	if (ret && variant->type == VSHM_BACKEND_KMOD &&
@@ -56,7 +57,7 @@ FIXTURE_SETUP(region)
 		return;
 	}
 	ASSERT_EQ(0, ret) TH_LOG("create %s region: %s", variant->name, vshm_strerror(ret));
-	self->fds0 = count_fds();
+	self->fds0 = count_open_fds();
 }
 
 FIXTURE_TEARDOWN(region)
@@ -86,26 +87,6 @@ static uint8_t *region_ptr(FIXTURE_DATA(region) *self)
 		self->kaddr = p == MAP_FAILED ? NULL : p;
 	}
 	return self->kaddr;
-}
-
-/* Signal that kills a child touching addr (0: none). */
-static int touch_in_child(volatile uint8_t *addr, bool write)
-{
-	int status;
-	pid_t pid = fork();
-
-	if (pid == 0) {
-		signal(SIGSEGV, SIG_DFL);
-		signal(SIGBUS, SIG_DFL);
-		if (write)
-			*addr = 0x5a;
-		else
-			(void)*addr;
-		_exit(0);
-	}
-	if (pid < 0 || waitpid(pid, &status, 0) != pid)
-		return -1;
-	return WIFSIGNALED(status) ? WTERMSIG(status) : 0;
 }
 
 static void expect_state(struct __test_metadata *_metadata, struct vshm_region *r,
@@ -178,7 +159,7 @@ TEST_F(region, read_only_mapping)
 	p = region_ptr(self);
 	ASSERT_NE(NULL, p);
 	EXPECT_EQ(0x11, p[0]);
-	sig = touch_in_child(p + 10, true);
+	sig = touch_in_child(p + 10, true, NULL);
 	EXPECT_TRUE(sig == SIGBUS || sig == SIGSEGV) TH_LOG("signal %d", sig);
 	if (variant->type == VSHM_BACKEND_MMAP) {
 		EXPECT_NE(0, mprotect(p, PG, PROT_READ | PROT_WRITE));
@@ -201,13 +182,13 @@ TEST_F(region, overlap_is_eexist)
 	EXPECT_EQ(0, vshm_region_map(self->r, self->src, 0, 6 * PG, PG, 0));
 	expect_state(_metadata, self->r, 3, 4 * PG);
 	EXPECT_EQ(0, vshm_region_unmap_all(self->r));
-	EXPECT_EQ(self->fds0, count_fds());
+	EXPECT_EQ(self->fds0, count_open_fds());
 }
 
 /* Proves replace swaps every mapping the range fully covers, maps holes too, and a partly covered mapping gives EINVAL with nothing changed. */
 TEST_F(region, replace)
 {
-	int other = make_memfd(4 * PG, 0x44);
+	int other = memfd_filled(4 * PG, 0x44);
 	struct vshm_mapping m[4];
 	uint8_t b;
 
@@ -261,7 +242,7 @@ TEST_F(region, unmap_exact)
 	EXPECT_EQ(-ENXIO, vshm_region_read(self->r, 4 * PG, &b, 1));
 	p = region_ptr(self);
 	ASSERT_NE(NULL, p);
-	sig = touch_in_child(p + 4 * PG, false);
+	sig = touch_in_child(p + 4 * PG, false, NULL);
 	if (variant->type == VSHM_BACKEND_KMOD) {
 		EXPECT_EQ(0, sig);
 		EXPECT_EQ(0, p[4 * PG]);
@@ -296,7 +277,7 @@ TEST_F(region, strict_holes)
 		view = mmap(NULL, NPAGES * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 		ASSERT_NE(MAP_FAILED, view);
 		EXPECT_EQ(0x11, view[0]);
-		EXPECT_EQ(SIGBUS, touch_in_child(view + 2 * PG, false));
+		EXPECT_EQ(SIGBUS, touch_in_child(view + 2 * PG, false, NULL));
 		EXPECT_EQ(-1, pread(fd, &b, 1, 2 * PG));
 		EXPECT_EQ(ENXIO, errno);
 		munmap(view, NPAGES * PG);
@@ -336,7 +317,7 @@ TEST_F(region, invalid_ranges)
 	EXPECT_EQ(-EINVAL, vshm_region_unmap(self->r, 7, PG));
 	EXPECT_EQ(-EOVERFLOW, vshm_region_unmap(self->r, NPAGES * PG, PG));
 	expect_state(_metadata, self->r, 0, 0);
-	EXPECT_EQ(self->fds0, count_fds());
+	EXPECT_EQ(self->fds0, count_open_fds());
 }
 
 /* Proves bad sources fail cleanly: EBADF, ENODEV (pipe), EOVERFLOW past the source end, EACCES for writable maps of read-only or write-sealed fds. */
@@ -359,7 +340,7 @@ TEST_F(region, bad_sources)
 	EXPECT_EQ(-EACCES, vshm_region_map(self->r, ro, 0, 0, PG, VSHM_REGION_WRITE));
 	EXPECT_EQ(0, vshm_region_map(self->r, ro, 0, 0, PG, 0));
 	close(ro);
-	sealed = make_memfd(PG, 0);
+	sealed = memfd_filled(PG, 0);
 	ASSERT_GE(sealed, 0);
 	ASSERT_EQ(0, fcntl(sealed, F_ADD_SEALS, F_SEAL_WRITE));
 	EXPECT_EQ(-EACCES, vshm_region_map(self->r, sealed, 0, PG, PG, VSHM_REGION_WRITE));
@@ -367,7 +348,7 @@ TEST_F(region, bad_sources)
 	close(sealed);
 	expect_state(_metadata, self->r, 2, 2 * PG);
 	EXPECT_EQ(0, vshm_region_unmap_all(self->r));
-	EXPECT_EQ(self->fds0, count_fds());
+	EXPECT_EQ(self->fds0, count_open_fds());
 }
 
 /* Proves the mapping limit gives ENOSPC, and a replace that frees room still succeeds. */
@@ -389,7 +370,7 @@ TEST_F(region, mapping_limit)
 /* Proves copies span adjacent mappings, stop short at a hole, fail with ENXIO when they start in one, and at or past the end read 0 bytes and fail to write with ENOSPC. */
 TEST_F(region, copy_bounds)
 {
-	int other = make_memfd(PG, 0x44);
+	int other = memfd_filled(PG, 0x44);
 	uint8_t buf[4 * PG];
 
 	REQUIRE_REGION();
@@ -416,7 +397,7 @@ TEST_F(region, copy_bounds)
 /* Proves the region keeps a mapped source alive after the caller closes its fd. */
 TEST_F(region, source_outlives_fd)
 {
-	int fd = make_memfd(PG, 0x77);
+	int fd = memfd_filled(PG, 0x77);
 	uint8_t b;
 
 	REQUIRE_REGION();
@@ -426,7 +407,7 @@ TEST_F(region, source_outlives_fd)
 	ASSERT_EQ(1, vshm_region_read(self->r, 0, &b, 1));
 	EXPECT_EQ(0x77, b);
 	EXPECT_EQ(0, vshm_region_unmap_all(self->r));
-	EXPECT_EQ(self->fds0, count_fds());
+	EXPECT_EQ(self->fds0, count_open_fds());
 }
 
 /*
@@ -447,7 +428,7 @@ TEST_F(region, destroy_drops_mappings)
 	if (variant->type == VSHM_BACKEND_MMAP) {
 		vshm_region_destroy(self->r);
 		self->r = NULL;
-		EXPECT_EQ(self->fds0, count_fds());
+		EXPECT_EQ(self->fds0, count_open_fds());
 		return;
 	}
 	vmm = fcntl(vshm_region_fd(self->r), F_DUPFD_CLOEXEC, 0);
@@ -457,9 +438,9 @@ TEST_F(region, destroy_drops_mappings)
 	EXPECT_EQ(0x11, view[PG]);
 	vshm_region_destroy(self->r);
 	self->r = NULL;
-	sig = touch_in_child(view + PG, false);
+	sig = touch_in_child(view + PG, false, NULL);
 	EXPECT_EQ(0, sig);
-	sig = touch_in_child(view + 4 * PG, true);
+	sig = touch_in_child(view + 4 * PG, true, NULL);
 	EXPECT_EQ(0, sig);
 	EXPECT_EQ(0, view[PG]);
 	EXPECT_EQ(0, view[4 * PG]);
@@ -481,7 +462,7 @@ TEST_F(region, destroy_drops_mappings)
  */
 TEST_F(region, truncated_source_copies_safely)
 {
-	int fd = make_memfd(4 * PG, 0x55);
+	int fd = memfd_filled(4 * PG, 0x55);
 	uint8_t buf[2 * PG];
 	struct stat st;
 	ssize_t n;
@@ -524,7 +505,7 @@ TEST_F(region, truncated_source_copies_safely)
  */
 TEST_F(region, mmap_source_handles)
 {
-	int fd = make_memfd(4 * PG, 0x22);
+	int fd = memfd_filled(4 * PG, 0x22);
 	uint8_t b;
 	struct stat st;
 
@@ -534,9 +515,9 @@ TEST_F(region, mmap_source_handles)
 	ASSERT_GE(fd, 0);
 	ASSERT_EQ(0, vshm_region_map(self->r, fd, 0, 0, PG, VSHM_REGION_WRITE));
 	ASSERT_EQ(0, vshm_region_map(self->r, fd, PG, PG, PG, 0));
-	EXPECT_EQ(self->fds0 + 1 + 2, count_fds());
+	EXPECT_EQ(self->fds0 + 1 + 2, count_open_fds());
 	ASSERT_EQ(0, vshm_region_replace(self->r, fd, 0, 0, 2 * PG, VSHM_REGION_WRITE));
-	EXPECT_EQ(self->fds0 + 1 + 1, count_fds());
+	EXPECT_EQ(self->fds0 + 1 + 1, count_open_fds());
 	ASSERT_EQ(0, fcntl(fd, F_SETFL, O_APPEND));
 	ASSERT_EQ(1, vshm_region_write(self->r, PG + 3, "q", 1));
 	ASSERT_EQ(1, pread(fd, &b, 1, PG + 3));
@@ -544,7 +525,7 @@ TEST_F(region, mmap_source_handles)
 	ASSERT_EQ(0, fstat(fd, &st));
 	EXPECT_EQ(4 * PG, st.st_size);
 	ASSERT_EQ(0, vshm_region_unmap(self->r, 0, 2 * PG));
-	EXPECT_EQ(self->fds0 + 1, count_fds());
+	EXPECT_EQ(self->fds0 + 1, count_open_fds());
 	close(fd);
 }
 
@@ -683,10 +664,10 @@ TEST(table_backend_copies_without_window)
 {
 	struct vshm_region *r;
 	uint8_t buf[8], *src_view;
-	int src = make_memfd(4 * PG, 0x11), dup_src, fds0;
+	int src = memfd_filled(4 * PG, 0x11), dup_src, fds0;
 
 	ASSERT_GE(src, 0);
-	fds0 = count_fds();
+	fds0 = count_open_fds();
 	ASSERT_EQ(0, vshm_region_create(VSHM_BACKEND_TABLE, NPAGES * PG, 8, &r));
 	EXPECT_EQ(NULL, vshm_region_addr(r));
 	EXPECT_GT(0, vshm_region_fd(r));
@@ -712,7 +693,7 @@ TEST(table_backend_copies_without_window)
 	EXPECT_EQ(-ENXIO, vshm_region_read(r, 2 * PG, buf, 8));
 	ASSERT_EQ(0, vshm_region_unmap_all(r));
 	vshm_region_destroy(r);
-	EXPECT_EQ(fds0, count_fds());
+	EXPECT_EQ(fds0, count_open_fds());
 	close(src);
 }
 

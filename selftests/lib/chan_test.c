@@ -21,7 +21,7 @@ FIXTURE(chan) {
 
 FIXTURE_SETUP(chan)
 {
-	self->fds0 = count_fds();
+	self->fds0 = count_open_fds();
 	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, self->sv));
 	ASSERT_EQ(0, vshm_chan_new(self->sv[0], VSHM_PROTO_BACKEND, 0, &self->rx));
 	ASSERT_EQ(0, vshm_chan_new(self->sv[1], VSHM_PROTO_BACKEND, 0, &self->tx));
@@ -44,26 +44,13 @@ FIXTURE_TEARDOWN(chan)
 	free(self->out);
 }
 
-/* sendmsg len bytes with nfds fds on the first byte. */
+/* sendmsg len bytes with nfds fds on the first byte; len, or -1. */
 static ssize_t raw_send(int sock, const void *buf, size_t len, const int *fds,
 			unsigned int nfds)
 {
-	char cbuf[CMSG_SPACE(64 * sizeof(int))];
 	struct iovec iov = { (void *)buf, len };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-	struct cmsghdr *c;
 
-	if (nfds) {
-		memset(cbuf, 0, sizeof(cbuf));
-		mh.msg_control = cbuf;
-		mh.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
-		c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
-		memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
-	}
-	return sendmsg(sock, &mh, MSG_NOSIGNAL);
+	return send_with_fds(sock, &iov, 1, fds, nfds) ? -1 : (ssize_t)len;
 }
 
 static void fill_mmap(struct vshm_vu_mmap *m)
@@ -79,7 +66,7 @@ static void fill_mmap(struct vshm_vu_mmap *m)
 TEST_F(chan, partial_reads)
 {
 	struct vshm_vu_mmap mm, got;
-	int fd = make_memfd(4096, 0);
+	int fd = memfd_filled(4096, 0);
 	const uint8_t *f;
 	size_t len, i;
 
@@ -98,14 +85,14 @@ TEST_F(chan, partial_reads)
 	vshm_msg_release(self->out);
 	close(fd);
 	EXPECT_EQ(-EAGAIN, vshm_chan_recv(self->rx, self->out, &self->err));
-	EXPECT_EQ(self->fds0 + 2, count_fds());
+	EXPECT_EQ(self->fds0 + 2, count_open_fds());
 }
 
 /* Proves two back-to-back frames with one fd each are received separately, each with its own fd. */
 TEST_F(chan, fds_stay_with_their_frame)
 {
 	struct vshm_vu_mmap mm;
-	int a = make_memfd(4096, 0), b = make_memfd(8192, 0), fa, fb;
+	int a = memfd_filled(4096, 0), b = memfd_filled(8192, 0), fa, fb;
 	struct stat sa, sb;
 
 	ASSERT_GE(a, 0);
@@ -129,7 +116,7 @@ TEST_F(chan, fds_stay_with_their_frame)
 	EXPECT_EQ(8192, sb.st_size);
 	close(fa);
 	close(fb);
-	EXPECT_EQ(self->fds0 + 2, count_fds());
+	EXPECT_EQ(self->fds0 + 2, count_open_fds());
 }
 
 /* Proves output the socket cannot take is queued (fds duplicated) and arrives intact and in order after flushing. */
@@ -138,7 +125,7 @@ TEST_F(chan, partial_writes_and_queue)
 	static uint8_t data[VSHM_MEM_DATA_MAX];
 	struct vshm_vu_mem_access a;
 	struct vshm_vu_mmap mm, got;
-	int sz = 4096, fd = make_memfd(4096, 0), i, n = 0, got_map = 0;
+	int sz = 4096, fd = memfd_filled(4096, 0), i, n = 0, got_map = 0;
 	struct pollfd p;
 
 	ASSERT_GE(fd, 0);
@@ -184,14 +171,14 @@ TEST_F(chan, partial_writes_and_queue)
 	}
 	EXPECT_EQ(1, got_map);
 	EXPECT_EQ(0, vshm_chan_pending(self->tx));
-	EXPECT_EQ(self->fds0 + 2, count_fds());
+	EXPECT_EQ(self->fds0 + 2, count_open_fds());
 }
 
 /* Proves a peer closing between frames gives -EPIPE, mid-frame -VSHM_ETRUNC, and fds of the cut frame are closed. */
 TEST_F(chan, end_of_stream)
 {
 	struct vshm_vu_mmap mm;
-	int fd = make_memfd(4096, 0);
+	int fd = memfd_filled(4096, 0);
 	const uint8_t *f;
 	size_t len;
 
@@ -208,7 +195,7 @@ TEST_F(chan, end_of_stream)
 	TH_LOG("%s", self->err.msg);
 	/* the channel stays broken */
 	EXPECT_EQ(-VSHM_ETRUNC, vshm_chan_recv(self->rx, self->out, &self->err));
-	EXPECT_EQ(self->fds0 + 1, count_fds());
+	EXPECT_EQ(self->fds0 + 1, count_open_fds());
 }
 
 /* Proves a clean close between frames is -EPIPE. */
@@ -223,7 +210,7 @@ TEST_F(chan, clean_close)
 TEST_F(chan, bad_header_breaks_channel)
 {
 	struct vshm_hdr h = { 9, 0x2, 40 };
-	int fd = make_memfd(4096, 0);
+	int fd = memfd_filled(4096, 0);
 
 	ASSERT_GE(fd, 0);
 	ASSERT_EQ(12, raw_send(self->sv[1], &h, 12, &fd, 1));
@@ -231,7 +218,7 @@ TEST_F(chan, bad_header_breaks_channel)
 	EXPECT_EQ(-VSHM_EVERSION, vshm_chan_recv(self->rx, self->out, &self->err));
 	EXPECT_EQ(-VSHM_EVERSION, vshm_chan_broken(self->rx));
 	EXPECT_EQ(-VSHM_EVERSION, vshm_chan_recv(self->rx, self->out, &self->err));
-	EXPECT_EQ(self->fds0 + 2, count_fds());
+	EXPECT_EQ(self->fds0 + 2, count_open_fds());
 }
 
 /*
@@ -297,7 +284,7 @@ TEST_F(chan, eof_is_broken)
 TEST_F(chan, invalid_frame_keeps_channel)
 {
 	struct vshm_vu_mmap mm;
-	int fd = make_memfd(4096, 0);
+	int fd = memfd_filled(4096, 0);
 	const uint8_t *f;
 	size_t len;
 
@@ -311,7 +298,7 @@ TEST_F(chan, invalid_frame_keeps_channel)
 	EXPECT_EQ(0, vshm_chan_broken(self->rx));
 	EXPECT_EQ(VSHM_VU_BACKEND_SHMEM_UNMAP, self->out->hdr.request);
 	EXPECT_EQ(0, self->out->nfds);
-	EXPECT_EQ(self->fds0 + 2, count_fds());
+	EXPECT_EQ(self->fds0 + 2, count_open_fds());
 	ASSERT_EQ(0, vshm_chan_send(self->tx, self->m, &self->err));
 	EXPECT_EQ(0, vshm_chan_recv(self->rx, self->out, &self->err));
 }
@@ -329,7 +316,7 @@ TEST_F(chan, too_many_fds)
 	for (i = 0; i < VSHM_MAX_FDS + 8; i++)
 		close(fds[i]);
 	EXPECT_EQ(-VSHM_EFDEXTRA, vshm_chan_recv(self->rx, self->out, &self->err));
-	EXPECT_EQ(self->fds0 + 2, count_fds());
+	EXPECT_EQ(self->fds0 + 2, count_open_fds());
 }
 
 /* Proves recv_wait times out with -ETIMEDOUT when nothing arrives. */

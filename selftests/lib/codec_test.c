@@ -24,7 +24,7 @@ FIXTURE_SETUP(codec)
 	ASSERT_NE(NULL, self->m);
 	ASSERT_NE(NULL, self->out);
 	memset(&self->err, 0, sizeof(self->err));
-	self->fds0 = count_fds();
+	self->fds0 = count_open_fds();
 	ASSERT_GT(self->fds0, 0);
 }
 
@@ -40,7 +40,7 @@ static int parse_raw(enum vshm_proto proto, uint32_t req, uint32_t flags,
 		     struct vshm_msg *m, struct vshm_err *err)
 {
 	struct vshm_hdr h = { req, flags, size };
-	int fds[VSHM_MAX_FDS + 4];
+	int fds[VSHM_MAX_FDS + 4] = { 0 };
 	uint8_t *buf = calloc(1, 12 + (size_t)size);
 	unsigned int i;
 	ssize_t ret;
@@ -194,7 +194,7 @@ TEST_F(codec, roundtrip_shmem_map_unmap)
 	struct vshm_vu_mmap in = { .shmid = 255, .fd_offset = 8192,
 				   .shm_offset = 1ULL << 40, .len = 4096, .flags = 1 };
 	struct vshm_vu_mmap out;
-	int fd = make_memfd(4096, 0), got;
+	int fd = memfd_filled(4096, 0), got;
 
 	ASSERT_GE(fd, 0);
 	ASSERT_EQ(0, vshm_encode_shmem_map(self->m, &in, fd, true));
@@ -215,7 +215,7 @@ TEST_F(codec, roundtrip_shmem_map_unmap)
 	EXPECT_EQ(0, memcmp(&in, &out, sizeof(in)));
 	EXPECT_EQ(0, self->out->nfds);
 	close(fd);
-	EXPECT_EQ(self->fds0, count_fds());
+	EXPECT_EQ(self->fds0, count_open_fds());
 }
 
 /* Proves GET_SHMEM_CONFIG request and reply round-trip. */
@@ -282,7 +282,7 @@ TEST_F(codec, roundtrip_shared_object_and_replies)
 {
 	uint8_t uuid[16], out[16];
 	uint64_t v;
-	int fd = make_memfd(4096, 0);
+	int fd = memfd_filled(4096, 0);
 	uint32_t req;
 
 	ASSERT_GE(fd, 0);
@@ -316,7 +316,7 @@ TEST_F(codec, roundtrip_shared_object_and_replies)
 		EXPECT_EQ(0, v);
 	}
 	close(fd);
-	EXPECT_EQ(self->fds0, count_fds());
+	EXPECT_EQ(self->fds0, count_open_fds());
 }
 
 /* Proves the flag encodings: final bit 0 = rw; draft MAP_R=1/MAP_W=2; undefined bits rejected. */
@@ -402,7 +402,7 @@ TEST_F(codec, roundtrip_control)
 		{ VSHM_CTL_VMM_UNMAP, &vunmap, sizeof(vunmap), 0, NULL, 0, 0 },
 		{ VSHM_CTL_VMM_RESET, &vreset, sizeof(vreset), 0, NULL, 0, 0 },
 	};
-	int fds[2] = { make_memfd(4096, 0), make_memfd(4096, 0) };
+	int fds[2] = { memfd_filled(4096, 0), memfd_filled(4096, 0) };
 	const void *p;
 	uint32_t error;
 	size_t len, i;
@@ -440,7 +440,7 @@ TEST_F(codec, roundtrip_control)
 	}
 	close(fds[0]);
 	close(fds[1]);
-	EXPECT_EQ(self->fds0, count_fds());
+	EXPECT_EQ(self->fds0, count_open_fds());
 }
 
 #define EXPECT_FAIL(want, call) do { \
@@ -449,7 +449,7 @@ TEST_F(codec, roundtrip_control)
 	EXPECT_EQ(-(want), self->err.code); \
 	EXPECT_NE(0, self->err.msg[0]); \
 	TH_LOG("%s: %s", vshm_strerror(__r), self->err.msg); \
-	EXPECT_EQ(self->fds0, count_fds()); \
+	EXPECT_EQ(self->fds0, count_open_fds()); \
 } while (0)
 
 static uint8_t mmap_payload[40];
@@ -479,7 +479,7 @@ TEST_F(codec, vmm_requests_strict)
 	struct vshm_ctl_vmm_map bad[4];
 	struct vshm_ctl_vmm_reset r = { .dev_id = 1, .nregions = 257 };
 	struct vshm_ctl_device dev = { .dev_id = 1, .nregions = 1 };
-	int fd = make_memfd(4096, 0), i;
+	int fd = memfd_filled(4096, 0), i;
 
 	ASSERT_GE(fd, 0);
 	EXPECT_EQ(0, vmm_refused(self, VSHM_CTL_VMM_MAP, &ok, sizeof(ok), fd));
@@ -641,7 +641,7 @@ TEST_F(codec, padded_mem_access)
 	memcpy(p + 8, &size, 4);
 	EXPECT_EQ(0, parse_raw(VSHM_PROTO_BACKEND, 12, 1, p, VSHM_PAYLOAD_MAX, 0, self->m, &self->err));
 	EXPECT_EQ(0, parse_raw(VSHM_PROTO_BACKEND, 12, 1, p, 12 + VSHM_MEM_DATA_MAX, 0, self->m, &self->err));
-	EXPECT_EQ(self->fds0, count_fds());
+	EXPECT_EQ(self->fds0, count_open_fds());
 }
 
 /* Proves a frame size over the cap is VSHM_EFRAMESIZE and a MEM_READ / MEM_WRITE data size over the cap is the distinct VSHM_EDATASIZE. */
@@ -731,7 +731,7 @@ TEST_F(codec, unknown_request)
 	ASSERT_EQ(0, parse_raw(VSHM_PROTO_BACKEND, 99, 1, "abc", 3, 2, self->m, &self->err));
 	EXPECT_EQ(2, self->m->nfds);
 	vshm_msg_release(self->m);
-	EXPECT_EQ(self->fds0, count_fds());
+	EXPECT_EQ(self->fds0, count_open_fds());
 }
 
 /* Proves a frame shorter than its header says is rejected with VSHM_ETRUNC. */

@@ -26,7 +26,7 @@ FIXTURE(fe) {
 
 FIXTURE_SETUP(fe)
 {
-	self->fds0 = count_fds();
+	self->fds0 = count_open_fds();
 	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, self->sv));
 	ASSERT_EQ(0, vshm_chan_new(self->sv[0], VSHM_PROTO_FRONTEND, VSHM_CHAN_OWN_FD, &self->fe));
 	ASSERT_EQ(0, vshm_chan_new(self->sv[1], VSHM_PROTO_FRONTEND, VSHM_CHAN_OWN_FD, &self->be));
@@ -40,7 +40,7 @@ FIXTURE_TEARDOWN(fe)
 	vshm_chan_free(self->fe);
 	vshm_chan_free(self->be);
 	free(self->m);
-	EXPECT_EQ(self->fds0, count_fds());
+	EXPECT_EQ(self->fds0, count_open_fds());
 }
 
 static void offer(struct vshm_be_main *st, uint64_t pf)
@@ -162,27 +162,15 @@ static int raw(int fd, uint32_t req, uint32_t flags, const void *p, uint32_t siz
 {
 	struct vshm_hdr h = { req, flags, size };
 	uint8_t buf[12 + 2100];
-	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
 	struct iovec iov = { buf, 12 + size };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 	int nfd = -1, ret;
 
 	memcpy(buf, &h, 12);
 	if (size)
 		memcpy(buf + 12, p, size);
-	if (with_fd) {
-		struct cmsghdr *c;
-
+	if (with_fd)
 		nfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-		mh.msg_control = cbuf;
-		mh.msg_controllen = sizeof(cbuf);
-		c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &nfd, sizeof(int));
-	}
-	ret = sendmsg(fd, &mh, MSG_NOSIGNAL) == (ssize_t)iov.iov_len ? 0 : -1;
+	ret = send_with_fds(fd, &iov, 1, &nfd, with_fd ? 1 : 0);
 	if (nfd >= 0)
 		close(nfd);
 	return ret;
@@ -221,7 +209,7 @@ TEST_F(fe, malformed_replies)
 	EXPECT_EQ(-VSHM_EREPLY, vshm_fe_get_features(self->fe, &v, T_MS, &self->err));
 	ASSERT_EQ(0, raw(bfd, VSHM_VU_GET_FEATURES, R, p, 8, 1));
 	EXPECT_EQ(-VSHM_EFDEXTRA, vshm_fe_get_features(self->fe, &v, T_MS, &self->err));
-	EXPECT_EQ(self->fds0 + 2, count_fds());
+	EXPECT_EQ(self->fds0 + 2, count_open_fds());
 
 	p[4] = 1;
 	ASSERT_EQ(0, raw(bfd, VSHM_VU_GET_SHMEM_CONFIG, R, p, 2056, 0));

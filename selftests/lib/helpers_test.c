@@ -109,7 +109,7 @@ FIXTURE(be) {
 
 FIXTURE_SETUP(be)
 {
-	self->fds0 = count_fds();
+	self->fds0 = count_open_fds();
 	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, self->sv));
 	ASSERT_EQ(0, vshm_chan_new(self->sv[0], VSHM_PROTO_BACKEND, VSHM_CHAN_OWN_FD, &self->ch));
 	ASSERT_EQ(0, vshm_chan_new(self->sv[1], VSHM_PROTO_BACKEND, VSHM_CHAN_OWN_FD, &self->fe.ch));
@@ -131,7 +131,7 @@ FIXTURE_TEARDOWN(be)
 /* Proves SHMEM_MAP / SHMEM_UNMAP with WAIT_ACK reach the front-end and its refusal comes back as -errno. */
 TEST_F(be, shmem_map_unmap_ack)
 {
-	int fd = make_memfd(4 * PG, 0x31);
+	int fd = memfd_filled(4 * PG, 0x31);
 	uint8_t b;
 
 	ASSERT_GE(fd, 0);
@@ -153,7 +153,7 @@ TEST_F(be, shmem_map_unmap_ack)
 	EXPECT_EQ(1, vshm_region_read(self->fe.region, 0, &b, 1));
 	close(fd);
 	/* the two sockets, and the source fd the front-end's live mapping holds */
-	EXPECT_EQ(self->fds0 + 3, count_fds());
+	EXPECT_EQ(self->fds0 + 3, count_open_fds());
 }
 
 /* Proves MEM_READ / MEM_WRITE move blocks larger than the cap intact and a front-end failure is -errno. */
@@ -284,7 +284,7 @@ static void *broker_main(void *arg)
 				break;
 			}
 			reg.shmid = ref.shmid;
-			rfd = make_memfd(PG, 0);
+			rfd = memfd_filled(PG, 0);
 			memcpy(body, &reg, sizeof(reg));
 			blen = sizeof(reg);
 			break;
@@ -358,7 +358,7 @@ FIXTURE_SETUP(client)
 {
 	int sv[2];
 
-	self->fds0 = count_fds();
+	self->fds0 = count_open_fds();
 	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
 	ASSERT_EQ(0, vshm_chan_new(sv[1], VSHM_PROTO_CONTROL, VSHM_CHAN_OWN_FD, &self->b.ch));
 	ASSERT_EQ(0, pthread_create(&self->thread, NULL, broker_main, &self->b));
@@ -376,7 +376,7 @@ FIXTURE_TEARDOWN(client)
 TEST_F(client, every_call)
 {
 	uint64_t sizes[3] = { PG, 0, 2 * PG };
-	int rfds[3], be = make_memfd(PG, 0), fwd = make_memfd(PG, 0), ram = make_memfd(PG, 0);
+	int rfds[3], be = memfd_filled(PG, 0), fwd = memfd_filled(PG, 0), ram = memfd_filled(PG, 0);
 	struct vshm_ctl_ram_range range = { .guest_addr = 0, .size = PG };
 	struct vshm_ctl_device_entry devs[4];
 	struct vshm_mapping maps[4];
@@ -414,18 +414,18 @@ TEST_F(client, every_call)
 	close(fwd);
 	close(ram);
 	/* the client's socket and the broker's end are the only fds left */
-	EXPECT_EQ(self->fds0 + 2, count_fds());
+	EXPECT_EQ(self->fds0 + 2, count_open_fds());
 }
 
 /* Proves a broker refusal comes back as its -errno, with no fd received or leaked. */
 TEST_F(client, refusal_is_errno)
 {
-	int be = make_memfd(PG, 0), fd;
+	int be = memfd_filled(PG, 0), fd;
 	uint64_t size;
 
 	EXPECT_EQ(-ENOENT, vshm_client_get_region(self->c, 9, 0, &fd, &size, &self->err));
 	close(be);
-	EXPECT_EQ(self->fds0 + 2, count_fds());
+	EXPECT_EQ(self->fds0 + 2, count_open_fds());
 }
 
 /*
@@ -443,8 +443,8 @@ TEST(client_mmap_broker)
 	pthread_t thread;
 	uint32_t dev = 0;
 
-	fds0 = count_fds();
-	be = make_memfd(PG, 0);
+	fds0 = count_open_fds();
+	be = memfd_filled(PG, 0);
 	ASSERT_GE(be, 0);
 	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
 	ASSERT_EQ(0, vshm_chan_new(sv[1], VSHM_PROTO_CONTROL, VSHM_CHAN_OWN_FD, &b.ch));
@@ -463,7 +463,7 @@ TEST(client_mmap_broker)
 	pthread_join(thread, NULL);
 	vshm_chan_free(b.ch);
 	close(be);
-	EXPECT_EQ(fds0, count_fds());
+	EXPECT_EQ(fds0, count_open_fds());
 }
 
 TEST_HARNESS_MAIN

@@ -107,7 +107,8 @@ check $? "apt-get install of the five packages: DKMS builds and installs vshm.ko
 
 # 4a. the demo, built against the installed libvshm-dev, natively
 {
-	in_new sh -c "cc -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -I$top/selftests/common -o /var/tmp/vmm-sim $top/userspace/tools/vshm-vmm-sim.c \
+	in_new sh -c "cc -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -I$top/userspace/common -o /var/tmp/vmm-sim $top/userspace/tools/vshm-vmm-sim.c \
+		$top/userspace/common/self_path.c $top/userspace/common/touch_probe.c \
 		\$(pkg-config --cflags --libs libvshm libdrm)" &&
 	in_new ldd /var/tmp/vmm-sim | tee "$work/demo-ldd" &&
 	grep -q 'libvshm.so.1 => /.*/x86_64-linux-gnu/libvshm.so.1' "$work/demo-ldd" &&

@@ -22,7 +22,10 @@
 
 #include <vshm/vshm.h>
 
-/* vgem_open(), vgem_dmabuf(): the selftests' vgem helpers (selftests/common). */
+/* Shared with the selftests (userspace/common): vgem_open(), vgem_dmabuf(),
+ * path_near_self(), reads_zero_in_child(). */
+#include "self_path.h"
+#include "touch_probe.h"
 #include "vgem_util.h"
 
 /* The checks of one walkthrough. */
@@ -60,24 +63,11 @@ static inline bool demo_check(struct demo_tally *t, bool ok, const char *what)
 /* vshmd's path: given, else $VSHMD, else ../broker/vshmd next to this program. */
 static inline void demo_find_vshmd(char *out, size_t len, const char *given)
 {
-	char self[PATH_MAX - 32];
-	ssize_t n;
-	char *slash;
-
 	if (given) {
 		snprintf(out, len, "%s", given);
 		return;
 	}
-	if (getenv("VSHMD")) {
-		snprintf(out, len, "%s", getenv("VSHMD"));
-		return;
-	}
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	self[n > 0 ? n : 0] = 0;
-	slash = strrchr(self, '/');
-	if (slash)
-		*slash = 0;
-	snprintf(out, len, "%s/../broker/vshmd", self);
+	path_near_self(out, len, "../broker/vshmd", "VSHMD");
 }
 
 /* A vshmd started by a walkthrough, in its own temporary directory. */

@@ -24,6 +24,8 @@
 
 #include <linux/vshm.h>
 
+#include "touch_probe.h"
+
 #define REGION_SIZE	(16UL << 20)
 #define MAP_OFFSET	(1UL << 20)
 #define MAP_LEN		(64UL << 10)
@@ -50,16 +52,7 @@ static void expect(struct demo *d, bool ok, const char *what)
 /* Touch @p in a child (it shares the region's VMA): does it die of SIGBUS? */
 static bool read_raises_sigbus(volatile const char *p)
 {
-	pid_t child = fork();
-	int status;
-
-	if (child == 0) {
-		(void)*p;
-		_exit(0);
-	}
-	if (child < 0 || waitpid(child, &status, 0) != child)
-		return false;
-	return WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS;
+	return read_fault_signal(p) == SIGBUS;
 }
 
 static int count_region_vmas(void)

@@ -89,21 +89,6 @@ static int add_device(struct sim *s, const char *name, uint64_t size,
 	return ret;
 }
 
-/* Touch p in a child process (it shares the mapping): does it read zero, unharmed? */
-static bool reads_zero_on(const volatile uint8_t *p)
-{
-	int status;
-	pid_t pid = fork();
-
-	if (pid == 0) {
-		signal(SIGBUS, SIG_DFL);
-		_exit(*p != 0);
-	}
-	if (pid < 0 || waitpid(pid, &status, 0) != pid)
-		return false;
-	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
-}
-
 static void setup(struct sim *s)
 {
 	struct vshm_ctl_ram_range ram = { .guest_addr = RAM_GA, .size = RAM_SIZE };
@@ -210,7 +195,7 @@ static void unmap_and_fault(struct sim *s)
 				  TIMEOUT_MS, &err);
 	expect(s, ret == 0, "SHMEM_UNMAP acknowledged with 0");
 	if (s->kmod && s->view_a)
-		expect(s, reads_zero_on(s->view_a + MAP_OFF),
+		expect(s, reads_zero_in_child(s->view_a + MAP_OFF),
 		       "the VMM touching that range reads zeros and lives on (no stale pages, no host memory)");
 	else
 		note("mmap back-end: no VMM-side mapping to fault on (step skipped)");
