@@ -4,8 +4,10 @@
  * process, register devices whose back-end end the test holds, send raw
  * frames, and look at the broker from outside (fd count, liveness).
  *
- * The broker binary is $VSHMD, else <test dir>/../../broker/vshmd (tests
- * live in $(OUT)/selftests/broker/, vshmd in $(OUT)/broker/).  The region
+ * The broker binary is $VSHMD, else <test dir>/vshmd when it is there (an
+ * installed kselftest tree keeps the programs a suite runs beside it),
+ * else <test dir>/../../broker/vshmd (tests live in
+ * $(OUT)/selftests/broker/, vshmd in $(OUT)/broker/).  The region
  * back-end is $VSHM_TEST_BACKEND, else kmod when /dev/vshm exists (in the
  * VM), else mmap (native runs).
  */
@@ -65,36 +67,40 @@ static inline const char *test_backend(void)
 	return access("/dev/vshm", F_OK) == 0 ? "kmod" : "mmap";
 }
 
-static inline void vshmd_path(char *out, size_t len)
+/*
+ * Where a program the tests run is: beside the test (an installed
+ * kselftest tree), else in its build directory, $(OUT)/<build_dir>/.
+ */
+static inline void helper_path(char *out, size_t len, const char *build_dir,
+			       const char *name)
 {
 	char self[PATH_MAX - 64];
 	ssize_t n;
 	char *slash;
 
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	self[n > 0 ? n : 0] = 0;
+	slash = strrchr(self, '/');
+	if (slash)
+		*slash = 0;
+	snprintf(out, len, "%s/%s", self, name);
+	if (access(out, X_OK) == 0)
+		return;
+	snprintf(out, len, "%s/../../%s/%s", self, build_dir, name);
+}
+
+static inline void vshmd_path(char *out, size_t len)
+{
 	if (getenv("VSHMD") && *getenv("VSHMD")) {
 		snprintf(out, len, "%s", getenv("VSHMD"));
 		return;
 	}
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	self[n > 0 ? n : 0] = 0;
-	slash = strrchr(self, '/');
-	if (slash)
-		*slash = 0;
-	snprintf(out, len, "%s/../../broker/vshmd", self);
+	helper_path(out, len, "broker", "vshmd");
 }
 
 static inline void tools_path(char *out, size_t len, const char *tool)
 {
-	char self[PATH_MAX - 64];
-	ssize_t n;
-	char *slash;
-
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	self[n > 0 ? n : 0] = 0;
-	slash = strrchr(self, '/');
-	if (slash)
-		*slash = 0;
-	snprintf(out, len, "%s/../../tools/%s", self, tool);
+	helper_path(out, len, "tools", tool);
 }
 
 /* Start vshmd with extra NULL-terminated arguments; 0 once HELLO worked. */

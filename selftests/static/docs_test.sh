@@ -32,7 +32,7 @@ for f in Documentation/*.rst; do
 	page=$(basename "$f" .rst).html
 	[ -f "$work/out/docs/html/$page" ] || { echo "no $page" >>"$log"; rc=1; }
 done
-check $rc "make docs builds every Documentation/*.rst with -W ($(ls Documentation/*.rst | wc -l) pages)"
+check $rc "make docs builds every Documentation/*.rst with -W ($(printf '%s\n' Documentation/*.rst | wc -l) pages)"
 
 # A copy of the pages (conf.py reads ../VERSION), broken one way each.
 broken_build() {
