@@ -45,7 +45,7 @@ for c in $collections; do
 done
 echo "$collections" | grep -qx 'drivers/vshm' || echo "no drivers/vshm collection" >>"$log"
 [ ! -s "$log" ]
-check $? "the tree: runner, list, settings and config of each collection ($(tr '\n' ' ' <<<"$collections"))"
+check $? "the tree: runner, list, settings and config of each collection ($(paste -sd' ' <<<"$collections"))"
 
 "$tree/run_kselftest.sh" -l >"$log.list" 2>"$log" &&
 	diff -u "$tree/kselftest-list.txt" "$log.list" >>"$log"
