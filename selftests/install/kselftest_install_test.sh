@@ -6,6 +6,7 @@
 #  - the tree has the kernel's run_kselftest.sh and kselftest/ runner,
 #    kselftest-list.txt naming every program it holds (COLLECTION:TEST),
 #    and a `settings` with a timeout and a `config` in each collection;
+#    every program of NATIVE_TESTS and VM_TESTS is there;
 #  - `run_kselftest.sh -l` lists them, and an unknown test is refused;
 #  - natively, `-c vshm/lib` runs that collection with TAP output, and a
 #    broker suite runs the vshmd and vshmctl installed beside it;
@@ -44,6 +45,11 @@ for c in $collections; do
 		echo "$c: programs and kselftest-list.txt differ" >>"$log"
 done
 echo "$collections" | grep -qx 'drivers/vshm' || echo "no drivers/vshm collection" >>"$log"
+# Every program of NATIVE_TESTS and VM_TESTS is in the tree (a new suite
+# directory without a collection in selftests/Makefile would be left out).
+diff <(cat "$BUILD/out/selftests/native.list" "$BUILD/out/selftests/vm.list" |
+	xargs -n 1 basename | sort -u) <(cut -d: -f2 "$tree/kselftest-list.txt" | sort -u) >>"$log" ||
+	echo "NATIVE_TESTS and VM_TESTS differ from kselftest-list.txt" >>"$log"
 [ ! -s "$log" ]
 check $? "the tree: runner, list, settings and config of each collection ($(paste -sd' ' <<<"$collections"))"
 
