@@ -8,14 +8,14 @@ include Makefile.common
 KDIR ?= $(shell scripts/find-kdir)
 export KDIR BUILD
 
-.PHONY: all kmod userspace selftests check check-matrix check-debug check-packages deb demo bench soak clean deps checkpatch help
+.PHONY: all kmod userspace selftests check check-matrix check-debug check-packages deb demo bench soak clean deps checkpatch help docs
 .PHONY: install uninstall dkms-install dkms-uninstall
 
 all: kmod userspace
 
 help:
 	@echo "targets: all kmod userspace selftests check check-matrix check-debug check-packages deb demo bench soak"
-	@echo "         clean deps checkpatch"
+	@echo "         docs clean deps checkpatch"
 	@echo "         install uninstall dkms-install dkms-uninstall (DESTDIR, PREFIX, VSHM_GROUP)"
 	@echo "KDIR=$(KDIR)"
 
@@ -28,13 +28,20 @@ kmod:
 userspace:
 	$(MAKE) -C userspace
 
-# The module, vshmd, vshmctl, libvshm, udev rule, modules-load.d, unit.
-# DESTDIR, PREFIX (/usr/local) and the *DIR variables of each part;
-# VSHM_GROUP (kvm) owns /dev/vshm.  See Documentation/install.rst.
+# The module, vshmd, vshmctl, libvshm, udev rule, modules-load.d, unit,
+# the HTML documentation.  DESTDIR, PREFIX (/usr/local) and the *DIR
+# variables of each part; VSHM_GROUP (kvm) owns /dev/vshm.  See
+# Documentation/install.rst.
 install uninstall:
 	$(MAKE) -C kmod $@
 	$(MAKE) -C userspace $@
 	$(MAKE) -C packaging $@
+	$(MAKE) -C Documentation $@
+
+# Documentation/*.rst as HTML in $(BUILD)/out/docs/html (Sphinx; warnings
+# are errors).
+docs:
+	$(MAKE) -C Documentation
 
 # The module's sources under /usr/src/vshm-$(cat VERSION), with `dkms add`.
 dkms-install dkms-uninstall:
@@ -88,4 +95,5 @@ clean:
 	$(MAKE) -C kmod clean
 	$(MAKE) -C userspace clean
 	$(MAKE) -C selftests clean
+	$(MAKE) -C Documentation clean
 	rm -rf $(BUILD)

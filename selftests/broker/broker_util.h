@@ -4,8 +4,10 @@
  * process, register devices whose back-end end the test holds, send raw
  * frames, and look at the broker from outside (fd count, liveness).
  *
- * The broker binary is $VSHMD, else <test dir>/../../broker/vshmd (tests
- * live in $(OUT)/selftests/broker/, vshmd in $(OUT)/broker/).  The region
+ * The broker binary is $VSHMD, else <test dir>/vshmd when it is there (an
+ * installed kselftest tree keeps the programs a suite runs beside it),
+ * else <test dir>/../../broker/vshmd (tests live in
+ * $(OUT)/selftests/broker/, vshmd in $(OUT)/broker/).  The region
  * back-end is $VSHM_TEST_BACKEND, else kmod when /dev/vshm exists (in the
  * VM), else mmap (native runs).
  */
@@ -69,17 +71,34 @@ static inline const char *test_backend(void)
 	return access("/dev/vshm", F_OK) == 0 ? "kmod" : "mmap";
 }
 
+/*
+ * Where a program the tests run is: beside the test (an installed
+ * kselftest tree), else in its build directory, $(OUT)/<build_dir>/.
+ */
+static inline void helper_path(char *out, size_t len, const char *build_dir,
+			       const char *name)
+{
+	char rel[128];
+
+	path_near_self(out, len, name, NULL);
+	if (access(out, X_OK) == 0)
+		return;
+	snprintf(rel, sizeof(rel), "../../%s/%s", build_dir, name);
+	path_near_self(out, len, rel, NULL);
+}
+
 static inline void vshmd_path(char *out, size_t len)
 {
-	path_near_self(out, len, "../../broker/vshmd", "VSHMD");
+	if (getenv("VSHMD") && *getenv("VSHMD")) {
+		snprintf(out, len, "%s", getenv("VSHMD"));
+		return;
+	}
+	helper_path(out, len, "broker", "vshmd");
 }
 
 static inline void tools_path(char *out, size_t len, const char *tool)
 {
-	char rel[128];
-
-	snprintf(rel, sizeof(rel), "../../tools/%s", tool);
-	path_near_self(out, len, rel, NULL);
+	helper_path(out, len, "tools", tool);
 }
 
 /* Start vshmd with extra NULL-terminated arguments; 0 once HELLO worked. */

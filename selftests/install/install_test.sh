@@ -6,6 +6,7 @@
 #    with the default PREFIX and with PREFIX=/usr (multiarch LIBDIR) and
 #    VSHM_GROUP
 #    set, and `make uninstall` removes every one of them;
+#  - the installed man pages name HTML pages that are installed;
 #  - the installed library, headers and pkg-config file build and run a
 #    program, and `systemd-analyze verify` passes on vshmd@.service (both
 #    in a private mount namespace where the install is /usr/local);
@@ -33,7 +34,7 @@ cleanup() {
 trap cleanup EXIT
 
 echo "TAP version 13"
-echo "1..17"
+echo "1..18"
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "# the install tests run as root (make check does)"
@@ -67,6 +68,15 @@ grep -q '^755 .*/sbin/vshmd$' "$log" && grep -q '^644 .*60-vshm.rules$' "$log" &
 	grep -q 'ExecStart=/usr/local/sbin/vshmd --control-socket /run/vshm/%i/control.sock' "$log" &&
 	grep -q 'Group=kvm$' "$log"
 check $? "modes and contents: udev rule root:kvm 0660, modules-load.d, unit paths"
+# Every HTML page a man page names is installed, and they name some.
+pages=$(grep -ho '/usr/local/share/doc/vshm/html/[a-z-]*\.html' \
+	"$d"/usr/local/share/man/man*/* | sort -u)
+rc=0
+[ -n "$pages" ] || rc=1
+: >"$log"
+for f in $pages; do [ -f "$d$f" ] || { echo "missing: $f" >>"$log"; rc=1; }; done
+grep -l '@HTMLDIR@\|Documentation/' "$d"/usr/local/share/man/man*/* >>"$log" && rc=1
+check $rc "the man pages name the installed HTML documentation ($(echo $pages | wc -w) pages)"
 
 # 4-6. the install as it would be seen at /usr/local
 cat >"$work/hello.c" <<'EOC'

@@ -9,7 +9,8 @@ kernel_release() {
 	sed -n 's/^#define UTS_RELEASE "\(.*\)"$/\1/p' "$1/include/generated/utsrelease.h"
 }
 
-# expected_files PREFIX LIBDIR MODULESLOADDIR KVER: every file of an install.
+# expected_files PREFIX LIBDIR MODULESLOADDIR KVER: every file of an install
+# (after it: the HTML list comes from the build).
 expected_files() {
 	local p=$1 l=$2 m=$3 k=$4 h version
 	version=$(cat "$top/VERSION")
@@ -27,6 +28,9 @@ expected_files() {
 	for h in "$top"/userspace/lib/man/*.3; do echo "$p/share/man/man3/$(basename "$h")"; done
 	echo "$p/share/man/man8/vshmd.8"
 	echo "$p/share/man/man8/vshmctl.8"
+	# The HTML documentation, as Sphinx built it (its theme's files vary).
+	(cd "$BUILD/out/docs/html" && find . ! -type d ! -name .buildinfo) |
+		sed "s|^\.|$p/share/doc/vshm/html|"
 	echo "$p/lib/udev/rules.d/60-vshm.rules"
 	echo "$p/lib/systemd/system/vshmd@.service"
 	echo "$m/vshm.conf"

@@ -63,7 +63,7 @@ FIXTURE(module) {
 FIXTURE_SETUP(module)
 {
 	if (!getenv("VSHM_KO"))
-		SKIP(return, "VSHM_KO is not set: run through 'make check'");
+		SKIP(return, "VSHM_KO (the vshm.ko to reload) is not set");
 	if (geteuid() != 0)
 		SKIP(return, "needs root to load and unload modules");
 	VT_REQUIRE_DEVICE();

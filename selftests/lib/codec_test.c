@@ -47,6 +47,8 @@ static int parse_raw(enum vshm_proto proto, uint32_t req, uint32_t flags,
 
 	if (!buf)
 		return -ENOMEM;
+	/* Slots past nfds are never read; -1 says so (and quiets gcc -O2). */
+	memset(fds, -1, sizeof(fds));
 	memcpy(buf, &h, 12);
 	if (payload && size)
 		memcpy(buf + 12, payload, size);

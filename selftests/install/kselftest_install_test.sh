@@ -1,0 +1,98 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Proves that `make -C selftests install INSTALL_PATH=DIR` makes a kselftest
+# tree that the kernel's own runner runs, as a kernel CI system would:
+#  - the tree has the kernel's run_kselftest.sh and kselftest/ runner,
+#    kselftest-list.txt naming every program it holds (COLLECTION:TEST),
+#    and a `settings` with a timeout and a `config` in each collection;
+#    every program of NATIVE_TESTS and VM_TESTS is there;
+#  - `run_kselftest.sh -l` lists them, and an unknown test is refused;
+#  - natively, `-c vshm/lib` runs that collection with TAP output, and a
+#    broker suite runs the vshmd and vshmctl installed beside it;
+#  - in a VM with vshm.ko loaded, the installed tree's run_kselftest.sh
+#    runs module suites of drivers/vshm and the library's kmod back-end.
+# The tree goes under $BUILD, which the VM sees (its /tmp is its own).
+
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$top" || exit 1
+export BUILD=${BUILD:-$top/build}
+. selftests/common/tap.sh
+
+tree=$BUILD/kselftest-install
+rm -rf "$tree"
+trap 'rm -rf "$tree"' EXIT
+
+echo "TAP version 13"
+echo "1..7"
+
+{ [ -f "$BUILD/kmod/vshm.ko" ] || make -s kmod; } >"$log" 2>&1 &&
+	make -s -C selftests install INSTALL_PATH="$tree" >>"$log" 2>&1
+check $? "make -C selftests install INSTALL_PATH=DIR"
+
+: >"$log"
+for f in run_kselftest.sh kselftest/runner.sh kselftest/prefix.pl kselftest-list.txt; do
+	[ -s "$tree/$f" ] || echo "missing: $f" >>"$log"
+done
+collections=$(cut -d: -f1 "$tree/kselftest-list.txt" | uniq)
+for c in $collections; do
+	grep -q '^timeout=[0-9]\+$' "$tree/$c/settings" || echo "$c/settings: no timeout" >>"$log"
+	grep -q '^CONFIG_' "$tree/$c/config" || echo "$c/config: no option" >>"$log"
+	# Every program there is listed, and every listed one is there.
+	diff <(cd "$tree/$c" && printf '%s\n' ./*_test | sed "s|^\./|$c:|" | sort) \
+		<(grep "^$c:" "$tree/kselftest-list.txt" | sort) >>"$log" ||
+		echo "$c: programs and kselftest-list.txt differ" >>"$log"
+done
+echo "$collections" | grep -qx 'drivers/vshm' || echo "no drivers/vshm collection" >>"$log"
+# Every program of NATIVE_TESTS and VM_TESTS is in the tree (a new suite
+# directory without a collection in selftests/Makefile would be left out).
+diff <(cat "$BUILD/out/selftests/native.list" "$BUILD/out/selftests/vm.list" |
+	xargs -n 1 basename | sort -u) <(cut -d: -f2 "$tree/kselftest-list.txt" | sort -u) >>"$log" ||
+	echo "NATIVE_TESTS and VM_TESTS differ from kselftest-list.txt" >>"$log"
+[ ! -s "$log" ]
+check $? "the tree: runner, list, settings and config of each collection ($(paste -sd' ' <<<"$collections"))"
+
+"$tree/run_kselftest.sh" -l >"$log.list" 2>"$log" &&
+	diff -u "$tree/kselftest-list.txt" "$log.list" >>"$log"
+rc=$?
+rm -f "$log.list"
+"$tree/run_kselftest.sh" -t vshm/lib:no_such_test >>"$log" 2>&1 && rc=1
+check $rc "run_kselftest.sh -l lists $(wc -l <"$tree/kselftest-list.txt") tests; an unknown test is refused"
+
+# tap_ok OUTPUT N: the runner's TAP plan is 1..N, with N "ok" lines and
+# no "not ok".
+tap_ok() {
+	grep -q "^1\.\.$2\$" "$1" && [ "$(grep -c '^ok [0-9]* selftests: ' "$1")" -eq "$2" ] &&
+		! grep -q '^not ok' "$1"
+}
+
+nlib=$(grep -c '^vshm/lib:' "$tree/kselftest-list.txt")
+"$tree/run_kselftest.sh" -c vshm/lib >"$log" 2>&1
+tap_ok "$log" "$nlib"
+check $? "natively: run_kselftest.sh -c vshm/lib ($nlib programs, TAP)"
+
+# The build tree's vshmd is not where the installed test would look for
+# it ($tree/broker): it must find the one beside it.
+"$tree/run_kselftest.sh" -t vshm/broker:broker_lifecycle_test >"$log" 2>&1
+tap_ok "$log" 1
+check $? "natively: a broker suite runs the installed vshmd and vshmctl"
+
+# In the VM: the module suites need vshm.ko loaded (VSHM_KO: the load test
+# unloads and reloads it).
+vm_tests="-t drivers/vshm:vshm_load_test -t drivers/vshm:vshm_ioctl_test
+	-t drivers/vshm:vshm_copy_test -t vshm/lib:backend_conformance_test"
+# shellcheck disable=SC2086 # one argument per word
+scripts/vm-run --timeout 900 --module "$BUILD/kmod/vshm.ko" -- \
+	env VSHM_KO="$BUILD/kmod/vshm.ko" "$tree/run_kselftest.sh" $vm_tests \
+	>"$log" 2>&1
+rc=$?
+tr -d '\r' <"$log" >"$log.vm" && mv "$log.vm" "$log"
+[ $rc -eq 0 ] && [ "$(grep -c '^ok [0-9]* selftests: ' "$log")" -eq 4 ] &&
+	! grep -q '^not ok' "$log"
+check $? "in the VM: run_kselftest.sh runs drivers/vshm and the kmod back-end (vm-run exit $rc)"
+kmod_skips=$(grep -c '^ok [0-9]* selftests: drivers/vshm: .* # SKIP' "$log")
+[ "$kmod_skips" -eq 0 ] && ! grep -q '/dev/vshm is missing' "$log"
+check $? "in the VM: no drivers/vshm program skips as a whole ($kmod_skips did), the kmod back-end variants run"
+
+totals
