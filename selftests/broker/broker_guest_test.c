@@ -12,17 +12,11 @@
  *
  * Needs /dev/kvm (in the VM: kvm_amd, nested under TCG) and, for the kmod
  * mode, /dev/vshm; natively there is usually no /dev/kvm and it skips.
- * vshm-vmm is <test dir>/../../tools/vshm-vmm; it finds vshmd itself.
+ * vshm-vmm is <test dir>/../../tools/vshm-vmm, vshmd as the other broker
+ * tests find it ($VSHMD, else <test dir>/../../broker/vshmd).
  */
-#include <errno.h>
-#include <limits.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include "kselftest_harness.h"
+#include "broker_util.h"
 
 #define OUT_MAX		(64 << 10)
 #define RUN_SECONDS	300
@@ -35,34 +29,19 @@ struct vmm_run {
 	int nreads;
 };
 
-static int vmm_path(char *buf, size_t len)
-{
-	char self[PATH_MAX - 32];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	char *slash;
-
-	if (n <= 0)
-		return -errno;
-	self[n] = 0;
-	slash = strrchr(self, '/');
-	if (slash)
-		*slash = 0;
-	snprintf(buf, len, "%s/../../tools/vshm-vmm", self);
-	return access(buf, X_OK) ? -errno : 0;
-}
-
 /* Run vshm-vmm --mode mode [--strict-holes]; collect its output. */
 static void run_vmm(const char *path, const char *mode, bool strict, struct vmm_run *r)
 {
 	size_t used = 0, rused = 0;
-	char cmd[PATH_MAX + 64];
+	char cmd[3 * PATH_MAX], vshmd[PATH_MAX];
 	char *line, *save;
 	FILE *f;
 
 	memset(r, 0, sizeof(*r));
 	r->status = -1;
-	snprintf(cmd, sizeof(cmd), "exec '%s' --mode %s%s 2>&1", path, mode,
-		 strict ? " --strict-holes" : "");
+	vshmd_path(vshmd, sizeof(vshmd));
+	snprintf(cmd, sizeof(cmd), "exec '%s' --vshmd '%s' --mode %s%s 2>&1", path, vshmd,
+		 mode, strict ? " --strict-holes" : "");
 	f = popen(cmd, "r");
 	if (!f)
 		return;
@@ -128,8 +107,9 @@ FIXTURE_VARIANT_ADD(guest, strict_holes) {
 
 FIXTURE_SETUP(guest)
 {
-	ASSERT_EQ(0, vmm_path(self->path, sizeof(self->path)))
-		TH_LOG("vshm-vmm not found next to the tests (%s): build userspace", self->path);
+	tools_path(self->path, sizeof(self->path), "vshm-vmm");
+	ASSERT_EQ(0, access(self->path, X_OK))
+		TH_LOG("%s: %s (build userspace first)", self->path, strerror(errno));
 }
 
 FIXTURE_TEARDOWN(guest)
