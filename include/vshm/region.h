@@ -5,7 +5,8 @@
  * kmod: a region is a /dev/vshm region fd (see include/uapi/linux/vshm.h);
  *       the VMM mmaps vshm_region_fd() once.
  * mmap: the region is a PROT_NONE reservation in this process; mappings are
- *       placed with MAP_FIXED and unmapping re-reserves PROT_NONE.
+ *       placed with MAP_FIXED and unmapping re-reserves PROT_NONE (or zero
+ *       pages that take writes: VSHM_REGION_ZERO_HOLES).
  * table: nothing is mapped anywhere by the region itself: it checks every
  *       rule, keeps the table and a duplicate of each source fd, and copies
  *       through those (pread/pwrite; a transient mmap of the source for
@@ -82,15 +83,21 @@ struct vshm_region;
  * Creation flags.  kmod regions have the safe hole policy unless
  * VSHM_REGION_STRICT_HOLES: holes (offsets where nothing is mapped) read as
  * zeros and discard writes.  Strict: touching a hole through the VMM's
- * mmap raises SIGBUS (KVM_RUN fails with EFAULT).  mmap regions ignore it.
+ * mmap raises SIGBUS (KVM_RUN fails with EFAULT).  mmap regions ignore it:
+ * their holes are PROT_NONE (SIGSEGV; KVM_RUN fails with EFAULT) unless
+ * VSHM_REGION_ZERO_HOLES makes them private anonymous memory that reads
+ * zeros and takes writes, the safe policy as a guest sees it (what a VMM
+ * reserving regions for vshmd --backend vmm asks for, unless its device is
+ * strict).  kmod accepts ZERO_HOLES (its default); both together: EINVAL.
  */
 #define VSHM_REGION_STRICT_HOLES	0x1u
-#define VSHM_REGION_CREATE_FLAGS_ALL	VSHM_REGION_STRICT_HOLES
+#define VSHM_REGION_ZERO_HOLES		0x2u
+#define VSHM_REGION_CREATE_FLAGS_ALL	(VSHM_REGION_STRICT_HOLES | VSHM_REGION_ZERO_HOLES)
 
 /* Create a region of size bytes (page multiple) holding at most max_mappings (0: default). */
 int vshm_region_create(enum vshm_backend_type type, uint64_t size,
 		       uint32_t max_mappings, struct vshm_region **out);
-/* vshm_region_create() with creation flags VSHM_REGION_STRICT_HOLES. */
+/* vshm_region_create() with creation flags VSHM_REGION_STRICT_HOLES or _ZERO_HOLES. */
 int vshm_region_create_flags(enum vshm_backend_type type, uint64_t size,
 			     uint32_t max_mappings, uint32_t flags,
 			     struct vshm_region **out);

@@ -6,7 +6,8 @@
  * reservations when vshmd runs without the module and forwards every
  * approved SHMEM_MAP / SHMEM_UNMAP to it (vmm variant, natively).  The
  * bytes seen through the VMM's view of a region are checked to be the same
- * in both.  The vmm variant also covers its hostile cases: a map the VMM
+ * in both, and so are holes, with either policy (the reservation gets the
+ * device's: PROT_NONE if strict, VSHM_REGION_ZERO_HOLES if safe).  The vmm variant also covers its hostile cases: a map the VMM
  * fails, a VMM that stops answering, an answer to nothing, an UNMAP sent
  * while the MAP it names is still at the VMM, a source that shrinks
  * before the VMM maps it, and a device reset.
@@ -32,6 +33,7 @@ struct vmm {
 	int region_fd[NDEV];		/* kmod: region fds */
 	uint8_t *view[NDEV];		/* what the guest would see */
 	uint32_t max_maps;		/* reservation mapping limit */
+	bool safe_holes;		/* devices with the default safe holes */
 	pthread_t th;
 	int stop_efd;
 	atomic_bool paused;
@@ -76,8 +78,10 @@ static int vmm_attach(struct vmm *v, int i, uint64_t ga)
 		if (v->view[i] == MAP_FAILED)
 			return -errno;
 	} else if (v->mode == VSHM_CTL_REGIONS_VMM) {
-		int ret = vshm_region_create(VSHM_BACKEND_MMAP, RSZ, v->max_maps,
-					     &v->res[i]);
+		/* The reservation gets the device's hole policy. */
+		int ret = vshm_region_create_flags(VSHM_BACKEND_MMAP, RSZ, v->max_maps,
+						   v->safe_holes ? VSHM_REGION_ZERO_HOLES : 0,
+						   &v->res[i]);
 
 		if (ret)
 			return ret;
@@ -153,11 +157,12 @@ static int add_devices(struct broker *b, struct vmm *v, struct tdev *t)
 			return -errno;
 		v->region_fd[i] = -1;
 		/*
-		 * Strict holes: a hole faults in both modes (a PROT_NONE
-		 * reservation in forwarding mode), so one test body holds.
+		 * Strict holes unless the test asks for safe ones: a hole
+		 * faults in both modes (a PROT_NONE reservation in forwarding
+		 * mode), or reads zeros in both (a VSHM_REGION_ZERO_HOLES one).
 		 */
 		ret = vshm_client_add_device(v->c, sv[1], -1, &size, 1,
-					     VSHM_CTL_DEV_STRICT_HOLES,
+					     v->safe_holes ? 0 : VSHM_CTL_DEV_STRICT_HOLES,
 					     &v->dev_id[i], &v->region_fd[i], NULL);
 		close(sv[1]);
 		if (ret) {
@@ -179,6 +184,7 @@ static int add_devices(struct broker *b, struct vmm *v, struct tdev *t)
 static int start(struct _test_data_vmm *self, const char *backend,
 		 const char *timeout, uint32_t max_maps)
 {
+	/* self->v.safe_holes is set by the test before it starts. */
 	const char *extra[] = { "--vmm-timeout", timeout, NULL };
 	int ret;
 
@@ -208,7 +214,7 @@ FIXTURE_SETUP(vmm)
 {
 	int i;
 
-	memset(&self->v, 0, sizeof(self->v));
+	memset(&self->v, 0, sizeof(self->v));	/* strict holes unless a test says so */
 	self->v.stop_efd = -1;
 	for (i = 0; i < NDEV; i++)
 		self->t[i].be = self->t[i].fw = -1;
@@ -291,6 +297,44 @@ TEST_F(vmm, same_bytes_both_modes)
 	EXPECT_TRUE(faults_at(view + 4 * PG));
 	EXPECT_EQ(ENXIO, do_read(&self->t[1], A_GA + 4 * PG, 16, buf));
 	munmap(mem, 16 * PG);
+}
+
+/*
+ * Proves (both modes, same bytes): with the default safe holes a hole in
+ * the VMM's view reads zeros and takes a write in both modes (kmod: the
+ * module's zero and scratch pages; forwarding: a VSHM_REGION_ZERO_HOLES
+ * reservation), a map shows the source and not what was written in the
+ * hole, the range is a zero hole again after the unmap and after a device
+ * reset, and the other device's mapping stays.
+ */
+TEST_F(vmm, safe_holes_both_modes)
+{
+	volatile uint8_t *view;
+	int i;
+
+	if (variant->mode == VSHM_CTL_REGIONS_KMOD && access("/dev/vshm", F_OK))
+		SKIP(return, "no /dev/vshm: the kmod variant runs in the VM");
+	self->v.safe_holes = true;
+	ASSERT_EQ(0, start(self, variant->backend, "5000", 0));
+	view = self->v.view[0];
+	EXPECT_FALSE(faults_at(view + 4 * PG));
+	EXPECT_EQ(0, view[4 * PG]);
+	view[4 * PG + 1] = 0xee;
+	ASSERT_EQ(0, do_map(&self->t[0], 0, self->mfd, 0, 4 * PG, PG, 1));
+	EXPECT_EQ(0x5a, view[4 * PG + 1]);
+	ASSERT_EQ(0, do_unmap(&self->t[0], 0, 4 * PG, PG));
+	EXPECT_FALSE(faults_at(view + 4 * PG));
+	if (variant->mode == VSHM_CTL_REGIONS_VMM)
+		EXPECT_EQ(0, view[4 * PG + 1]);	/* a fresh zero page */
+	ASSERT_EQ(0, do_map(&self->t[0], 0, self->mfd, 0, 0, PG, 1));
+	ASSERT_EQ(0, do_map(&self->t[1], 0, self->mfd, 0, 0, PG, 1));
+	EXPECT_EQ(0x5a, view[0]);
+	ASSERT_EQ(0, vshm_client_reset_device(self->b.c, self->t[0].id, NULL));
+	for (i = 0; i < 200 && view[0] == 0x5a; i++)
+		usleep(10000);
+	EXPECT_EQ(0, view[0]);
+	EXPECT_FALSE(faults_at(view));
+	EXPECT_EQ(0x5a, self->v.view[1][0]);
 }
 
 /*

@@ -285,6 +285,62 @@ TEST_F(region, strict_holes)
 	vshm_region_destroy(strict);
 }
 
+/*
+ * Proves VSHM_REGION_ZERO_HOLES: holes read zeros and take writes in the
+ * view (mmap: private anonymous memory instead of PROT_NONE; kmod: its
+ * default safe holes); a map shows the source, not what was written in the
+ * hole; after the unmap the range is a zero hole again (mmap: one rw-p VMA
+ * over the whole window, no gap); copies still stop at holes (ENXIO); and
+ * STRICT_HOLES | ZERO_HOLES is EINVAL.
+ */
+TEST_F(region, zero_holes)
+{
+	struct vshm_region *z;
+	uint8_t b, *view, *kview = NULL;
+	char line[512], want[64];
+	int found = 0;
+	FILE *f;
+
+	REQUIRE_REGION();
+	EXPECT_EQ(-EINVAL, vshm_region_create_flags(variant->type, NPAGES * PG, 8,
+						    VSHM_REGION_STRICT_HOLES |
+						    VSHM_REGION_ZERO_HOLES, &z));
+	ASSERT_EQ(0, vshm_region_create_flags(variant->type, NPAGES * PG, 8,
+					      VSHM_REGION_ZERO_HOLES, &z));
+	view = vshm_region_addr(z);
+	if (!view) {
+		kview = mmap(NULL, NPAGES * PG, PROT_READ | PROT_WRITE, MAP_SHARED,
+			     vshm_region_fd(z), 0);
+		ASSERT_NE(MAP_FAILED, kview);
+		view = kview;
+	}
+	EXPECT_EQ(0, touch_in_child(view + 2 * PG, false));
+	EXPECT_EQ(0, touch_in_child(view + 2 * PG, true));
+	EXPECT_EQ(0, view[2 * PG + 1]);
+	view[2 * PG + 1] = 0x99;
+	EXPECT_EQ(-ENXIO, vshm_region_read(z, 2 * PG, &b, 1));
+	ASSERT_EQ(0, vshm_region_map(z, self->src, 0, 2 * PG, PG, VSHM_REGION_WRITE));
+	EXPECT_EQ(0x11, view[2 * PG + 1]);
+	ASSERT_EQ(0, vshm_region_unmap(z, 2 * PG, PG));
+	EXPECT_EQ(0, touch_in_child(view + 2 * PG, true));
+	if (variant->type == VSHM_BACKEND_MMAP) {
+		EXPECT_EQ(0, view[2 * PG + 1]);
+		snprintf(want, sizeof(want), "%lx-%lx rw-p", (unsigned long)view,
+			 (unsigned long)(view + NPAGES * PG));
+		f = fopen("/proc/self/maps", "r");
+		ASSERT_NE(NULL, f);
+		while (fgets(line, sizeof(line), f))
+			if (!strncmp(line, want, strlen(want)))
+				found = 1;
+		fclose(f);
+		EXPECT_TRUE(found) TH_LOG("no single rw-p VMA %s after unmap", want);
+	}
+	EXPECT_EQ(-ENXIO, vshm_region_read(z, 2 * PG, &b, 1));
+	if (kview)
+		munmap(kview, NPAGES * PG);
+	vshm_region_destroy(z);
+}
+
 TEST_F(region, unmap_all)
 {
 	uint8_t b;

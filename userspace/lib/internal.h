@@ -151,7 +151,7 @@ struct vshm_region {
 	enum vshm_backend_type type;
 	uint64_t size;
 	uint32_t max_mappings;
-	uint32_t create_flags;	/* VSHM_REGION_STRICT_HOLES */
+	uint32_t create_flags;	/* VSHM_REGION_STRICT_HOLES, _ZERO_HOLES */
 	int fd;			/* kmod region fd, or -1 */
 	uint8_t *base;		/* mmap reservation, or NULL */
 	bool broken;		/* mmap: lost part of the reservation; all calls EIO */

@@ -21,6 +21,9 @@ int vshm_region_create_flags(enum vshm_backend_type type, uint64_t size,
 
 	if (type > VSHM_BACKEND_TABLE || (flags & ~VSHM_REGION_CREATE_FLAGS_ALL))
 		return -EINVAL;
+	/* A hole cannot both fault and read zeros. */
+	if ((flags & VSHM_REGION_STRICT_HOLES) && (flags & VSHM_REGION_ZERO_HOLES))
+		return -EINVAL;
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;

@@ -5,6 +5,10 @@
  * The region is a PROT_NONE, MAP_NORESERVE reservation in this process.  A
  * mapping is placed over it with MAP_FIXED; unmapping puts PROT_NONE back,
  * so an unrelated mmap(NULL) can never land inside the guest-visible window.
+ * With VSHM_REGION_ZERO_HOLES the reservation (and what an unmap puts back)
+ * is readable and writable private anonymous memory instead: a hole reads
+ * zeros and takes writes, as a kmod region's safe holes do, so a KVM guest
+ * over the window runs on where the module's regions would let it.
  * Validation follows the module (see include/uapi/linux/vshm.h and
  * Documentation/kmod.rst) and happens before anything changes, so a failed
  * call leaves the region as it was.  Each mapping costs up to two VMAs:
@@ -54,9 +58,16 @@ static uint64_t page_size(void)
 	return (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
-static int reserve(void *addr, uint64_t len)
+/* What a hole is: PROT_NONE, or zeros that take writes (ZERO_HOLES). */
+static int hole_prot(const struct vshm_region *r)
 {
-	void *p = mmap(addr, len, PROT_NONE,
+	return r->create_flags & VSHM_REGION_ZERO_HOLES ?
+	       PROT_READ | PROT_WRITE : PROT_NONE;
+}
+
+static int reserve(const struct vshm_region *r, void *addr, uint64_t len)
+{
+	void *p = mmap(addr, len, hole_prot(r),
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED,
 		       -1, 0);
 
@@ -80,12 +91,12 @@ static int rereserve(struct vshm_region *r, uint64_t off, uint64_t len)
 	void *p;
 	int ret;
 
-	ret = reserve(addr, len);
+	ret = reserve(r, addr, len);
 	if (ret != -ENOMEM)
 		return ret;
 	if (munmap(addr, len) < 0)
 		return -errno;
-	p = mmap(addr, len, PROT_NONE,
+	p = mmap(addr, len, hole_prot(r),
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE,
 		 -1, 0);
 	if (p == addr)
@@ -287,7 +298,7 @@ static int mmap_unmap_all(struct vshm_region *r)
 		return -EIO;
 	if (!r->tab.n)
 		return 0;
-	ret = r->base ? reserve(r->base, r->size) : 0;
+	ret = r->base ? reserve(r, r->base, r->size) : 0;
 	if (ret == 0) {
 		r->unmaps += r->tab.n;
 		vshmi_maptab_clear(&r->tab);
@@ -490,7 +501,7 @@ int vshmi_region_mmap_init(struct vshm_region *r)
 		return -EINVAL;
 	if (!r->max_mappings)
 		r->max_mappings = VSHM_MMAP_DEFAULT_MAX_MAPPINGS;
-	p = mmap(NULL, r->size, PROT_NONE,
+	p = mmap(NULL, r->size, hole_prot(r),
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
 		return -errno;

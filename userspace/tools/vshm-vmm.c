@@ -12,10 +12,24 @@
  *    (vshm_fe_setup_shmem(): features, SET_OWNER, SET_BACKEND_REQ_FD with
  *    a socketpair, GET_SHMEM_CONFIG);
  *  - hands the VMM's end of each backend channel to vshmd (ADD_DEVICE),
- *    mmaps each region fd once and registers it as a memslot at the
+ *    gets a view of each region and registers it as a memslot at the
  *    region's guest-physical address (SET_REGION_ADDR tells vshmd);
  *  - runs the guest, which reads and writes what the back-ends map, and
- *    handles KVM_RUN errors (a hole: EFAULT) and MMIO exits.
+ *    handles KVM_RUN errors (a strict hole: EFAULT) and MMIO exits.
+ *
+ * Two modes, one VMM (--mode; auto picks kmod when /dev/vshm exists):
+ *  - kmod: vshmd runs with --backend kmod and executes every SHMEM_MAP /
+ *    UNMAP in vshm.ko; the view of a region is its region fd, mmapped once.
+ *  - forward: no module.  vshmd runs with --backend vmm, validates every
+ *    SHMEM_MAP / UNMAP, keeps the table and hands each approved one, with
+ *    its source fd, to this VMM, which executes it with vshm_vmm_serve() in
+ *    its own reservation of the region (vshm_region_create_flags() with the
+ *    mmap back-end): MAP_FIXED into it, a hole put back on unmap.  The
+ *    reservation's holes read zeros and take writes (VSHM_REGION_ZERO_HOLES)
+ *    like the module's default safe holes, or are PROT_NONE with
+ *    --strict-holes like strict kmod regions, so the guest sees the same
+ *    bytes and the same holes in both modes.  The VMM serves those requests
+ *    from its main loop (here: while it waits for a back-end, script()).
  *
  * The back-ends are ordinary libvshm back-ends (vshm_be_main_serve(), then
  * vshm_be_shmem_map() and friends on their backend channel).  What a real
@@ -26,6 +40,7 @@
  * module) cannot be had here, with the reason printed.
  */
 #include <getopt.h>
+#include <poll.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 
@@ -50,7 +65,7 @@
 
 /* What the driver asks a back-end to do (the script socket, one datagram each). */
 enum script_op {
-	OP_MAP_MEMFD = 1,	/* A: map a 64 KiB memfd at MAP_OFF, read-write */
+	OP_MAP_MEMFD = 1,	/* A: map a new 64 KiB memfd (data: its first bytes) at MAP_OFF, read-write */
 	OP_PEEK,		/* A: return 8 bytes of that memfd at addr */
 	OP_UNMAP,		/* A: unmap it */
 	OP_MEM_READ,		/* B: MEM_READ 8 bytes at guest addr */
@@ -75,14 +90,17 @@ struct device {
 	struct vshm_chan *main;	/* the VMM's end of the main channel */
 	uint32_t dev_id;
 	uint64_t size;
-	int region_fd;
-	void *view;		/* the region fd, mmapped once */
+	int region_fd;		/* kmod */
+	struct vshm_region *res;	/* forward: the VMM's reservation */
+	void *view;		/* what the memslot maps: either of the above */
 };
 
 struct vmm {
 	struct demo_tally t;
 	struct demo_broker broker;
 	struct vshm_client *client;
+	bool forward;		/* forwarding mode (no module) */
+	bool strict;		/* strict holes: the guest's access fails */
 	struct kg_vm vm;
 	struct kg_vcpu vcpu;
 	int ram_fd;
@@ -104,14 +122,22 @@ static int be_step(struct backend *be, struct script_msg *m)
 
 	switch (m->op) {
 	case OP_MAP_MEMFD:
+		/* A fresh memfd each time, starting with the 8 bytes given. */
+		if (be->buf)
+			munmap(be->buf, MAP_LEN);
+		be->buf = NULL;
+		if (be->memfd >= 0)
+			close(be->memfd);
 		be->memfd = memfd_create("backend-a", MFD_CLOEXEC);
 		if (be->memfd < 0 || ftruncate(be->memfd, MAP_LEN) < 0)
 			return -errno;
 		be->buf = mmap(NULL, MAP_LEN, PROT_READ | PROT_WRITE, MAP_SHARED,
 			       be->memfd, 0);
-		if (be->buf == MAP_FAILED)
+		if (be->buf == MAP_FAILED) {
+			be->buf = NULL;
 			return -errno;
-		memcpy(be->buf, "A's page", 8);
+		}
+		memcpy(be->buf, m->data, 8);
 		return vshm_be_shmem_map(be->bch, 0, be->memfd, 0, MAP_OFF, MAP_LEN,
 					 true, VSHM_FLAGS_FINAL, VSHM_BE_WAIT_ACK,
 					 TIMEOUT_MS, NULL);
@@ -217,27 +243,108 @@ static int spawn_backend(struct device *d)
 	return vshm_chan_new(mainsv[0], VSHM_PROTO_FRONTEND, VSHM_CHAN_OWN_FD, &d->main);
 }
 
+/*
+ * The VMM's main loop, cut down to what the walkthrough needs: wait for
+ * the back-end's answer, and meanwhile serve vshmd's requests.  In
+ * forwarding mode a back-end's SHMEM_MAP is only acknowledged once this
+ * VMM has placed the mapping, so the VMM must not block on the back-end
+ * without dispatching its control connection.
+ */
+static int wait_backend(struct vmm *v, struct device *d)
+{
+	struct pollfd p[2] = {
+		{ .fd = d->script, .events = POLLIN },
+		{ .fd = vshm_client_fd(v->client) },
+	};
+	int n;
+
+	for (;;) {
+		p[1].events = vshm_client_events(v->client);
+		n = poll(p, 2, TIMEOUT_MS);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n ? -errno : -ETIMEDOUT;
+		if (p[1].revents && vshm_client_dispatch(v->client, NULL) < 0)
+			return -EPIPE;
+		if (p[0].revents)
+			return 0;
+	}
+}
+
 /* Ask a back-end to do op; its status (-errno), data in *m. */
-static int script(struct device *d, enum script_op op, uint64_t addr,
-		  const void *data, struct script_msg *m)
+static int script(struct vmm *v, struct device *d, enum script_op op,
+		  uint64_t addr, const void *data, struct script_msg *m)
 {
 	struct script_msg req = { .op = op, .addr = addr };
+	int ret;
 
 	if (data)
 		memcpy(req.data, data, 8);
-	if (send(d->script, &req, sizeof(req), MSG_NOSIGNAL) != sizeof(req) ||
-	    recv(d->script, m, sizeof(*m), 0) != sizeof(*m))
+	if (send(d->script, &req, sizeof(req), MSG_NOSIGNAL) != sizeof(req))
+		return -EPIPE;
+	ret = wait_backend(v, d);
+	if (ret)
+		return ret;
+	if (recv(d->script, m, sizeof(*m), 0) != sizeof(*m))
 		return -EPIPE;
 	return m->status;
+}
+
+/* Forwarding mode: the reservation vshmd's VMM_MAP / UNMAP / RESET names. */
+static struct vshm_region *lookup_region(uint32_t dev_id, uint32_t shmid, void *opaque)
+{
+	struct vmm *v = opaque;
+
+	if (shmid == 0 && v->a.res && v->a.dev_id == dev_id)
+		return v->a.res;
+	if (shmid == 0 && v->b.res && v->b.dev_id == dev_id)
+		return v->b.res;
+	return NULL;
+}
+
+/* vshmd's requests to the VMM: forwarding mode's VMM_MAP, UNMAP, RESET. */
+static void on_broker_request(struct vshm_client *c, struct vshm_msg *msg, void *opaque)
+{
+	if (vshm_vmm_serve(c, msg, lookup_region, opaque, NULL) == -EOPNOTSUPP)
+		vshm_client_answer(c, msg->hdr.request, ENOSYS, NULL, 0, NULL, 0, NULL);
+}
+
+/*
+ * The region's view, which becomes guest memory: kmod, the region fd
+ * mmapped once; forward, the VMM's own reservation, with the device's hole
+ * policy (zeros that take writes, or PROT_NONE if strict).
+ */
+static int region_view(struct vmm *v, struct device *d)
+{
+	int ret;
+
+	if (v->forward) {
+		ret = vshm_region_create_flags(VSHM_BACKEND_MMAP, d->size, 0,
+					       v->strict ? 0 : VSHM_REGION_ZERO_HOLES,
+					       &d->res);
+		if (ret)
+			return ret;
+		d->view = vshm_region_addr(d->res);
+		return 0;
+	}
+	if (d->region_fd < 0)
+		return -ENODEV;
+	d->view = mmap(NULL, d->size, PROT_READ | PROT_WRITE, MAP_SHARED, d->region_fd, 0);
+	if (d->view != MAP_FAILED)
+		return 0;
+	d->view = NULL;
+	return -errno;
 }
 
 /*
  * The vhost-user part of plugging in a device: negotiate SHMEM, give the
  * back-end a backend channel whose other end goes to vshmd, learn the
- * region sizes, map each region once and make it guest memory.
+ * region sizes, get a view of each region and make it guest memory.
  */
 static bool plug_device(struct vmm *v, struct device *d, uint64_t gpa, uint32_t slot)
 {
+	uint32_t flags = v->strict ? VSHM_CTL_DEV_STRICT_HOLES : 0;
 	struct vshm_fe_shmem sh;
 	struct vshm_err err;
 	int ret;
@@ -250,17 +357,19 @@ static bool plug_device(struct vmm *v, struct device *d, uint64_t gpa, uint32_t 
 	demo_note("GET_SHMEM_CONFIG: %u region(s), shmid 0 = %llu KiB",
 		  sh.config.nregions, (unsigned long long)sh.config.memory_sizes[0] >> 10);
 	ret = vshm_client_add_device(v->client, sh.backend_fd, -1, sh.config.memory_sizes,
-				     1, 0, &d->dev_id, &d->region_fd, &err);
+				     1, flags, &d->dev_id, &d->region_fd, &err);
 	close(sh.backend_fd);	/* vshmd holds its own copy now */
-	if (!demo_check(&v->t, ret == 0 && d->region_fd >= 0,
+	if (!demo_check(&v->t, ret == 0 && (v->forward || d->region_fd >= 0),
+			v->forward ? "vshmd took the backend channel (ADD_DEVICE); the VMM will place the mappings" :
 			"vshmd took the backend channel (ADD_DEVICE) and returned the region fd"))
 		return demo_note("%s", ret ? err.msg : "no region fd: is vshmd running without /dev/vshm?"), false;
-	d->view = mmap(NULL, d->size, PROT_READ | PROT_WRITE, MAP_SHARED, d->region_fd, 0);
-	if (d->view == MAP_FAILED)
-		d->view = NULL;
-	ret = d->view ? kg_vm_set_slot(&v->vm, slot, gpa, d->view, d->size, 0) : -ENOMEM;
-	if (!demo_check(&v->t, ret == 0, "region fd mmapped once and registered as a KVM memslot"))
-		return false;
+	ret = region_view(v, d);
+	if (!ret)
+		ret = kg_vm_set_slot(&v->vm, slot, gpa, d->view, d->size, 0);
+	if (!demo_check(&v->t, ret == 0, v->forward ?
+			"the VMM reserved the region (mmap back-end) and registered it as a KVM memslot" :
+			"region fd mmapped once and registered as a KVM memslot"))
+		return demo_note("%s", strerror(-ret)), false;
 	ret = vshm_client_set_region_addr(v->client, d->dev_id, 0, gpa, &err);
 	return demo_check(&v->t, ret == 0, "vshmd told the region's guest address (SET_REGION_ADDR)");
 }
@@ -300,14 +409,33 @@ static uint32_t word(const char *s)
 	return w;
 }
 
-/* A hole: KVM_RUN EFAULT under the strict policy, zeros under the safe one. */
-static void hole_check(struct vmm *v, const struct kg_exit *ex, const char *what)
+/*
+ * A hole, as the device's policy says: zeros (safe, the default), or
+ * KVM_RUN failing with EFAULT (strict).  The same in both modes.
+ */
+static void hole_check(struct vmm *v, uint64_t gpa, const struct kg_exit *ex, const char *what)
 {
 	char line[160];
 
-	if (ex->kind == KG_EXIT_DONE) {
+	if (ex->kind == KG_EXIT_DONE)
+		demo_note("guest reads 0x%llx: 0x%08x (a hole)", (unsigned long long)gpa, ex->value);
+	if (!v->strict) {
 		snprintf(line, sizeof(line), "%s: zeros (safe hole policy)", what);
-		demo_check(&v->t, ex->value == 0, line);
+		demo_check(&v->t, ex->kind == KG_EXIT_DONE && ex->value == 0, line);
+		return;
+	}
+	snprintf(line, sizeof(line), "%s: KVM_RUN EFAULT, handled (strict hole policy)", what);
+	demo_check(&v->t, ex->kind == KG_EXIT_RUN_ERROR && ex->err == EFAULT, line);
+}
+
+/* A guest store into a hole: completes (safe) or KVM_RUN EFAULT (strict). */
+static void hole_write_check(struct vmm *v, const struct kg_exit *ex, const char *what)
+{
+	char line[160];
+
+	if (!v->strict) {
+		snprintf(line, sizeof(line), "%s: completes; the bytes stay in the hole, never reach a source (safe)", what);
+		demo_check(&v->t, ex->kind == KG_EXIT_DONE, line);
 		return;
 	}
 	snprintf(line, sizeof(line), "%s: KVM_RUN EFAULT, handled (strict hole policy)", what);
@@ -320,9 +448,13 @@ static void walkthrough(struct vmm *v)
 	struct kg_exit ex;
 
 	demo_step("4. Back-end A maps a memfd at 1 MiB into its region; the guest reads it");
-	demo_note("A sends SHMEM_MAP on its backend channel; vshmd checks it and asks vshm.ko to map it.");
+	if (v->forward)
+		demo_note("A sends SHMEM_MAP on its backend channel; vshmd checks it and hands it, with the memfd, to the VMM,\n"
+			  "   which maps it with MAP_FIXED into its reservation (vshm_vmm_serve()); then A gets its ack.");
+	else
+		demo_note("A sends SHMEM_MAP on its backend channel; vshmd checks it and asks vshm.ko to map it.");
 	demo_note("No memslot changes: the region's one memslot already covers it; KVM faults the pages in.");
-	demo_check(&v->t, script(&v->a, OP_MAP_MEMFD, 0, NULL, &m) == 0,
+	demo_check(&v->t, script(v, &v->a, OP_MAP_MEMFD, 0, "A's page", &m) == 0,
 		   "A: SHMEM_MAP acknowledged with 0");
 	read_is(v, A_GPA + MAP_OFF, "A's ", "the guest reads A's bytes at region base + 1 MiB");
 
@@ -332,28 +464,31 @@ static void walkthrough(struct vmm *v)
 	ex = guest(v, KG_CMD_SSE_WRITE32, A_GPA + MAP_OFF + 12, word("sse!"));
 	demo_check(&v->t, ex.kind == KG_EXIT_DONE,
 		   "an SSE store completes too (writable PTE: KVM never had to emulate it)");
-	demo_check(&v->t, script(&v->a, OP_PEEK, 8, NULL, &m) == 0 &&
+	demo_check(&v->t, script(v, &v->a, OP_PEEK, 8, NULL, &m) == 0 &&
 		   !memcmp(m.data, "gst!sse!", 8), "A reads \"gst!sse!\" in its memfd");
 
 	demo_step("6. Back-end B reads and writes A's bytes with MEM_READ / MEM_WRITE");
 	demo_note("B cannot map A's memfd; vshmd routes B's guest address to A's region.");
-	demo_check(&v->t, script(&v->b, OP_MEM_READ, A_GPA + MAP_OFF + 8, NULL, &m) == 0 &&
+	demo_check(&v->t, script(v, &v->b, OP_MEM_READ, A_GPA + MAP_OFF + 8, NULL, &m) == 0 &&
 		   !memcmp(m.data, "gst!sse!", 8), "B's MEM_READ returns what the guest wrote");
-	demo_check(&v->t, script(&v->b, OP_MEM_WRITE, A_GPA + MAP_OFF + 16, "B wrote!", &m) == 0,
+	demo_check(&v->t, script(v, &v->b, OP_MEM_WRITE, A_GPA + MAP_OFF + 16, "B wrote!", &m) == 0,
 		   "B's MEM_WRITE acknowledged with 0");
 	read_is(v, A_GPA + MAP_OFF + 16, "B wr", "the guest reads B's bytes");
 	ex = guest(v, KG_CMD_WRITE32, RAM_GPA + 0x100, word("RAM!"));
 	demo_check(&v->t, ex.kind == KG_EXIT_DONE &&
-		   script(&v->b, OP_MEM_READ, RAM_GPA + 0x100, NULL, &m) == 0 &&
+		   script(v, &v->b, OP_MEM_READ, RAM_GPA + 0x100, NULL, &m) == 0 &&
 		   !memcmp(m.data, "RAM!", 4),
 		   "B's MEM_READ of guest RAM (the memfd slot) sees the guest's store");
 
 	demo_step("7. A hole and a device register");
-	demo_note("Nothing is mapped at the region's start.  With the strict hole policy KVM");
-	demo_note("cannot back the access and KVM_RUN fails with EFAULT, which the VMM must");
-	demo_note("handle, not abort on; with the safe policy the guest reads zeros.");
+	demo_note("Nothing is mapped at the region's start.  With the safe hole policy (the");
+	demo_note("default) the guest reads zeros; with the strict one KVM cannot back the");
+	demo_note("access and KVM_RUN fails with EFAULT, which the VMM must handle, not abort on.");
+	demo_note("This run: %s holes%s.", v->strict ? "strict" : "safe", !v->forward ? "" :
+		  v->strict ? " (the reservation is PROT_NONE there)" :
+		  " (the reservation is zero pages there that take writes)");
 	ex = guest(v, KG_CMD_READ32, A_GPA, 0);
-	hole_check(v, &ex, "the guest's read of a hole");
+	hole_check(v, A_GPA, &ex, "the guest's read of a hole");
 	ex = guest(v, KG_CMD_READ32, MMIO_GPA, 0);
 	if (ex.kind == KG_EXIT_MMIO && !ex.mmio_write) {
 		uint32_t reg = word("mmio");
@@ -365,23 +500,38 @@ static void walkthrough(struct vmm *v)
 		   "a read where no memslot is: an MMIO exit the VMM answers");
 	read_is(v, A_GPA + MAP_OFF, "A's ", "the guest still reads A's bytes afterwards");
 
-	demo_step("8. A unmaps; the guest's next access fails cleanly");
-	demo_note("vshm.ko zaps the pages; KVM's MMU notifier drops the guest's mapping with them.");
-	demo_check(&v->t, script(&v->a, OP_UNMAP, 0, NULL, &m) == 0,
+	demo_step("8. A unmaps; the guest's next access is a hole");
+	if (v->forward)
+		demo_note("The VMM puts a hole back over the range with MAP_FIXED; KVM's MMU notifier drops\n"
+			  "   the guest's mapping of the old pages with it.");
+	else
+		demo_note("vshm.ko zaps the pages; KVM's MMU notifier drops the guest's mapping with them.");
+	demo_check(&v->t, script(v, &v->a, OP_UNMAP, 0, NULL, &m) == 0,
 		   "A: SHMEM_UNMAP acknowledged with 0");
 	ex = guest(v, KG_CMD_READ32, A_GPA + MAP_OFF, 0);
-	hole_check(v, &ex, "the guest's read after the unmap (no stale page, no host memory)");
-	demo_check(&v->t, script(&v->b, OP_MEM_READ, A_GPA + MAP_OFF, NULL, &m) == -ENXIO,
+	hole_check(v, A_GPA + MAP_OFF, &ex,
+		   "the guest's read after the unmap (no stale page, no host memory)");
+	demo_check(&v->t, script(v, &v->b, OP_MEM_READ, A_GPA + MAP_OFF, NULL, &m) == -ENXIO,
 		   "B's MEM_READ there: ENXIO");
+	ex = guest(v, KG_CMD_WRITE32, A_GPA + MAP_OFF + 4, word("gone"));
+	hole_write_check(v, &ex, "the guest's store into the hole");
 
-	demo_step("9. dma-buf: B maps a vgem buffer read-only into its region; the guest reads it");
-	if (script(&v->b, OP_MAP_DMABUF, 0, NULL, &m) == -ENODEV) {
+	demo_step("9. A maps a new memfd at the same place; the guest reads the new bytes");
+	demo_note("Still no memslot call: the pages under the memslot changed, and KVM follows.");
+	demo_check(&v->t, script(v, &v->a, OP_MAP_MEMFD, 0, "A again!", &m) == 0,
+		   "A: SHMEM_MAP of a new memfd acknowledged with 0");
+	read_is(v, A_GPA + MAP_OFF, "A ag", "the guest reads the new memfd's bytes, not the old ones");
+	read_is(v, A_GPA + MAP_OFF + 4, "ain!",
+		"and not what it stored into the hole before the map");
+
+	demo_step("10. dma-buf: B maps a vgem buffer read-only into its region; the guest reads it");
+	if (script(v, &v->b, OP_MAP_DMABUF, 0, NULL, &m) == -ENODEV) {
 		demo_note("skipped: no vgem device here (the demo's VM loads vgem)");
 		return;
 	}
 	demo_check(&v->t, m.status == 0, "B: SHMEM_MAP of the dma-buf acknowledged with 0");
 	read_is(v, B_GPA, "dma-", "the guest reads the dma-buf's bytes through B's region");
-	demo_check(&v->t, script(&v->b, OP_UNMAP_DMABUF, 0, NULL, &m) == 0,
+	demo_check(&v->t, script(v, &v->b, OP_UNMAP_DMABUF, 0, NULL, &m) == 0,
 		   "B unmaps it");
 }
 
@@ -419,8 +569,9 @@ static void teardown(struct vmm *v)
 		if (d[i]->pid > 0)
 			waitpid(d[i]->pid, &status, 0);
 		vshm_chan_free(d[i]->main);
-		if (d[i]->view)
+		if (d[i]->view && !d[i]->res)
 			munmap(d[i]->view, d[i]->size);
+		vshm_region_destroy(d[i]->res);
 		if (d[i]->region_fd >= 0)
 			close(d[i]->region_fd);
 	}
@@ -432,11 +583,67 @@ static void teardown(struct vmm *v)
 		close(v->ram_fd);
 }
 
+static void usage(const char *prog)
+{
+	printf("usage: %s [--mode auto|kmod|forward] [--strict-holes] [--vshmd PATH | --connect SOCKET]\n"
+	       "  --mode kmod     vshmd --backend kmod: vshm.ko maps, the VMM mmaps each region fd\n"
+	       "  --mode forward  vshmd --backend vmm: no module, the VMM maps what vshmd approved\n"
+	       "  --mode auto     kmod if /dev/vshm exists, else forward (default)\n"
+	       "  --strict-holes  devices with strict holes: the guest's access to a hole fails\n"
+	       "  --connect       use a running vshmd; its back-end decides the mode\n", prog);
+}
+
+/* Start vshmd (or connect) in the chosen mode; 0, or the reason it cannot be had. */
+static int broker_setup(struct vmm *v, const char *mode, const char *sock, const char *given,
+			struct vshm_err *err, const char **why)
+{
+	char vshmd[PATH_MAX];
+	int ret;
+
+	if (sock) {
+		ret = vshm_client_connect(sock, TIMEOUT_MS, &v->client, err);
+		if (ret)
+			return *why = err->msg, ret;
+		switch (vshm_client_region_mode(v->client)) {
+		case VSHM_CTL_REGIONS_KMOD:
+			v->forward = false;
+			break;
+		case VSHM_CTL_REGIONS_VMM:
+			v->forward = true;
+			break;
+		default:
+			*why = "that vshmd keeps its regions inside itself (--backend mmap): no guest can see them";
+			return -EOPNOTSUPP;
+		}
+		if (strcmp(mode, "auto") && v->forward != !strcmp(mode, "forward")) {
+			*why = "that vshmd runs in the other mode than --mode asks";
+			return -EOPNOTSUPP;
+		}
+		return 0;
+	}
+	if (!strcmp(mode, "auto"))
+		v->forward = access("/dev/vshm", R_OK | W_OK) != 0;
+	else
+		v->forward = !strcmp(mode, "forward");
+	if (!v->forward && access("/dev/vshm", R_OK | W_OK)) {
+		*why = "--mode kmod needs /dev/vshm (load vshm.ko)";
+		return -ENODEV;
+	}
+	demo_find_vshmd(vshmd, sizeof(vshmd), given);
+	ret = demo_start_vshmd(&v->broker, vshmd, v->forward ? "vmm" : "kmod", TIMEOUT_MS,
+			       &v->client);
+	if (ret)
+		*why = "vshmd did not start (its log follows)";
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "vshmd", required_argument, NULL, 'v' },
 		{ "connect", required_argument, NULL, 'c' },
+		{ "mode", required_argument, NULL, 'm' },
+		{ "strict-holes", no_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -448,8 +655,7 @@ int main(int argc, char **argv)
 		.b = { .name = "B", .size = B_SIZE, .script = -1, .region_fd = -1 },
 	};
 	struct vshm_ctl_ram_range ram = { .guest_addr = RAM_GPA, .size = RAM_SIZE };
-	const char *given = NULL, *sock = NULL;
-	char vshmd[PATH_MAX];
+	const char *given = NULL, *sock = NULL, *mode = "auto", *why = NULL;
 	struct vshm_err err;
 	int c, ret;
 
@@ -458,10 +664,22 @@ int main(int argc, char **argv)
 			given = optarg;
 		} else if (c == 'c') {
 			sock = optarg;
+		} else if (c == 'm' && (!strcmp(optarg, "auto") || !strcmp(optarg, "kmod") ||
+					!strcmp(optarg, "forward"))) {
+			mode = optarg;
+		} else if (c == 's') {
+			v.strict = true;
 		} else {
-			printf("usage: %s [--vshmd PATH | --connect SOCKET]\n", argv[0]);
+			if (c == 'm')
+				fprintf(stderr, "%s: --mode %s: expected auto, kmod or forward\n",
+					argv[0], optarg);
+			usage(argv[0]);
 			return c == 'h' ? 0 : 2;
 		}
+	}
+	if (optind < argc) {
+		usage(argv[0]);
+		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	printf("vshm-vmm: a KVM guest, vshmd and two vhost-user back-end processes\n");
@@ -478,22 +696,24 @@ int main(int argc, char **argv)
 		  (unsigned long long)RAM_GPA, (unsigned long long)RAM_SIZE >> 10);
 
 	demo_step("2. The VMM starts vshmd (or connects) and gives it the guest RAM table");
-	if (sock) {
-		ret = vshm_client_connect(sock, TIMEOUT_MS, &v.client, &err);
-	} else {
-		demo_find_vshmd(vshmd, sizeof(vshmd), given);
-		ret = demo_start_vshmd(&v.broker, vshmd, "kmod", TIMEOUT_MS, &v.client);
-	}
-	if (ret || !(vshm_client_features(v.client) & VSHM_CTL_FEAT_KMOD)) {
-		printf("   no vshmd with /dev/vshm here (%s): this walkthrough needs vshm.ko\n",
-		       ret ? strerror(-ret) : "it runs without the module");
+	ret = broker_setup(&v, mode, sock, given, &err, &why);
+	if (ret) {
+		printf("   no usable vshmd here: %s (%s)\n", why, strerror(-ret));
 		if (v.client)
 			vshm_client_close(v.client);
-		if (!sock)
+		if (!sock && v.broker.dir[0])
 			demo_stop_vshmd(&v.broker);
 		teardown(&v);
 		return EXIT_SKIP;
 	}
+	if (v.forward) {
+		demo_note("mode: forward (vshmd --backend vmm, no module): vshmd validates each SHMEM_MAP /");
+		demo_note("UNMAP and hands it to the VMM, which executes it in its own reservation.");
+		vshm_client_set_handler(v.client, on_broker_request, &v);
+	} else {
+		demo_note("mode: kmod (vshmd --backend kmod): vshm.ko executes each SHMEM_MAP / UNMAP.");
+	}
+	demo_note("holes: %s", v.strict ? "strict (VSHM_CTL_DEV_STRICT_HOLES)" : "safe (the default)");
 	demo_check(&v.t, vshm_client_set_mem_table(v.client, &ram, &v.ram_fd, 1, &err) == 0,
 		   "SET_MEM_TABLE: the RAM memfd at its guest address");
 
@@ -508,7 +728,8 @@ int main(int argc, char **argv)
 	teardown(&v);
 	if (!sock)
 		demo_check(&v.t, demo_stop_vshmd(&v.broker), "vshmd exited with status 0 on SIGTERM");
-	printf("\n%s: %d check(s) passed, %d failed\n", v.t.failed ? "FAILED" : "PASSED",
-	       v.t.passed, v.t.failed);
+	printf("\n%s: %d check(s) passed, %d failed (mode %s, %s holes)\n",
+	       v.t.failed ? "FAILED" : "PASSED", v.t.passed, v.t.failed,
+	       v.forward ? "forward" : "kmod", v.strict ? "strict" : "safe");
 	return v.t.failed ? 1 : 0;
 }
