@@ -314,15 +314,15 @@ TEST_F(region, zero_holes)
 		ASSERT_NE(MAP_FAILED, kview);
 		view = kview;
 	}
-	EXPECT_EQ(0, touch_in_child(view + 2 * PG, false));
-	EXPECT_EQ(0, touch_in_child(view + 2 * PG, true));
+	EXPECT_EQ(0, touch_in_child(view + 2 * PG, false, NULL));
+	EXPECT_EQ(0, touch_in_child(view + 2 * PG, true, NULL));
 	EXPECT_EQ(0, view[2 * PG + 1]);
 	view[2 * PG + 1] = 0x99;
 	EXPECT_EQ(-ENXIO, vshm_region_read(z, 2 * PG, &b, 1));
 	ASSERT_EQ(0, vshm_region_map(z, self->src, 0, 2 * PG, PG, VSHM_REGION_WRITE));
 	EXPECT_EQ(0x11, view[2 * PG + 1]);
 	ASSERT_EQ(0, vshm_region_unmap(z, 2 * PG, PG));
-	EXPECT_EQ(0, touch_in_child(view + 2 * PG, true));
+	EXPECT_EQ(0, touch_in_child(view + 2 * PG, true, NULL));
 	if (variant->type == VSHM_BACKEND_MMAP) {
 		EXPECT_EQ(0, view[2 * PG + 1]);
 		snprintf(want, sizeof(want), "%lx-%lx rw-p", (unsigned long)view,
