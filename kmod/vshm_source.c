@@ -41,6 +41,8 @@
 #include <linux/shmem_fs.h>
 #include <linux/slab.h>
 
+#include <uapi/linux/vshm.h>
+
 #include "vshm_compat.h"
 #include "vshm_internal.h"
 
@@ -651,4 +653,30 @@ void vshm_source_close(struct vshm_mapping *map)
 		fput(map->file);
 	}
 	kfree(map);
+}
+
+/**
+ * vshm_source_describe() - fill in what VSHM_IOC_LIST_MAPPINGS says of a source
+ * @map: a mapping in a region's table, region lock held.
+ * @info: receives the source's kind, device and inode number, as fstat()
+ *	of the source's fd would report them.
+ */
+void vshm_source_describe(const struct vshm_mapping *map,
+			  struct vshm_mapping_info *info)
+{
+	struct file *file = map->file;
+	struct inode *inode;
+
+	if (map->ops == &vshm_hugetlb_ops) {
+		info->source_kind = VSHM_SOURCE_HUGETLBFS;
+	} else if (map->ops == &vshm_shmem_ops) {
+		info->source_kind = VSHM_SOURCE_SHMEM;
+	} else {
+		info->source_kind = VSHM_SOURCE_DMABUF;
+		file = vshm_dmabuf_file(map);
+	}
+	inode = file_inode(file);
+	info->source_ino = inode->i_ino;
+	info->source_dev_major = MAJOR(inode->i_sb->s_dev);
+	info->source_dev_minor = MINOR(inode->i_sb->s_dev);
 }
