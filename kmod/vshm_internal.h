@@ -26,8 +26,9 @@
  * region->lock is never held across copy_{to,from}_user, so a copy whose
  * user buffer lies in a region's own mmap cannot deadlock on it: the copy
  * holds a reference on the mapping instead (struct vshm_mapping, @users).
- * VSHM_IOC_MAP takes the caller's mmap_lock (trial mmap of the source,
- * vshm_source.c) before the region lock, never under it.
+ * VSHM_IOC_MAP takes the caller's mmap_lock (the mmap of the source that
+ * checks permissions and, before 6.11, pins; vshm_source.c) before the
+ * region lock, never under it.
  * VSHM_IOC_LIST_MAPPINGS takes only the region lock (read) and copies its
  * snapshot to user space after dropping it, for the same reason.
  * vshm_mnt_lock (vshm_main.c) is a leaf, taken with no other vshm lock held;
