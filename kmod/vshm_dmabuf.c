@@ -302,6 +302,17 @@ static void vshm_dmabuf_release(struct vshm_mapping *map)
 	map->import = NULL;
 }
 
+/**
+ * vshm_dmabuf_file() - the file of the dma-buf a mapping maps
+ * @map: a dma-buf mapping, alive (in a table or with a reference held).
+ *
+ * Return: the dma-buf's file, which lives as long as the mapping.
+ */
+struct file *vshm_dmabuf_file(const struct vshm_mapping *map)
+{
+	return map->import->dmabuf->file;
+}
+
 static const struct vshm_source_ops vshm_dmabuf_ops = {
 	.name = "dma-buf",
 	.get_page = vshm_dmabuf_get_page,

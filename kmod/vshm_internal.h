@@ -26,8 +26,11 @@
  * region->lock is never held across copy_{to,from}_user, so a copy whose
  * user buffer lies in a region's own mmap cannot deadlock on it: the copy
  * holds a reference on the mapping instead (struct vshm_mapping, @users).
- * VSHM_IOC_MAP takes the caller's mmap_lock (trial mmap of the source,
- * vshm_source.c) before the region lock, never under it.
+ * VSHM_IOC_MAP takes the caller's mmap_lock (the mmap of the source that
+ * checks permissions and, before 6.11, pins; vshm_source.c) before the
+ * region lock, never under it.
+ * VSHM_IOC_LIST_MAPPINGS takes only the region lock (read) and copies its
+ * snapshot to user space after dropping it, for the same reason.
  * vshm_mnt_lock (vshm_main.c) is a leaf, taken with no other vshm lock held;
  * the unmount itself runs after dropping it.
  */
@@ -44,6 +47,7 @@
 #include <linux/types.h>
 
 struct vshm_mapping;
+struct vshm_mapping_info;
 struct vshm_dmabuf_import;
 
 /**
@@ -197,6 +201,9 @@ int vshm_region_create_fd(u64 size, u32 flags, u32 max_mappings);
 struct vshm_mapping *vshm_mapping_lookup(struct vshm_region *region, u64 off);
 int vshm_mapping_check_range(struct vshm_region *region, u64 start, u64 len,
 			     bool replace, unsigned int *covered);
+unsigned int vshm_mapping_list(struct vshm_region *region, u64 cursor,
+			       struct vshm_mapping_info *out, unsigned int max,
+			       bool *more);
 void vshm_mapping_insert(struct vshm_region *region, struct vshm_mapping *map);
 void vshm_mapping_detach_range(struct vshm_region *region, u64 start, u64 len,
 			       struct list_head *out);
@@ -213,10 +220,13 @@ void vshm_mapping_put(struct vshm_mapping *map);
 struct dma_buf;
 int vshm_dmabuf_open(struct vshm_region *region, struct vshm_mapping *map,
 		     struct dma_buf *dmabuf);
+struct file *vshm_dmabuf_file(const struct vshm_mapping *map);
 
 /* vshm_source.c */
 struct vshm_mapping *vshm_source_open(struct vshm_region *region, int fd,
 				      u64 fd_offset, u64 len, bool writable);
 void vshm_source_close(struct vshm_mapping *map);
+void vshm_source_describe(const struct vshm_mapping *map,
+			  struct vshm_mapping_info *info);
 
 #endif /* _VSHM_INTERNAL_H */

@@ -12,6 +12,8 @@
 #include <linux/list.h>
 #include <linux/rbtree.h>
 
+#include <uapi/linux/vshm.h>
+
 #include "vshm_internal.h"
 
 static inline u64 vshm_mapping_end(const struct vshm_mapping *map)
@@ -87,6 +89,38 @@ int vshm_mapping_check_range(struct vshm_region *region, u64 start, u64 len,
 		(*covered)++;
 	}
 	return 0;
+}
+
+/**
+ * vshm_mapping_list() - describe the mappings from a region offset on
+ * @region: the region, lock held.
+ * @cursor: list the mappings that end after this offset.
+ * @out: array that receives up to @max descriptions, in order of offset.
+ * @max: entries @out holds; may be 0.
+ * @more: set to whether a mapping that ends after @cursor was left out.
+ *
+ * Takes no lock and sleeps not, so it may run under the region lock; the
+ * caller copies @out to user space after dropping it.
+ *
+ * Return: the entries filled.
+ */
+unsigned int vshm_mapping_list(struct vshm_region *region, u64 cursor,
+			       struct vshm_mapping_info *out, unsigned int max,
+			       bool *more)
+{
+	struct vshm_mapping *map = vshm_mapping_first_ending_after(region, cursor);
+	unsigned int n;
+
+	for (n = 0; map && n < max; n++, map = vshm_mapping_next(map)) {
+		memset(&out[n], 0, sizeof(out[n]));
+		out[n].shm_offset = map->start;
+		out[n].len = map->len;
+		out[n].fd_offset = map->fd_offset;
+		out[n].flags = map->writable ? VSHM_MAP_WRITE : 0;
+		vshm_source_describe(map, &out[n]);
+	}
+	*more = map;
+	return n;
 }
 
 /**

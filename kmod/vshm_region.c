@@ -578,6 +578,58 @@ static long vshm_ioctl_region_info(struct vshm_region *region,
 	return copy_to_user(uarg, &info, sizeof(info)) ? -EFAULT : 0;
 }
 
+/*
+ * VSHM_IOC_LIST_MAPPINGS.  The snapshot is taken into a kernel buffer under
+ * the read lock and copied out after it is dropped: the user's array may
+ * lie in this region's own mmap, whose faults take the region lock.
+ */
+static long vshm_ioctl_list_mappings(struct vshm_region *region,
+				     void __user *uarg)
+{
+	struct vshm_mapping_info *infos = NULL;
+	struct vshm_mapping_list arg;
+	void __user *uentries;
+	size_t bytes;
+	bool more;
+	long ret = 0;
+
+	if (copy_from_user(&arg, uarg, sizeof(arg)))
+		return -EFAULT;
+	if (arg.flags || arg.reserved32 || arg.count || arg.next ||
+	    arg.nr_mappings ||
+	    !vshm_reserved_zero(arg.reserved, ARRAY_SIZE(arg.reserved)))
+		return -EINVAL;
+	if (arg.capacity > VSHM_LIST_MAX_ENTRIES)
+		return -E2BIG;
+	uentries = u64_to_user_ptr(arg.entries);
+	if (check_mul_overflow((size_t)arg.capacity, sizeof(*infos), &bytes))
+		return -E2BIG;
+	if (arg.capacity) {
+		if (!access_ok(uentries, bytes))
+			return -EFAULT;
+		infos = kvmalloc(bytes, GFP_KERNEL_ACCOUNT);
+		if (!infos)
+			return -ENOMEM;
+	}
+
+	down_read(&region->lock);
+	arg.count = vshm_mapping_list(region, arg.cursor, infos, arg.capacity,
+				      &more);
+	arg.nr_mappings = region->nr_mappings;
+	up_read(&region->lock);
+
+	arg.flags = more ? VSHM_LIST_MORE : 0;
+	arg.next = arg.count ? infos[arg.count - 1].shm_offset +
+			       infos[arg.count - 1].len : arg.cursor;
+	if (arg.count &&
+	    copy_to_user(uentries, infos, arg.count * sizeof(*infos)))
+		ret = -EFAULT;
+	else if (copy_to_user(uarg, &arg, sizeof(arg)))
+		ret = -EFAULT;
+	kvfree(infos);
+	return ret;
+}
+
 static long vshm_region_ioctl(struct file *file, unsigned int cmd,
 			      unsigned long arg)
 {
@@ -594,6 +646,8 @@ static long vshm_region_ioctl(struct file *file, unsigned int cmd,
 		return 0;
 	case VSHM_IOC_REGION_INFO:
 		return vshm_ioctl_region_info(region, uarg);
+	case VSHM_IOC_LIST_MAPPINGS:
+		return vshm_ioctl_list_mappings(region, uarg);
 	default:
 		return -ENOTTY;
 	}

@@ -41,11 +41,23 @@
 #include <linux/shmem_fs.h>
 #include <linux/slab.h>
 
+#include <uapi/linux/vshm.h>
+
 #include "vshm_compat.h"
 #include "vshm_internal.h"
 
 /* Seals that forbid writing a shmem or hugetlbfs file. */
 #define VSHM_WRITE_SEALS	(F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)
+
+/*
+ * Whether pinning goes through memfd_pin_folios() (6.11), without a user
+ * mapping; before it, the mapping the pin needs is the permission check.
+ */
+#ifdef VSHM_HAVE_MEMFD_PIN_FOLIOS
+static const bool vshm_pin_unmapped = true;
+#else
+static const bool vshm_pin_unmapped;
+#endif
 
 /* Pages or folios pinned per call, so the pin's scratch array stays small. */
 #define VSHM_PIN_BATCH		256
@@ -78,6 +90,39 @@ static int vshm_pinned_get_page(struct vshm_mapping *map, pgoff_t index,
 		return -EFAULT;
 	*pagep = vshm_nth_page(map->pages[unit],
 			       (off & ((1ULL << map->unit_shift) - 1)) >> PAGE_SHIFT);
+	return 0;
+}
+
+/*
+ * Allocate the huge pages of the pinned range that the source lacks, as
+ * fallocate() would: the pin must not allocate them itself (GUP through a
+ * MAP_NORESERVE mapping could not, memfd_pin_folios() would bypass the
+ * pool's reservations).
+ */
+static int vshm_hugetlb_populate(struct vshm_mapping *map)
+{
+	u64 huge_size = 1ULL << map->unit_shift;
+	u64 off = vshm_pin_start(map);
+	unsigned long i;
+	int ret;
+
+	for (i = 0; i < map->nr_units; i++, off += huge_size) {
+		struct folio *folio;
+
+		folio = vshm_filemap_get_folio(map->file->f_mapping,
+					       vshm_hugetlb_index(off, map->unit_shift));
+		if (folio) {
+			folio_put(folio);
+			continue;
+		}
+		ret = vfs_fallocate(map->file, FALLOC_FL_KEEP_SIZE, off, huge_size);
+		if (ret == -EBADF)	/* not open for writing */
+			return -EACCES;
+		if (ret == -ENOSPC)	/* the huge page pool is empty */
+			return -ENOMEM;
+		if (ret)
+			return ret;
+	}
 	return 0;
 }
 
@@ -261,12 +306,13 @@ static void vshm_unpin_partial(struct vshm_mapping *map, unsigned long pinned)
 /*
  * Before memfd_pin_folios(), the only way to pin a file's pages long-term
  * is GUP with FOLL_LONGTERM, which needs a user mapping of them.  So map
- * the range into the caller for the duration of the pin, as mmap() of the
- * source would (including security_mmap_file()), pin through it and unmap
- * it.  Read-only mappings use MAP_PRIVATE, which a write-sealed memfd
- * accepts where a shared mapping of an O_RDWR fd is refused before 6.7;
- * without a write nothing is copied on write.  MAP_NORESERVE: hugetlbfs
- * pages were allocated beforehand, the VMA must reserve none.
+ * the range into the caller for the duration of the pin, pin through it
+ * and unmap it.  That mmap is the one the map stands for, MAP_SHARED with
+ * the mapping's protection, so it is also the permission check: do_mmap()
+ * and security_mmap_file() judge it before anything is allocated or
+ * pinned (vshm_source_trial_mmap() is for kernels that pin without a
+ * mapping).  MAP_NORESERVE: the VMA must reserve no huge page; those the
+ * source lacks are allocated after the check and before the pin.
  * Sets *@filled to the units pinned; on failure nothing stays pinned.
  */
 static int vshm_pin_range(struct vshm_mapping *map, unsigned long *filled)
@@ -275,8 +321,7 @@ static int vshm_pin_range(struct vshm_mapping *map, unsigned long *filled)
 	unsigned long len = total << PAGE_SHIFT;
 	unsigned int gup = FOLL_LONGTERM | (map->writable ? FOLL_WRITE : 0);
 	unsigned long prot = PROT_READ | (map->writable ? PROT_WRITE : 0);
-	unsigned long flags = (map->writable ? MAP_SHARED : MAP_PRIVATE) |
-			      MAP_NORESERVE;
+	unsigned long flags = MAP_SHARED | MAP_NORESERVE;
 	unsigned long addr, done = 0;
 	struct page **batch;
 	int ret = 0;
@@ -292,7 +337,9 @@ static int vshm_pin_range(struct vshm_mapping *map, unsigned long *filled)
 		ret = (int)addr;
 		goto err_free_batch;
 	}
-	while (done < total) {
+	if (map->unit_shift != PAGE_SHIFT)
+		ret = vshm_hugetlb_populate(map);
+	while (!ret && done < total) {
 		int want = min_t(unsigned long, total - done, VSHM_PIN_BATCH);
 		int n;
 
@@ -345,39 +392,6 @@ static const struct vshm_source_ops vshm_hugetlb_ops = {
 };
 
 /*
- * Allocate the huge pages of the pinned range that the source lacks, as
- * fallocate() would: the pin must not allocate them itself (GUP through a
- * MAP_NORESERVE mapping could not, memfd_pin_folios() would bypass the
- * pool's reservations).
- */
-static int vshm_hugetlb_populate(struct vshm_mapping *map)
-{
-	u64 huge_size = 1ULL << map->unit_shift;
-	u64 off = vshm_pin_start(map);
-	unsigned long i;
-	int ret;
-
-	for (i = 0; i < map->nr_units; i++, off += huge_size) {
-		struct folio *folio;
-
-		folio = vshm_filemap_get_folio(map->file->f_mapping,
-					       vshm_hugetlb_index(off, map->unit_shift));
-		if (folio) {
-			folio_put(folio);
-			continue;
-		}
-		ret = vfs_fallocate(map->file, FALLOC_FL_KEEP_SIZE, off, huge_size);
-		if (ret == -EBADF)	/* not open for writing */
-			return -EACCES;
-		if (ret == -ENOSPC)	/* the huge page pool is empty */
-			return -ENOMEM;
-		if (ret)
-			return ret;
-	}
-	return 0;
-}
-
-/*
  * Pin every page of the mapping's source range into @map->pages.  E2BIG
  * if that takes more than VSHM_MAX_PIN_UNITS entries.
  */
@@ -401,7 +415,8 @@ static int vshm_pin_open(struct vshm_mapping *map, bool hugetlb)
 			      GFP_KERNEL_ACCOUNT);
 	if (!map->pages)
 		return -ENOMEM;
-	if (hugetlb) {
+	/* The GUP variant of vshm_pin_range() does it after its mmap. */
+	if (vshm_pin_unmapped && hugetlb) {
 		ret = vshm_hugetlb_populate(map);
 		if (ret)
 			goto err_free_pages;
@@ -489,6 +504,8 @@ static int vshm_source_check_mode(struct file *file, bool writable)
  * (aligned, as hugetlbfs needs) with MAP_NORESERVE so that nothing is
  * reserved.  No page is faulted in.  Regions never allow PROT_EXEC, so a
  * noexec mount has nothing to refuse, and the trial asks for no PROT_EXEC.
+ * Only kernels with memfd_pin_folios() need it: elsewhere the mmap that
+ * the pin goes through is the same check (see vshm_pin_range()).
  */
 static int vshm_source_trial_mmap(struct file *file,
 				  const struct vshm_source_ops *ops,
@@ -610,9 +627,11 @@ struct vshm_mapping *vshm_source_open(struct vshm_region *region, int fd,
 		if (ret)
 			goto err_put_file;
 	}
-	ret = vshm_source_trial_mmap(file, ops, fd_offset, writable);
-	if (ret)
-		goto err_release_write;
+	if (vshm_pin_unmapped) {
+		ret = vshm_source_trial_mmap(file, ops, fd_offset, writable);
+		if (ret)
+			goto err_release_write;
+	}
 
 	map = vshm_mapping_alloc(fd_offset, len, writable);
 	if (!map) {
@@ -651,4 +670,30 @@ void vshm_source_close(struct vshm_mapping *map)
 		fput(map->file);
 	}
 	kfree(map);
+}
+
+/**
+ * vshm_source_describe() - fill in what VSHM_IOC_LIST_MAPPINGS says of a source
+ * @map: a mapping in a region's table, region lock held.
+ * @info: receives the source's kind, device and inode number, as fstat()
+ *	of the source's fd would report them.
+ */
+void vshm_source_describe(const struct vshm_mapping *map,
+			  struct vshm_mapping_info *info)
+{
+	struct file *file = map->file;
+	struct inode *inode;
+
+	if (map->ops == &vshm_hugetlb_ops) {
+		info->source_kind = VSHM_SOURCE_HUGETLBFS;
+	} else if (map->ops == &vshm_shmem_ops) {
+		info->source_kind = VSHM_SOURCE_SHMEM;
+	} else {
+		info->source_kind = VSHM_SOURCE_DMABUF;
+		file = vshm_dmabuf_file(map);
+	}
+	inode = file_inode(file);
+	info->source_ino = inode->i_ino;
+	info->source_dev_major = MAJOR(inode->i_sb->s_dev);
+	info->source_dev_minor = MINOR(inode->i_sb->s_dev);
 }

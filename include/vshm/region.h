@@ -139,6 +139,32 @@ ssize_t vshm_region_mappings(const struct vshm_region *r, size_t start,
 int vshm_region_lookup(const struct vshm_region *r, uint64_t offset,
 		       struct vshm_mapping *m);
 
+/* Kinds of source vshm_kmod_list_mappings() reports (the uapi VSHM_SOURCE_*). */
+#define VSHM_KMOD_SOURCE_SHMEM		1u	/* a memfd or another tmpfs file */
+#define VSHM_KMOD_SOURCE_HUGETLBFS	2u	/* a hugetlbfs memfd or file */
+#define VSHM_KMOD_SOURCE_DMABUF		3u	/* a dma-buf */
+
+/* One mapping of a /dev/vshm region, as the module reports it. */
+struct vshm_kmod_mapping {
+	uint64_t shm_offset;
+	uint64_t len;
+	uint64_t fd_offset;
+	uint32_t flags;		/* VSHM_REGION_WRITE or 0 */
+	uint32_t source_kind;	/* VSHM_KMOD_SOURCE_* */
+	uint64_t source_dev;	/* the source's st_dev, as fstat() gives it */
+	uint64_t source_ino;	/* the source's st_ino */
+};
+
+/*
+ * List the mappings of the /dev/vshm region behind region_fd that end
+ * after *cursor, in order, up to max of them, and move *cursor past them;
+ * returns the count (0: none left) or a negative error code.  For a broker
+ * that restarts while its regions live on (the fd kept by a supervisor),
+ * to rebuild its table and match the sources it holds by device and inode.
+ */
+ssize_t vshm_kmod_list_mappings(int region_fd, uint64_t *cursor,
+				struct vshm_kmod_mapping *out, size_t max);
+
 #ifdef __cplusplus
 }
 #endif

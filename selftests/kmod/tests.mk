@@ -23,3 +23,6 @@ kmod/vshm_dmabuf_import_test_CFLAGS := $(shell pkg-config --cflags libdrm)
 kmod/vshm_dmabuf_import_test_LDLIBS := $(shell pkg-config --libs libdrm)
 kmod/vshm_dmabuf_import_test_DEPS := kmod-exporter/vshm_selftest_exporter.h
 VM_TESTS += kmod/vshm_chaos_test
+VM_TESTS += kmod/vshm_list_test
+kmod/vshm_list_test_CFLAGS := $(shell pkg-config --cflags libdrm)
+kmod/vshm_list_test_LDLIBS := $(shell pkg-config --libs libdrm)

@@ -8,11 +8,14 @@
  * Needs vgem (scripts/vm-run --with-vgem).  The refusal tests need the
  * test-only exporter module selftests/kmod-exporter, whose path
  * $VSHM_EXPORTER_KO names ('make check' sets it); they skip without it.
+ * The CONFIG_DMABUF_DEBUG refusal runs only on a kernel built with that
+ * option, which it reads from /boot/config-$(uname -r) or /proc/config.gz.
  */
 #include "vgem_util.h"
 #include <pthread.h>
 #include <time.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 
 #include "../kmod-exporter/vshm_selftest_exporter.h"
 #include "vshm_test.h"
@@ -76,6 +79,46 @@ static bool kmsg_has(int fd, const char *a, const char *b)
 			return true;
 	}
 	return false;
+}
+
+/*
+ * Whether the running kernel was built with @opt ("CONFIG_X"): 1 if =y or
+ * =m, 0 if not, -1 if no configuration is readable (@why says where it
+ * looked).  /boot/config-<release> first, then /proc/config.gz (IKCONFIG).
+ */
+static int kernel_config_has(const char *opt, char *why, size_t whylen)
+{
+	char path[128], line[256], set[96];
+	struct utsname u;
+	int found = -1;
+	FILE *f;
+	bool piped = false;
+
+	if (uname(&u))
+		return -1;
+	snprintf(path, sizeof(path), "/boot/config-%s", u.release);
+	snprintf(set, sizeof(set), "%s=", opt);
+	f = fopen(path, "re");
+	if (!f && !access("/proc/config.gz", R_OK)) {
+		f = popen("gzip -dc /proc/config.gz", "re");
+		piped = true;
+	}
+	if (!f) {
+		snprintf(why, whylen, "neither %s nor /proc/config.gz is readable", path);
+		return -1;
+	}
+	found = 0;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, set, strlen(set)) &&
+		    (line[strlen(set)] == 'y' || line[strlen(set)] == 'm'))
+			found = 1;
+	if (piped ? pclose(f) != 0 : fclose(f) != 0) {
+		snprintf(why, whylen, "could not read /proc/config.gz (gzip -dc failed)");
+		return -1;
+	}
+	snprintf(why, whylen, "%s is %s in %s", opt, found ? "set" : "not set",
+		 piped ? "/proc/config.gz" : path);
+	return found;
 }
 
 /* MemAvailable from /proc/meminfo, in KiB; 0 if unreadable. */
@@ -268,6 +311,43 @@ TEST_F(import, unknown_exporter_refused)
 	EXPECT_EQ(0, info.nr_dmabufs);
 	ASSERT_EQ(0, vt_stat("dmabuf_attachments", &total));
 	EXPECT_EQ(self->attachments, total);
+	close(kmsg);
+	close(buf);
+}
+
+/*
+ * On a kernel built with CONFIG_DMABUF_DEBUG, which scrambles the pages of
+ * every importer's sg_table, every dma-buf map fails with EOPNOTSUPP
+ * before attaching, read-only and writable alike, names the exporter in
+ * the kernel log, and leaves the region as it was; memfds still map.
+ */
+TEST_F(import, dmabuf_debug_refused)
+{
+	struct vshm_region_info info;
+	uint64_t total;
+	char why[256];
+	int buf, kmsg, memfd, has;
+
+	has = kernel_config_has("CONFIG_DMABUF_DEBUG", why, sizeof(why));
+	if (has != 1)
+		SKIP(return, "the refusal runs only under CONFIG_DMABUF_DEBUG: %s", why);
+	buf = vgem_dmabuf(self->drm, 64 * 1024, true);
+	ASSERT_LE(0, buf);
+	kmsg = kmsg_open();
+	ASSERT_LE(0, kmsg);
+	EXPECT_EQ(-EOPNOTSUPP, vt_map(self->region, buf, 0, 0, 0, VT_PAGE));
+	EXPECT_EQ(-EOPNOTSUPP, vt_map(self->region, buf, VSHM_MAP_WRITE, 0, VT_PAGE,
+				      4 * VT_PAGE));
+	EXPECT_TRUE(kmsg_has(kmsg, "\"vgem\"", "CONFIG_DMABUF_DEBUG"));
+	ASSERT_EQ(0, vt_info(self->region, &info));
+	EXPECT_EQ(0, info.nr_mappings);
+	EXPECT_EQ(0, info.nr_dmabufs);
+	ASSERT_EQ(0, vt_stat("dmabuf_attachments", &total));
+	EXPECT_EQ(self->attachments, total);
+	memfd = vt_memfd(VT_PAGE, 1, 0);
+	ASSERT_LE(0, memfd);
+	EXPECT_EQ(0, vt_map(self->region, memfd, VSHM_MAP_WRITE, 0, 0, VT_PAGE));
+	close(memfd);
 	close(kmsg);
 	close(buf);
 }

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <linux/vshm.h>
 #include <sys/wait.h>
 
@@ -751,6 +752,71 @@ TEST(table_backend_copies_without_window)
 	vshm_region_destroy(r);
 	EXPECT_EQ(fds0, count_open_fds());
 	close(src);
+}
+
+/*
+ * vshm_kmod_list_mappings() reports what the module holds: the library's
+ * own table, plus each source's kind, st_dev and st_ino; the cursor pages
+ * through; a listing longer than the library's 64-entry batches is whole.
+ */
+TEST_F(region, kmod_list_mappings)
+{
+	struct vshm_kmod_mapping km[8];
+	struct vshm_mapping tab[8];
+	struct vshm_region *big;
+	struct vshm_kmod_mapping *all;
+	uint64_t cursor = 0;
+	struct stat st;
+	ssize_t n, i;
+
+	REQUIRE_REGION();
+	if (variant->type != VSHM_BACKEND_KMOD)
+		SKIP(return, "only kmod regions have a module to ask");
+	ASSERT_EQ(0, fstat(self->src, &st));
+	ASSERT_EQ(0, vshm_region_map(self->r, self->src, 0, 0, PG, VSHM_REGION_WRITE));
+	ASSERT_EQ(0, vshm_region_map(self->r, self->src, 2 * PG, 4 * PG, 2 * PG, 0));
+	ASSERT_EQ(0, vshm_region_map(self->r, self->src, PG, 9 * PG, PG, 0));
+	ASSERT_EQ(3, vshm_region_mappings(self->r, 0, tab, 8));
+
+	ASSERT_EQ(2, vshm_kmod_list_mappings(vshm_region_fd(self->r), &cursor, km, 2));
+	EXPECT_EQ(6 * PG, cursor);
+	ASSERT_EQ(1, vshm_kmod_list_mappings(vshm_region_fd(self->r), &cursor, km + 2, 6));
+	EXPECT_EQ(10 * PG, cursor);
+	EXPECT_EQ(0, vshm_kmod_list_mappings(vshm_region_fd(self->r), &cursor, km + 3, 5));
+	for (i = 0; i < 3; i++) {
+		EXPECT_EQ(tab[i].shm_offset, km[i].shm_offset);
+		EXPECT_EQ(tab[i].len, km[i].len);
+		EXPECT_EQ(tab[i].fd_offset, km[i].fd_offset);
+		EXPECT_EQ(tab[i].flags, km[i].flags);
+		EXPECT_EQ(VSHM_KMOD_SOURCE_SHMEM, km[i].source_kind);
+		EXPECT_EQ((uint64_t)st.st_dev, km[i].source_dev);
+		EXPECT_EQ((uint64_t)st.st_ino, km[i].source_ino);
+	}
+
+	cursor = 0;
+	EXPECT_EQ(-EINVAL, vshm_kmod_list_mappings(vshm_region_fd(self->r), NULL, km, 1));
+	EXPECT_EQ(-EINVAL, vshm_kmod_list_mappings(vshm_region_fd(self->r), &cursor, NULL, 1));
+	EXPECT_EQ(0, vshm_kmod_list_mappings(vshm_region_fd(self->r), &cursor, NULL, 0));
+	EXPECT_EQ(-ENOTTY, vshm_kmod_list_mappings(self->src, &cursor, km, 1));
+	EXPECT_EQ(-EBADF, vshm_kmod_list_mappings(-1, &cursor, km, 1));
+	EXPECT_EQ(0, cursor);
+
+	/* 100 mappings in one call: two of the library's batches. */
+	ASSERT_EQ(0, vshm_region_create(VSHM_BACKEND_KMOD, 200 * PG, 100, &big));
+	for (i = 0; i < 100; i++)
+		ASSERT_EQ(0, vshm_region_map(big, self->src, (i % 4) * PG, 2 * i * PG, PG, 0));
+	all = calloc(1000, sizeof(*all));
+	ASSERT_NE(NULL, all);
+	cursor = 0;
+	n = vshm_kmod_list_mappings(vshm_region_fd(big), &cursor, all, 1000);
+	EXPECT_EQ(100, n);
+	EXPECT_EQ(199 * PG, cursor);
+	for (i = 0; i < n; i++) {
+		EXPECT_EQ(2 * i * PG, all[i].shm_offset);
+		EXPECT_EQ((i % 4) * PG, all[i].fd_offset);
+	}
+	free(all);
+	vshm_region_destroy(big);
 }
 
 TEST_HARNESS_MAIN

@@ -8,12 +8,20 @@
 #include <fcntl.h>
 #include <linux/vshm.h>
 #include <sys/ioctl.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "internal.h"
 
 _Static_assert(VSHM_REGION_WRITE == VSHM_MAP_WRITE, "flag values match the uapi");
 _Static_assert(VSHM_REGION_REPLACE == VSHM_MAP_REPLACE, "flag values match the uapi");
+_Static_assert(VSHM_KMOD_SOURCE_SHMEM == VSHM_SOURCE_SHMEM &&
+	       VSHM_KMOD_SOURCE_HUGETLBFS == VSHM_SOURCE_HUGETLBFS &&
+	       VSHM_KMOD_SOURCE_DMABUF == VSHM_SOURCE_DMABUF,
+	       "source kinds match the uapi");
+
+/* Entries one VSHM_IOC_LIST_MAPPINGS call of the library fills (4 KiB). */
+#define KMOD_LIST_CHUNK	64
 
 static int kmod_map(struct vshm_region *r, int fd, uint64_t fd_offset,
 		    uint64_t shm_offset, uint64_t len, uint32_t flags)
@@ -174,4 +182,53 @@ int vshmi_region_kmod_init(struct vshm_region *r)
 	if (ioctl(fd, VSHM_IOC_REGION_INFO, &info) == 0)
 		r->max_mappings = info.max_mappings;
 	return 0;
+}
+
+static void kmod_mapping_from_info(struct vshm_kmod_mapping *m,
+				   const struct vshm_mapping_info *k)
+{
+	m->shm_offset = k->shm_offset;
+	m->len = k->len;
+	m->fd_offset = k->fd_offset;
+	m->flags = k->flags & VSHM_REGION_WRITE;
+	m->source_kind = k->source_kind;
+	m->source_dev = makedev(k->source_dev_major, k->source_dev_minor);
+	m->source_ino = k->source_ino;
+}
+
+/*
+ * Chunk by chunk, so that the caller's array may be any size: each chunk
+ * is a consistent snapshot, the whole listing only if nothing maps or
+ * unmaps meanwhile.  An error after the first chunk returns what was
+ * listed, with *cursor right after it; the next call reports the error.
+ */
+ssize_t vshm_kmod_list_mappings(int region_fd, uint64_t *cursor,
+				struct vshm_kmod_mapping *out, size_t max)
+{
+	struct vshm_mapping_info chunk[KMOD_LIST_CHUNK];
+	size_t filled = 0, i;
+
+	if (!cursor || (max && !out))
+		return -EINVAL;
+	while (filled < max) {
+		struct vshm_mapping_list arg = {
+			.cursor = *cursor,
+			.entries = (uintptr_t)chunk,
+			.capacity = max - filled < KMOD_LIST_CHUNK ?
+				    (uint32_t)(max - filled) : KMOD_LIST_CHUNK,
+		};
+
+		if (ioctl(region_fd, VSHM_IOC_LIST_MAPPINGS, &arg) < 0) {
+			if (filled)
+				break;
+			return -errno;
+		}
+		for (i = 0; i < arg.count; i++)
+			kmod_mapping_from_info(&out[filled + i], &chunk[i]);
+		filled += arg.count;
+		*cursor = arg.next;
+		if (!(arg.flags & VSHM_LIST_MORE))
+			break;
+	}
+	return (ssize_t)filled;
 }

@@ -146,6 +146,83 @@ struct vshm_region_info {
 	__u64 reserved[5];
 };
 
+/* Kinds of source, as VSHM_IOC_LIST_MAPPINGS reports them. */
+#define VSHM_SOURCE_SHMEM	1	/* a memfd or another tmpfs file */
+#define VSHM_SOURCE_HUGETLBFS	2	/* a hugetlbfs memfd or file */
+#define VSHM_SOURCE_DMABUF	3	/* a dma-buf */
+
+/**
+ * struct vshm_mapping_info - one mapping, as VSHM_IOC_LIST_MAPPINGS reports it
+ * @shm_offset: start of the mapping in the region.
+ * @len: its length in bytes.
+ * @fd_offset: the offset in the source it was mapped from.
+ * @flags: VSHM_MAP_WRITE if the mapping is writable, else 0.
+ * @source_kind: VSHM_SOURCE_SHMEM, VSHM_SOURCE_HUGETLBFS or
+ *	VSHM_SOURCE_DMABUF.
+ * @source_ino: the source file's inode number, as fstat() of its fd gives
+ *	it (st_ino).
+ * @source_dev_major: the major number of the device of the file system
+ *	that holds the source (major(st_dev) of its fd).
+ * @source_dev_minor: the minor number of that device (minor(st_dev)).
+ * @reserved: zeroed by the kernel.
+ *
+ * A broker that restarts while a region lives (its fd kept elsewhere) can
+ * match the sources it still holds, by device and inode, to the mappings.
+ */
+struct vshm_mapping_info {
+	__u64 shm_offset;
+	__u64 len;
+	__u64 fd_offset;
+	__u32 flags;
+	__u32 source_kind;
+	__u64 source_ino;
+	__u32 source_dev_major;
+	__u32 source_dev_minor;
+	__u64 reserved[2];
+};
+
+/* The most entries one VSHM_IOC_LIST_MAPPINGS call fills. */
+#define VSHM_LIST_MAX_ENTRIES	1024
+
+/* Set in vshm_mapping_list.flags on return: mappings follow @next. */
+#define VSHM_LIST_MORE		(1U << 0)
+
+/**
+ * struct vshm_mapping_list - argument of VSHM_IOC_LIST_MAPPINGS
+ * @cursor: in: list the mappings that end after this region offset, in
+ *	order of offset; 0 starts at the beginning.  Any value is valid: one
+ *	at or past the region's end lists nothing.
+ * @entries: in: user address of an array of @capacity struct
+ *	vshm_mapping_info; ignored if @capacity is 0.
+ * @capacity: in: entries the array holds, at most VSHM_LIST_MAX_ENTRIES
+ *	(else E2BIG); 0 only fills @nr_mappings and VSHM_LIST_MORE.
+ * @count: out: entries filled.
+ * @flags: in: must be 0 (else EINVAL); out: VSHM_LIST_MORE if the table
+ *	held more mappings after the last one filled.
+ * @reserved32: must be zero.
+ * @next: out: the cursor for the next call, the end of the last mapping
+ *	filled (@cursor if none was).
+ * @nr_mappings: out: mappings in the region at the time of the call.
+ * @reserved: must be zero.
+ *
+ * Each call is a consistent snapshot of the table.  A listing that takes
+ * several calls is consistent only if nothing maps or unmaps between them;
+ * it never repeats a mapping, since @next only grows.  EFAULT if @entries
+ * does not point to writable memory for @count entries; nothing else
+ * changes then.
+ */
+struct vshm_mapping_list {
+	__u64 cursor;
+	__u64 entries;
+	__u32 capacity;
+	__u32 count;
+	__u32 flags;
+	__u32 reserved32;
+	__u64 next;
+	__u64 nr_mappings;
+	__u64 reserved[2];
+};
+
 /*
  * Not registered in the kernel's Documentation/userspace-api/ioctl/
  * ioctl-number.rst (0xB7, the first choice, is nsfs's and remoteproc's).
@@ -162,5 +239,6 @@ struct vshm_region_info {
 #define VSHM_IOC_UNMAP		_IOW(VSHM_IOC_MAGIC, 0x11, struct vshm_unmap)
 #define VSHM_IOC_UNMAP_ALL	_IO(VSHM_IOC_MAGIC, 0x12)
 #define VSHM_IOC_REGION_INFO	_IOR(VSHM_IOC_MAGIC, 0x13, struct vshm_region_info)
+#define VSHM_IOC_LIST_MAPPINGS	_IOWR(VSHM_IOC_MAGIC, 0x14, struct vshm_mapping_list)
 
 #endif /* _UAPI_LINUX_VSHM_H */

@@ -32,6 +32,11 @@
 
 #include "bench.h"
 
+static bool wanted(const struct bench *b, const char *name)
+{
+	return !b->only || !strcmp(b->only, name);
+}
+
 static int make_region(struct bench *b, size_t size, unsigned int max_mappings)
 {
 	struct vshm_region_create req = { .size = size, .max_mappings = max_mappings };
@@ -327,8 +332,16 @@ void bench_kmod(struct bench *b)
 	if (!param || fscanf(param, "%lu", &b->max_mappings) != 1)
 		die("reading the max_mappings parameter");
 	fclose(param);
-	bench_map_unmap(b);
-	bench_map_scaling(b);
-	bench_faults_and_copy(b);
-	bench_kernel_bytes(b);
+	if (wanted(b, "map_unmap_64k"))
+		bench_map_unmap(b);
+	if (wanted(b, "map_at_N"))
+		bench_map_scaling(b);
+	if (wanted(b, "first_touch") || wanted(b, "memcpy"))
+		bench_faults_and_copy(b);
+	if (wanted(b, "kernel_bytes"))
+		bench_kernel_bytes(b);
+	if (b->only && !b->nr_results) {
+		errno = EINVAL;
+		die("--only: no module benchmark of that name");
+	}
 }

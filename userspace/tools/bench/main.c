@@ -4,10 +4,13 @@
  * round in one run, ratios of medians only.  See Documentation/performance.rst.
  *
  *   vshm-bench [--kmod] [--broker] [--where native|vm] [--json FILE]
+ *              [--only NAME]
  *
  * --kmod: the module's benchmarks (needs /dev/vshm); --broker: vshmd's
  * (kmod back-end when /dev/vshm exists, else mmap).  Default: both when
- * /dev/vshm exists, else --broker.
+ * /dev/vshm exists, else --broker.  --only NAME: just the module's
+ * benchmark NAME (map_unmap_64k, map_at_N, first_touch, kernel_bytes; the
+ * first and memcpy share one), to measure one path without the long ones.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -37,9 +40,12 @@ int main(int argc, char **argv)
 			b.where = argv[++i];
 		} else if (!strcmp(argv[i], "--json") && i + 1 < argc) {
 			json = argv[++i];
+		} else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
+			b.only = argv[++i];
+			kmod = true;
 		} else {
 			fprintf(stderr, "usage: vshm-bench [--kmod] [--broker] "
-				"[--where native|vm] [--json FILE]\n");
+				"[--where native|vm] [--json FILE] [--only NAME]\n");
 			return 2;
 		}
 	}
