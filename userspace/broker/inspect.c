@@ -26,7 +26,7 @@ _Static_assert(sizeof(struct vshm_ctl_list) +
 	       VSHM_CTL_MAX_LIMITS * sizeof(struct vshm_ctl_limit) <=
 	       VSHM_MEM_DATA_MAX, "limits fit the buffer");
 
-static size_t list_regions(struct vshmd *d, const void *p)
+static int list_regions(struct vshmd *d, const void *p, size_t *len)
 {
 	struct vshm_ctl_list *l = (struct vshm_ctl_list *)d->buf;
 	struct vshm_ctl_region_entry *e = (void *)(d->buf + sizeof(*l));
@@ -35,6 +35,8 @@ static size_t list_regions(struct vshmd *d, const void *p)
 	uint32_t shmid;
 
 	memcpy(&req, p, sizeof(req));
+	if (req.dev_id != VSHM_CTL_ALL_DEVICES && !vd_device_find(d, req.dev_id))
+		return -ENOENT;
 	*l = (struct vshm_ctl_list){ 0 };
 	for (dev = d->devices; dev; dev = dev->next) {
 		if (dev->dead || (req.dev_id != VSHM_CTL_ALL_DEVICES &&
@@ -58,7 +60,8 @@ static size_t list_regions(struct vshmd *d, const void *p)
 			};
 		}
 	}
-	return sizeof(*l) + l->count * sizeof(*e);
+	*len = sizeof(*l) + l->count * sizeof(*e);
+	return 0;
 }
 
 static size_t list_ram(struct vshmd *d)
@@ -211,8 +214,7 @@ int vd_inspect(struct vshmd *d, struct vd_ctl_conn *c, uint32_t request,
 {
 	switch (request) {
 	case VSHM_CTL_LIST_REGIONS:
-		*len = list_regions(d, payload);
-		return 0;
+		return list_regions(d, payload, len);
 	case VSHM_CTL_LIST_RAM:
 		*len = list_ram(d);
 		return 0;
