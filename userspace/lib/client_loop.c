@@ -146,13 +146,15 @@ static int receive_one(struct vshm_client *c)
 		/* Nothing more to read: a failed send ends it now. */
 		return c->send_err ? end_connection(c, c->send_err) : -EAGAIN;
 	}
-	if (ret == -ECONNRESET) {
+	if (ret == -ECONNRESET || ret == -EPIPE) {
 		/*
-		 * The broker exited with requests of ours unread: the same
-		 * event as a close between frames, so the same code.
+		 * A reset means the broker exited with requests of ours
+		 * unread: the same event as a close between frames, so the
+		 * same code.
 		 */
 		vshmi_fail(&c->last_err, EPIPE,
-			   "the broker closed the connection (reset: it stopped with requests unread)");
+			   "the broker closed the connection%s (vshmd stopped or crashed)",
+			   ret == -ECONNRESET ? " with requests unread" : "");
 		ret = -EPIPE;
 	}
 	if (ret && vshm_chan_broken(c->ch))
