@@ -88,6 +88,37 @@ ssize_t vshm_client_list_mappings(struct vshm_client *c, uint32_t dev_id,
 				  struct vshm_mapping *out, size_t max,
 				  uint32_t *total, struct vshm_err *err);
 
+/*
+ * Inspection (libvshm 1.2; the broker must have granted
+ * VSHM_CTL_FEAT_BROKER_INFO, else these fail with -EOPNOTSUPP and send
+ * nothing).  Each stores up to max entries in out, *total (if not NULL)
+ * the number that exist, and returns the number stored.
+ */
+/* The broker's release, as its HELLO reply gave it; -EOPNOTSUPP if it gave none. */
+int vshm_client_broker_version(const struct vshm_client *c,
+			       struct vshm_ctl_broker_info *out);
+/* Regions of one device (or VSHM_CTL_ALL_DEVICES) from index start. */
+ssize_t vshm_client_list_regions(struct vshm_client *c, uint32_t dev_id,
+				 uint32_t start,
+				 struct vshm_ctl_region_entry *out, size_t max,
+				 uint32_t *total, struct vshm_err *err);
+/* The guest RAM table (SET_MEM_TABLE's ranges). */
+ssize_t vshm_client_list_ram(struct vshm_client *c,
+			     struct vshm_ctl_ram_range *out, size_t max,
+			     uint32_t *total, struct vshm_err *err);
+/* The shared-object table from index start. */
+ssize_t vshm_client_list_shared_objects(struct vshm_client *c, uint32_t start,
+					struct vshm_ctl_shared_object_entry *out,
+					size_t max, uint32_t *total,
+					struct vshm_err *err);
+/* Connected control clients from index start (the caller's own has CLIENT_SELF). */
+ssize_t vshm_client_list_clients(struct vshm_client *c, uint32_t start,
+				 struct vshm_ctl_client_entry *out, size_t max,
+				 uint32_t *total, struct vshm_err *err);
+/* The broker's limits and their current use. */
+ssize_t vshm_client_limits(struct vshm_client *c, struct vshm_ctl_limit *out,
+			   size_t max, uint32_t *total, struct vshm_err *err);
+
 /* Requests one connection may have in flight (submitted, not completed). */
 #define VSHM_CLIENT_MAX_INFLIGHT	256u
 

@@ -45,13 +45,26 @@ extern "C" {
 #define VSHM_CTL_VMM_MAP	11u /* fd: the source; struct vshm_ctl_vmm_map */
 #define VSHM_CTL_VMM_UNMAP	12u /* struct vshm_ctl_vmm_map (fd_offset, flags 0) */
 #define VSHM_CTL_VMM_RESET	13u /* struct vshm_ctl_vmm_reset: drop every mapping */
-#define VSHM_CTL_MAX_REQUEST	13u
+/*
+ * Inspection (feature VSHM_CTL_FEAT_BROKER_INFO: a broker that did not
+ * grant it closes the connection on these numbers).
+ */
+#define VSHM_CTL_LIST_REGIONS	14u /* every region of one device, or of all */
+#define VSHM_CTL_LIST_RAM	15u /* the guest RAM table */
+#define VSHM_CTL_LIST_SHARED_OBJECTS 16u /* the shared-object table */
+#define VSHM_CTL_LIST_CLIENTS	17u /* connected control clients */
+#define VSHM_CTL_GET_LIMITS	18u /* limits and their current use */
+#define VSHM_CTL_MAX_REQUEST	18u
 
 /* Limits. */
 #define VSHM_CTL_MAX_RAM_RANGES	32u	/* entries (and memfds) in SET_MEM_TABLE */
 #define VSHM_CTL_MAX_DEVICES	1024u	/* entries in one LIST_DEVICES reply */
 #define VSHM_CTL_MAX_MAPPINGS	1024u	/* entries in one LIST_MAPPINGS reply */
-#define VSHM_CTL_ALL_DEVICES	0xffffffffu /* GET_STATS over every device */
+#define VSHM_CTL_MAX_REGIONS	1024u	/* entries in one LIST_REGIONS reply */
+#define VSHM_CTL_MAX_SHARED_OBJECTS 1024u /* entries in one LIST_SHARED_OBJECTS reply */
+#define VSHM_CTL_MAX_CLIENTS	1024u	/* entries in one LIST_CLIENTS reply */
+#define VSHM_CTL_MAX_LIMITS	64u	/* entries in one GET_LIMITS reply */
+#define VSHM_CTL_ALL_DEVICES	0xffffffffu /* GET_STATS, LIST_REGIONS over every device */
 
 /* Every reply payload starts with this. */
 struct vshm_ctl_status {
@@ -74,7 +87,25 @@ struct vshm_ctl_hello {
  * connection).  Offered by a client that can serve them.
  */
 #define VSHM_CTL_FEAT_VMM_MAPS	0x2u
-#define VSHM_CTL_FEAT_ALL	(VSHM_CTL_FEAT_KMOD | VSHM_CTL_FEAT_VMM_MAPS)
+/*
+ * The HELLO reply body goes on with struct vshm_ctl_broker_info, and the
+ * broker answers the inspection requests (LIST_REGIONS .. GET_LIMITS).
+ * Every broker from vshm 1.2 on grants it to a client that offers it.  A
+ * broker before 1.2 refuses a HELLO offering it with EBADMSG and keeps
+ * the connection: the client says HELLO again without it.
+ */
+#define VSHM_CTL_FEAT_BROKER_INFO 0x4u
+#define VSHM_CTL_FEAT_ALL	(VSHM_CTL_FEAT_KMOD | VSHM_CTL_FEAT_VMM_MAPS | \
+				 VSHM_CTL_FEAT_BROKER_INFO)
+
+/* Follows struct vshm_ctl_hello in a HELLO reply granting BROKER_INFO. */
+struct vshm_ctl_broker_info {
+	uint32_t major;		/* the broker's release, as in VERSION */
+	uint32_t minor;
+	uint32_t patch;
+	uint32_t reserved;
+	char version[32];	/* the same as a string, NUL-terminated and NUL-padded */
+};
 
 /* Where a device's regions live (ADD_DEVICE reply region_mode). */
 #define VSHM_CTL_REGIONS_KMOD	1u  /* region fds from /dev/vshm: GET_REGION, mmap once */
@@ -186,7 +217,10 @@ struct vshm_ctl_stats {
 	uint64_t reserved[4];
 };
 
-/* LIST_DEVICES reply body: this header then count entries. */
+/*
+ * Reply body of every LIST_* request and of GET_LIMITS: this header then
+ * count entries.
+ */
 struct vshm_ctl_list {
 	uint32_t total;		/* entries that exist */
 	uint32_t count;		/* entries in this reply */
@@ -216,6 +250,67 @@ struct vshm_mapping {
 	uint32_t flags;		/* VSHM_REGION_WRITE */
 	uint32_t reserved;
 };
+
+/* LIST_REGIONS request: entries from index start, of one device or of all. */
+struct vshm_ctl_list_regions {
+	uint32_t dev_id;	/* or VSHM_CTL_ALL_DEVICES */
+	uint32_t start;
+};
+
+/* A LIST_REGIONS entry: devices newest first, each by shmid. */
+struct vshm_ctl_region_entry {
+	uint32_t dev_id;
+	uint32_t shmid;
+	uint64_t size;
+	uint64_t guest_addr;	/* with VSHM_CTL_REGION_PLACED, else 0 */
+	uint64_t mapped_bytes;
+	uint32_t nmappings;
+	uint32_t flags;		/* VSHM_CTL_REGION_* */
+};
+
+#define VSHM_CTL_REGION_PLACED	0x1u	/* SET_REGION_ADDR gave it a guest address */
+
+/* LIST_SHARED_OBJECTS and LIST_CLIENTS request: entries from index start. */
+struct vshm_ctl_list_start {
+	uint32_t start;
+	uint32_t reserved;
+};
+
+/* A LIST_SHARED_OBJECTS entry. */
+struct vshm_ctl_shared_object_entry {
+	uint8_t uuid[16];
+	uint32_t dev_id;	/* the device that added it */
+	uint32_t reserved;
+	uint64_t size;		/* of its dma-buf, in bytes */
+};
+
+/* A LIST_CLIENTS entry: one control connection. */
+struct vshm_ctl_client_entry {
+	uint32_t client_id;	/* numbered from 1 in connection order */
+	uint32_t flags;		/* VSHM_CTL_CLIENT_* */
+	uint32_t pid;		/* the peer's credentials when it connected */
+	uint32_t uid;
+	uint32_t gid;
+	uint32_t ndevices;	/* devices it added that still exist */
+	uint64_t requests;	/* requests it sent */
+	uint64_t queued_bytes;	/* replies not yet taken from the socket */
+};
+
+#define VSHM_CTL_CLIENT_SELF	0x1u	/* the connection that asked */
+#define VSHM_CTL_CLIENT_HELLO	0x2u	/* said HELLO */
+#define VSHM_CTL_CLIENT_VMM_MAPS 0x4u	/* granted VSHM_CTL_FEAT_VMM_MAPS */
+
+/* A GET_LIMITS entry: one limit and how much of it is in use. */
+struct vshm_ctl_limit {
+	char name[24];		/* "devices", "mappings", ...: NUL-terminated and NUL-padded */
+	uint32_t scope;		/* VSHM_CTL_LIMIT_* */
+	uint32_t reserved;
+	uint64_t limit;
+	uint64_t used;		/* per-device limits: the highest use of any device */
+};
+
+#define VSHM_CTL_LIMIT_BROKER	1u	/* one budget for the whole broker */
+#define VSHM_CTL_LIMIT_DEVICE	2u	/* a budget per device */
 
 /* Encode a control request; payload is the request struct (and array), fds borrowed. */
 int vshm_ctl_encode_request(struct vshm_msg *msg, uint32_t request,

@@ -8,7 +8,8 @@ BROKER_TESTS := broker/broker_demo_test broker/broker_rules_test \
 	broker/broker_forward_test broker/broker_lifecycle_test \
 	broker/broker_hostile_test broker/broker_daemon_test \
 	broker/broker_faults_test \
-	broker/broker_shared_object_test broker/broker_guest_test
+	broker/broker_shared_object_test broker/broker_guest_test \
+	broker/broker_inspect_test broker/broker_gone_test
 NATIVE_TESTS += $(BROKER_TESTS)
 VM_TESTS += $(BROKER_TESTS)
 $(foreach t,$(BROKER_TESTS),$(eval $(t)_LDLIBS := $(LIBVSHM_A)))
@@ -17,3 +18,5 @@ broker/broker_shared_object_test_CFLAGS := $(shell pkg-config --cflags libdrm)
 broker/broker_shared_object_test_LDLIBS += $(shell pkg-config --libs libdrm)
 broker/broker_hostile_test_CFLAGS := $(shell pkg-config --cflags libdrm)
 broker/broker_hostile_test_LDLIBS += $(shell pkg-config --libs libdrm)
+broker/broker_inspect_test_CFLAGS := $(shell pkg-config --cflags libdrm json-c)
+broker/broker_inspect_test_LDLIBS += $(shell pkg-config --libs libdrm json-c)

@@ -382,6 +382,35 @@ TEST_F(codec, roundtrip_control)
 		struct vshm_mapping e[1];
 	} maps = { { 2, 1 }, { { 4096, 8192, 0, 1, 0 } } };
 	struct {
+		struct vshm_ctl_hello h;
+		struct vshm_ctl_broker_info i;
+	} hello_info = { { .version = 1, .features = VSHM_CTL_FEAT_BROKER_INFO },
+			 { .major = 1, .minor = 2, .version = "1.2.0" } };
+	struct vshm_ctl_list_regions lr = { .dev_id = VSHM_CTL_ALL_DEVICES, .start = 2 };
+	struct {
+		struct vshm_ctl_list l;
+		struct vshm_ctl_region_entry e[1];
+	} regs = { { 3, 1 }, { { 4, 2, 4096, 1ull << 32, 4096, 1,
+				 VSHM_CTL_REGION_PLACED } } };
+	struct {
+		struct vshm_ctl_list l;
+		struct vshm_ctl_ram_range e[1];
+	} rams = { { 1, 1 }, { { 0, 1 << 20, 0, 0 } } };
+	struct vshm_ctl_list_start ls = { .start = 1 };
+	struct {
+		struct vshm_ctl_list l;
+		struct vshm_ctl_shared_object_entry e[1];
+	} sobjs = { { 1, 1 }, { { { 1, 2, 3 }, 4, 0, 8192 } } };
+	struct {
+		struct vshm_ctl_list l;
+		struct vshm_ctl_client_entry e[1];
+	} clients = { { 1, 1 }, { { 1, VSHM_CTL_CLIENT_SELF | VSHM_CTL_CLIENT_HELLO,
+				    10, 0, 0, 2, 7, 0 } } };
+	struct {
+		struct vshm_ctl_list l;
+		struct vshm_ctl_limit e[1];
+	} limits = { { 1, 1 }, { { "devices", VSHM_CTL_LIMIT_BROKER, 0, 64, 2 } } };
+	struct {
 		uint32_t req;
 		const void *p;
 		size_t len;
@@ -390,6 +419,12 @@ TEST_F(codec, roundtrip_control)
 		size_t blen;
 		unsigned int rfds;
 	} cases[] = {
+		{ VSHM_CTL_HELLO, &hello, sizeof(hello), 0, &hello_info, sizeof(hello_info), 0 },
+		{ VSHM_CTL_LIST_REGIONS, &lr, sizeof(lr), 0, &regs, sizeof(regs), 0 },
+		{ VSHM_CTL_LIST_RAM, NULL, 0, 0, &rams, sizeof(rams), 0 },
+		{ VSHM_CTL_LIST_SHARED_OBJECTS, &ls, sizeof(ls), 0, &sobjs, sizeof(sobjs), 0 },
+		{ VSHM_CTL_LIST_CLIENTS, &ls, sizeof(ls), 0, &clients, sizeof(clients), 0 },
+		{ VSHM_CTL_GET_LIMITS, NULL, 0, 0, &limits, sizeof(limits), 0 },
 		{ VSHM_CTL_HELLO, &hello, sizeof(hello), 0, &hello, sizeof(hello), 0 },
 		{ VSHM_CTL_ADD_DEVICE, &add, sizeof(add), 2, &dev, sizeof(dev), 0 },
 		{ VSHM_CTL_GET_REGION, &rref, sizeof(rref), 0, &reg, sizeof(reg), 1 },
@@ -443,6 +478,89 @@ TEST_F(codec, roundtrip_control)
 	close(fds[0]);
 	close(fds[1]);
 	EXPECT_EQ(self->fds0, count_open_fds());
+}
+
+/* Encode a reply with body and decode it again: 0 or the decoder's code. */
+static int reply_refused(struct _test_data_codec *self, uint32_t req,
+			 const void *body, size_t len)
+{
+	if (vshm_ctl_encode_reply(self->m, req, 0, body, len, NULL, 0))
+		return 1;
+	return reparse(VSHM_PROTO_CONTROL, self->m, self->out, &self->err);
+}
+
+/*
+ * Proves the 1.2 replies are strict: a HELLO granting BROKER_INFO must
+ * carry the 48-byte info (and one that does not grant it must not), a
+ * version string is NUL-terminated with zero padding, limit names too,
+ * limit scopes and region and client flags are known values, and a
+ * shared object's reserved field is zero.
+ */
+TEST_F(codec, control_inspection_strict)
+{
+	struct {
+		struct vshm_ctl_hello h;
+		struct vshm_ctl_broker_info i;
+	} hi = { { .version = 1, .features = VSHM_CTL_FEAT_BROKER_INFO },
+		 { .version = "1.2.0" } };
+	struct {
+		struct vshm_ctl_list l;
+		struct vshm_ctl_limit e[1];
+	} lim = { { 1, 1 }, { { "devices", VSHM_CTL_LIMIT_BROKER, 0, 64, 2 } } };
+	struct {
+		struct vshm_ctl_list l;
+		struct vshm_ctl_region_entry e[1];
+	} reg = { { 1, 1 }, { { .shmid = 1 } } };
+	struct {
+		struct vshm_ctl_list l;
+		struct vshm_ctl_client_entry e[1];
+	} cl = { { 1, 1 }, { { .client_id = 1 } } };
+	struct {
+		struct vshm_ctl_list l;
+		struct vshm_ctl_shared_object_entry e[1];
+	} so = { { 1, 1 }, { { .dev_id = 1 } } };
+
+	EXPECT_EQ(0, reply_refused(self, VSHM_CTL_HELLO, &hi, sizeof(hi)));
+	vshm_msg_release(self->out);
+	EXPECT_EQ(-VSHM_ESIZE, reply_refused(self, VSHM_CTL_HELLO, &hi, 16));
+	hi.h.features = 0;
+	EXPECT_EQ(-VSHM_ESIZE, reply_refused(self, VSHM_CTL_HELLO, &hi, sizeof(hi)));
+	hi.h.features = VSHM_CTL_FEAT_BROKER_INFO;
+	memset(hi.i.version, 'x', sizeof(hi.i.version));
+	EXPECT_EQ(-VSHM_EFIELD, reply_refused(self, VSHM_CTL_HELLO, &hi, sizeof(hi)));
+	strcpy(hi.i.version, "1.2.0");
+	hi.i.version[20] = 'x';
+	EXPECT_EQ(-VSHM_EPADDING, reply_refused(self, VSHM_CTL_HELLO, &hi, sizeof(hi)));
+	hi.i.version[20] = 0;
+	hi.i.reserved = 1;
+	EXPECT_EQ(-VSHM_EPADDING, reply_refused(self, VSHM_CTL_HELLO, &hi, sizeof(hi)));
+
+	EXPECT_EQ(0, reply_refused(self, VSHM_CTL_GET_LIMITS, &lim, sizeof(lim)));
+	vshm_msg_release(self->out);
+	lim.e[0].scope = 3;
+	EXPECT_EQ(-VSHM_EFIELD, reply_refused(self, VSHM_CTL_GET_LIMITS, &lim, sizeof(lim)));
+	lim.e[0].scope = VSHM_CTL_LIMIT_DEVICE;
+	memset(lim.e[0].name, 'n', sizeof(lim.e[0].name));
+	EXPECT_EQ(-VSHM_EFIELD, reply_refused(self, VSHM_CTL_GET_LIMITS, &lim, sizeof(lim)));
+	strcpy(lim.e[0].name, "x");
+	lim.e[0].name[10] = 'y';
+	EXPECT_EQ(-VSHM_EPADDING, reply_refused(self, VSHM_CTL_GET_LIMITS, &lim, sizeof(lim)));
+	/* count above what the body holds */
+	lim.l.count = 2;
+	lim.l.total = 2;
+	EXPECT_EQ(-VSHM_ESIZE, reply_refused(self, VSHM_CTL_GET_LIMITS, &lim, sizeof(lim)));
+
+	reg.e[0].flags = 2;
+	EXPECT_EQ(-VSHM_EFIELD, reply_refused(self, VSHM_CTL_LIST_REGIONS, &reg, sizeof(reg)));
+	reg.e[0].flags = 0;
+	reg.e[0].shmid = 256;
+	EXPECT_EQ(-VSHM_EFIELD, reply_refused(self, VSHM_CTL_LIST_REGIONS, &reg, sizeof(reg)));
+	cl.e[0].flags = 8;
+	EXPECT_EQ(-VSHM_EFIELD, reply_refused(self, VSHM_CTL_LIST_CLIENTS, &cl, sizeof(cl)));
+	so.e[0].reserved = 1;
+	EXPECT_EQ(-VSHM_EPADDING, reply_refused(self, VSHM_CTL_LIST_SHARED_OBJECTS, &so,
+						sizeof(so)));
+	EXPECT_EQ(self->fds0, count_fds());
 }
 
 #define EXPECT_FAIL(want, call) do { \

@@ -6,6 +6,7 @@
  * Documentation/broker.rst for every request and its errors.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -49,6 +50,20 @@ int vd_control_listen(struct vshmd *d)
 	return vd_watch_set(d, &d->listen_w, EPOLLIN);
 }
 
+/* Who connected, for LIST_CLIENTS (zeros if the socket cannot say). */
+static void peer_credentials(int fd, struct vd_ctl_conn *c)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 &&
+	    len == sizeof(cred)) {
+		c->pid = cred.pid;
+		c->uid = cred.uid;
+		c->gid = cred.gid;
+	}
+}
+
 /*
  * Serve a connected control socket (non-blocking, close-on-exec); takes
  * ownership of fd.  The connection or NULL if it could not be set up.
@@ -66,6 +81,8 @@ struct vd_ctl_conn *vd_control_adopt(struct vshmd *d, int fd)
 		free(c);
 		return NULL;
 	}
+	c->id = ++d->next_client_id;
+	peer_credentials(fd, c);
 	c->w = (struct vd_watch){ .kind = VD_W_CONTROL, .obj = c, .fd = fd };
 	if (vd_watch_set(d, &c->w, EPOLLIN | EPOLLRDHUP)) {
 		vshm_chan_free(c->ch);
@@ -150,21 +167,38 @@ static void reply(struct vshmd *d, struct vd_ctl_conn *c, uint32_t request,
 	}
 }
 
+/* The HELLO reply body: vshm_ctl_hello, then vshm_ctl_broker_info if granted. */
+struct hello_reply {
+	struct vshm_ctl_hello h;
+	struct vshm_ctl_broker_info info;
+};
+
 static int do_hello(struct vshmd *d, struct vd_ctl_conn *c, const void *p,
-		    struct vshm_ctl_hello *out)
+		    struct hello_reply *out, size_t *len)
 {
 	struct vshm_ctl_hello h;
 
 	memcpy(&h, p, sizeof(h));
 	if (h.version != VSHM_CTL_VERSION)
 		return -EPROTONOSUPPORT;
-	*out = (struct vshm_ctl_hello){
+	memset(out, 0, sizeof(*out));
+	out->h = (struct vshm_ctl_hello){
 		.version = VSHM_CTL_VERSION,
 		.features = h.features &
-			    (d->backend == VSHM_BACKEND_KMOD ? VSHM_CTL_FEAT_KMOD :
-			     vd_vmm_mode(d) ? VSHM_CTL_FEAT_VMM_MAPS : 0),
+			    (VSHM_CTL_FEAT_BROKER_INFO |
+			     (d->backend == VSHM_BACKEND_KMOD ? VSHM_CTL_FEAT_KMOD :
+			      vd_vmm_mode(d) ? VSHM_CTL_FEAT_VMM_MAPS : 0)),
 	};
-	if ((out->features & VSHM_CTL_FEAT_VMM_MAPS) && !c->ops) {
+	*len = sizeof(out->h);
+	if (out->h.features & VSHM_CTL_FEAT_BROKER_INFO) {
+		out->info.major = VSHM_VERSION_MAJOR;
+		out->info.minor = VSHM_VERSION_MINOR;
+		out->info.patch = VSHM_VERSION_PATCH;
+		snprintf(out->info.version, sizeof(out->info.version), "%s",
+			 VSHM_VERSION_STRING);
+		*len = sizeof(*out);
+	}
+	if ((out->h.features & VSHM_CTL_FEAT_VMM_MAPS) && !c->ops) {
 		c->ops = calloc(VD_VMM_MAX_OPS, sizeof(*c->ops));
 		if (!c->ops)
 			return -ENOMEM;
@@ -207,6 +241,7 @@ static void do_add_device(struct vshmd *d, struct vd_ctl_conn *c,
 	rep.region_mode = d->backend == VSHM_BACKEND_KMOD ? VSHM_CTL_REGIONS_KMOD :
 			  vd_vmm_mode(d) ? VSHM_CTL_REGIONS_VMM :
 			  VSHM_CTL_REGIONS_BROKER;
+	dev->added_by = c->id;
 	if (vd_vmm_mode(d))
 		dev->owner = c;
 	vd_log(d, VD_LOG_INFO, "device %u added: %u shmids%s%s", dev->id,
@@ -391,13 +426,14 @@ static void do_list_mappings(struct vshmd *d, struct vd_ctl_conn *c,
 static void handle(struct vshmd *d, struct vd_ctl_conn *c, struct vshm_msg *msg)
 {
 	uint32_t req = msg->hdr.request;
-	struct vshm_ctl_hello hello;
+	struct hello_reply hello;
 	struct vshm_ctl_dev_ref ref;
 	struct vd_device *dev;
 	const void *p;
 	size_t len;
 	int ret;
 
+	c->requests++;
 	ret = vshm_ctl_decode_request(msg, req, &p, &len, NULL);
 	if (ret) {
 		reply(d, c, req, EBADMSG, NULL, 0, NULL, 0);
@@ -409,8 +445,8 @@ static void handle(struct vshmd *d, struct vd_ctl_conn *c, struct vshm_msg *msg)
 	}
 	switch (req) {
 	case VSHM_CTL_HELLO:
-		ret = do_hello(d, c, p, &hello);
-		reply(d, c, req, ret, &hello, sizeof(hello), NULL, 0);
+		ret = do_hello(d, c, p, &hello, &len);
+		reply(d, c, req, ret, &hello, len, NULL, 0);
 		return;
 	case VSHM_CTL_ADD_DEVICE:
 		do_add_device(d, c, msg, p);
@@ -447,6 +483,16 @@ static void handle(struct vshmd *d, struct vd_ctl_conn *c, struct vshm_msg *msg)
 		return;
 	case VSHM_CTL_LIST_MAPPINGS:
 		do_list_mappings(d, c, p);
+		return;
+	case VSHM_CTL_LIST_REGIONS:
+	case VSHM_CTL_LIST_RAM:
+	case VSHM_CTL_LIST_SHARED_OBJECTS:
+	case VSHM_CTL_LIST_CLIENTS:
+	case VSHM_CTL_GET_LIMITS:
+		ret = vd_inspect(d, c, req, p, &len);
+		if (ret)
+			break;
+		reply(d, c, req, 0, d->buf, len, NULL, 0);
 		return;
 	default:
 		ret = -EBADMSG;

@@ -217,3 +217,23 @@ void vd_sobj_drop_device(struct vshmd *d, struct vd_device *dev)
 		vd_log(d, VD_LOG_INFO, "device %u: its %u shared object(s) dropped",
 		       dev->id, n);
 }
+
+uint32_t vd_sobj_list(struct vshmd *d, uint32_t start,
+		      struct vshm_ctl_shared_object_entry *out, uint32_t max)
+{
+	struct vd_sobj *o;
+	uint32_t i = 0, n = 0;
+	struct stat st;
+
+	for (o = d->sobjs; o && n < max; o = o->next, i++) {
+		if (i < start)
+			continue;
+		out[n] = (struct vshm_ctl_shared_object_entry){ .dev_id = o->owner };
+		memcpy(out[n].uuid, o->uuid, VSHM_VU_UUID_SIZE);
+		/* A dma-buf's inode carries its size. */
+		if (fstat(o->fd, &st) == 0 && st.st_size > 0)
+			out[n].size = st.st_size;
+		n++;
+	}
+	return n;
+}

@@ -96,6 +96,7 @@ struct vd_device {
 	struct vd_region *regions;	/* nregions entries */
 	uint32_t nmappings;
 	uint32_t nsobjs;	/* shared objects it added */
+	uint32_t added_by;	/* id of the control connection that added it */
 	struct vshm_chan *be;
 	struct vshm_chan *fw;
 	struct vd_watch be_w, fw_w;
@@ -113,6 +114,9 @@ struct vd_ctl_conn {
 	struct vd_ctl_conn *next;
 	struct vshm_chan *ch;
 	struct vd_watch w;
+	uint32_t id;			/* from 1, in connection order */
+	uint32_t pid, uid, gid;		/* SO_PEERCRED at accept */
+	uint64_t requests;		/* requests received */
 	bool hello;
 	bool dead;
 	bool vmm_maps;			/* granted VSHM_CTL_FEAT_VMM_MAPS */
@@ -153,7 +157,7 @@ struct vshmd {
 	struct vd_device *devices;
 	uint32_t ndevices, next_id;
 	struct vd_ctl_conn *clients;
-	uint32_t nclients;
+	uint32_t nclients, next_client_id;
 	struct vd_ram ram[VSHM_CTL_MAX_RAM_RANGES];
 	uint32_t nram;
 	struct vshm_ctl_stats total;	/* counters summed over every device ever */
@@ -192,6 +196,10 @@ void vd_control_close(struct vshmd *d, struct vd_ctl_conn *c);
 /* Watch for what the connection needs now (after queueing output). */
 void vd_control_update_events(struct vshmd *d, struct vd_ctl_conn *c);
 void vd_control_fini(struct vshmd *d);
+
+/* inspect.c: build the reply body of an inspection request in d->buf */
+int vd_inspect(struct vshmd *d, struct vd_ctl_conn *c, uint32_t request,
+	       const void *payload, size_t *len);
 
 /* device.c */
 int vd_device_add(struct vshmd *d, uint32_t flags, const uint64_t *sizes,
@@ -260,6 +268,9 @@ void vd_sobj_request(struct vshmd *d, struct vd_device *dev,
 		     struct vshm_msg *msg);
 /* Drop every shared object dev added (the device is going). */
 void vd_sobj_drop_device(struct vshmd *d, struct vd_device *dev);
+/* Describe up to max entries of the table from index start; the number stored. */
+uint32_t vd_sobj_list(struct vshmd *d, uint32_t start,
+		      struct vshm_ctl_shared_object_entry *out, uint32_t max);
 
 /* limits.c */
 void vd_limits_refill(struct vshmd *d);

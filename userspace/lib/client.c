@@ -52,15 +52,55 @@ static int call(struct vshm_client *c, uint32_t request, const void *payload,
 	return 0;
 }
 
+int vshmi_client_call(struct vshm_client *c, uint32_t request,
+		      const void *payload, size_t plen, const int *fds,
+		      unsigned int nfds, const void **body, size_t *len,
+		      struct vshm_err *err)
+{
+	return call(c, request, payload, plen, fds, nfds, body, len, err);
+}
+
+/*
+ * HELLO, offering every feature.  A broker before vshm 1.2 refuses the
+ * BROKER_INFO bit with EBADMSG and keeps the connection: ask again
+ * without it.
+ */
+static int hello(struct vshm_client *c, struct vshm_err *err)
+{
+	struct vshm_ctl_hello h = {
+		.version = VSHM_CTL_VERSION, .features = VSHM_CTL_FEAT_ALL,
+	};
+	const void *body;
+	size_t len;
+	int ret;
+
+	ret = call(c, VSHM_CTL_HELLO, &h, sizeof(h), NULL, 0, &body, &len, err);
+	if (ret == -EBADMSG) {
+		h.features &= ~VSHM_CTL_FEAT_BROKER_INFO;
+		ret = call(c, VSHM_CTL_HELLO, &h, sizeof(h), NULL, 0, &body,
+			   &len, err);
+	}
+	if (ret)
+		return ret;
+	memcpy(&h, body, sizeof(h));
+	if (h.version != VSHM_CTL_VERSION)
+		return vshmi_fail(err, EPROTONOSUPPORT,
+				  "broker speaks control version %u, the library %u",
+				  h.version, VSHM_CTL_VERSION);
+	c->features = h.features;
+	if (h.features & VSHM_CTL_FEAT_BROKER_INFO) {
+		/* The decoder checked the length and the string's NUL. */
+		memcpy(&c->broker_info, (const uint8_t *)body + sizeof(h),
+		       sizeof(c->broker_info));
+		c->has_broker_info = true;
+	}
+	return 0;
+}
+
 int vshm_client_from_fd(int fd, int timeout_ms, struct vshm_client **out,
 			struct vshm_err *err)
 {
-	struct vshm_ctl_hello hello = {
-		.version = VSHM_CTL_VERSION, .features = VSHM_CTL_FEAT_ALL,
-	};
 	struct vshm_client *c;
-	const void *body;
-	size_t len;
 	int ret;
 
 	c = calloc(1, sizeof(*c));
@@ -75,16 +115,7 @@ int vshm_client_from_fd(int fd, int timeout_ms, struct vshm_client **out,
 		free(c);
 		return vshmi_fail(err, -ret, "channel: %s", vshm_strerror(ret));
 	}
-	ret = call(c, VSHM_CTL_HELLO, &hello, sizeof(hello), NULL, 0, &body,
-		   &len, err);
-	if (!ret) {
-		memcpy(&hello, body, sizeof(hello));
-		if (hello.version != VSHM_CTL_VERSION)
-			ret = vshmi_fail(err, EPROTONOSUPPORT,
-					 "broker speaks control version %u, the library %u",
-					 hello.version, VSHM_CTL_VERSION);
-		c->features = hello.features;
-	}
+	ret = hello(c, err);
 	if (ret) {
 		vshm_client_close(c);
 		return ret;

@@ -25,6 +25,8 @@ struct vshmi_client_slot {
 struct vshm_client {
 	struct vshm_chan *ch;
 	uint32_t features;
+	bool has_broker_info;	/* the broker granted VSHM_CTL_FEAT_BROKER_INFO */
+	struct vshm_ctl_broker_info broker_info;
 	int timeout_ms;
 	int broken;		/* 0, or the code that ended the connection */
 	int send_err;		/* a send failed: end once the replies are read */
@@ -50,6 +52,14 @@ int vshmi_client_submit(struct vshm_client *c, uint32_t request,
 int vshmi_client_pump(struct vshm_client *c);
 /* Pump, polling, until the blocking call's reply is in (or timeout_ms). */
 int vshmi_client_wait(struct vshm_client *c, int timeout_ms);
+/*
+ * Send a request and wait for its reply (client.c).  On success *body /
+ * *len (if body is not NULL) point into c->msg, valid until the next call.
+ */
+int vshmi_client_call(struct vshm_client *c, uint32_t request,
+		      const void *payload, size_t plen, const int *fds,
+		      unsigned int nfds, const void **body, size_t *len,
+		      struct vshm_err *err);
 /* Describe a connection failure code in err (may be NULL). */
 void vshmi_client_error(struct vshm_client *c, int code, struct vshm_err *err);
 

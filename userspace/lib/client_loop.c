@@ -146,6 +146,17 @@ static int receive_one(struct vshm_client *c)
 		/* Nothing more to read: a failed send ends it now. */
 		return c->send_err ? end_connection(c, c->send_err) : -EAGAIN;
 	}
+	if (ret == -ECONNRESET || ret == -EPIPE) {
+		/*
+		 * A reset means the broker exited with requests of ours
+		 * unread: the same event as a close between frames, so the
+		 * same code.
+		 */
+		vshmi_fail(&c->last_err, EPIPE,
+			   "the broker closed the connection%s (vshmd stopped or crashed)",
+			   ret == -ECONNRESET ? " with requests unread" : "");
+		ret = -EPIPE;
+	}
 	if (ret && vshm_chan_broken(c->ch))
 		return end_connection(c, ret);
 	if (!(c->msg.hdr.flags & VSHM_HDR_REPLY)) {

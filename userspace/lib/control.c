@@ -27,6 +27,13 @@ _Static_assert(sizeof(struct vshm_ctl_list_mappings) == 16, "list_mappings");
 _Static_assert(sizeof(struct vshm_mapping) == 32, "mapping");
 _Static_assert(sizeof(struct vshm_ctl_vmm_map) == 40, "vmm_map");
 _Static_assert(sizeof(struct vshm_ctl_vmm_reset) == 8, "vmm_reset");
+_Static_assert(sizeof(struct vshm_ctl_broker_info) == 48, "broker_info");
+_Static_assert(sizeof(struct vshm_ctl_list_regions) == 8, "list_regions");
+_Static_assert(sizeof(struct vshm_ctl_region_entry) == 40, "region_entry");
+_Static_assert(sizeof(struct vshm_ctl_list_start) == 8, "list_start");
+_Static_assert(sizeof(struct vshm_ctl_shared_object_entry) == 32, "sobj_entry");
+_Static_assert(sizeof(struct vshm_ctl_client_entry) == 40, "client_entry");
+_Static_assert(sizeof(struct vshm_ctl_limit) == 48, "limit");
 
 #define ST sizeof(struct vshm_ctl_status)
 
@@ -156,6 +163,12 @@ static int req_dev_ref(const struct vshm_msg *m, const char *name,
 	return zero_at(m, 4, 4, name, "reserved", err);
 }
 
+static int req_list_start(const struct vshm_msg *m, const char *name,
+			  struct vshm_err *err)
+{
+	return zero_at(m, 4, 4, name, "reserved", err);
+}
+
 static int req_list_mappings(const struct vshm_msg *m, const char *name,
 			     struct vshm_err *err)
 {
@@ -247,14 +260,40 @@ static int rep_empty(const struct vshm_msg *m, const char *name,
 	return rep_body(m, name, 0, 0, err);
 }
 
+/* A NUL-terminated string in a fixed field, NUL-padded (padding is never trusted). */
+static int check_cstring(const struct vshm_msg *m, size_t off, size_t len,
+			 const char *name, const char *what, struct vshm_err *err)
+{
+	const uint8_t *s = m->payload + off;
+	const uint8_t *nul = memchr(s, 0, len);
+
+	if (!nul)
+		return vshmi_fail(err, VSHM_EFIELD, "%s reply: %s is not NUL-terminated",
+				  name, what);
+	return vshmi_check_zero(nul, len - (nul - s), name, what, err);
+}
+
+/* The body is a vshm_ctl_hello, then a vshm_ctl_broker_info if it grants BROKER_INFO. */
 static int rep_hello(const struct vshm_msg *m, const char *name,
 		     struct vshm_err *err)
 {
-	int ret = rep_body(m, name, sizeof(struct vshm_ctl_hello), 0, err);
+	size_t body = sizeof(struct vshm_ctl_hello);
+	int ret;
 
+	if (!vshmi_get32(m->payload) && m->hdr.size >= ST + body &&
+	    (vshmi_get32(m->payload + ST + 4) & VSHM_CTL_FEAT_BROKER_INFO))
+		body += sizeof(struct vshm_ctl_broker_info);
+	ret = rep_body(m, name, body, 0, err);
 	if (ret || vshmi_get32(m->payload))
 		return ret;
-	return zero_at(m, ST + 8, 8, name, "reserved", err);
+	ret = zero_at(m, ST + 8, 8, name, "reserved", err);
+	if (ret || body == sizeof(struct vshm_ctl_hello))
+		return ret;
+	ret = zero_at(m, ST + 16 + offsetof(struct vshm_ctl_broker_info, reserved),
+		      4, name, "broker info reserved", err);
+	return ret ? ret : check_cstring(m, ST + 16 +
+					 offsetof(struct vshm_ctl_broker_info, version),
+					 32, name, "version", err);
 }
 
 static int rep_device(const struct vshm_msg *m, const char *name,
@@ -299,8 +338,13 @@ static int rep_stats(const struct vshm_msg *m, const char *name,
 		       "reserved", err);
 }
 
-static int rep_list(const struct vshm_msg *m, const char *name, size_t esize,
-		    uint32_t max, struct vshm_err *err)
+/* Checks one list entry at payload offset off. */
+typedef int (*entry_check_fn)(const struct vshm_msg *m, size_t off,
+			      const char *name, struct vshm_err *err);
+
+static int rep_list_check(const struct vshm_msg *m, const char *name,
+			  size_t esize, uint32_t max, entry_check_fn check,
+			  struct vshm_err *err)
 {
 	uint32_t error = vshmi_get32(m->payload), total, count, i;
 	int ret;
@@ -314,15 +358,79 @@ static int rep_list(const struct vshm_msg *m, const char *name, size_t esize,
 				  "%s reply: count %u, at most %u and at most total %u",
 				  name, count, max, total);
 	ret = rep_body(m, name, sizeof(struct vshm_ctl_list) + esize * count, 0, err);
-	if (ret || esize != sizeof(struct vshm_mapping))
+	for (i = 0; !ret && check && i < count; i++)
+		ret = check(m, ST + 8 + esize * i, name, err);
+	return ret;
+}
+
+static int rep_list(const struct vshm_msg *m, const char *name, size_t esize,
+		    uint32_t max, struct vshm_err *err)
+{
+	return rep_list_check(m, name, esize, max, NULL, err);
+}
+
+static int mapping_entry(const struct vshm_msg *m, size_t off,
+			 const char *name, struct vshm_err *err)
+{
+	return zero_at(m, off + 28, 4, name, "mapping reserved", err);
+}
+
+static int region_entry(const struct vshm_msg *m, size_t off, const char *name,
+			struct vshm_err *err)
+{
+	uint32_t flags = vshmi_get32(m->payload + off +
+				     offsetof(struct vshm_ctl_region_entry, flags));
+	int ret = check_shmid(vshmi_get32(m->payload + off + 4), name, err);
+
+	if (ret)
 		return ret;
-	for (i = 0; i < count; i++) {
-		ret = zero_at(m, ST + 8 + esize * i + 28, 4, name,
-			      "mapping reserved", err);
-		if (ret)
-			return ret;
-	}
+	if (flags & ~VSHM_CTL_REGION_PLACED)
+		return vshmi_fail(err, VSHM_EFIELD,
+				  "%s reply: region flags 0x%x, known are 0x%x",
+				  name, flags, VSHM_CTL_REGION_PLACED);
 	return 0;
+}
+
+static int ram_entry(const struct vshm_msg *m, size_t off, const char *name,
+		     struct vshm_err *err)
+{
+	return zero_at(m, off + 24, 8, name, "range reserved", err);
+}
+
+static int sobj_entry(const struct vshm_msg *m, size_t off, const char *name,
+		      struct vshm_err *err)
+{
+	return zero_at(m, off + 20, 4, name, "shared object reserved", err);
+}
+
+#define VSHM_CTL_CLIENT_FLAGS_ALL (VSHM_CTL_CLIENT_SELF | VSHM_CTL_CLIENT_HELLO | \
+				   VSHM_CTL_CLIENT_VMM_MAPS)
+
+static int client_entry(const struct vshm_msg *m, size_t off, const char *name,
+			struct vshm_err *err)
+{
+	uint32_t flags = vshmi_get32(m->payload + off + 4);
+
+	if (flags & ~VSHM_CTL_CLIENT_FLAGS_ALL)
+		return vshmi_fail(err, VSHM_EFIELD,
+				  "%s reply: client flags 0x%x, known are 0x%x",
+				  name, flags, VSHM_CTL_CLIENT_FLAGS_ALL);
+	return 0;
+}
+
+static int limit_entry(const struct vshm_msg *m, size_t off, const char *name,
+		       struct vshm_err *err)
+{
+	uint32_t scope = vshmi_get32(m->payload + off +
+				     offsetof(struct vshm_ctl_limit, scope));
+	int ret;
+
+	if (scope < VSHM_CTL_LIMIT_BROKER || scope > VSHM_CTL_LIMIT_DEVICE)
+		return vshmi_fail(err, VSHM_EFIELD, "%s reply: limit scope %u, must be 1..2",
+				  name, scope);
+	ret = zero_at(m, off + offsetof(struct vshm_ctl_limit, reserved), 4, name,
+		      "limit reserved", err);
+	return ret ? ret : check_cstring(m, off, 24, name, "limit name", err);
 }
 
 static int rep_devices(const struct vshm_msg *m, const char *name,
@@ -335,8 +443,43 @@ static int rep_devices(const struct vshm_msg *m, const char *name,
 static int rep_mappings(const struct vshm_msg *m, const char *name,
 			struct vshm_err *err)
 {
-	return rep_list(m, name, sizeof(struct vshm_mapping),
-			VSHM_CTL_MAX_MAPPINGS, err);
+	return rep_list_check(m, name, sizeof(struct vshm_mapping),
+			      VSHM_CTL_MAX_MAPPINGS, mapping_entry, err);
+}
+
+static int rep_regions(const struct vshm_msg *m, const char *name,
+		       struct vshm_err *err)
+{
+	return rep_list_check(m, name, sizeof(struct vshm_ctl_region_entry),
+			      VSHM_CTL_MAX_REGIONS, region_entry, err);
+}
+
+static int rep_ram(const struct vshm_msg *m, const char *name,
+		   struct vshm_err *err)
+{
+	return rep_list_check(m, name, sizeof(struct vshm_ctl_ram_range),
+			      VSHM_CTL_MAX_RAM_RANGES, ram_entry, err);
+}
+
+static int rep_sobjs(const struct vshm_msg *m, const char *name,
+		     struct vshm_err *err)
+{
+	return rep_list_check(m, name, sizeof(struct vshm_ctl_shared_object_entry),
+			      VSHM_CTL_MAX_SHARED_OBJECTS, sobj_entry, err);
+}
+
+static int rep_clients(const struct vshm_msg *m, const char *name,
+		       struct vshm_err *err)
+{
+	return rep_list_check(m, name, sizeof(struct vshm_ctl_client_entry),
+			      VSHM_CTL_MAX_CLIENTS, client_entry, err);
+}
+
+static int rep_limits(const struct vshm_msg *m, const char *name,
+		      struct vshm_err *err)
+{
+	return rep_list_check(m, name, sizeof(struct vshm_ctl_limit),
+			      VSHM_CTL_MAX_LIMITS, limit_entry, err);
 }
 
 struct ctl_pair {
@@ -351,7 +494,7 @@ struct ctl_pair {
 static const struct ctl_pair ctl_specs[] = {
 	[VSHM_CTL_HELLO] = {
 		REQ("HELLO", 16, 16, 0, 0, req_hello),
-		REP("HELLO", 16, 0, rep_hello) },
+		REP("HELLO", 16 + sizeof(struct vshm_ctl_broker_info), 0, rep_hello) },
 	[VSHM_CTL_ADD_DEVICE] = {
 		REQ("ADD_DEVICE", 16, 16 + 8 * VSHM_MAX_SHMIDS, 1, 2, req_add_device),
 		REP("ADD_DEVICE", 16, 0, rep_device) },
@@ -389,6 +532,22 @@ static const struct ctl_pair ctl_specs[] = {
 	[VSHM_CTL_VMM_RESET] = {
 		REQ("VMM_RESET", 8, 8, 0, 0, req_vmm_reset),
 		REP("VMM_RESET", 0, 0, rep_empty) },
+	[VSHM_CTL_LIST_REGIONS] = {
+		REQ("LIST_REGIONS", 8, 8, 0, 0, NULL),
+		REP("LIST_REGIONS", 8 + 40 * VSHM_CTL_MAX_REGIONS, 0, rep_regions) },
+	[VSHM_CTL_LIST_RAM] = {
+		REQ("LIST_RAM", 0, 0, 0, 0, NULL),
+		REP("LIST_RAM", 8 + 32 * VSHM_CTL_MAX_RAM_RANGES, 0, rep_ram) },
+	[VSHM_CTL_LIST_SHARED_OBJECTS] = {
+		REQ("LIST_SHARED_OBJECTS", 8, 8, 0, 0, req_list_start),
+		REP("LIST_SHARED_OBJECTS", 8 + 32 * VSHM_CTL_MAX_SHARED_OBJECTS, 0,
+		    rep_sobjs) },
+	[VSHM_CTL_LIST_CLIENTS] = {
+		REQ("LIST_CLIENTS", 8, 8, 0, 0, req_list_start),
+		REP("LIST_CLIENTS", 8 + 40 * VSHM_CTL_MAX_CLIENTS, 0, rep_clients) },
+	[VSHM_CTL_GET_LIMITS] = {
+		REQ("GET_LIMITS", 0, 0, 0, 0, NULL),
+		REP("GET_LIMITS", 8 + 48 * VSHM_CTL_MAX_LIMITS, 0, rep_limits) },
 };
 
 int vshmi_ctl_spec(uint32_t request, bool reply, struct vshmi_spec *spec)

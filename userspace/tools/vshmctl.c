@@ -2,41 +2,71 @@
 /*
  * vshmctl: read a running vshmd over its control socket.
  *
- *   vshmctl [--socket PATH] [--json] stats [DEV]
- *   vshmctl [--socket PATH] [--json] devices
- *   vshmctl [--socket PATH] [--json] mappings DEV SHMID
+ *   vshmctl [--socket PATH | --vm NAME] [--json] COMMAND [ARGS]
  *
- * The socket defaults to $VSHM_CONTROL_SOCKET, else /run/vshmd.sock.
+ * Commands: stats [DEV], devices, mappings DEV SHMID, regions [DEV], ram,
+ * shared-objects, clients, limits, state (all of these), version.
+ * Every view is fetched whole before anything is printed, so a failure
+ * prints nothing on stdout (JSON in particular is printed only on
+ * success).  JSON is built with json-c.
  * Exit status: 0 success, 1 the broker refused or could not be reached,
- * 2 usage error.  See vshmctl(8).
+ * 2 usage error (the message names the argument).  See vshmctl(8).
  */
 #include <errno.h>
 #include <getopt.h>
+#include <glob.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/json.h>
 #include <vshm/vshm.h>
 
-#define DEFAULT_SOCKET	"/run/vshmd.sock"
+#define RUN_DIR		"/run/vshm"
+#define SOCKET_NAME	"control.sock"	/* RUN_DIR/VM/SOCKET_NAME, as vshmd@.service */
 #define TIMEOUT_MS	5000
+#define ARRAY_LEN(a)	(sizeof(a) / sizeof((a)[0]))
+
+/* One run: the connection, and where a view writes. */
+struct ctl {
+	struct vshm_client *c;
+	FILE *txt;		/* text output, printed once every view worked */
+	json_object *root;	/* JSON output, printed once every view worked */
+};
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: vshmctl [--socket PATH] [--json] COMMAND\n"
+		"Usage: vshmctl [--socket PATH | --vm NAME] [--json] COMMAND\n"
 		"\n"
 		"Commands:\n"
 		"  stats [DEV]            counters of one device, or of all\n"
 		"  devices                registered devices\n"
 		"  mappings DEV SHMID     mappings of one region\n"
+		"  regions [DEV]          regions: size, guest address, mappings\n"
+		"  ram                    the guest RAM table\n"
+		"  shared-objects         the shared-object table\n"
+		"  clients                connected control clients\n"
+		"  limits                 limits and their current use\n"
+		"  state                  all of the above but mappings\n"
+		"  version                vshmctl's, libvshm's and the broker's versions\n"
 		"\n"
 		"  -s, --socket PATH      vshmd control socket (default $VSHM_CONTROL_SOCKET,\n"
-		"                         else " DEFAULT_SOCKET ")\n"
+		"                         else the only " RUN_DIR "/*/" SOCKET_NAME ")\n"
+		"  -m, --vm NAME          the socket of vshmd@NAME: " RUN_DIR "/NAME/" SOCKET_NAME "\n"
 		"  -j, --json             print JSON\n"
 		"  -h, --help             this help\n");
+}
+
+/* A usage error: say which argument is wrong, then exit 2. */
+static int bad_usage(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "vshmctl: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\nTry 'vshmctl --help'.\n");
+	return 2;
 }
 
 static int parse_u32(const char *s, uint32_t *out)
@@ -52,143 +82,508 @@ static int parse_u32(const char *s, uint32_t *out)
 	return 0;
 }
 
+static void jset(json_object *o, const char *key, json_object *v)
+{
+	json_object_object_add(o, key, v);
+}
+
+static void jset_u64(json_object *o, const char *key, uint64_t v)
+{
+	jset(o, key, json_object_new_uint64(v));
+}
+
+static int failed(const char *what, const struct vshm_err *err)
+{
+	fprintf(stderr, "vshmctl: %s: %s\n", what, err->msg);
+	return 1;
+}
+
+/*
+ * Fetch every entry of a paged list: page(start) stores up to max
+ * entries.  *out is malloc'ed; the number of entries or a negative code.
+ */
+typedef ssize_t (*page_fn)(struct vshm_client *c, const void *arg,
+			   uint32_t start, void *out, size_t max,
+			   uint32_t *total, struct vshm_err *err);
+
+static ssize_t fetch_all(struct vshm_client *c, page_fn page, const void *arg,
+			 size_t esize, size_t max, void **out,
+			 struct vshm_err *err)
+{
+	uint8_t *buf = malloc(esize * max), *grown;
+	uint32_t total = 0;
+	size_t n = 0, cap = max;
+	ssize_t got;
+
+	if (!buf)
+		return -ENOMEM;
+	for (;;) {
+		if (cap - n < max) {
+			grown = realloc(buf, esize * (cap + max));
+			if (!grown) {
+				free(buf);
+				return -ENOMEM;
+			}
+			buf = grown;
+			cap += max;
+		}
+		got = page(c, arg, n, buf + esize * n, max, &total, err);
+		if (got < 0) {
+			free(buf);
+			return got;
+		}
+		n += got;
+		if (got == 0 || n >= total)
+			break;
+	}
+	*out = buf;
+	return n;
+}
+
 static const char *const stat_names[] = {
 	"devices", "mappings", "mapped_bytes", "maps", "unmaps", "map_errors",
 	"mem_reads", "mem_writes", "mem_read_bytes", "mem_write_bytes",
 	"forwarded", "protocol_errors",
 };
 
-static int cmd_stats(struct vshm_client *c, bool json, uint32_t dev)
+static int view_stats(struct ctl *x, uint32_t dev, json_object *o)
 {
 	struct vshm_ctl_stats st;
 	struct vshm_err err;
-	uint64_t v[12];
+	uint64_t v[ARRAY_LEN(stat_names)];
 	unsigned int i;
-	int ret;
 
-	ret = vshm_client_stats(c, dev, &st, &err);
-	if (ret) {
-		fprintf(stderr, "vshmctl: stats: %s\n", err.msg);
-		return 1;
-	}
+	_Static_assert(sizeof(v) <= sizeof(st), "the counters lead the struct");
+	if (vshm_client_stats(x->c, dev, &st, &err))
+		return failed("stats", &err);
 	memcpy(v, &st, sizeof(v));
-	if (json)
-		printf("{");
-	for (i = 0; i < 12; i++) {
-		if (json)
-			printf("%s\"%s\": %" PRIu64, i ? ", " : "", stat_names[i], v[i]);
-		else
-			printf("%-16s %" PRIu64 "\n", stat_names[i], v[i]);
+	for (i = 0; i < ARRAY_LEN(v); i++) {
+		jset_u64(o, stat_names[i], v[i]);
+		fprintf(x->txt, "%-16s %" PRIu64 "\n", stat_names[i], v[i]);
 	}
-	if (json)
-		printf("}\n");
 	return 0;
 }
 
-static int cmd_devices(struct vshm_client *c, bool json)
+static int view_devices(struct ctl *x, json_object *o)
 {
 	struct vshm_ctl_device_entry *e;
 	struct vshm_err err;
+	json_object *arr;
 	uint32_t total = 0;
 	ssize_t n, i;
 
 	e = calloc(VSHM_CTL_MAX_DEVICES, sizeof(*e));
 	if (!e)
 		return 1;
-	n = vshm_client_list_devices(c, e, VSHM_CTL_MAX_DEVICES, &total, &err);
+	n = vshm_client_list_devices(x->c, e, VSHM_CTL_MAX_DEVICES, &total, &err);
 	if (n < 0) {
-		fprintf(stderr, "vshmctl: devices: %s\n", err.msg);
 		free(e);
-		return 1;
+		return failed("devices", &err);
 	}
-	if (json) {
-		printf("{\"total\": %u, \"devices\": [", total);
-		for (i = 0; i < n; i++)
-			printf("%s{\"id\": %u, \"shmids\": %u, \"mappings\": %u, "
-			       "\"forward\": %s, \"draft_flags\": %s}",
-			       i ? ", " : "", e[i].dev_id, e[i].nregions,
-			       e[i].nmappings,
-			       e[i].flags & VSHM_CTL_DEV_FORWARD ? "true" : "false",
-			       e[i].flags & VSHM_CTL_DEV_DRAFT_FLAGS ? "true" : "false");
-		printf("]}\n");
-	} else {
-		printf("%-6s %-7s %-9s %s\n", "DEV", "SHMIDS", "MAPPINGS", "FLAGS");
-		for (i = 0; i < n; i++)
-			printf("%-6u %-7u %-9u %s%s\n", e[i].dev_id, e[i].nregions,
-			       e[i].nmappings,
-			       e[i].flags & VSHM_CTL_DEV_FORWARD ? "forward " : "",
-			       e[i].flags & VSHM_CTL_DEV_DRAFT_FLAGS ? "draft-flags" : "");
+	arr = json_object_new_array();
+	fprintf(x->txt, "%-6s %-7s %-9s %s\n", "DEV", "SHMIDS", "MAPPINGS", "FLAGS");
+	for (i = 0; i < n; i++) {
+		bool fw = e[i].flags & VSHM_CTL_DEV_FORWARD;
+		bool draft = e[i].flags & VSHM_CTL_DEV_DRAFT_FLAGS;
+		bool strict = e[i].flags & VSHM_CTL_DEV_STRICT_HOLES;
+		json_object *d = json_object_new_object();
+
+		jset_u64(d, "id", e[i].dev_id);
+		jset_u64(d, "shmids", e[i].nregions);
+		jset_u64(d, "mappings", e[i].nmappings);
+		jset(d, "forward", json_object_new_boolean(fw));
+		jset(d, "draft_flags", json_object_new_boolean(draft));
+		jset(d, "strict_holes", json_object_new_boolean(strict));
+		json_object_array_add(arr, d);
+		fprintf(x->txt, "%-6u %-7u %-9u %s%s%s\n", e[i].dev_id,
+			e[i].nregions, e[i].nmappings, fw ? "forward " : "",
+			draft ? "draft-flags " : "", strict ? "strict-holes" : "");
 	}
+	jset_u64(o, "total", total);
+	jset(o, "devices", arr);
 	free(e);
 	return 0;
 }
 
-static int cmd_mappings(struct vshm_client *c, bool json, uint32_t dev,
-			uint32_t shmid)
+struct region_ref {
+	uint32_t dev, shmid;
+};
+
+static ssize_t page_mappings(struct vshm_client *c, const void *arg,
+			     uint32_t start, void *out, size_t max,
+			     uint32_t *total, struct vshm_err *err)
 {
+	const struct region_ref *r = arg;
+
+	return vshm_client_list_mappings(c, r->dev, r->shmid, start, out, max,
+					 total, err);
+}
+
+static int view_mappings(struct ctl *x, uint32_t dev, uint32_t shmid,
+			 json_object *o)
+{
+	struct region_ref ref = { dev, shmid };
 	struct vshm_mapping *m;
 	struct vshm_err err;
-	uint32_t total = 0, start = 0;
-	bool first = true;
+	json_object *arr;
 	ssize_t n, i;
 
-	m = calloc(VSHM_CTL_MAX_MAPPINGS, sizeof(*m));
-	if (!m)
-		return 1;
-	if (json)
-		printf("{\"device\": %u, \"shmid\": %u, \"mappings\": [", dev, shmid);
-	else
-		printf("%-18s %-18s %-18s %s\n", "SHM_OFFSET", "LEN", "FD_OFFSET", "ACCESS");
-	do {
-		n = vshm_client_list_mappings(c, dev, shmid, start, m,
-					      VSHM_CTL_MAX_MAPPINGS, &total, &err);
-		if (n < 0) {
-			if (json)
-				printf("]}\n");
-			fprintf(stderr, "vshmctl: mappings: %s\n", err.msg);
-			free(m);
-			return 1;
-		}
-		for (i = 0; i < n; i++, first = false) {
-			const char *acc = m[i].flags & VSHM_REGION_WRITE ? "rw" : "ro";
+	n = fetch_all(x->c, page_mappings, &ref, sizeof(*m),
+		      VSHM_CTL_MAX_MAPPINGS, (void **)&m, &err);
+	if (n < 0)
+		return failed("mappings", &err);
+	arr = json_object_new_array();
+	fprintf(x->txt, "%-18s %-18s %-18s %s\n", "SHM_OFFSET", "LEN", "FD_OFFSET",
+		"ACCESS");
+	for (i = 0; i < n; i++) {
+		const char *acc = m[i].flags & VSHM_REGION_WRITE ? "rw" : "ro";
+		json_object *e = json_object_new_object();
 
-			if (json)
-				printf("%s{\"shm_offset\": %" PRIu64 ", \"len\": %" PRIu64
-				       ", \"fd_offset\": %" PRIu64 ", \"access\": \"%s\"}",
-				       first ? "" : ", ", m[i].shm_offset, m[i].len,
-				       m[i].fd_offset, acc);
-			else
-				printf("0x%-16" PRIx64 " 0x%-16" PRIx64 " 0x%-16" PRIx64 " %s\n",
-				       m[i].shm_offset, m[i].len, m[i].fd_offset, acc);
-		}
-		start += n;
-	} while (n > 0 && start < total);
-	if (json)
-		printf("], \"total\": %u}\n", total);
+		jset_u64(e, "shm_offset", m[i].shm_offset);
+		jset_u64(e, "len", m[i].len);
+		jset_u64(e, "fd_offset", m[i].fd_offset);
+		jset(e, "access", json_object_new_string(acc));
+		json_object_array_add(arr, e);
+		fprintf(x->txt, "0x%-16" PRIx64 " 0x%-16" PRIx64 " 0x%-16" PRIx64 " %s\n",
+			m[i].shm_offset, m[i].len, m[i].fd_offset, acc);
+	}
+	jset_u64(o, "device", dev);
+	jset_u64(o, "shmid", shmid);
+	jset(o, "mappings", arr);
+	jset_u64(o, "total", n);
 	free(m);
 	return 0;
+}
+
+static ssize_t page_regions(struct vshm_client *c, const void *arg,
+			    uint32_t start, void *out, size_t max,
+			    uint32_t *total, struct vshm_err *err)
+{
+	return vshm_client_list_regions(c, *(const uint32_t *)arg, start, out,
+					max, total, err);
+}
+
+static int view_regions(struct ctl *x, uint32_t dev, json_object *o)
+{
+	struct vshm_ctl_region_entry *r;
+	struct vshm_err err;
+	json_object *arr;
+	ssize_t n, i;
+
+	n = fetch_all(x->c, page_regions, &dev, sizeof(*r), VSHM_CTL_MAX_REGIONS,
+		      (void **)&r, &err);
+	if (n < 0)
+		return failed("regions", &err);
+	arr = json_object_new_array();
+	fprintf(x->txt, "%-6s %-6s %-14s %-18s %-9s %s\n", "DEV", "SHMID", "SIZE",
+		"GUEST_ADDR", "MAPPINGS", "MAPPED_BYTES");
+	for (i = 0; i < n; i++) {
+		bool placed = r[i].flags & VSHM_CTL_REGION_PLACED;
+		json_object *e = json_object_new_object();
+		char ga[24] = "-";
+
+		jset_u64(e, "device", r[i].dev_id);
+		jset_u64(e, "shmid", r[i].shmid);
+		jset_u64(e, "size", r[i].size);
+		jset(e, "guest_address",
+		     placed ? json_object_new_uint64(r[i].guest_addr) : NULL);
+		jset_u64(e, "mappings", r[i].nmappings);
+		jset_u64(e, "mapped_bytes", r[i].mapped_bytes);
+		json_object_array_add(arr, e);
+		if (placed)
+			snprintf(ga, sizeof(ga), "0x%" PRIx64, r[i].guest_addr);
+		fprintf(x->txt, "%-6u %-6u 0x%-12" PRIx64 " %-18s %-9u %" PRIu64 "\n",
+			r[i].dev_id, r[i].shmid, r[i].size, ga, r[i].nmappings,
+			r[i].mapped_bytes);
+	}
+	jset(o, "regions", arr);
+	free(r);
+	return 0;
+}
+
+static int view_ram(struct ctl *x, json_object *o)
+{
+	struct vshm_ctl_ram_range r[VSHM_CTL_MAX_RAM_RANGES];
+	struct vshm_err err;
+	json_object *arr;
+	ssize_t n, i;
+
+	n = vshm_client_list_ram(x->c, r, VSHM_CTL_MAX_RAM_RANGES, NULL, &err);
+	if (n < 0)
+		return failed("ram", &err);
+	arr = json_object_new_array();
+	fprintf(x->txt, "%-18s %-18s %s\n", "GUEST_ADDR", "SIZE", "FD_OFFSET");
+	for (i = 0; i < n; i++) {
+		json_object *e = json_object_new_object();
+
+		jset_u64(e, "guest_address", r[i].guest_addr);
+		jset_u64(e, "size", r[i].size);
+		jset_u64(e, "fd_offset", r[i].fd_offset);
+		json_object_array_add(arr, e);
+		fprintf(x->txt, "0x%-16" PRIx64 " 0x%-16" PRIx64 " 0x%" PRIx64 "\n",
+			r[i].guest_addr, r[i].size, r[i].fd_offset);
+	}
+	jset(o, "ram", arr);
+	return 0;
+}
+
+static ssize_t page_sobjs(struct vshm_client *c, const void *arg,
+			  uint32_t start, void *out, size_t max,
+			  uint32_t *total, struct vshm_err *err)
+{
+	(void)arg;
+	return vshm_client_list_shared_objects(c, start, out, max, total, err);
+}
+
+static int view_shared_objects(struct ctl *x, json_object *o)
+{
+	struct vshm_ctl_shared_object_entry *s;
+	struct vshm_err err;
+	json_object *arr;
+	ssize_t n, i;
+
+	n = fetch_all(x->c, page_sobjs, NULL, sizeof(*s),
+		      VSHM_CTL_MAX_SHARED_OBJECTS, (void **)&s, &err);
+	if (n < 0)
+		return failed("shared-objects", &err);
+	arr = json_object_new_array();
+	fprintf(x->txt, "%-36s %-6s %s\n", "UUID", "DEV", "SIZE");
+	for (i = 0; i < n; i++) {
+		json_object *e = json_object_new_object();
+		const uint8_t *u = s[i].uuid;
+		char us[37];
+
+		snprintf(us, sizeof(us),
+			 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+			 u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8],
+			 u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
+		jset(e, "uuid", json_object_new_string(us));
+		jset_u64(e, "device", s[i].dev_id);
+		jset_u64(e, "size", s[i].size);
+		json_object_array_add(arr, e);
+		fprintf(x->txt, "%-36s %-6u %" PRIu64 "\n", us, s[i].dev_id,
+			s[i].size);
+	}
+	jset(o, "shared_objects", arr);
+	free(s);
+	return 0;
+}
+
+static ssize_t page_clients(struct vshm_client *c, const void *arg,
+			    uint32_t start, void *out, size_t max,
+			    uint32_t *total, struct vshm_err *err)
+{
+	(void)arg;
+	return vshm_client_list_clients(c, start, out, max, total, err);
+}
+
+static int view_clients(struct ctl *x, json_object *o)
+{
+	struct vshm_ctl_client_entry *cl;
+	struct vshm_err err;
+	json_object *arr;
+	ssize_t n, i;
+
+	n = fetch_all(x->c, page_clients, NULL, sizeof(*cl), VSHM_CTL_MAX_CLIENTS,
+		      (void **)&cl, &err);
+	if (n < 0)
+		return failed("clients", &err);
+	arr = json_object_new_array();
+	fprintf(x->txt, "%-6s %-8s %-6s %-6s %-8s %-9s %-7s %s\n", "ID", "PID",
+		"UID", "GID", "DEVICES", "REQUESTS", "QUEUED", "FLAGS");
+	for (i = 0; i < n; i++) {
+		json_object *e = json_object_new_object();
+		uint32_t f = cl[i].flags;
+
+		jset_u64(e, "id", cl[i].client_id);
+		jset(e, "self", json_object_new_boolean(f & VSHM_CTL_CLIENT_SELF));
+		jset_u64(e, "pid", cl[i].pid);
+		jset_u64(e, "uid", cl[i].uid);
+		jset_u64(e, "gid", cl[i].gid);
+		jset(e, "hello", json_object_new_boolean(f & VSHM_CTL_CLIENT_HELLO));
+		jset(e, "vmm_maps",
+		     json_object_new_boolean(f & VSHM_CTL_CLIENT_VMM_MAPS));
+		jset_u64(e, "devices", cl[i].ndevices);
+		jset_u64(e, "requests", cl[i].requests);
+		jset_u64(e, "queued_bytes", cl[i].queued_bytes);
+		json_object_array_add(arr, e);
+		fprintf(x->txt, "%-6u %-8u %-6u %-6u %-8u %-9" PRIu64 " %-7" PRIu64
+			" %s%s%s\n", cl[i].client_id, cl[i].pid, cl[i].uid,
+			cl[i].gid, cl[i].ndevices, cl[i].requests,
+			cl[i].queued_bytes, f & VSHM_CTL_CLIENT_SELF ? "self " : "",
+			f & VSHM_CTL_CLIENT_HELLO ? "hello " : "",
+			f & VSHM_CTL_CLIENT_VMM_MAPS ? "vmm-maps" : "");
+	}
+	jset(o, "clients", arr);
+	free(cl);
+	return 0;
+}
+
+static int view_limits(struct ctl *x, json_object *o)
+{
+	struct vshm_ctl_limit l[VSHM_CTL_MAX_LIMITS];
+	struct vshm_err err;
+	json_object *arr;
+	ssize_t n, i;
+
+	n = vshm_client_limits(x->c, l, VSHM_CTL_MAX_LIMITS, NULL, &err);
+	if (n < 0)
+		return failed("limits", &err);
+	arr = json_object_new_array();
+	fprintf(x->txt, "%-16s %-7s %-20s %s\n", "LIMIT", "SCOPE", "MAX", "USED");
+	for (i = 0; i < n; i++) {
+		const char *scope = l[i].scope == VSHM_CTL_LIMIT_DEVICE ?
+				    "device" : "broker";
+		json_object *e = json_object_new_object();
+
+		jset(e, "name", json_object_new_string(l[i].name));
+		jset(e, "scope", json_object_new_string(scope));
+		jset_u64(e, "limit", l[i].limit);
+		jset_u64(e, "used", l[i].used);
+		json_object_array_add(arr, e);
+		fprintf(x->txt, "%-16s %-7s %-20" PRIu64 " %" PRIu64 "\n", l[i].name,
+			scope, l[i].limit, l[i].used);
+	}
+	jset(o, "limits", arr);
+	return 0;
+}
+
+static int view_version(struct ctl *x, json_object *o)
+{
+	struct vshm_ctl_broker_info info;
+	bool known = vshm_client_broker_version(x->c, &info) == 0;
+
+	jset(o, "vshmctl", json_object_new_string(VSHM_VERSION_STRING));
+	jset(o, "libvshm", json_object_new_string(vshm_version()));
+	jset(o, "broker", known ? json_object_new_string(info.version) : NULL);
+	fprintf(x->txt, "vshmctl %s\nlibvshm %s\n", VSHM_VERSION_STRING,
+		vshm_version());
+	if (known)
+		fprintf(x->txt, "vshmd   %s\n", info.version);
+	else
+		fprintf(x->txt, "vshmd   older than 1.2 (it does not report its version)\n");
+	return 0;
+}
+
+/* Every view but mappings, one section (or JSON member) each. */
+static int view_state(struct ctl *x, json_object *o)
+{
+	static const char *const names[] = {
+		"version", "stats", "devices", "regions", "ram",
+		"shared_objects", "clients", "limits",
+	};
+	unsigned int i;
+	int ret = 0;
+
+	for (i = 0; !ret && i < ARRAY_LEN(names); i++) {
+		json_object *sub = json_object_new_object();
+
+		fprintf(x->txt, "%s[%s]\n", i ? "\n" : "", names[i]);
+		switch (i) {
+		case 0: ret = view_version(x, sub); break;
+		case 1: ret = view_stats(x, VSHM_CTL_ALL_DEVICES, sub); break;
+		case 2: ret = view_devices(x, sub); break;
+		case 3: ret = view_regions(x, VSHM_CTL_ALL_DEVICES, sub); break;
+		case 4: ret = view_ram(x, sub); break;
+		case 5: ret = view_shared_objects(x, sub); break;
+		case 6: ret = view_clients(x, sub); break;
+		default: ret = view_limits(x, sub); break;
+		}
+		jset(o, names[i], sub);
+	}
+	return ret;
+}
+
+enum command {
+	CMD_STATS, CMD_DEVICES, CMD_MAPPINGS, CMD_REGIONS, CMD_RAM,
+	CMD_SHARED_OBJECTS, CMD_CLIENTS, CMD_LIMITS, CMD_STATE, CMD_VERSION,
+};
+
+static const struct {
+	const char *name;
+	unsigned int min_args, max_args;
+	const char *args;
+} commands[] = {
+	[CMD_STATS] = { "stats", 0, 1, "[DEV]" },
+	[CMD_DEVICES] = { "devices", 0, 0, "" },
+	[CMD_MAPPINGS] = { "mappings", 2, 2, "DEV SHMID" },
+	[CMD_REGIONS] = { "regions", 0, 1, "[DEV]" },
+	[CMD_RAM] = { "ram", 0, 0, "" },
+	[CMD_SHARED_OBJECTS] = { "shared-objects", 0, 0, "" },
+	[CMD_CLIENTS] = { "clients", 0, 0, "" },
+	[CMD_LIMITS] = { "limits", 0, 0, "" },
+	[CMD_STATE] = { "state", 0, 0, "" },
+	[CMD_VERSION] = { "version", 0, 0, "" },
+};
+
+static int run(struct ctl *x, enum command cmd, uint32_t dev, uint32_t shmid)
+{
+	switch (cmd) {
+	case CMD_STATS: return view_stats(x, dev, x->root);
+	case CMD_DEVICES: return view_devices(x, x->root);
+	case CMD_MAPPINGS: return view_mappings(x, dev, shmid, x->root);
+	case CMD_REGIONS: return view_regions(x, dev, x->root);
+	case CMD_RAM: return view_ram(x, x->root);
+	case CMD_SHARED_OBJECTS: return view_shared_objects(x, x->root);
+	case CMD_CLIENTS: return view_clients(x, x->root);
+	case CMD_LIMITS: return view_limits(x, x->root);
+	case CMD_STATE: return view_state(x, x->root);
+	case CMD_VERSION: return view_version(x, x->root);
+	}
+	return 1;
+}
+
+/* No socket named: the only vshmd@ instance's, as the unit places it. */
+static int default_socket(char *out, size_t len)
+{
+	glob_t g;
+	int ret;
+
+	ret = glob(RUN_DIR "/*/" SOCKET_NAME, 0, NULL, &g);
+	if (ret == 0 && g.gl_pathc == 1) {
+		snprintf(out, len, "%s", g.gl_pathv[0]);
+		globfree(&g);
+		return 0;
+	}
+	if (ret == 0)
+		fprintf(stderr,
+			"vshmctl: %zu brokers under " RUN_DIR ": name one with --vm NAME or --socket PATH\n",
+			g.gl_pathc);
+	else
+		fprintf(stderr,
+			"vshmctl: no broker socket " RUN_DIR "/*/" SOCKET_NAME
+			": give --socket PATH, --vm NAME or $VSHM_CONTROL_SOCKET\n");
+	globfree(&g);
+	return 1;
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, 's' },
+		{ "vm", required_argument, NULL, 'm' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *path = getenv("VSHM_CONTROL_SOCKET");
-	struct vshm_client *c;
-	struct vshm_err err;
+	const char *path = getenv("VSHM_CONTROL_SOCKET"), *vm = NULL;
 	uint32_t dev = VSHM_CTL_ALL_DEVICES, shmid = 0;
+	char sock[256], *text = NULL;
+	struct ctl x = { 0 };
+	unsigned int nargs;
+	struct vshm_err err;
 	bool json = false;
-	const char *cmd;
-	int o, ret;
+	size_t text_len = 0;
+	int o, cmd, ret;
 
-	while ((o = getopt_long(argc, argv, "s:jh", opts, NULL)) != -1) {
+	opterr = 0;
+	while ((o = getopt_long(argc, argv, ":s:m:jh", opts, NULL)) != -1) {
 		switch (o) {
 		case 's':
 			path = optarg;
+			break;
+		case 'm':
+			vm = optarg;
 			break;
 		case 'j':
 			json = true;
@@ -196,46 +591,73 @@ int main(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return 0;
+		case ':':
+			return bad_usage("option '%s' needs an argument",
+					 argv[optind - 1]);
 		default:
-			usage(stderr);
-			return 2;
+			return bad_usage("unknown option '%s'", argv[optind - 1]);
 		}
 	}
-	if (!path)
-		path = DEFAULT_SOCKET;
-	if (optind >= argc) {
-		usage(stderr);
+	if (vm && (!*vm || strchr(vm, '/')))
+		return bad_usage("--vm '%s': a VM name, without '/'", vm);
+	if (optind >= argc)
+		return bad_usage("%s", "missing COMMAND (stats, devices, mappings, regions, ram, shared-objects, clients, limits, state, version)");
+	for (cmd = 0; cmd < (int)ARRAY_LEN(commands); cmd++)
+		if (!strcmp(argv[optind], commands[cmd].name))
+			break;
+	if (cmd == (int)ARRAY_LEN(commands))
+		return bad_usage("unknown command '%s'", argv[optind]);
+	optind++;
+	nargs = argc - optind;
+	if (nargs < commands[cmd].min_args || nargs > commands[cmd].max_args) {
+		fprintf(stderr, "vshmctl: %s takes %s%s%s\n", commands[cmd].name,
+			*commands[cmd].args ? commands[cmd].args : "no argument",
+			nargs > commands[cmd].max_args ? "; extra argument: " : "",
+			nargs > commands[cmd].max_args ?
+			argv[optind + commands[cmd].max_args] : "");
 		return 2;
 	}
-	cmd = argv[optind++];
-	if (!strcmp(cmd, "stats")) {
-		if (optind < argc && parse_u32(argv[optind++], &dev))
-			goto bad;
-	} else if (!strcmp(cmd, "mappings")) {
-		if (argc - optind < 2 || parse_u32(argv[optind], &dev) ||
-		    parse_u32(argv[optind + 1], &shmid))
-			goto bad;
-		optind += 2;
-	} else if (strcmp(cmd, "devices")) {
-		goto bad;
+	if (nargs >= 1 && parse_u32(argv[optind], &dev))
+		return bad_usage("DEV '%s' is not a device id (0..4294967295)",
+				 argv[optind]);
+	if (nargs == 2 && (parse_u32(argv[optind + 1], &shmid) ||
+			   shmid >= VSHM_MAX_SHMIDS))
+		return bad_usage("SHMID '%s' is not a shmid (0..255)", argv[optind + 1]);
+
+	if (vm) {
+		snprintf(sock, sizeof(sock), RUN_DIR "/%s/" SOCKET_NAME, vm);
+		path = sock;
+	} else if (!path || !*path) {
+		if (default_socket(sock, sizeof(sock)))
+			return 1;
+		path = sock;
 	}
-	if (optind != argc)
-		goto bad;
-	ret = vshm_client_connect(path, TIMEOUT_MS, &c, &err);
+	ret = vshm_client_connect(path, TIMEOUT_MS, &x.c, &err);
 	if (ret) {
 		fprintf(stderr, "vshmctl: %s: %s\n", path, err.msg);
 		return 1;
 	}
-	if (!strcmp(cmd, "stats"))
-		ret = cmd_stats(c, json, dev);
-	else if (!strcmp(cmd, "devices"))
-		ret = cmd_devices(c, json);
-	else
-		ret = cmd_mappings(c, json, dev, shmid);
-	vshm_client_close(c);
+	x.txt = open_memstream(&text, &text_len);
+	x.root = json_object_new_object();
+	if (!x.txt || !x.root) {
+		fprintf(stderr, "vshmctl: out of memory\n");
+		ret = 1;
+	} else {
+		ret = run(&x, cmd, dev, shmid);
+	}
+	if (x.txt)
+		fclose(x.txt);
+	if (!ret && json)
+		printf("%s\n", json_object_to_json_string_ext(x.root,
+				JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
+	else if (!ret && text)
+		fputs(text, stdout);
+	json_object_put(x.root);
+	free(text);
+	vshm_client_close(x.c);
+	if (!ret && fflush(stdout)) {
+		perror("vshmctl: stdout");
+		ret = 1;
+	}
 	return ret;
-bad:
-	fprintf(stderr, "vshmctl: bad command line\n");
-	usage(stderr);
-	return 2;
 }

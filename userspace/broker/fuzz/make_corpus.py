@@ -84,3 +84,11 @@ seed("ctl_reset_remove", seg(BE, m0, 1, 0), seg(CTL, hello),
      seg(CTL, frame(7, V, struct.pack("<II", 1, 0))),
      seg(BE, u0))
 seed("ctl_before_hello", seg(CTL, frame(8, V, struct.pack("<II", 0xffffffff, 0))))
+seed("ctl_inspect", seg(BE, m0, 1, 0),
+     seg(CTL, frame(1, V, struct.pack("<IIQ", 1, 5, 0))),
+     seg(CTL, frame(14, V, struct.pack("<II", 0xffffffff, 0))),
+     seg(CTL, frame(14, V, struct.pack("<II", 1, 1))),
+     seg(CTL, frame(15, V, b"")),
+     seg(CTL, frame(16, V, struct.pack("<II", 0, 0))),
+     seg(CTL, frame(17, V, struct.pack("<II", 0, 0))),
+     seg(CTL, frame(18, V, b"")))
