@@ -560,7 +560,7 @@ TEST_F(codec, control_inspection_strict)
 	so.e[0].reserved = 1;
 	EXPECT_EQ(-VSHM_EPADDING, reply_refused(self, VSHM_CTL_LIST_SHARED_OBJECTS, &so,
 						sizeof(so)));
-	EXPECT_EQ(self->fds0, count_fds());
+	EXPECT_EQ(self->fds0, count_open_fds());
 }
 
 #define EXPECT_FAIL(want, call) do { \
