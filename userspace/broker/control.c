@@ -66,6 +66,7 @@ struct vd_ctl_conn *vd_control_adopt(struct vshmd *d, int fd)
 		free(c);
 		return NULL;
 	}
+	vd_closer_attach(d, c->ch, &c->close_owner, 0);
 	c->w = (struct vd_watch){ .kind = VD_W_CONTROL, .obj = c, .fd = fd };
 	if (vd_watch_set(d, &c->w, EPOLLIN | EPOLLRDHUP)) {
 		vshm_chan_free(c->ch);
@@ -78,6 +79,29 @@ struct vd_ctl_conn *vd_control_adopt(struct vshmd *d, int fd)
 	return c;
 }
 
+/*
+ * Out of fds (EMFILE, ENFILE) or memory: the pending connection stays in
+ * the backlog and the listening socket stays readable, so accepting again
+ * at once would spin.  Take the listener out of epoll; the next timer tick
+ * puts it back (vd_control_resume_listen()).
+ */
+static void pause_listen(struct vshmd *d, int err)
+{
+	vd_log_limited(d, &d->accept_log, VD_LOG_WARN,
+		       "accept: %s: new control connections wait %s",
+		       strerror(err), "for the next tick (100 ms)");
+	vd_watch_del(d, &d->listen_w);
+	d->listen_paused = true;
+}
+
+void vd_control_resume_listen(struct vshmd *d)
+{
+	if (!d->listen_paused || d->stopping)
+		return;
+	if (!vd_watch_set(d, &d->listen_w, EPOLLIN))
+		d->listen_paused = false;
+}
+
 void vd_control_accept(struct vshmd *d)
 {
 	int fd;
@@ -86,14 +110,18 @@ void vd_control_accept(struct vshmd *d)
 		fd = accept4(d->listen_w.fd, NULL, NULL,
 			     SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
-			if (errno != EAGAIN && errno != EINTR)
-				vd_log(d, VD_LOG_WARN, "accept: %s", strerror(errno));
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM)
+				pause_listen(d, errno);
+			else if (errno != EAGAIN && errno != EINTR)
+				vd_log_limited(d, &d->accept_log, VD_LOG_WARN,
+					       "accept: %s", strerror(errno));
 			return;
 		}
 		if (d->nclients >= d->opt.max_clients) {
-			vd_log(d, VD_LOG_WARN,
-			       "control connection refused: %u clients already",
-			       d->nclients);
+			vd_log_limited(d, &d->accept_log, VD_LOG_WARN,
+				       "control connection refused: %u clients already",
+				       d->nclients);
 			close(fd);
 			continue;
 		}
@@ -119,7 +147,7 @@ void vd_control_fini(struct vshmd *d)
 		d->clients = c->next;
 		vd_control_close(d, c);
 	}
-	if (d->listen_w.added) {
+	if (d->listen_w.added || d->listen_paused) {
 		vd_watch_del(d, &d->listen_w);
 		close(d->listen_w.fd);
 		unlink(d->opt.control_socket);
@@ -491,7 +519,7 @@ void vd_control_event(struct vshmd *d, struct vd_ctl_conn *c, uint32_t events)
 		if (c->vmm_maps && (d->msg->hdr.flags & VSHM_HDR_REPLY)) {
 			/* A forwarding-mode answer (the VMM sends no other replies). */
 			vd_vmm_answer(d, c, d->msg, ret);
-			vshm_msg_release(d->msg);
+			vd_msg_release(d, 0, d->msg);
 			continue;
 		}
 		if (ret) {
@@ -508,7 +536,7 @@ void vd_control_event(struct vshmd *d, struct vd_ctl_conn *c, uint32_t events)
 			continue;
 		}
 		handle(d, c, d->msg);
-		vshm_msg_release(d->msg);
+		vd_msg_release(d, 0, d->msg);
 	}
 	vd_control_update_events(d, c);
 }
