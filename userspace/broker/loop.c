@@ -205,6 +205,7 @@ int vd_loop_run(struct vshmd *d)
 			return -errno;
 		}
 		d->now_ms = vd_now_ms();
+		vd_closer_collect(d);
 		for (i = 0; i < n; i++)
 			dispatch(d, &ev[i]);
 		reap(d);

@@ -250,7 +250,7 @@ int vshm_chan_recv(struct vshm_chan *ch, struct vshm_msg *msg,
 		ch->rx_fd_overflow = false;
 		chan_release(ch, msg);
 		return vshmi_fail(err, VSHM_EFDEXTRA,
-				  "%s: more than %u fds (the rest were dropped)",
+				  "%s: fds dropped: more than %u, or no free fd slot to receive them",
 				  vshm_request_name(ch->proto, msg->hdr.request),
 				  VSHM_MAX_FDS);
 	}
