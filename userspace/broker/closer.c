@@ -161,7 +161,7 @@ void vd_close_fd(struct vshmd *d, uint32_t owner, int fd)
 	    cl->count + cl->ndone + VD_CLOSERS >= VD_CLOSE_QUEUE) {
 		pthread_mutex_unlock(&cl->lock);
 		vd_log_limited(d, &d->closer_log, VD_LOG_WARN,
-			       "fd close queue full (%u fds): closing in place",
+			       "fd closer threads full or not running (queue of %u): closing in place",
 			       VD_CLOSE_QUEUE);
 		close(fd);
 		return;
