@@ -220,7 +220,8 @@ static void receive(struct vshmd *d, struct vd_device *dev, bool hup)
 		}
 		if (ret && msg->hdr.size == VD_NO_FRAME) {
 			vd_count(d, dev, protocol_errors, 1);
-			vd_log(d, VD_LOG_WARN, "device %u: %s", dev->id, err.msg);
+			vd_log_limited(d, &d->peer_log, VD_LOG_WARN,
+				       "device %u: %s", dev->id, err.msg);
 			vd_device_remove(d, dev, "back-end channel unusable");
 			break;
 		}

@@ -214,8 +214,8 @@ static void do_add_device(struct vshmd *d, struct vd_ctl_conn *c,
 	memcpy(&req, p, sizeof(req));
 	if (vd_vmm_mode(d) && !c->vmm_maps) {
 		/* Nobody could place its mappings. */
-		vd_log(d, VD_LOG_WARN,
-		       "ADD_DEVICE refused: forwarding mode needs a VMM that offered VMM_MAPS");
+		vd_log_limited(d, &d->peer_log, VD_LOG_WARN,
+			       "ADD_DEVICE refused: forwarding mode needs a VMM that offered VMM_MAPS");
 		reply(d, c, VSHM_CTL_ADD_DEVICE, EPROTONOSUPPORT, NULL, 0, NULL, 0);
 		return;
 	}
@@ -226,7 +226,8 @@ static void do_add_device(struct vshmd *d, struct vd_ctl_conn *c,
 		fw = vshm_msg_take_fd(msg, 1);
 	ret = vd_device_add(d, req.flags, sizes, req.nregions, be, fw, &dev);
 	if (ret) {
-		vd_log(d, VD_LOG_WARN, "ADD_DEVICE refused: %s", vshm_strerror(ret));
+		vd_log_limited(d, &d->peer_log, VD_LOG_WARN,
+			       "ADD_DEVICE refused: %s", vshm_strerror(ret));
 		reply(d, c, VSHM_CTL_ADD_DEVICE, ret, NULL, 0, NULL, 0);
 		return;
 	}
@@ -481,8 +482,9 @@ static void handle(struct vshmd *d, struct vd_ctl_conn *c, struct vshm_msg *msg)
 		break;
 	}
 	if (ret)
-		vd_log(d, VD_LOG_INFO, "%s refused: %s",
-		       vshm_request_name(VSHM_PROTO_CONTROL, req), strerror(-ret));
+		vd_log_limited(d, &d->peer_log, VD_LOG_INFO, "%s refused: %s",
+			       vshm_request_name(VSHM_PROTO_CONTROL, req),
+			       strerror(-ret));
 	reply(d, c, req, ret, NULL, 0, NULL, 0);
 }
 

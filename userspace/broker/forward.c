@@ -42,8 +42,9 @@ int vd_forward_request(struct vshmd *d, struct vd_device *dev,
 		/* msg's fds are borrowed by the send: queued ones are duplicated. */
 		ret = vshm_chan_send(dev->fw, msg, &err);
 		if (ret) {
-			vd_log(d, VD_LOG_WARN, "device %u: forward socket: %s",
-			       dev->id, err.msg);
+			vd_log_limited(d, &d->peer_log, VD_LOG_WARN,
+				       "device %u: forward socket: %s",
+				       dev->id, err.msg);
 			code = EIO;
 		}
 	}
