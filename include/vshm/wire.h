@@ -276,6 +276,19 @@ int vshm_chan_flush(struct vshm_chan *ch);
 int vshm_chan_flush_wait(struct vshm_chan *ch, int timeout_ms);
 /* Bytes queued for output (wait for POLLOUT while non-zero). */
 size_t vshm_chan_pending(const struct vshm_chan *ch);
+/* Duplicated fds held by the output queue until the peer takes them. */
+size_t vshm_chan_pending_fds(const struct vshm_chan *ch);
+
+/* Takes ownership of fd and closes it, possibly later and elsewhere. */
+typedef void (*vshm_fd_closer)(void *arg, int fd);
+/*
+ * Hand every fd the channel closes on its own (received fds it drops,
+ * queued duplicates once sent or freed) to closer instead of close(), so
+ * that a caller can keep a close() that blocks off its event loop.  NULL
+ * restores close().
+ */
+int vshm_chan_set_closer(struct vshm_chan *ch, vshm_fd_closer closer,
+			 void *arg);
 
 #ifdef __cplusplus
 }

@@ -202,12 +202,30 @@ static inline bool broker_log_has(struct broker *b, const char *s)
 }
 
 /* Open fds of the broker process. */
-static inline int broker_fds(struct broker *b)
+static inline int broker_fds_now(struct broker *b)
 {
 	char path[64];
 
 	snprintf(path, sizeof(path), "/proc/%d/fd", b->pid);
 	return count_dir_entries(path);
+}
+
+/*
+ * The broker's fd count once steady: peers' fds are closed by its closer
+ * threads, a moment after the reply (three equal reads 10 ms apart, 1 s
+ * at most).
+ */
+static inline int broker_fds(struct broker *b)
+{
+	int n = broker_fds_now(b), same = 0, i, m;
+
+	for (i = 0; i < 100 && same < 2; i++) {
+		usleep(10000);
+		m = broker_fds_now(b);
+		same = m == n ? same + 1 : 0;
+		n = m;
+	}
+	return n;
 }
 
 /* Wait until the broker's fd count is want (it may lag by a loop turn). */
@@ -216,7 +234,7 @@ static inline int broker_fds_settle(struct broker *b, int want)
 	int i, n = -1;
 
 	for (i = 0; i < 200; i++) {
-		n = broker_fds(b);
+		n = broker_fds_now(b);
 		if (n == want)
 			return n;
 		usleep(10000);

@@ -319,6 +319,83 @@ TEST_F(chan, too_many_fds)
 	EXPECT_EQ(self->fds0 + 2, count_open_fds());
 }
 
+/* A closer that keeps the fds it is given, to check them. */
+struct kept_fds {
+	int fds[VSHM_MAX_FDS + 8];
+	unsigned int n;
+};
+
+static void keep_fd(void *arg, int fd)
+{
+	struct kept_fds *k = arg;
+
+	if (k->n < VSHM_MAX_FDS + 8)
+		k->fds[k->n++] = fd;
+	else
+		close(fd);
+}
+
+/*
+ * Proves the fds a channel drops on its own (a frame that must not carry
+ * one; queued duplicates once sent) reach the closer set with
+ * vshm_chan_set_closer() instead of close(), and that
+ * vshm_chan_pending_fds() counts the queued duplicates.
+ */
+TEST_F(chan, closer_gets_dropped_fds)
+{
+	static uint8_t data[VSHM_MEM_DATA_MAX];
+	struct kept_fds rxk = { .n = 0 }, txk = { .n = 0 };
+	struct vshm_vu_mmap mm;
+	int fd = memfd_filled(4096, 0), sz = 4096, n = 0, r;
+	const uint8_t *f;
+	size_t len;
+	struct stat a, b;
+	unsigned int i;
+
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(0, vshm_chan_set_closer(self->rx, keep_fd, &rxk));
+	ASSERT_EQ(0, vshm_chan_set_closer(self->tx, keep_fd, &txk));
+	fill_mmap(&mm);
+	ASSERT_EQ(0, vshm_encode_shmem_unmap(self->m, &mm, false));
+	f = vshm_msg_frame(self->m, &len);
+	ASSERT_EQ((ssize_t)len, raw_send(self->sv[1], f, len, &fd, 1));
+	EXPECT_EQ(-VSHM_EFDEXTRA, vshm_chan_recv(self->rx, self->out, &self->err));
+	ASSERT_EQ(1u, rxk.n);
+	ASSERT_EQ(0, fstat(fd, &a));
+	ASSERT_EQ(0, fstat(rxk.fds[0], &b));
+	EXPECT_EQ(a.st_ino, b.st_ino);
+	close(rxk.fds[0]);
+
+	/* Queue a frame with fd behind a full socket: one duplicate held. */
+	ASSERT_EQ(0, setsockopt(self->sv[1], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz)));
+	while (vshm_chan_pending(self->tx) == 0) {
+		ASSERT_EQ(0, vshm_encode_mem_write(self->m, n, data, sizeof(data), false));
+		ASSERT_EQ(0, vshm_chan_send(self->tx, self->m, &self->err));
+		ASSERT_LT(++n, 1000);
+	}
+	EXPECT_EQ(0u, vshm_chan_pending_fds(self->tx));
+	ASSERT_EQ(0, vshm_encode_shmem_map(self->m, &mm, fd, false));
+	ASSERT_EQ(0, vshm_chan_send(self->tx, self->m, &self->err));
+	EXPECT_EQ(1u, vshm_chan_pending_fds(self->tx));
+	for (i = 0; i < 2000 && vshm_chan_pending(self->tx); i++) {
+		r = vshm_chan_recv(self->rx, self->out, &self->err);
+		if (r == 0)
+			vshm_msg_release(self->out);
+		vshm_chan_flush(self->tx);
+	}
+	EXPECT_EQ(0u, vshm_chan_pending_fds(self->tx));
+	/* The sent duplicate went to the closer, not close(). */
+	ASSERT_EQ(1u, txk.n);
+	EXPECT_EQ(0, fcntl(txk.fds[0], F_GETFD) < 0);
+	close(txk.fds[0]);
+	close(fd);
+	while (vshm_chan_recv(self->rx, self->out, &self->err) == 0)
+		vshm_msg_release(self->out);
+	EXPECT_EQ(0, vshm_chan_set_closer(self->rx, NULL, NULL));
+	EXPECT_EQ(-EINVAL, vshm_chan_set_closer(NULL, keep_fd, &rxk));
+	EXPECT_EQ(self->fds0 + 2, count_open_fds());
+}
+
 /* Proves recv_wait times out with -ETIMEDOUT when nothing arrives. */
 TEST_F(chan, recv_timeout)
 {

@@ -81,7 +81,7 @@ static void do_shmem(struct vshmd *d, struct vd_device *dev,
 		if (!ret) {
 			ret = vd_vmm_forward(d, dev, msg, &m);
 			if (!ret) {
-				vshm_msg_release(msg);
+				vd_msg_release(d, dev->id, msg);
 				return;
 			}
 			if (map)
@@ -104,7 +104,7 @@ static void do_shmem(struct vshmd *d, struct vd_device *dev,
 		vd_count(d, dev, unmaps, 1);
 	}
 	/* The source fd is the region's business now (kmod holds its own reference). */
-	vshm_msg_release(msg);
+	vd_msg_release(d, dev->id, msg);
 	if (wants_ack(msg))
 		vd_backend_reply_u64(d, dev, msg->hdr.request, ret < 0 ? -ret : 0);
 }
@@ -156,7 +156,7 @@ static void handle(struct vshmd *d, struct vd_device *dev, struct vshm_msg *msg)
 			    "device %u: unexpected reply to request %u dropped "
 			    "(the broker sends back-ends no requests)",
 			    dev->id, msg->hdr.request);
-		vshm_msg_release(msg);
+		vd_msg_release(d, dev->id, msg);
 		return;
 	}
 	switch (msg->hdr.request) {
@@ -220,7 +220,8 @@ static void receive(struct vshmd *d, struct vd_device *dev, bool hup)
 		}
 		if (ret && msg->hdr.size == VD_NO_FRAME) {
 			vd_count(d, dev, protocol_errors, 1);
-			vd_log(d, VD_LOG_WARN, "device %u: %s", dev->id, err.msg);
+			vd_log_limited(d, &d->peer_log, VD_LOG_WARN,
+				       "device %u: %s", dev->id, err.msg);
 			vd_device_remove(d, dev, "back-end channel unusable");
 			break;
 		}

@@ -83,6 +83,7 @@ struct vd_ctl_conn *vd_control_adopt(struct vshmd *d, int fd)
 	}
 	c->id = ++d->next_client_id;
 	peer_credentials(fd, c);
+	vd_closer_attach(d, c->ch, &c->close_owner, 0);
 	c->w = (struct vd_watch){ .kind = VD_W_CONTROL, .obj = c, .fd = fd };
 	if (vd_watch_set(d, &c->w, EPOLLIN | EPOLLRDHUP)) {
 		vshm_chan_free(c->ch);
@@ -95,6 +96,29 @@ struct vd_ctl_conn *vd_control_adopt(struct vshmd *d, int fd)
 	return c;
 }
 
+/*
+ * Out of fds (EMFILE, ENFILE) or memory: the pending connection stays in
+ * the backlog and the listening socket stays readable, so accepting again
+ * at once would spin.  Take the listener out of epoll; the next timer tick
+ * puts it back (vd_control_resume_listen()).
+ */
+static void pause_listen(struct vshmd *d, int err)
+{
+	vd_log_limited(d, &d->accept_log, VD_LOG_WARN,
+		       "accept: %s: new control connections wait %s",
+		       strerror(err), "for the next tick (100 ms)");
+	vd_watch_del(d, &d->listen_w);
+	d->listen_paused = true;
+}
+
+void vd_control_resume_listen(struct vshmd *d)
+{
+	if (!d->listen_paused || d->stopping)
+		return;
+	if (!vd_watch_set(d, &d->listen_w, EPOLLIN))
+		d->listen_paused = false;
+}
+
 void vd_control_accept(struct vshmd *d)
 {
 	int fd;
@@ -103,14 +127,18 @@ void vd_control_accept(struct vshmd *d)
 		fd = accept4(d->listen_w.fd, NULL, NULL,
 			     SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
-			if (errno != EAGAIN && errno != EINTR)
-				vd_log(d, VD_LOG_WARN, "accept: %s", strerror(errno));
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM)
+				pause_listen(d, errno);
+			else if (errno != EAGAIN && errno != EINTR)
+				vd_log_limited(d, &d->accept_log, VD_LOG_WARN,
+					       "accept: %s", strerror(errno));
 			return;
 		}
 		if (d->nclients >= d->opt.max_clients) {
-			vd_log(d, VD_LOG_WARN,
-			       "control connection refused: %u clients already",
-			       d->nclients);
+			vd_log_limited(d, &d->accept_log, VD_LOG_WARN,
+				       "control connection refused: %u clients already",
+				       d->nclients);
 			close(fd);
 			continue;
 		}
@@ -136,7 +164,7 @@ void vd_control_fini(struct vshmd *d)
 		d->clients = c->next;
 		vd_control_close(d, c);
 	}
-	if (d->listen_w.added) {
+	if (d->listen_w.added || d->listen_paused) {
 		vd_watch_del(d, &d->listen_w);
 		close(d->listen_w.fd);
 		unlink(d->opt.control_socket);
@@ -220,8 +248,8 @@ static void do_add_device(struct vshmd *d, struct vd_ctl_conn *c,
 	memcpy(&req, p, sizeof(req));
 	if (vd_vmm_mode(d) && !c->vmm_maps) {
 		/* Nobody could place its mappings. */
-		vd_log(d, VD_LOG_WARN,
-		       "ADD_DEVICE refused: forwarding mode needs a VMM that offered VMM_MAPS");
+		vd_log_limited(d, &d->peer_log, VD_LOG_WARN,
+			       "ADD_DEVICE refused: forwarding mode needs a VMM that offered VMM_MAPS");
 		reply(d, c, VSHM_CTL_ADD_DEVICE, EPROTONOSUPPORT, NULL, 0, NULL, 0);
 		return;
 	}
@@ -232,7 +260,8 @@ static void do_add_device(struct vshmd *d, struct vd_ctl_conn *c,
 		fw = vshm_msg_take_fd(msg, 1);
 	ret = vd_device_add(d, req.flags, sizes, req.nregions, be, fw, &dev);
 	if (ret) {
-		vd_log(d, VD_LOG_WARN, "ADD_DEVICE refused: %s", vshm_strerror(ret));
+		vd_log_limited(d, &d->peer_log, VD_LOG_WARN,
+			       "ADD_DEVICE refused: %s", vshm_strerror(ret));
 		reply(d, c, VSHM_CTL_ADD_DEVICE, ret, NULL, 0, NULL, 0);
 		return;
 	}
@@ -499,8 +528,9 @@ static void handle(struct vshmd *d, struct vd_ctl_conn *c, struct vshm_msg *msg)
 		break;
 	}
 	if (ret)
-		vd_log(d, VD_LOG_INFO, "%s refused: %s",
-		       vshm_request_name(VSHM_PROTO_CONTROL, req), strerror(-ret));
+		vd_log_limited(d, &d->peer_log, VD_LOG_INFO, "%s refused: %s",
+			       vshm_request_name(VSHM_PROTO_CONTROL, req),
+			       strerror(-ret));
 	reply(d, c, req, ret, NULL, 0, NULL, 0);
 }
 
@@ -537,7 +567,7 @@ void vd_control_event(struct vshmd *d, struct vd_ctl_conn *c, uint32_t events)
 		if (c->vmm_maps && (d->msg->hdr.flags & VSHM_HDR_REPLY)) {
 			/* A forwarding-mode answer (the VMM sends no other replies). */
 			vd_vmm_answer(d, c, d->msg, ret);
-			vshm_msg_release(d->msg);
+			vd_msg_release(d, 0, d->msg);
 			continue;
 		}
 		if (ret) {
@@ -554,7 +584,7 @@ void vd_control_event(struct vshmd *d, struct vd_ctl_conn *c, uint32_t events)
 			continue;
 		}
 		handle(d, c, d->msg);
-		vshm_msg_release(d->msg);
+		vd_msg_release(d, 0, d->msg);
 	}
 	vd_control_update_events(d, c);
 }

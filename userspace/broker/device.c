@@ -162,6 +162,9 @@ int vd_device_add(struct vshmd *d, uint32_t flags, const uint64_t *sizes,
 	if (ret)
 		goto err_free;
 	dev->id = ++d->next_id;
+	vd_closer_attach(d, dev->be, &dev->be_close, dev->id);
+	if (dev->fw)
+		vd_closer_attach(d, dev->fw, &dev->fw_close, dev->id);
 	dev->next = d->devices;
 	d->devices = dev;
 	d->ndevices++;

@@ -42,12 +42,13 @@ int vd_forward_request(struct vshmd *d, struct vd_device *dev,
 		/* msg's fds are borrowed by the send: queued ones are duplicated. */
 		ret = vshm_chan_send(dev->fw, msg, &err);
 		if (ret) {
-			vd_log(d, VD_LOG_WARN, "device %u: forward socket: %s",
-			       dev->id, err.msg);
+			vd_log_limited(d, &d->peer_log, VD_LOG_WARN,
+				       "device %u: forward socket: %s",
+				       dev->id, err.msg);
 			code = EIO;
 		}
 	}
-	vshm_msg_release(msg);
+	vd_msg_release(d, dev->id, msg);
 	if (code) {
 		vd_count(d, dev, protocol_errors, 1);
 		vd_log_peer(d, &dev->rl, "device %u: %s (%u) not forwarded: %s",
@@ -99,13 +100,13 @@ static void relay(struct vshmd *d, struct vd_device *dev, struct vshm_msg *msg)
 			    "device %u: forward socket sent %s %u that nobody waits for; dropped",
 			    dev->id, msg->hdr.flags & VSHM_HDR_REPLY ? "reply" : "request",
 			    msg->hdr.request);
-		vshm_msg_release(msg);
+		vd_msg_release(d, dev->id, msg);
 		return;
 	}
 	dev->fw_head = (dev->fw_head + 1) % VD_FWD_MAX_PENDING;
 	dev->fw_count--;
 	ret = vshm_chan_send(dev->be, msg, &err);
-	vshm_msg_release(msg);
+	vd_msg_release(d, dev->id, msg);
 	if (ret) {
 		vd_log_peer(d, &dev->rl, "device %u: relaying a reply: %s",
 			    dev->id, err.msg);

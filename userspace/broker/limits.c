@@ -8,6 +8,11 @@
  * - bytes in flight: once more than --max-inflight bytes of replies (to the
  *   back-end) or forwarded requests (to the VMM) are queued and not yet
  *   taken by the peer, the device is not read until the queue drains.
+ * - fds in flight: once the queues towards its peers hold more than
+ *   VD_MAX_INFLIGHT_FDS duplicated fds, or more than VD_CLOSE_DEV_MAX of
+ *   its fds wait for the closer threads (closer.c), the device is not read
+ *   either.  Each of those fds counts against the broker's RLIMIT_NOFILE;
+ *   bytes alone would let 1 MiB of small frames hold ~700k of them.
  * - mappings: --max-mappings per device (shmem.c).
  */
 #include "vshmd.h"
@@ -48,8 +53,12 @@ bool vd_limits_take(struct vshmd *d, struct vd_device *dev)
 bool vd_limits_backlogged(struct vshmd *d, struct vd_device *dev)
 {
 	size_t q = vshm_chan_pending(dev->be);
+	size_t fds = vshm_chan_pending_fds(dev->be);
 
-	if (dev->fw)
+	if (dev->fw) {
 		q += vshm_chan_pending(dev->fw);
-	return q > d->opt.max_inflight;
+		fds += vshm_chan_pending_fds(dev->fw);
+	}
+	return q > d->opt.max_inflight || fds > VD_MAX_INFLIGHT_FDS ||
+	       dev->closing >= VD_CLOSE_DEV_MAX;
 }

@@ -2,7 +2,9 @@
 /*
  * Logging: one line per event to stderr or to --log-file (reopened on
  * SIGHUP, for log rotation).  Mistakes made by peers go through a rate
- * limiter so that a hostile back-end cannot flood the log.
+ * limiter so that a hostile back-end cannot flood the log, and through one
+ * token bucket for all peers together; other lines a peer can cause (the
+ * listener out of fds, a full close queue) have buckets of their own.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -111,6 +113,40 @@ void vd_log(struct vshmd *d, enum vd_log_level lvl, const char *fmt, ...)
 	va_end(ap);
 }
 
+/*
+ * Token bucket: VD_LOG_BUCKET_BURST lines at once, then
+ * VD_LOG_BUCKET_PER_S a second.  A line that passes after some were
+ * dropped is preceded by a line saying how many.
+ */
+bool vd_log_allow(struct vshmd *d, struct vd_log_bucket *b)
+{
+	const uint32_t full = VD_LOG_BUCKET_BURST * 1000u;
+	uint64_t now = vd_now_ms(), add;
+	uint32_t dropped;
+
+	if (!b->primed) {
+		b->primed = true;
+		b->milli_tokens = full;
+		b->last_ms = now;
+	}
+	add = (now - b->last_ms) * VD_LOG_BUCKET_PER_S;
+	b->last_ms = now;
+	b->milli_tokens = add >= full - b->milli_tokens ? full :
+			  b->milli_tokens + (uint32_t)add;
+	if (b->milli_tokens < 1000u) {
+		b->suppressed++;
+		return false;
+	}
+	b->milli_tokens -= 1000u;
+	if (b->suppressed) {
+		dropped = b->suppressed;
+		b->suppressed = 0;
+		vd_log(d, VD_LOG_WARN, "%u log lines dropped (at most %u a second)",
+		       dropped, VD_LOG_BUCKET_PER_S);
+	}
+	return true;
+}
+
 void vd_log_peer(struct vshmd *d, struct vd_ratelimit *rl, const char *fmt, ...)
 {
 	uint64_t now = vd_now_ms();
@@ -131,6 +167,9 @@ void vd_log_peer(struct vshmd *d, struct vd_ratelimit *rl, const char *fmt, ...)
 	}
 	rl->printed++;
 	if (VD_LOG_WARN > d->opt.log_level)
+		return;
+	/* Many devices together must not flood the log either. */
+	if (!vd_log_allow(d, &d->peer_log))
 		return;
 	va_start(ap, fmt);
 	vlog(d, VD_LOG_WARN, fmt, ap);

@@ -64,6 +64,12 @@ int vd_loop_init(struct vshmd *d)
 	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
 		return -errno;
 	signal(SIGPIPE, SIG_IGN);
+	/* After the mask: the closer threads must not take SIGTERM. */
+	ret = vd_closer_start(d);
+	if (ret)
+		vd_log(d, VD_LOG_WARN,
+		       "closer threads: %s: peers' fds are closed on the loop",
+		       strerror(-ret));
 	fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -101,12 +107,18 @@ static void on_signal(struct vshmd *d)
 
 static void on_timer(struct vshmd *d)
 {
+	struct vd_device *dev;
 	uint64_t ticks;
 
 	if (read(d->timer_w.fd, &ticks, sizeof(ticks)) != sizeof(ticks))
 		return;
+	vd_closer_collect(d);
 	vd_limits_refill(d);
 	vd_vmm_tick(d);
+	vd_control_resume_listen(d);
+	/* Devices that waited for their fds to be closed or sent. */
+	for (dev = d->devices; dev; dev = dev->next)
+		vd_device_update_events(d, dev);
 }
 
 static void dispatch(struct vshmd *d, struct epoll_event *ev)
@@ -193,6 +205,7 @@ int vd_loop_run(struct vshmd *d)
 			return -errno;
 		}
 		d->now_ms = vd_now_ms();
+		vd_closer_collect(d);
 		for (i = 0; i < n; i++)
 			dispatch(d, &ev[i]);
 		reap(d);
@@ -203,6 +216,7 @@ int vd_loop_run(struct vshmd *d)
 
 void vd_loop_fini(struct vshmd *d)
 {
+	vd_closer_stop(d, VD_DRAIN_MS);
 	if (d->sig_w.fd > 0)
 		close(d->sig_w.fd);
 	if (d->timer_w.fd > 0)

@@ -76,6 +76,46 @@ static int file_io(int fd, uint64_t off, void *buf, uint32_t len, bool write)
 	return 0;
 }
 
+/* The mapping that holds region offset pos, or NULL (a hole). */
+static const struct vd_map *map_at(const struct vd_region *reg, uint64_t pos)
+{
+	uint32_t lo = 0, hi = reg->nmaps;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (reg->maps[mid].shm_offset + reg->maps[mid].len <= pos)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < reg->nmaps && reg->maps[lo].shm_offset <= pos)
+		return &reg->maps[lo];
+	return NULL;
+}
+
+/*
+ * Is every byte of [off, off + len) mapped (and writable, for a write)?
+ * Checked whole before a MEM_WRITE copies anything: a range that runs into
+ * a hole or a read-only mapping leaves the guest's memory as it was.
+ */
+static int region_check(const struct vd_region *reg, uint64_t off,
+			uint32_t len, bool write)
+{
+	uint64_t pos = off, end = off + len;
+
+	while (pos < end) {
+		const struct vd_map *m = map_at(reg, pos);
+
+		if (!m)
+			return -ENXIO;
+		if (write && !m->writable)
+			return -EACCES;
+		pos = m->shm_offset + m->len;
+	}
+	return 0;
+}
+
 /*
  * Copy through a region, mapping by mapping.  libvshm never faults on a
  * source that shrank under its mapping (mmap: pread/pwrite on the source;
@@ -85,27 +125,18 @@ static int region_io(struct vd_region *reg, uint64_t off, void *buf,
 		     uint32_t len, bool write)
 {
 	uint32_t done = 0;
+	int ret;
 
+	ret = region_check(reg, off, len, write);
+	if (ret)
+		return ret;
 	while (done < len) {
 		uint64_t pos = off + done, chunk;
-		const struct vd_map *m = NULL;
-		uint32_t lo = 0, hi = reg->nmaps;
+		const struct vd_map *m = map_at(reg, pos);
 		ssize_t n;
 
-		while (lo < hi) {
-			uint32_t mid = lo + (hi - lo) / 2;
-
-			if (reg->maps[mid].shm_offset + reg->maps[mid].len <= pos)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		if (lo < reg->nmaps && reg->maps[lo].shm_offset <= pos)
-			m = &reg->maps[lo];
 		if (!m)
-			return -ENXIO;
-		if (write && !m->writable)
-			return -EACCES;
+			return -ENXIO;	/* checked above: cannot happen */
 		chunk = m->shm_offset + m->len - pos;
 		if (chunk > len - done)
 			chunk = len - done;

@@ -107,7 +107,7 @@ static void unlink_free(struct vshmd *d, struct vd_sobj **p)
 	struct vd_sobj *o = *p;
 
 	*p = o->next;
-	close(o->fd);
+	vd_close_fd(d, 0, o->fd);	/* a dma-buf's release can take its time */
 	free(o);
 	d->nsobjs--;
 }
@@ -187,7 +187,7 @@ void vd_sobj_request(struct vshmd *d, struct vd_device *dev,
 		ret = p ? 0 : -ENOENT;
 	}
 	/* Whatever fd the request still holds is not the table's. */
-	vshm_msg_release(msg);
+	vd_msg_release(d, dev->id, msg);
 	if (ret)
 		vd_log_peer(d, &dev->rl, "device %u: %s %s refused: %s", dev->id,
 			    vshm_request_name(VSHM_PROTO_BACKEND, req),

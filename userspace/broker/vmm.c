@@ -166,8 +166,9 @@ void vd_vmm_answer(struct vshmd *d, struct vd_ctl_conn *c,
 	c->ops_count--;
 	if (op.request == VSHM_CTL_VMM_RESET) {
 		if (status)
-			vd_log(d, VD_LOG_WARN, "device %u: VMM reset failed: %s",
-			       op.dev_id, strerror((int)status));
+			vd_log_limited(d, &d->peer_log, VD_LOG_WARN,
+				       "device %u: VMM reset failed: %s",
+				       op.dev_id, strerror((int)status));
 		return;
 	}
 	dev = vd_device_find(d, op.dev_id);

@@ -7,6 +7,7 @@
 #ifndef VSHMD_H
 #define VSHMD_H
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -40,6 +41,50 @@ struct vd_watch {
 struct vd_ratelimit {
 	uint64_t window_start;
 	uint32_t printed, suppressed;
+};
+
+/*
+ * A token bucket for log lines a peer can trigger (log.c): burst lines at
+ * once, then per_s a second; what it drops is counted and reported.
+ */
+struct vd_log_bucket {
+	uint64_t last_ms;
+	uint32_t milli_tokens;	/* thousandths of a line */
+	uint32_t suppressed;
+	bool primed;
+};
+#define VD_LOG_BUCKET_BURST	20u
+#define VD_LOG_BUCKET_PER_S	2u
+
+/* closer.c: peers' fds are closed by VD_CLOSERS threads, never the loop. */
+#define VD_CLOSERS		4u
+#define VD_CLOSE_QUEUE		4096u
+/* A device with this many fds waiting to be closed is not read. */
+#define VD_CLOSE_DEV_MAX	64u
+/* Duplicated fds queued towards one device's peers before it is not read. */
+#define VD_MAX_INFLIGHT_FDS	256u
+
+struct vd_close_item {
+	int fd;
+	uint32_t owner;		/* device id, 0: a control connection */
+};
+
+struct vd_closer {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool initialized, stop;
+	uint32_t nrunning;
+	struct { bool active; uint32_t owner; } busy[VD_CLOSERS];
+	struct vd_close_item q[VD_CLOSE_QUEUE];	/* oldest first */
+	uint32_t count;
+	uint32_t done[VD_CLOSE_QUEUE];		/* owners of finished closes */
+	uint32_t ndone;
+};
+
+/* What a channel's closer hook needs (vshm_chan_set_closer()). */
+struct vd_close_owner {
+	struct vshmd *d;
+	uint32_t owner;
 };
 
 /* One mapping of a region, as the broker validated and executed it. */
@@ -106,6 +151,8 @@ struct vd_device {
 	uint32_t tokens;
 	bool throttled;
 	bool dead;		/* torn down at the end of this loop turn */
+	uint32_t closing;	/* its fds the closers have not closed yet */
+	struct vd_close_owner be_close, fw_close;
 	struct vd_ratelimit rl;
 	struct vshm_ctl_stats st;
 };
@@ -122,6 +169,7 @@ struct vd_ctl_conn {
 	bool vmm_maps;			/* granted VSHM_CTL_FEAT_VMM_MAPS */
 	struct vd_vmm_op *ops;		/* ring of VD_VMM_MAX_OPS, once granted */
 	uint32_t ops_head, ops_count;
+	struct vd_close_owner close_owner;
 	struct vd_ratelimit rl;
 };
 
@@ -166,6 +214,11 @@ struct vshmd {
 	uint8_t *buf;			/* MEM_READ data buffer */
 	struct vd_sobj *sobjs;		/* the shared-object table */
 	uint32_t nsobjs;
+	struct vd_closer closer;
+	uint32_t closing;		/* fds queued to the closers, all owners */
+	bool listen_paused;		/* out of fds: accept() waits for a tick */
+	struct vd_log_bucket peer_log;	/* every peer-triggered line, together */
+	struct vd_log_bucket accept_log, closer_log;
 };
 
 /* log.c */
@@ -177,7 +230,27 @@ void vd_log(struct vshmd *d, enum vd_log_level lvl, const char *fmt, ...)
 void vd_log_peer(struct vshmd *d, struct vd_ratelimit *rl, const char *fmt, ...)
 	VD_PRINTF(3, 4);
 int vd_log_level_parse(const char *s, enum vd_log_level *lvl);
+/* May a line go through bucket b now?  Reports what it dropped first. */
+bool vd_log_allow(struct vshmd *d, struct vd_log_bucket *b);
+#define vd_log_limited(d, b, lvl, ...) \
+	do { \
+		if (vd_log_allow((d), (b))) \
+			vd_log((d), (lvl), __VA_ARGS__); \
+	} while (0)
 uint64_t vd_now_ms(void);
+
+/* closer.c */
+int vd_closer_start(struct vshmd *d);
+void vd_closer_stop(struct vshmd *d, unsigned int wait_ms);
+/* Close a peer's fd off the loop; owner: device id or 0. */
+void vd_close_fd(struct vshmd *d, uint32_t owner, int fd);
+/* Account for the closes that finished (every timer tick). */
+void vd_closer_collect(struct vshmd *d);
+/* Route the fds ch drops through the closers, on behalf of owner. */
+void vd_closer_attach(struct vshmd *d, struct vshm_chan *ch,
+		      struct vd_close_owner *o, uint32_t owner);
+/* vshm_msg_release() through the closers. */
+void vd_msg_release(struct vshmd *d, uint32_t owner, struct vshm_msg *msg);
 
 /* loop.c */
 int vd_loop_init(struct vshmd *d);
@@ -196,6 +269,8 @@ void vd_control_close(struct vshmd *d, struct vd_ctl_conn *c);
 /* Watch for what the connection needs now (after queueing output). */
 void vd_control_update_events(struct vshmd *d, struct vd_ctl_conn *c);
 void vd_control_fini(struct vshmd *d);
+/* Out of fds: accept() is paused; resume it (every tick). */
+void vd_control_resume_listen(struct vshmd *d);
 
 /* inspect.c: build the reply body of an inspection request in d->buf */
 int vd_inspect(struct vshmd *d, struct vd_ctl_conn *c, uint32_t request,

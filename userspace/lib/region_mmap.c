@@ -168,17 +168,35 @@ int vshmi_region_check_map(const struct vshm_region *r, uint64_t fd_offset,
 }
 
 /*
- * Reopen fd through /proc/self/fd with mode: an open file description of
- * our own, whose flags (O_APPEND) no other process can change.  Falls back
- * to a dup.  -errno (EMFILE) if neither works.
+ * Open fd's file again through /proc/self/fd with mode, never waiting: -1
+ * (errno set) when that could block.  A lease on the file makes open()
+ * wait up to lease-break-time (45 s by default) for its holder; a lease
+ * held through fd's own open file description (the sender's) shows with
+ * F_GETLEASE and is left alone, and O_NONBLOCK turns any other into
+ * EWOULDBLOCK.  O_NONBLOCK changes nothing else for shmem or hugetlbfs.
+ */
+static int reopen_nonblock(int fd, int mode)
+{
+	char path[64];
+	int lease = fcntl(fd, F_GETLEASE);
+
+	if (lease >= 0 && lease != F_UNLCK) {
+		errno = EWOULDBLOCK;
+		return -1;
+	}
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	return open(path, mode | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+}
+
+/*
+ * Reopen fd with mode: an open file description of our own, whose flags
+ * (O_APPEND) no other process can change.  Falls back to a dup (leased
+ * file, sandbox without /proc).  -errno (EMFILE) if neither works.
  */
 static int reopen(int fd, int mode, bool *shared_ofd)
 {
-	char path[64];
-	int ret;
+	int ret = reopen_nonblock(fd, mode);
 
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	ret = open(path, mode | O_CLOEXEC);
 	*shared_ofd = ret < 0;
 	if (ret < 0)
 		ret = fcntl(fd, F_DUPFD_CLOEXEC, 0);
@@ -238,10 +256,7 @@ static int mmap_map(struct vshm_region *r, int fd, uint64_t fd_offset,
 	if (!writable && sh.fd >= 0 && !sh.shared_ofd) {
 		src = sh.fd;
 	} else if (!writable) {
-		char path[64];
-
-		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-		src = open(path, O_RDONLY | O_CLOEXEC);
+		src = reopen_nonblock(fd, O_RDONLY);
 		if (src < 0)
 			src = fd;
 	}

@@ -22,6 +22,8 @@
 
 /* Most bytes queued for output before vshm_chan_send() refuses. */
 #define VSHMI_TXQ_MAX	(4u << 20)
+/* Most duplicated fds the output queue may hold: they count against RLIMIT_NOFILE. */
+#define VSHMI_TXQ_MAX_FDS	1024u
 
 struct txbuf {
 	struct txbuf *next;
@@ -44,6 +46,10 @@ struct vshm_chan {
 	/* send queue */
 	struct txbuf *txq_head, *txq_tail;
 	size_t tx_queued;
+	size_t tx_queued_fds;
+	/* who closes received and queued fds (NULL: close() here) */
+	vshm_fd_closer closer;
+	void *closer_arg;
 };
 
 int vshm_chan_new(int fd, enum vshm_proto proto, uint32_t flags,
@@ -66,9 +72,41 @@ int vshm_chan_new(int fd, enum vshm_proto proto, uint32_t flags,
 	return 0;
 }
 
+/* Close fds that came from the peer, through the channel's closer if any. */
+static void chan_close_fds(struct vshm_chan *ch, const int *fds, unsigned int n)
+{
+	unsigned int i;
+
+	if (!ch->closer) {
+		vshmi_close_fds(fds, n);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			ch->closer(ch->closer_arg, fds[i]);
+}
+
+static void chan_release(struct vshm_chan *ch, struct vshm_msg *msg)
+{
+	if (msg->flags & VSHM_MSG_OWNS_FDS)
+		chan_close_fds(ch, msg->fds, msg->nfds);
+	msg->nfds = 0;
+	msg->flags &= ~VSHM_MSG_OWNS_FDS;
+}
+
+int vshm_chan_set_closer(struct vshm_chan *ch, vshm_fd_closer closer,
+			 void *arg)
+{
+	if (!ch)
+		return -EINVAL;
+	ch->closer = closer;
+	ch->closer_arg = closer ? arg : NULL;
+	return 0;
+}
+
 static void rx_drop(struct vshm_chan *ch)
 {
-	vshmi_close_fds(ch->rx.fds, ch->rx_nfds);
+	chan_close_fds(ch, ch->rx.fds, ch->rx_nfds);
 	ch->rx_nfds = 0;
 	ch->rx_have = 0;
 	ch->rx_fd_overflow = false;
@@ -83,7 +121,7 @@ void vshm_chan_free(struct vshm_chan *ch)
 	rx_drop(ch);
 	for (b = ch->txq_head; b; b = next) {
 		next = b->next;
-		vshmi_close_fds(b->fds, b->nfds);
+		chan_close_fds(ch, b->fds, b->nfds);
 		free(b);
 	}
 	if (ch->flags & VSHM_CHAN_OWN_FD)
@@ -106,6 +144,11 @@ size_t vshm_chan_pending(const struct vshm_chan *ch)
 	return ch->tx_queued;
 }
 
+size_t vshm_chan_pending_fds(const struct vshm_chan *ch)
+{
+	return ch->tx_queued_fds;
+}
+
 /* Keep the fds that came with a recvmsg(); note any that did not fit. */
 static void rx_take_fds(struct vshm_chan *ch, struct msghdr *mh)
 {
@@ -125,7 +168,7 @@ static void rx_take_fds(struct vshm_chan *ch, struct msghdr *mh)
 			if (ch->rx_nfds < VSHM_MAX_FDS) {
 				ch->rx.fds[ch->rx_nfds++] = fd;
 			} else {
-				close(fd);
+				chan_close_fds(ch, &fd, 1);
 				ch->rx_fd_overflow = true;
 			}
 		}
@@ -205,15 +248,15 @@ int vshm_chan_recv(struct vshm_chan *ch, struct vshm_msg *msg,
 	ch->rx_have = 0;
 	if (ch->rx_fd_overflow) {
 		ch->rx_fd_overflow = false;
-		vshm_msg_release(msg);
+		chan_release(ch, msg);
 		return vshmi_fail(err, VSHM_EFDEXTRA,
-				  "%s: more than %u fds (the rest were dropped)",
+				  "%s: fds dropped: more than %u, or no free fd slot to receive them",
 				  vshm_request_name(ch->proto, msg->hdr.request),
 				  VSHM_MAX_FDS);
 	}
 	ret = vshm_msg_check(ch->proto, msg, err);
 	if (ret)
-		vshm_msg_release(msg);
+		chan_release(ch, msg);
 	return ret;
 }
 
@@ -314,7 +357,8 @@ int vshm_chan_flush(struct vshm_chan *ch)
 			return (int)n;
 		if (b->nfds) {
 			/* The peer has its own copies now. */
-			vshmi_close_fds(b->fds, b->nfds);
+			chan_close_fds(ch, b->fds, b->nfds);
+			ch->tx_queued_fds -= b->nfds;
 			b->nfds = 0;
 		}
 		b->off += n;
@@ -339,6 +383,10 @@ static int enqueue(struct vshm_chan *ch, const uint8_t *p, size_t len,
 		return vshmi_fail(err, ENOBUFS,
 				  "output queue would hold %zu bytes, limit %u",
 				  ch->tx_queued + len, VSHMI_TXQ_MAX);
+	if (ch->tx_queued_fds + nfds > VSHMI_TXQ_MAX_FDS)
+		return vshmi_fail(err, ENOBUFS,
+				  "output queue would hold %zu fds, limit %u",
+				  ch->tx_queued_fds + nfds, VSHMI_TXQ_MAX_FDS);
 	b = malloc(sizeof(*b) + len);
 	if (!b)
 		return vshmi_fail(err, ENOMEM, "no memory to queue %zu bytes", len);
@@ -366,6 +414,7 @@ static int enqueue(struct vshm_chan *ch, const uint8_t *p, size_t len,
 		ch->txq_head = b;
 	ch->txq_tail = b;
 	ch->tx_queued += len;
+	ch->tx_queued_fds += b->nfds;
 	return 0;
 }
 
