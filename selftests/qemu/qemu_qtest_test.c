@@ -369,7 +369,8 @@ static pid_t start_qemu(struct run *r, const char *qemu)
 {
 	char ram[64], chr[160], dev[256], qtarg[128];
 	const char *argv[] = {
-		qemu, "-machine", "pc,accel=qtest,memory-backend=ram", "-m", "128M",
+		qemu, "-L", "/usr/share/qemu", "-L", "/usr/share/seabios", "-machine", "pc,accel=qtest,memory-backend=ram",
+		"-m", "128M",
 		"-object", ram, "-qtest", qtarg, "-display", "none", "-nodefaults",
 		"-serial", "none", "-monitor", "none", "-chardev", chr, "-device", dev,
 		"-D", r->log, "-d", "guest_errors", NULL,
