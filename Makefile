@@ -8,13 +8,13 @@ include Makefile.common
 KDIR ?= $(shell scripts/find-kdir)
 export KDIR BUILD
 
-.PHONY: all kmod userspace selftests check check-matrix check-debug check-packages deb demo bench soak clean deps checkpatch help docs
+.PHONY: all kmod userspace selftests check check-qemu check-matrix check-debug check-packages deb demo bench soak clean deps checkpatch help docs
 .PHONY: install uninstall dkms-install dkms-uninstall
 
 all: kmod userspace
 
 help:
-	@echo "targets: all kmod userspace selftests check check-matrix check-debug check-packages deb demo bench soak"
+	@echo "targets: all kmod userspace selftests check check-qemu check-matrix check-debug check-packages deb demo bench soak"
 	@echo "         docs clean deps checkpatch"
 	@echo "         install uninstall dkms-install dkms-uninstall (DESTDIR, PREFIX, VSHM_GROUP)"
 	@echo "KDIR=$(KDIR)"
@@ -53,6 +53,11 @@ selftests: kmod userspace
 # Every test: native suites (with ASan+UBSan), then the in-VM kselftests.
 check:
 	scripts/check
+
+# QEMU with vshm's integration (scripts/qemu-build, cached in
+# ${VSHM_CACHE:-/var/cache/vshm}/qemu), driven over qtest in the VM.
+check-qemu:
+	scripts/check-qemu
 
 # The module on every supported kernel (6.1, 6.12, 7.3): W=1 build and the
 # in-VM selftests on each.  Caches a trixie chroot in $(BUILD)/matrix.
