@@ -6,7 +6,7 @@ BROKER_TESTS := broker/broker_demo_test broker/broker_rules_test \
 	broker/broker_forward_test broker/broker_lifecycle_test \
 	broker/broker_hostile_test broker/broker_daemon_test \
 	broker/broker_faults_test \
-	broker/broker_shared_object_test
+	broker/broker_shared_object_test broker/broker_socket_test
 NATIVE_TESTS += $(BROKER_TESTS)
 VM_TESTS += $(BROKER_TESTS)
 $(foreach t,$(BROKER_TESTS),$(eval $(t)_LDLIBS := $(LIBVSHM_A)))

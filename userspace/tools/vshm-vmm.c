@@ -438,6 +438,7 @@ int main(int argc, char **argv)
 		{ "vshmd", required_argument, NULL, 'v' },
 		{ "connect", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct vmm v = {
@@ -458,8 +459,11 @@ int main(int argc, char **argv)
 			given = optarg;
 		} else if (c == 'c') {
 			sock = optarg;
+		} else if (c == 'V') {
+			printf("vshm-vmm %s\n", VSHM_VERSION_STRING);
+			return 0;
 		} else {
-			printf("usage: %s [--vshmd PATH | --connect SOCKET]\n", argv[0]);
+			printf("usage: %s [--vshmd PATH | --connect SOCKET] [--version]\n", argv[0]);
 			return c == 'h' ? 0 : 2;
 		}
 	}

@@ -36,7 +36,8 @@ static void usage(FILE *f)
 		"  -s, --socket PATH      vshmd control socket (default $VSHM_CONTROL_SOCKET,\n"
 		"                         else " DEFAULT_SOCKET ")\n"
 		"  -j, --json             print JSON\n"
-		"  -h, --help             this help\n");
+		"  -h, --help             this help\n"
+		"      --version          print the version and exit\n");
 }
 
 static int parse_u32(const char *s, uint32_t *out)
@@ -175,6 +176,7 @@ int main(int argc, char **argv)
 		{ "socket", required_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *path = getenv("VSHM_CONTROL_SOCKET");
@@ -195,6 +197,9 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
+			return 0;
+		case 'V':
+			printf("vshmctl %s\n", VSHM_VERSION_STRING);
 			return 0;
 		default:
 			usage(stderr);

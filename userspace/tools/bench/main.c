@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <linux/vshm.h>
+#include <vshm/version.h>
 
 #include "bench.h"
 
@@ -37,9 +38,12 @@ int main(int argc, char **argv)
 			b.where = argv[++i];
 		} else if (!strcmp(argv[i], "--json") && i + 1 < argc) {
 			json = argv[++i];
+		} else if (!strcmp(argv[i], "--version")) {
+			printf("vshm-bench %s\n", VSHM_VERSION_STRING);
+			return 0;
 		} else {
 			fprintf(stderr, "usage: vshm-bench [--kmod] [--broker] "
-				"[--where native|vm] [--json FILE]\n");
+				"[--where native|vm] [--json FILE] [--version]\n");
 			return 2;
 		}
 	}
