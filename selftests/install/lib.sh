@@ -29,6 +29,7 @@ expected_files() {
 	echo "$p/share/man/man8/vshmctl.8"
 	echo "$p/lib/udev/rules.d/60-vshm.rules"
 	echo "$p/lib/systemd/system/vshmd@.service"
+	echo "$p/lib/systemd/system/vshmd@.socket"
 	echo "$m/vshm.conf"
 }
 
