@@ -179,13 +179,16 @@ grep -qP '^Seccomp:\t2$' "$log" && grep -qP '^CapBnd:\t0+$' "$log" &&
 check $rc "the sandbox is real: seccomp on, chroot() kills, AF_INET sockets refused"
 rundir=/run/vshm/$inst
 mkdir -p "$rundir" && chown $nobody:"$gid" "$rundir" && chmod 0750 "$rundir"
+cmd_passed=${cmd//"$rundir/control.sock"/'"$2"'}
 cat >"$work/vshmd-as-unit" <<EOS
 #!/bin/sh
-# The demo's VMM starts this as vshmd: run the unit's ExecStart instead, in
-# its sandbox, and point the VMM's socket path at the unit's socket.
-ln -sf "$rundir/control.sock" "\$2"
+# The demo's VMM starts this as vshmd with --control-socket PATH --listen-fd 3:
+# run the unit's ExecStart instead, in its sandbox, given fd 3 as systemd
+# gives vshmd@.socket's socket (LISTEN_FDS, LISTEN_PID: every step execs),
+# its path in place of the unit's.
 exec 2>>"\${2%/*}/vshmd.log"
-exec "$work/unit-sandbox" $cmd
+export LISTEN_FDS=1 LISTEN_PID=\$\$
+exec "$work/unit-sandbox" $cmd_passed
 EOS
 chmod +x "$work/vshmd-as-unit"
 VSHMD=$work/vshmd-as-unit "$sim" --backend kmod >"$log" 2>&1

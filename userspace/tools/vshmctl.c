@@ -6,7 +6,8 @@
  *   vshmctl [--socket PATH] [--json] devices
  *   vshmctl [--socket PATH] [--json] mappings DEV SHMID
  *
- * The socket defaults to $VSHM_CONTROL_SOCKET, else /run/vshmd.sock.
+ * The socket defaults to $VSHM_CONTROL_SOCKET, else
+ * /run/vshm/default/control.sock (that of vshmd@default.service).
  * Exit status: 0 success, 1 the broker refused or could not be reached,
  * 2 usage error.  See vshmctl(8).
  */
@@ -20,7 +21,8 @@
 
 #include <vshm/vshm.h>
 
-#define DEFAULT_SOCKET	"/run/vshmd.sock"
+/* The socket of vshmd@default.service (vshmd@.socket). */
+#define DEFAULT_SOCKET	"/run/vshm/default/control.sock"
 #define TIMEOUT_MS	5000
 
 static void usage(FILE *f)
