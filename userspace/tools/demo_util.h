@@ -90,6 +90,23 @@ struct demo_broker {
 	pid_t pid;
 };
 
+/* How long vshmd may take to serve its first HELLO. */
+#define DEMO_START_TIMEOUT_MS	60000
+
+/* Print vshmd's log, if it wrote one. */
+static inline void demo_print_log(const struct demo_broker *b)
+{
+	char line[512];
+	FILE *f = fopen(b->log, "r");
+
+	if (!f)
+		return;
+	demo_step("vshmd's log");
+	while (fgets(line, sizeof(line), f))
+		printf("   | %s", line);
+	fclose(f);
+}
+
 /* A listening Unix stream socket at path (close-on-exec), or -errno. */
 static inline int demo_listen(const char *path)
 {
@@ -149,14 +166,25 @@ static inline int demo_start_vshmd(struct demo_broker *b, const char *vshmd,
 		_exit(127);
 	}
 	close(lfd);
-	ret = vshm_client_connect(b->sock, timeout_ms, vmm, &err);
+	/*
+	 * The first HELLO waits for vshmd to start (slow under emulation, or
+	 * behind --wait-device); then the VMM's own connection, with its
+	 * timeout for every request.
+	 */
+	ret = vshm_client_connect(b->sock, DEMO_START_TIMEOUT_MS, vmm, &err);
+	if (!ret) {
+		vshm_client_close(*vmm);
+		ret = vshm_client_connect(b->sock, timeout_ms, vmm, &err);
+	}
 	if (ret) {
 		int status;
 
+		printf("HELLO on %s: %s\n", b->sock, err.msg);
 		/* Exited on its own (its log says why), or hung: stop it. */
 		kill(b->pid, SIGTERM);
 		waitpid(b->pid, &status, 0);
 		b->pid = 0;
+		demo_print_log(b);
 		if (WIFEXITED(status))
 			return -ECHILD;
 	}
@@ -166,21 +194,13 @@ static inline int demo_start_vshmd(struct demo_broker *b, const char *vshmd,
 /* SIGTERM vshmd: did it exit 0?  Then print its log and remove its directory. */
 static inline bool demo_stop_vshmd(struct demo_broker *b)
 {
-	char line[512];
 	int status = -1;
-	FILE *f;
 
 	if (b->pid > 0) {
 		kill(b->pid, SIGTERM);
 		waitpid(b->pid, &status, 0);
 	}
-	f = fopen(b->log, "r");
-	if (f) {
-		demo_step("vshmd's log");
-		while (fgets(line, sizeof(line), f))
-			printf("   | %s", line);
-		fclose(f);
-	}
+	demo_print_log(b);
 	unlink(b->sock);
 	unlink(b->log);
 	rmdir(b->dir);
