@@ -179,6 +179,7 @@ grep -qP '^Seccomp:\t2$' "$log" && grep -qP '^CapBnd:\t0+$' "$log" &&
 check $rc "the sandbox is real: seccomp on, chroot() kills, AF_INET sockets refused"
 rundir=/run/vshm/$inst
 mkdir -p "$rundir" && chown $nobody:"$gid" "$rundir" && chmod 0750 "$rundir"
+# shellcheck disable=SC2016 # "$2" is the wrapper's own argument, expanded when it runs
 cmd_passed=${cmd//"$rundir/control.sock"/'"$2"'}
 cat >"$work/vshmd-as-unit" <<EOS
 #!/bin/sh
