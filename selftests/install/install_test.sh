@@ -8,7 +8,8 @@
 #    set, and `make uninstall` removes every one of them;
 #  - the installed man pages name HTML pages that are installed;
 #  - the installed library, headers and pkg-config file build and run a
-#    program, and `systemd-analyze verify` passes on vshmd@.service (both
+#    program, and `systemd-analyze verify` passes on vshmd@.service and
+#    vshmd@.socket (both
 #    in a private mount namespace where the install is /usr/local);
 #  - `dkms build` of the `make dkms-install` tree works against Debian's
 #    installed headers (in temporary DKMS trees);
@@ -58,16 +59,22 @@ check $? "it installs exactly the expected files"
 {
 	stat -c '%a %n' "$d/usr/local/sbin/vshmd" "$d/usr/local/bin/vshmctl" \
 		"$d/usr/local/lib/udev/rules.d/60-vshm.rules" \
-		"$d/usr/local/lib/systemd/system/vshmd@.service"
+		"$d/usr/local/lib/systemd/system/vshmd@.service" \
+		"$d/usr/local/lib/systemd/system/vshmd@.socket"
 	grep -H . "$d/usr/local/lib/udev/rules.d/60-vshm.rules" "$d/etc/modules-load.d/vshm.conf"
-	grep -H '^ExecStart=\|^Group=' "$d/usr/local/lib/systemd/system/vshmd@.service"
+	grep -H '^ExecStart=\|^Group=\|^Type=\|^Requires=' "$d/usr/local/lib/systemd/system/vshmd@.service"
+	grep -H '^ListenStream=\|^Socket' "$d/usr/local/lib/systemd/system/vshmd@.socket"
 } >"$log" 2>&1
 grep -q '^755 .*/sbin/vshmd$' "$log" && grep -q '^644 .*60-vshm.rules$' "$log" &&
 	grep -q 'SUBSYSTEM=="misc", KERNEL=="vshm", OWNER="root", GROUP="kvm", MODE="0660"' "$log" &&
 	grep -q 'vshm.conf:vshm$' "$log" &&
 	grep -q 'ExecStart=/usr/local/sbin/vshmd --control-socket /run/vshm/%i/control.sock' "$log" &&
-	grep -q 'Group=kvm$' "$log"
-check $? "modes and contents: udev rule root:kvm 0660, modules-load.d, unit paths"
+	grep -q 'Group=kvm$' "$log" && grep -q 'service:Type=notify$' "$log" &&
+	grep -q 'service:Requires=vshmd@%i.socket$' "$log" &&
+	grep -q '^644 .*vshmd@.socket$' "$log" &&
+	grep -q 'socket:ListenStream=/run/vshm/%i/control.sock$' "$log" &&
+	grep -q 'socket:SocketGroup=kvm$' "$log" && grep -q 'socket:SocketMode=0660$' "$log"
+check $? "modes and contents: udev rule root:kvm 0660, modules-load.d, unit paths, Type=notify, the socket unit"
 # Every HTML page a man page names is installed, and they name some.
 pages=$(grep -ho '/usr/local/share/doc/vshm/html/[a-z-]*\.html' \
 	"$d"/usr/local/share/man/man*/* | sort -u)
@@ -109,10 +116,10 @@ unshare -m --propagation private sh -c '
 check $? "the installed vshmd and vshmctl link libvshm.so.1 and run"
 unshare -m --propagation private sh -c '
 	mount --bind "$1/usr/local" /usr/local || exit 1
-	systemd-analyze verify vshmd@vm1.service' sh "$d" >"$log" 2>&1
+	systemd-analyze verify vshmd@vm1.socket vshmd@vm1.service' sh "$d" >"$log" 2>&1
 rc=$?
 [ -s "$log" ] && rc=1		# verify prints every problem it finds
-check $rc "systemd-analyze verify vshmd@vm1.service passes"
+check $rc "systemd-analyze verify vshmd@vm1.socket vshmd@vm1.service passes"
 
 # 7. uninstall
 make -s uninstall DESTDIR="$d" >"$log" 2>&1
@@ -131,6 +138,7 @@ expected_files /usr $multi /usr/lib/modules-load.d "$kver" | sort >"$work/want"
 diff -u "$work/want" "$work/got" >>"$log" || rc=1
 grep -q 'GROUP="vshmtest"' "$d/usr/lib/udev/rules.d/60-vshm.rules" || rc=1
 grep -q '^Group=vshmtest$' "$d/usr/lib/systemd/system/vshmd@.service" || rc=1
+grep -q '^SocketGroup=vshmtest$' "$d/usr/lib/systemd/system/vshmd@.socket" || rc=1
 grep -q '^ExecStart=/usr/sbin/vshmd ' "$d/usr/lib/systemd/system/vshmd@.service" || rc=1
 grep -q "^libdir=$multi\$" "$d$multi/pkgconfig/libvshm.pc" || rc=1
 check $rc "PREFIX=/usr VSHM_GROUP=vshmtest: the library in $multi, /usr/lib paths, the group substituted"

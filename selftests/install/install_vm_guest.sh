@@ -11,7 +11,8 @@
 #  - vshmd started as root with --user/--group drops to them and serves
 #    the demo with the kmod back-end;
 #  - vshmd run as vshmd@.service specifies: its ExecStart line, user and
-#    group, RuntimeDirectory, no capability, NoNewPrivileges,
+#    group, Type=notify, the socket of vshmd@.socket (root:kvm 0660, here
+#    bound by vshmd itself), no capability, NoNewPrivileges,
 #    PrivateNetwork and PrivateTmp (namespaces),
 #    SystemCallFilter=@system-service ~@privileged and
 #    RestrictAddressFamilies=AF_UNIX (seccomp, any other call kills it):
@@ -134,8 +135,11 @@ cmd=${exec_start//%i/$inst}
 	echo "ExecStart: $cmd"
 	[ "$(unit_field "$unit" DynamicUser)" = yes ] &&
 	[ "$(unit_field "$unit" Group)" = kvm ] &&
-	[ "$(unit_field "$unit" RuntimeDirectory)" = "vshm/%i" ] &&
-	[ "$(unit_field "$unit" RuntimeDirectoryMode)" = 0750 ] &&
+	[ "$(unit_field "$unit" Type)" = notify ] &&
+	[ "$(unit_field "$unit" Requires)" = "vshmd@%i.socket" ] &&
+	[ "$(unit_field "${unit%.service}.socket" ListenStream)" = "/run/vshm/%i/control.sock" ] &&
+	[ "$(unit_field "${unit%.service}.socket" SocketGroup)" = kvm ] &&
+	[ "$(unit_field "${unit%.service}.socket" SocketMode)" = 0660 ] &&
 	[ "$(unit_field "$unit" CapabilityBoundingSet)" = "" ] &&
 	[ "$(unit_field "$unit" NoNewPrivileges)" = yes ] &&
 	[ "$(unit_field "$unit" PrivateNetwork)" = yes ] &&
@@ -145,7 +149,7 @@ cmd=${exec_start//%i/$inst}
 	grep -qx 'DeviceAllow=/dev/vshm rw' "$unit" &&
 	[ -s "$work/allow" ] && [ -s "$work/deny" ]
 } >"$log" 2>&1
-check $? "the unit: dynamic user in kvm, RuntimeDirectory=vshm/%i, the sandbox settings tested below"
+check $? "the unit: dynamic user in kvm, Type=notify, its socket unit, the sandbox settings tested below"
 # The unit's sandbox around CMD (root starts it, as systemd does): its own
 # network and /tmp, the install bound at /usr/local, the unit's ids, no
 # capability, its seccomp filter.  $work stays reachable even when the
@@ -175,13 +179,17 @@ grep -qP '^Seccomp:\t2$' "$log" && grep -qP '^CapBnd:\t0+$' "$log" &&
 check $rc "the sandbox is real: seccomp on, chroot() kills, AF_INET sockets refused"
 rundir=/run/vshm/$inst
 mkdir -p "$rundir" && chown $nobody:"$gid" "$rundir" && chmod 0750 "$rundir"
+# shellcheck disable=SC2016 # "$2" is the wrapper's own argument, expanded when it runs
+cmd_passed=${cmd//"$rundir/control.sock"/'"$2"'}
 cat >"$work/vshmd-as-unit" <<EOS
 #!/bin/sh
-# The demo's VMM starts this as vshmd: run the unit's ExecStart instead, in
-# its sandbox, and point the VMM's socket path at the unit's socket.
-ln -sf "$rundir/control.sock" "\$2"
+# The demo's VMM starts this as vshmd with --control-socket PATH --listen-fd 3:
+# run the unit's ExecStart instead, in its sandbox, given fd 3 as systemd
+# gives vshmd@.socket's socket (LISTEN_FDS, LISTEN_PID: every step execs),
+# its path in place of the unit's.
 exec 2>>"\${2%/*}/vshmd.log"
-exec "$work/unit-sandbox" $cmd
+export LISTEN_FDS=1 LISTEN_PID=\$\$
+exec "$work/unit-sandbox" $cmd_passed
 EOS
 chmod +x "$work/vshmd-as-unit"
 VSHMD=$work/vshmd-as-unit "$sim" --backend kmod >"$log" 2>&1

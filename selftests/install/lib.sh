@@ -33,6 +33,7 @@ expected_files() {
 		sed "s|^\.|$p/share/doc/vshm/html|"
 	echo "$p/lib/udev/rules.d/60-vshm.rules"
 	echo "$p/lib/systemd/system/vshmd@.service"
+	echo "$p/lib/systemd/system/vshmd@.socket"
 	echo "$m/vshm.conf"
 }
 

@@ -11,44 +11,12 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "vshmd.h"
 
 /* Bytes of replies queued for one client before it is no longer read. */
 #define VD_CTL_MAX_QUEUED	(1u << 20)
-
-int vd_control_listen(struct vshmd *d)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	const char *path = d->opt.control_socket;
-	struct stat st;
-	int fd;
-
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
-	/* Replace a stale socket, never another kind of file. */
-	if (lstat(path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode))
-			return -EEXIST;
-		unlink(path);
-	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    chmod(path, 0660) < 0 || listen(fd, 16) < 0) {
-		int e = errno;
-
-		close(fd);
-		return -e;
-	}
-	d->listen_w = (struct vd_watch){ .kind = VD_W_LISTEN, .fd = fd };
-	return vd_watch_set(d, &d->listen_w, EPOLLIN);
-}
 
 /* Who connected, for LIST_CLIENTS (zeros if the socket cannot say). */
 static void peer_credentials(int fd, struct vd_ctl_conn *c)
@@ -164,11 +132,7 @@ void vd_control_fini(struct vshmd *d)
 		d->clients = c->next;
 		vd_control_close(d, c);
 	}
-	if (d->listen_w.added || d->listen_paused) {
-		vd_watch_del(d, &d->listen_w);
-		close(d->listen_w.fd);
-		unlink(d->opt.control_socket);
-	}
+	vd_listen_close(d);
 }
 
 /* Queue a reply; errors mark the client dead. */

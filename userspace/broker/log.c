@@ -5,10 +5,18 @@
  * limiter so that a hostile back-end cannot flood the log, and through one
  * token bucket for all peers together; other lines a peer can cause (the
  * listener out of fds, a full close queue) have buckets of their own.
+ *
+ * When stderr is the journal (systemd sets JOURNAL_STREAM to its device
+ * and inode), each line starts with its syslog priority, "<3>" for an
+ * error, which journald strips and records, so that `journalctl -p`
+ * filters; the journal adds its own time stamp and pid.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -42,12 +50,32 @@ int vd_log_level_parse(const char *s, enum vd_log_level *lvl)
 	return -EINVAL;
 }
 
+static const char *const level_prefix[] = {
+	[VD_LOG_ERR] = SD_ERR, [VD_LOG_WARN] = SD_WARNING,
+	[VD_LOG_INFO] = SD_INFO, [VD_LOG_DEBUG] = SD_DEBUG,
+};
+
+/* Is stderr the stream systemd connected to the journal? */
+static bool stderr_is_journal(void)
+{
+	const char *env = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	int n = 0;
+
+	if (!env || sscanf(env, "%llu:%llu%n", &dev, &ino, &n) != 2 ||
+	    env[n] || fstat(STDERR_FILENO, &st) < 0)
+		return false;
+	return st.st_dev == dev && st.st_ino == ino;
+}
+
 int vd_log_open(struct vshmd *d)
 {
 	int fd;
 
 	if (!d->opt.log_file) {
 		d->log_fd = STDERR_FILENO;
+		d->log_journal = stderr_is_journal();
 		return 0;
 	}
 	fd = open(d->opt.log_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
@@ -84,12 +112,18 @@ static void vlog(struct vshmd *d, enum vd_log_level lvl, const char *fmt,
 	struct tm tm;
 	int n, m;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	localtime_r(&ts.tv_sec, &tm);
-	n = snprintf(line, sizeof(line), "%04d-%02d-%02d %02d:%02d:%02d.%03ld vshmd[%d]: %s: ",
-		     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-		     tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, (int)getpid(),
-		     level_names[lvl]);
+	if (d->log_journal) {
+		n = snprintf(line, sizeof(line), "%s%s: ", level_prefix[lvl],
+			     level_names[lvl]);
+	} else {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		localtime_r(&ts.tv_sec, &tm);
+		n = snprintf(line, sizeof(line), "%04d-%02d-%02d %02d:%02d:%02d.%03ld vshmd[%d]: %s: ",
+			     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+			     tm.tm_hour, tm.tm_min, tm.tm_sec,
+			     ts.tv_nsec / 1000000, (int)getpid(),
+			     level_names[lvl]);
+	}
 	m = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
 	if (m < 0)
 		m = 0;

@@ -193,7 +193,7 @@ int vd_loop_run(struct vshmd *d)
 	int n, i;
 
 	vd_log(d, VD_LOG_INFO, "ready: control socket %s, %s back-end",
-	       d->opt.control_socket,
+	       d->listen.name,
 	       d->backend == VSHM_BACKEND_KMOD ? "kmod" :
 	       vd_vmm_mode(d) ? "vmm (forwarding)" : "mmap");
 	while (!d->stopping) {

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include <linux/vshm.h>
@@ -22,8 +23,13 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: vshmd --control-socket PATH [OPTIONS]\n"
+		"       vshmd --listen-fd N [OPTIONS]\n"
 		"\n"
-		"  --control-socket PATH  Unix socket the VMM connects to (required)\n"
+		"  --control-socket PATH  Unix socket the VMM connects to: bound by\n"
+		"                         vshmd, which creates its directory\n"
+		"  --listen-fd N          serve the listening socket the VMM passed\n"
+		"                         as fd N instead (systemd socket activation\n"
+		"                         needs neither option)\n"
 		"  --backend B            kmod, vmm, mmap or auto (default auto: kmod\n"
 		"                         when /dev/vshm exists, else mmap); vmm: no\n"
 		"                         module, the VMM maps what vshmd approves\n"
@@ -44,7 +50,8 @@ static void usage(FILE *f)
 		"  --user USER            once listening, run as USER (name or uid)\n"
 		"  --group GROUP          and GROUP (name or gid; default: USER's\n"
 		"                         group); it needs read-write /dev/vshm\n"
-		"  -h, --help             this help\n");
+		"  -h, --help             this help\n"
+		"  --version              print the version and exit\n");
 }
 
 /* --user and --group, applied once the control socket listens. */
@@ -67,7 +74,7 @@ enum {
 	OPT_SOCKET = 256, OPT_BACKEND, OPT_WAIT, OPT_MAX_DEVICES,
 	OPT_MAX_MAPPINGS, OPT_MAX_INFLIGHT, OPT_MAX_RATE, OPT_MAX_CLIENTS,
 	OPT_LOG_LEVEL, OPT_LOG_FILE, OPT_MAX_SOBJS, OPT_USER, OPT_GROUP,
-	OPT_VMM_TIMEOUT,
+	OPT_VMM_TIMEOUT, OPT_LISTEN_FD, OPT_VERSION,
 };
 
 static int parse_options(struct vd_options *o, int argc, char **argv)
@@ -87,6 +94,8 @@ static int parse_options(struct vd_options *o, int argc, char **argv)
 		{ "user", required_argument, NULL, OPT_USER },
 		{ "group", required_argument, NULL, OPT_GROUP },
 		{ "vmm-timeout", required_argument, NULL, OPT_VMM_TIMEOUT },
+		{ "listen-fd", required_argument, NULL, OPT_LISTEN_FD },
+		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -103,6 +112,7 @@ static int parse_options(struct vd_options *o, int argc, char **argv)
 		.max_shared_objects = 256,
 		.log_level = VD_LOG_INFO,
 		.vmm_timeout_ms = 5000,
+		.listen_fd = -1,
 	};
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		int bad = 0;
@@ -167,6 +177,13 @@ static int parse_options(struct vd_options *o, int argc, char **argv)
 		case OPT_GROUP:
 			privs.group = optarg;
 			break;
+		case OPT_LISTEN_FD:
+			bad = parse_u64(optarg, 0, INT_MAX, &v);
+			o->listen_fd = v;
+			break;
+		case OPT_VERSION:
+			printf("vshmd %s\n", VSHM_VERSION_STRING);
+			exit(0);
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -184,8 +201,9 @@ static int parse_options(struct vd_options *o, int argc, char **argv)
 		fprintf(stderr, "vshmd: unexpected argument '%s'\n", argv[optind]);
 		return -EINVAL;
 	}
-	if (!o->control_socket) {
-		fprintf(stderr, "vshmd: --control-socket PATH is required\n");
+	/* LISTEN_FDS: systemd passes the socket (checked when listening). */
+	if (!o->control_socket && o->listen_fd < 0 && !getenv("LISTEN_FDS")) {
+		fprintf(stderr, "vshmd: --control-socket PATH (or --listen-fd N) is required\n");
 		usage(stderr);
 		return -EINVAL;
 	}
@@ -235,6 +253,24 @@ static void raise_fd_limit(void)
 	}
 }
 
+/*
+ * Tell systemd (Type=notify) that the socket listens and privileges are
+ * dropped: what a VMM started after us may rely on.  Without NOTIFY_SOCKET
+ * this does nothing.
+ */
+static void notify_ready(struct vshmd *d)
+{
+	int ret;
+
+	ret = sd_notifyf(0, "READY=1\nSTATUS=Serving %s, %s back-end\nMAINPID=%d",
+			 d->listen.name,
+			 d->backend == VSHM_BACKEND_KMOD ? "kmod" :
+			 d->backend == VSHM_BACKEND_TABLE ? "vmm" : "mmap",
+			 (int)getpid());
+	if (ret < 0)
+		vd_log(d, VD_LOG_WARN, "sd_notify READY=1: %s", strerror(-ret));
+}
+
 static void teardown(struct vshmd *d)
 {
 	struct vd_device *dev;
@@ -253,7 +289,11 @@ static void teardown(struct vshmd *d)
 
 int main(int argc, char **argv)
 {
-	struct vshmd d = { .epfd = -1, .log_fd = STDERR_FILENO };
+	struct vshmd d = {
+		.epfd = -1, .log_fd = STDERR_FILENO,
+		.listen = { .lock_fd = -1 },
+		.listen_w = { .fd = -1 },
+	};
 	int ret;
 
 	if (parse_options(&d.opt, argc, argv) || vd_privs_resolve(&privs))
@@ -288,16 +328,15 @@ int main(int argc, char **argv)
 	}
 	if (ret)
 		goto out;
-	ret = vd_control_listen(&d);
-	if (ret) {
-		vd_log(&d, VD_LOG_ERR, "control socket %s: %s",
-		       d.opt.control_socket, strerror(-ret));
+	ret = vd_listen_open(&d);
+	if (ret)
 		goto out;
-	}
 	ret = vd_privs_drop(&d, &privs);
 	if (ret)
 		goto out;
+	notify_ready(&d);
 	ret = vd_loop_run(&d);
+	sd_notify(0, "STOPPING=1");
 	if (!ret)
 		vd_log(&d, VD_LOG_INFO, "stopped");
 out:

@@ -142,13 +142,20 @@ int vd_privs_drop(struct vshmd *d, const struct vd_privs *p)
 	gid_t gid = switching ? p->gid : getgid();
 	int ret, fd;
 
-	if (switching && chown(sock, p->user ? uid : (uid_t)-1, gid) < 0) {
+	/* A socket passed by systemd or the VMM is theirs to own. */
+	if (switching && d->listen.own_path &&
+	    chown(sock, p->user ? uid : (uid_t)-1, gid) < 0) {
 		ret = -errno;
 		vd_log(d, VD_LOG_ERR, "giving %s to uid %u gid %u: %s%s", sock, uid, gid,
 		       strerror(errno),
 		       errno == EPERM ? " (--user and --group need root)" : "");
 		return ret;
 	}
+	/* A directory vshmd created: so that it can remove its socket on exit. */
+	if (switching && d->listen.made_dir &&
+	    chown(d->listen.dir, p->user ? uid : (uid_t)-1, gid) < 0)
+		vd_log(d, VD_LOG_WARN, "giving %s to uid %u gid %u: %s",
+		       d->listen.dir, uid, gid, strerror(errno));
 	/* The bounding set needs CAP_SETPCAP, which goes with the uid: first. */
 	ret = drop_bounding_ambient(d);
 	if (ret)

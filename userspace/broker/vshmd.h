@@ -181,6 +181,7 @@ struct vd_ram {
 
 struct vd_options {
 	const char *control_socket;
+	int listen_fd;		/* --listen-fd, -1: none */
 	enum vshm_backend_type backend;
 	int wait_device;	/* seconds, 0: do not wait */
 	uint32_t max_devices;
@@ -194,12 +195,29 @@ struct vd_options {
 	uint32_t vmm_timeout_ms;	/* forwarding mode: answer deadline */
 };
 
+/*
+ * The listening socket: bound here (own_path: ours to remove, if it is
+ * still the inode we bound), or passed by systemd or by the VMM.
+ */
+struct vd_listen {
+	char name[108];		/* the socket's path, for the log */
+	char lock_path[4096];	/* <control socket>.lock, flock()ed while we run */
+	char dir[4096];		/* the socket's directory */
+	int lock_fd;
+	bool own_path;
+	bool made_dir;		/* dir was created by this broker */
+	dev_t dev;
+	ino_t ino;
+};
+
 struct vshmd {
 	struct vd_options opt;
 	enum vshm_backend_type backend;	/* in use: KMOD, MMAP or TABLE (--backend vmm) */
 	int epfd;
 	struct vd_watch sig_w, timer_w, listen_w;
+	struct vd_listen listen;
 	int log_fd;
+	bool log_journal;		/* stderr is the journal: <N> prefixes */
 	bool stopping;
 	uint64_t now_ms;
 	struct vd_device *devices;
@@ -259,8 +277,12 @@ void vd_loop_fini(struct vshmd *d);
 int vd_watch_set(struct vshmd *d, struct vd_watch *w, uint32_t events);
 void vd_watch_del(struct vshmd *d, struct vd_watch *w);
 
+/* listen.c: the listening socket, one broker per socket */
+int vd_listen_open(struct vshmd *d);
+/* Close it; remove the path only if this broker bound it and it is still ours. */
+void vd_listen_close(struct vshmd *d);
+
 /* control.c */
-int vd_control_listen(struct vshmd *d);
 void vd_control_accept(struct vshmd *d);
 /* Serve an already connected socket (takes fd); NULL on failure. */
 struct vd_ctl_conn *vd_control_adopt(struct vshmd *d, int fd);

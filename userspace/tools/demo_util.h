@@ -16,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -78,60 +80,117 @@ struct demo_broker {
 	pid_t pid;
 };
 
-/* Start vshmd with --backend backend and connect to it as the VMM. */
+/* How long vshmd may take to serve its first HELLO. */
+#define DEMO_START_TIMEOUT_MS	60000
+
+/* Print vshmd's log, if it wrote one. */
+static inline void demo_print_log(const struct demo_broker *b)
+{
+	char line[512];
+	FILE *f = fopen(b->log, "r");
+
+	if (!f)
+		return;
+	demo_step("vshmd's log");
+	while (fgets(line, sizeof(line), f))
+		printf("   | %s", line);
+	fclose(f);
+}
+
+/* A listening Unix stream socket at path (close-on-exec), or -errno. */
+static inline int demo_listen(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, e;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    listen(fd, 16) < 0) {
+		e = errno;
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+/*
+ * Start vshmd with --backend backend and connect to it as the VMM.  The
+ * VMM binds the control socket and passes it as fd 3 (--listen-fd 3), so
+ * its connection waits in the backlog until vshmd serves it: nothing to
+ * poll for.  If vshmd dies first, the socket dies with it and HELLO fails.
+ */
 static inline int demo_start_vshmd(struct demo_broker *b, const char *vshmd,
 				   const char *backend, int timeout_ms,
 				   struct vshm_client **vmm)
 {
-	int i;
+	struct vshm_err err;
+	int lfd, ret;
 
 	snprintf(b->dir, sizeof(b->dir), "/tmp/vshm-demo.XXXXXX");
 	if (!mkdtemp(b->dir))
 		return -errno;
 	snprintf(b->sock, sizeof(b->sock), "%s/vshmd.sock", b->dir);
 	snprintf(b->log, sizeof(b->log), "%s/vshmd.log", b->dir);
+	lfd = demo_listen(b->sock);
+	if (lfd < 0)
+		return lfd;
 	b->pid = fork();
-	if (b->pid < 0)
-		return -errno;
+	if (b->pid < 0) {
+		ret = -errno;
+		close(lfd);
+		return ret;
+	}
 	if (b->pid == 0) {
-		execl(vshmd, "vshmd", "--control-socket", b->sock, "--backend",
-		      backend, "--log-level", "info", "--log-file", b->log,
-		      (char *)NULL);
+		/* dup2() onto itself would keep close-on-exec. */
+		if ((lfd == 3 ? fcntl(3, F_SETFD, 0) : dup2(lfd, 3)) < 0)
+			_exit(126);
+		execl(vshmd, "vshmd", "--control-socket", b->sock,
+		      "--listen-fd", "3", "--backend", backend,
+		      "--log-level", "info", "--log-file", b->log, (char *)NULL);
 		fprintf(stderr, "exec %s: %s\n", vshmd, strerror(errno));
 		_exit(127);
 	}
-	for (i = 0; i < 500; i++) {
-		struct vshm_err err;
-
-		if (vshm_client_connect(b->sock, timeout_ms, vmm, &err) == 0)
-			return 0;
-		if (waitpid(b->pid, NULL, WNOHANG) == b->pid) {
-			b->pid = 0;
-			return -ECHILD;
-		}
-		usleep(10000);
+	close(lfd);
+	/*
+	 * The first HELLO waits for vshmd to start (slow under emulation, or
+	 * behind --wait-device); then the VMM's own connection, with its
+	 * timeout for every request.
+	 */
+	ret = vshm_client_connect(b->sock, DEMO_START_TIMEOUT_MS, vmm, &err);
+	if (!ret) {
+		vshm_client_close(*vmm);
+		ret = vshm_client_connect(b->sock, timeout_ms, vmm, &err);
 	}
-	return -ETIMEDOUT;
+	if (ret) {
+		int status;
+
+		printf("HELLO on %s: %s\n", b->sock, err.msg);
+		/* Exited on its own (its log says why), or hung: stop it. */
+		kill(b->pid, SIGTERM);
+		waitpid(b->pid, &status, 0);
+		b->pid = 0;
+		demo_print_log(b);
+		if (WIFEXITED(status))
+			return -ECHILD;
+	}
+	return ret;
 }
 
 /* SIGTERM vshmd: did it exit 0?  Then print its log and remove its directory. */
 static inline bool demo_stop_vshmd(struct demo_broker *b)
 {
-	char line[512];
 	int status = -1;
-	FILE *f;
 
 	if (b->pid > 0) {
 		kill(b->pid, SIGTERM);
 		waitpid(b->pid, &status, 0);
 	}
-	f = fopen(b->log, "r");
-	if (f) {
-		demo_step("vshmd's log");
-		while (fgets(line, sizeof(line), f))
-			printf("   | %s", line);
-		fclose(f);
-	}
+	demo_print_log(b);
 	unlink(b->sock);
 	unlink(b->log);
 	rmdir(b->dir);

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include <linux/vshm.h>
+#include <vshm/version.h>
 
 #include "touch_probe.h"
 
@@ -111,7 +112,7 @@ static int run_backend(int region, int to_vmm, int from_vmm)
 	return strcmp(buf + 4096, "hello from the VMM") != 0;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	struct vshm_region_create create = { .size = REGION_SIZE };
 	int to_vmm[2], from_vmm[2], dev, status, memfd, i, ret;
@@ -120,6 +121,14 @@ int main(void)
 	char buf[64] = "", go;
 	pid_t backend;
 
+	if (argc == 2 && !strcmp(argv[1], "--version")) {
+		printf("vshm-demo %s\n", VSHM_VERSION_STRING);
+		return 0;
+	}
+	if (argc > 1) {
+		fprintf(stderr, "usage: vshm-demo [--version]\n");
+		return 2;
+	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
 	step("VMM: create a 16 MiB VIRTIO Shared Memory Region and mmap it once");

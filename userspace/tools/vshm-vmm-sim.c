@@ -351,6 +351,7 @@ int main(int argc, char **argv)
 		{ "vshmd", required_argument, NULL, 'v' },
 		{ "require-vgem", no_argument, NULL, 'g' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct sim s = { .backend = "auto", .region_a = -1, .region_b = -1 };
@@ -369,8 +370,11 @@ int main(int argc, char **argv)
 		case 'g':
 			s.require_vgem = true;
 			break;
+		case 'V':
+			printf("vshm-vmm-sim %s\n", VSHM_VERSION_STRING);
+			return 0;
 		default:
-			printf("usage: %s [--backend kmod|mmap|auto] [--vshmd PATH] [--require-vgem]\n",
+			printf("usage: %s [--backend kmod|mmap|auto] [--vshmd PATH] [--require-vgem] [--version]\n",
 			       argv[0]);
 			return c == 'h' ? 0 : 2;
 		}

@@ -586,11 +586,12 @@ static void teardown(struct vmm *v)
 static void usage(const char *prog)
 {
 	printf("usage: %s [--mode auto|kmod|forward] [--strict-holes] [--vshmd PATH | --connect SOCKET]\n"
+	       "       %s --version\n"
 	       "  --mode kmod     vshmd --backend kmod: vshm.ko maps, the VMM mmaps each region fd\n"
 	       "  --mode forward  vshmd --backend vmm: no module, the VMM maps what vshmd approved\n"
 	       "  --mode auto     kmod if /dev/vshm exists, else forward (default)\n"
 	       "  --strict-holes  devices with strict holes: the guest's access to a hole fails\n"
-	       "  --connect       use a running vshmd; its back-end decides the mode\n", prog);
+	       "  --connect       use a running vshmd; its back-end decides the mode\n", prog, prog);
 }
 
 /* Start vshmd (or connect) in the chosen mode; 0, or the reason it cannot be had. */
@@ -645,6 +646,7 @@ int main(int argc, char **argv)
 		{ "mode", required_argument, NULL, 'm' },
 		{ "strict-holes", no_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct vmm v = {
@@ -669,6 +671,9 @@ int main(int argc, char **argv)
 			mode = optarg;
 		} else if (c == 's') {
 			v.strict = true;
+		} else if (c == 'V') {
+			printf("vshm-vmm %s\n", VSHM_VERSION_STRING);
+			return 0;
 		} else {
 			if (c == 'm')
 				fprintf(stderr, "%s: --mode %s: expected auto, kmod or forward\n",

@@ -9,6 +9,9 @@
  * Every view is fetched whole before anything is printed, so a failure
  * prints nothing on stdout (JSON in particular is printed only on
  * success).  JSON is built with json-c.
+ * The socket is --vm NAME's /run/vshm/NAME/control.sock (vshmd@NAME.socket),
+ * else --socket PATH, else $VSHM_CONTROL_SOCKET, else the only such socket
+ * under /run/vshm.
  * Exit status: 0 success, 1 the broker refused or could not be reached,
  * 2 usage error (the message names the argument).  See vshmctl(8).
  */
@@ -57,7 +60,8 @@ static void usage(FILE *f)
 		"                         else the only " RUN_DIR "/*/" SOCKET_NAME ")\n"
 		"  -m, --vm NAME          the socket of vshmd@NAME: " RUN_DIR "/NAME/" SOCKET_NAME "\n"
 		"  -j, --json             print JSON\n"
-		"  -h, --help             this help\n");
+		"  -h, --help             this help\n"
+		"      --version          print the version and exit\n");
 }
 
 /* A usage error: say which argument is wrong, then exit 2. */
@@ -564,6 +568,7 @@ int main(int argc, char **argv)
 		{ "vm", required_argument, NULL, 'm' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *path = getenv("VSHM_CONTROL_SOCKET"), *vm = NULL;
@@ -594,6 +599,9 @@ int main(int argc, char **argv)
 		case ':':
 			return bad_usage("option '%s' needs an argument",
 					 argv[optind - 1]);
+		case 'V':
+			printf("vshmctl %s\n", VSHM_VERSION_STRING);
+			return 0;
 		default:
 			return bad_usage("unknown option '%s'", argv[optind - 1]);
 		}

@@ -20,7 +20,7 @@ $(FUZZ_LIB): FORCE
 $(FUZZ_BIN): $(FUZZ_SRCS) $(FUZZ_LIB)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -I$(FUZZ_OUT)/include -MMD -MP $(FUZZ_SRCS) \
-		$(FUZZ_LIB) -ludev -lcap -o $@
+		$(FUZZ_LIB) -ludev -lcap -lsystemd -o $@
 
 -include $(FUZZ_BIN).d
 

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <linux/vshm.h>
+#include <vshm/version.h>
 
 #include "bench.h"
 
@@ -43,9 +44,12 @@ int main(int argc, char **argv)
 		} else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
 			b.only = argv[++i];
 			kmod = true;
+		} else if (!strcmp(argv[i], "--version")) {
+			printf("vshm-bench %s\n", VSHM_VERSION_STRING);
+			return 0;
 		} else {
 			fprintf(stderr, "usage: vshm-bench [--kmod] [--broker] "
-				"[--where native|vm] [--json FILE] [--only NAME]\n");
+				"[--where native|vm] [--json FILE] [--only NAME] [--version]\n");
 			return 2;
 		}
 	}
