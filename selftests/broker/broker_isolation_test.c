@@ -305,22 +305,37 @@ static int lingering_socket(int *peer)
 	return c;
 }
 
-/* Does the last close() of a lingering socket really wait?  (In a child.) */
+/*
+ * Does the last close() of a lingering socket really wait?  (In a child,
+ * which closes only once the parent has dropped its copy: its close is
+ * then the last one, whichever process the scheduler runs first.)
+ */
 static bool close_lingers(void)
 {
-	int peer, s = lingering_socket(&peer), status;
+	int peer, s = lingering_socket(&peer), status, gate[2];
 	bool waited;
 	pid_t pid;
+	char b;
 
 	if (s < 0)
 		return false;
+	if (pipe2(gate, O_CLOEXEC) < 0) {
+		close(s);
+		close(peer);
+		return false;
+	}
 	pid = fork();
 	if (pid == 0) {
+		close(gate[1]);
 		close(peer);
+		if (read(gate[0], &b, 1) < 0)
+			_exit(1);
 		close(s);
 		_exit(0);
 	}
+	close(gate[0]);
 	close(s);
+	close(gate[1]);		/* EOF: the child's close is now the last */
 	usleep(500000);
 	waited = pid > 0 && waitpid(pid, &status, WNOHANG) == 0;
 	close(peer);		/* a reset ends the wait */
@@ -332,14 +347,17 @@ static bool close_lingers(void)
 /* Frames that take no fd carry lingering sockets; the sender drops its copies. */
 TEST_F(iso, linger)
 {
+	const struct vshm_hdr h = { VSHM_VU_BACKEND_SHMEM_UNMAP, NR, 40 };
+	uint8_t frame[12 + 40];
+	struct iovec first = { frame, 1 };
 	int peers[8], s, i, n = 0;
-	uint8_t p[40];
 	uint64_t t0;
 
 	if (!close_lingers())
 		SKIP(return, "no TCP loopback socket whose close() lingers: %s",
 		     strerror(errno));
 
+	memcpy(frame, &h, sizeof(h));
 	ASSERT_EQ(0, tdev_add(&self->b, &self->evil[0], RSZ, EVIL_GA));
 	probe_start(_metadata, self);
 	for (i = 0; i < 8; i++) {
@@ -347,12 +365,17 @@ TEST_F(iso, linger)
 		if (s < 0)
 			break;
 		n++;
-		put_mmap(p, 0, 0, 0, PG, 0);
+		put_mmap(frame + 12, 0, 0, 0, PG, 0);
 		t0 = now_us();
-		ASSERT_EQ(0, send_frame(self->evil[0].be,
-					VSHM_VU_BACKEND_SHMEM_UNMAP, NR, 40, p,
-					40, &s, 1));
-		close(s);	/* the broker's copy is the last one */
+		/*
+		 * The fd rides on the first byte; the rest follows only after
+		 * this copy is closed, so that the broker, which cannot act on
+		 * the frame before it is whole, holds the last reference.
+		 */
+		ASSERT_EQ(0, send_with_fds(self->evil[0].be, &first, 1, &s, 1));
+		close(s);
+		ASSERT_EQ((ssize_t)sizeof(frame) - 1,
+			  write(self->evil[0].be, frame + 1, sizeof(frame) - 1));
 		EXPECT_EQ(EBADMSG, recv_u64(&self->evil[0],
 					    VSHM_VU_BACKEND_SHMEM_UNMAP));
 		EXPECT_LE(now_us() - t0, ISOLATION_BOUND_MS * 1000ull);
