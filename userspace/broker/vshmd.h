@@ -282,7 +282,7 @@ int vd_listen_open(struct vshmd *d);
 /* Close it; remove the path only if this broker bound it and it is still ours. */
 void vd_listen_close(struct vshmd *d);
 
-/* control.c */
+/* control_conn.c */
 void vd_control_accept(struct vshmd *d);
 /* Serve an already connected socket (takes fd); NULL on failure. */
 struct vd_ctl_conn *vd_control_adopt(struct vshmd *d, int fd);

@@ -57,7 +57,7 @@ struct vshmi_spec {
 		     struct vshm_err *err);
 };
 
-/* The control protocol's specs (control.c); -VSHM_EREQUEST if unknown. */
+/* The control protocol's specs (control_codec.c); -VSHM_EREQUEST if unknown. */
 int vshmi_ctl_spec(uint32_t request, bool reply, struct vshmi_spec *spec);
 /* Name of a control request number, or NULL. */
 const char *vshmi_ctl_name(uint32_t request);

@@ -1,12 +1,12 @@
 # SPDX-License-Identifier: GPL-2.0
 # libFuzzer on vshmd's dispatch (fuzz/fuzz_dispatch.c), included by the
 # broker's Makefile.  Built with clang, ASan and UBSan from the broker's
-# sources (all but main.c) and a clang build of libvshm.
+# sources (all but vshmd.c) and a clang build of libvshm.
 #   make fuzz                        $(OUT)/fuzz/fuzz_dispatch
 #   make fuzz-run [FUZZ_SECONDS=60]  build it and run it on the seed corpus
 
 FUZZ_OUT := $(OUT)/fuzz
-FUZZ_SRCS := fuzz/fuzz_dispatch.c $(filter-out main.c,$(SRCS))
+FUZZ_SRCS := fuzz/fuzz_dispatch.c $(filter-out vshmd.c,$(SRCS))
 FUZZ_LIB := $(FUZZ_OUT)/lib/libvshm.a
 FUZZ_BIN := $(FUZZ_OUT)/fuzz_dispatch
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * libFuzzer target for vshmd's message dispatch: the broker's own
- * functions (everything but main.c) serve fuzzed byte streams
+ * functions (everything but vshmd.c) serve fuzzed byte streams
  * arriving on a device's backend channel, on its forward socket and on a
  * control connection, exactly as the epoll loop would hand them over, but
  * driven directly by the harness.
