@@ -58,8 +58,15 @@ fi
 
 mkdir -p "$units"
 mountpoint -q /sys/fs/cgroup || mount -t cgroup2 cgroup2 /sys/fs/cgroup
+# The service's sandbox hides /tmp (PrivateTmp) and /home and /root
+# (ProtectHome), where the clone may live: it runs a copy of vshmd, with
+# the libvshm.so.1 its run path ($ORIGIN/../lib) finds, from /run.
+inst=/run/vshm-units
+mkdir -p "$inst/sbin" "$inst/lib"
+cp "$BUILD/out/broker/vshmd" "$inst/sbin/"
+cp -P "$BUILD"/out/lib/libvshm.so* "$inst/lib/"
 for f in service socket; do
-	sed -e 's|@VSHM_GROUP@|kvm|g' -e "s|@SBINDIR@|$BUILD/out/broker|g" \
+	sed -e 's|@VSHM_GROUP@|kvm|g' -e "s|@SBINDIR@|$inst/sbin|g" \
 		packaging/systemd/vshmd@.$f.in >"$units/vshmd@.$f"
 done
 cat >"$units/vshm-check.service" <<EOU
