@@ -14,8 +14,12 @@
 #define ROUNDS		9
 #define MAX_RESULTS	40
 
-/* How a ratio is judged. */
-enum target_kind { T_AT_MOST, T_AT_LEAST, T_INFO };
+/*
+ * How a result is judged: its ratio against the alternative, or, for the
+ * memory figures whose goal is a size (bytes per mapping), the vshm value
+ * itself.
+ */
+enum target_kind { T_AT_MOST, T_AT_LEAST, T_VALUE_AT_MOST, T_INFO };
 
 struct result {
 	const char *name;

@@ -69,6 +69,8 @@ static const char *verdict(const struct result *r)
 		return r->ratio <= r->target ? "met" : "MISSED";
 	case T_AT_LEAST:
 		return r->ratio >= r->target ? "met" : "MISSED";
+	case T_VALUE_AT_MOST:
+		return r->vshm <= r->target ? "met" : "MISSED";
 	default:
 		return "info";
 	}
@@ -78,6 +80,8 @@ static void target_str(const struct result *r, char *buf, size_t len)
 {
 	if (r->kind == T_INFO)
 		snprintf(buf, len, "-");
+	else if (r->kind == T_VALUE_AT_MOST)
+		snprintf(buf, len, "v<=%.0f", r->target);
 	else
 		snprintf(buf, len, "%s%.2f", r->kind == T_AT_MOST ? "<=" : ">=",
 			 r->target);
@@ -111,8 +115,10 @@ void report(struct bench *b, const char *json_path)
 		target_str(r, t, sizeof(t));
 		fprintf(json, "    {\"where\": \"%s\", \"name\": \"%s\", \"unit\": \"%s\", "
 			"\"vshm\": %.1f, \"alternative\": %.1f, \"ratio\": %.3f, "
-			"\"target\": \"%s\", \"verdict\": \"%s\", \"note\": \"%s\"}%s\n",
+			"\"target\": \"%s\", \"judged_on\": \"%s\", "
+			"\"verdict\": \"%s\", \"note\": \"%s\"}%s\n",
 			b->where, r->name, r->unit, r->vshm, r->other, r->ratio, t,
+			r->kind == T_VALUE_AT_MOST ? "vshm" : "ratio",
 			verdict(r), r->note, i + 1 < b->nr_results ? "," : "");
 	}
 	fprintf(json, "  ]\n}\n");
