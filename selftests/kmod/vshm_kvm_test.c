@@ -12,7 +12,8 @@
  * remaps and replaces reach the guest (MMU notifier), that a read-only
  * mapping turns guest writes into MMIO exits, and that under the safe hole
  * policy the guest reads zeros from holes and unmapped ranges, its writes
- * there are dropped, and it runs on.
+ * there are dropped, and it runs on; and that the guest's range commands,
+ * which the guest benchmarks use, cover exactly their range.
  *
  * Runs in the VM with vshm.ko and kvm_amd (or kvm_intel) loaded; skips with
  * the kernel log's reason if no KVM module loaded.
@@ -487,6 +488,55 @@ TEST_F(kvm, safe_holes_survive_unmap_and_unmap_all)
 					 0xdead0005, &v));
 	EXPECT_EQ(word32(SEED_A, P), pread32(self->a, P));
 	EXPECT_EQ(KG_EXIT_DONE, safe_cmd(&self->vcpu, KG_CMD_NOP, 0, 0, &v));
+}
+
+/*
+ * The guest's range commands, which the guest benchmarks (vshm-bench
+ * --guest) rely on: TOUCH_PAGES and READ_RANGE fold exactly the source's
+ * words, WRITE_RANGE's stores reach the source, and ranges the guest
+ * could not walk are refused before it runs.
+ */
+TEST_F(kvm, guest_range_commands_cover_exactly_the_range)
+{
+	uint32_t touched = 0, all = 0, expect_write;
+	enum kg_exit_kind kind;
+	struct kg_exit ex;
+	uint64_t off;
+
+	for (off = 0; off < SRC_PAGES * P; off += 4) {
+		all ^= word32(SEED_A, off);
+		if (!(off % KG_GUEST_PAGE))
+			touched ^= word32(SEED_A, off);
+	}
+	kind = guest(&self->vcpu, KG_CMD_TOUCH_PAGES, REGION_GPA, SRC_PAGES * P, &ex);
+	EXPECT_DONE(ex, kind);
+	EXPECT_EQ(touched, ex.value);
+	kind = guest(&self->vcpu, KG_CMD_READ_RANGE, REGION_GPA, SRC_PAGES * P, &ex);
+	EXPECT_DONE(ex, kind);
+	EXPECT_EQ(all, ex.value);
+
+	/* Pages 1-2 only: page 0 and page 3 keep the pattern. */
+	kind = guest(&self->vcpu, KG_CMD_WRITE_RANGE, REGION_GPA + P, 2 * P, &ex);
+	EXPECT_DONE(ex, kind);
+	EXPECT_EQ(word32(SEED_A, P - 4), pread32(self->a, P - 4));
+	EXPECT_EQ((uint32_t)(REGION_GPA + P), pread32(self->a, P));
+	EXPECT_EQ((uint32_t)(REGION_GPA + 3 * P - 4), pread32(self->a, 3 * P - 4));
+	EXPECT_EQ(word32(SEED_A, 3 * P), pread32(self->a, 3 * P));
+	expect_write = 0;
+	for (off = P; off < 3 * P; off += 4)
+		expect_write ^= (uint32_t)(REGION_GPA + off);
+	kind = guest(&self->vcpu, KG_CMD_READ_RANGE, REGION_GPA + P, 2 * P, &ex);
+	EXPECT_DONE(ex, kind);
+	EXPECT_EQ(expect_write, ex.value);
+
+	EXPECT_EQ(-EINVAL, kg_guest_command(&self->vcpu, KG_CMD_TOUCH_PAGES,
+					    REGION_GPA, P + 4, &ex));
+	EXPECT_EQ(-EINVAL, kg_guest_command(&self->vcpu, KG_CMD_READ_RANGE,
+					    REGION_GPA, 6, &ex));
+	EXPECT_EQ(-EINVAL, kg_guest_command(&self->vcpu, KG_CMD_WRITE_RANGE,
+					    0xfffff000UL, 2 * P, &ex));
+	/* The vCPU still takes commands after the refusals. */
+	EXPECT_EQ(word32(SEED_A, 0), guest_read(&self->vcpu, 0));
 }
 
 TEST_HARNESS_MAIN

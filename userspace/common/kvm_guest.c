@@ -336,6 +336,20 @@ int kg_guest_command(struct kg_vcpu *vcpu, enum kg_cmd cmd, uint64_t gpa,
 
 	if (gpa > UINT32_MAX)
 		return -EINVAL;
+	switch (cmd) {
+	case KG_CMD_TOUCH_PAGES:
+		if (value % KG_GUEST_PAGE)
+			return -EINVAL;
+		/* fall through */
+	case KG_CMD_READ_RANGE:
+	case KG_CMD_WRITE_RANGE:
+		/* The guest compares 32-bit addresses: the end must fit. */
+		if (value % 4 || gpa + value > UINT32_MAX)
+			return -EINVAL;
+		break;
+	default:
+		break;
+	}
 	mailbox[KG_MB_ADDR / 4] = (uint32_t)gpa;
 	mailbox[KG_MB_VALUE / 4] = value;
 	mailbox[KG_MB_RESULT / 4] = 0;

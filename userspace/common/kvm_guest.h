@@ -54,6 +54,11 @@
 #define KG_CMD_READ32_NR	2
 #define KG_CMD_WRITE32_NR	3
 #define KG_CMD_SSE_WRITE32_NR	4
+#define KG_CMD_TOUCH_PAGES_NR	5
+#define KG_CMD_READ_RANGE_NR	6
+#define KG_CMD_WRITE_RANGE_NR	7
+/* The page size the guest's TOUCH_PAGES steps by. */
+#define KG_GUEST_PAGE		4096
 
 #ifndef __ASSEMBLER__
 
@@ -80,6 +85,19 @@ enum kg_cmd {
 	 * KVM_EXIT_INTERNAL_ERROR instead of writing.
 	 */
 	KG_CMD_SSE_WRITE32 = KG_CMD_SSE_WRITE32_NR,
+	/*
+	 * The range commands, for benchmarks: the mailbox's value is a
+	 * length in bytes, a multiple of 4 (of KG_GUEST_PAGE for
+	 * TOUCH_PAGES), and addr + length must not pass 4 GiB.
+	 * TOUCH_PAGES reads the first word of each page (first-touch cost);
+	 * READ_RANGE reads every word; both report the XOR of the words
+	 * read, so the caller can check what the guest saw.  WRITE_RANGE
+	 * stores into every word its own guest-physical address, and
+	 * reports 0.
+	 */
+	KG_CMD_TOUCH_PAGES = KG_CMD_TOUCH_PAGES_NR,
+	KG_CMD_READ_RANGE = KG_CMD_READ_RANGE_NR,
+	KG_CMD_WRITE_RANGE = KG_CMD_WRITE_RANGE_NR,
 };
 
 /**
@@ -193,7 +211,9 @@ int kg_vcpu_insn_emulation(struct kg_vcpu *vcpu, uint64_t *count);
 /*
  * Post @cmd on @gpa with @value in the mailbox and run to the next exit.
  * @exit is KG_EXIT_DONE with the result in @exit->value if the command
- * completed without other exits.  -EINVAL for a @gpa at or above 4 GiB.
+ * completed without other exits.  -EINVAL for a @gpa at or above 4 GiB,
+ * and for a range command whose length is misaligned or whose range
+ * passes 4 GiB.
  */
 int kg_guest_command(struct kg_vcpu *vcpu, enum kg_cmd cmd, uint64_t gpa,
 		     uint32_t value, struct kg_exit *exit);

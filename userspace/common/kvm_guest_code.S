@@ -34,6 +34,12 @@ command_loop:
 	je	do_write32
 	cmpl	$KG_CMD_SSE_WRITE32_NR, %eax
 	je	do_sse_write32
+	cmpl	$KG_CMD_TOUCH_PAGES_NR, %eax
+	je	do_touch_pages
+	cmpl	$KG_CMD_READ_RANGE_NR, %eax
+	je	do_read_range
+	cmpl	$KG_CMD_WRITE_RANGE_NR, %eax
+	je	do_write_range
 	/* Unknown command: report it and wait for the next one. */
 	outl	%eax, $KG_PORT_BAD_COMMAND
 	jmp	command_loop
@@ -57,7 +63,44 @@ do_sse_write32:
 	movd	MAILBOX(VALUE), %xmm0
 	movd	%xmm0, (%ebx)
 	xorl	%ecx, %ecx
-	/* fall through */
+	jmp	report
+
+	/*
+	 * The range commands: %ebx walks from addr to %esi = addr + value
+	 * (the host checked that it does not wrap), %ecx folds the words.
+	 */
+do_touch_pages:
+	movl	MAILBOX(VALUE), %esi
+	addl	%ebx, %esi
+	xorl	%ecx, %ecx
+touch_next:
+	cmpl	%esi, %ebx
+	jae	report
+	xorl	(%ebx), %ecx
+	addl	$KG_GUEST_PAGE, %ebx
+	jmp	touch_next
+
+do_read_range:
+	movl	MAILBOX(VALUE), %esi
+	addl	%ebx, %esi
+	xorl	%ecx, %ecx
+read_next:
+	cmpl	%esi, %ebx
+	jae	report
+	xorl	(%ebx), %ecx
+	addl	$4, %ebx
+	jmp	read_next
+
+do_write_range:
+	movl	MAILBOX(VALUE), %esi
+	addl	%ebx, %esi
+	xorl	%ecx, %ecx
+write_next:
+	cmpl	%esi, %ebx
+	jae	report
+	movl	%ebx, (%ebx)
+	addl	$4, %ebx
+	jmp	write_next
 
 report:
 	movl	%ecx, MAILBOX(RESULT)

@@ -53,6 +53,16 @@ void report(struct bench *b, const char *json_path);
 
 /* bench_kmod.c: the module against mmap(MAP_FIXED) (needs /dev/vshm) */
 void bench_kmod(struct bench *b);
+/* A region of @size bytes on b->dev; exits on failure. */
+int make_region(struct bench *b, size_t size, unsigned int max_mappings);
+/* VSHM_IOC_MAP, writable: 0 or -1 with errno. */
+int vshm_map(int region, int fd, unsigned long fd_off, unsigned long off,
+	     unsigned long len);
+/*
+ * bench_guest.c: what a KVM guest sees of a region against a plain
+ * memslot (needs /dev/vshm and /dev/kvm; says why and returns without).
+ */
+void bench_guest(struct bench *b);
 /* bench_broker.c: vshmd round trips, copies and memory */
 void bench_broker(struct bench *b);
 

@@ -38,7 +38,7 @@ static bool wanted(const struct bench *b, const char *name)
 	return !b->only || !strcmp(b->only, name);
 }
 
-static int make_region(struct bench *b, size_t size, unsigned int max_mappings)
+int make_region(struct bench *b, size_t size, unsigned int max_mappings)
 {
 	struct vshm_region_create req = { .size = size, .max_mappings = max_mappings };
 	int fd = ioctl(b->dev, VSHM_IOC_CREATE_REGION, &req);
@@ -48,8 +48,8 @@ static int make_region(struct bench *b, size_t size, unsigned int max_mappings)
 	return fd;
 }
 
-static int vshm_map(int region, int fd, unsigned long fd_off, unsigned long off,
-		    unsigned long len)
+int vshm_map(int region, int fd, unsigned long fd_off, unsigned long off,
+	     unsigned long len)
 {
 	struct vshm_map req = { .fd = fd, .flags = VSHM_MAP_WRITE,
 				.fd_offset = fd_off, .shm_offset = off, .len = len };

@@ -3,12 +3,13 @@
  * vshm-bench: the vshm path against its alternative, interleaved round by
  * round in one run, ratios of medians only.  See Documentation/performance.rst.
  *
- *   vshm-bench [--kmod] [--broker] [--where native|vm] [--json FILE]
- *              [--only NAME]
+ *   vshm-bench [--kmod] [--broker] [--guest] [--where native|vm]
+ *              [--json FILE] [--only NAME]
  *
  * --kmod: the module's benchmarks (needs /dev/vshm); --broker: vshmd's
- * (kmod back-end when /dev/vshm exists, else mmap).  Default: both when
- * /dev/vshm exists, else --broker.  --only NAME: just the module's
+ * (kmod back-end when /dev/vshm exists, else mmap); --guest: a KVM
+ * guest's view of a region (needs /dev/vshm and /dev/kvm).  Default:
+ * --kmod and --broker when /dev/vshm exists, else --broker.  --only NAME: just the module's
  * benchmark NAME (map_unmap_64k, map_at_N, first_touch, kernel_bytes; the
  * first and memcpy share one), to measure one path without the long ones.
  */
@@ -26,7 +27,7 @@
 int main(int argc, char **argv)
 {
 	struct bench b = { .where = "native", .dev = -1 };
-	bool kmod = false, broker = false;
+	bool kmod = false, broker = false, guest = false;
 	const char *json = NULL;
 	ssize_t n;
 	char *slash;
@@ -37,6 +38,8 @@ int main(int argc, char **argv)
 			kmod = true;
 		} else if (!strcmp(argv[i], "--broker")) {
 			broker = true;
+		} else if (!strcmp(argv[i], "--guest")) {
+			guest = true;
 		} else if (!strcmp(argv[i], "--where") && i + 1 < argc) {
 			b.where = argv[++i];
 		} else if (!strcmp(argv[i], "--json") && i + 1 < argc) {
@@ -48,7 +51,7 @@ int main(int argc, char **argv)
 			printf("vshm-bench %s\n", VSHM_VERSION_STRING);
 			return 0;
 		} else {
-			fprintf(stderr, "usage: vshm-bench [--kmod] [--broker] "
+			fprintf(stderr, "usage: vshm-bench [--kmod] [--broker] [--guest] "
 				"[--where native|vm] [--json FILE] [--only NAME] [--version]\n");
 			return 2;
 		}
@@ -59,17 +62,19 @@ int main(int argc, char **argv)
 	if (slash)
 		*slash = 0;
 	b.dev = open(VSHM_DEVICE_PATH, O_RDWR | O_CLOEXEC);
-	if (!kmod && !broker) {
+	if (!kmod && !broker && !guest) {
 		kmod = b.dev >= 0;
 		broker = true;
 	}
-	if (kmod && b.dev < 0)
+	if ((kmod || guest) && b.dev < 0)
 		die(VSHM_DEVICE_PATH);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (kmod)
 		bench_kmod(&b);
 	if (broker)
 		bench_broker(&b);
+	if (guest)
+		bench_guest(&b);
 	report(&b, json);
 	if (b.dev >= 0)
 		close(b.dev);

@@ -1,0 +1,294 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vshm-bench, the guest's part (needs /dev/vshm and /dev/kvm): what a KVM
+ * guest experiences when its memory slot is a region's mmap, against the
+ * same memfd mmap'ed directly as a plain memslot.  The guest is
+ * userspace/common/kvm_guest (a tiny one-vCPU VM driven by commands), and
+ * both sides run the same guest commands, interleaved round by round.
+ *
+ *   guest_first_touch   the guest reads one word per 4 KiB page of a fresh
+ *                       VM's slot: every access faults through KVM into
+ *                       the host mapping (ns/page).  Target <= 1.1x.
+ *   guest_read_stream,  the guest reads / writes every word of the slot
+ *   guest_write_stream  once it is mapped (MiB/s).  Target >= 0.95x.
+ *   guest_remap_storm   the guest streams reads while a host thread
+ *                       remaps one page of the range it reads, once per
+ *                       STORM_PERIOD_US on both sides (VSHM_MAP_REPLACE on
+ *                       the region; mmap(MAP_FIXED) of the same memfd page
+ *                       on the plain side): what the invalidations cost
+ *                       the guest (MiB/s, info).  The note gives the
+ *                       remaps done and their mean host-side cost.
+ *
+ * Every read is checked: the guest reports the XOR of the words it read,
+ * which must be the source's, on both sides and during the storm.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <linux/vshm.h>
+
+#include "bench.h"
+#include "kvm_guest.h"
+
+#define SLOT		1
+#define SLOT_GPA	0x10000000UL
+#define SLOT_LEN	(16UL << 20)
+/* The page the storm remaps: inside the range the guest reads. */
+#define STORM_PAGE	(SLOT_LEN / 2)
+/*
+ * The storm's pace: the same on both sides, so that the guest's rates
+ * compare the cost of each invalidation, not how many each side managed.
+ */
+#define STORM_PERIOD_US	5000
+
+struct guest {
+	struct kg_vm vm;
+	struct kg_vcpu vcpu;
+};
+
+static void guest_start(struct guest *g, void *hva)
+{
+	int ret = kg_vm_create(&g->vm);
+
+	if (ret) {
+		errno = -ret;
+		die("creating a KVM VM");
+	}
+	ret = kg_vm_set_slot(&g->vm, SLOT, SLOT_GPA, hva, SLOT_LEN, 0);
+	if (!ret)
+		ret = kg_vcpu_create(&g->vm, &g->vcpu);
+	if (ret) {
+		errno = -ret;
+		die("the guest's memory slot or vCPU");
+	}
+}
+
+static void guest_stop(struct guest *g)
+{
+	kg_vcpu_destroy(&g->vcpu);
+	kg_vm_destroy(&g->vm);
+}
+
+/* Run one range command; ns it took.  @expect: its result, unless ~0. */
+static double guest_timed(struct guest *g, enum kg_cmd cmd, uint32_t expect)
+{
+	struct kg_exit ex;
+	double t0 = now_ns();
+	int ret = kg_guest_command(&g->vcpu, cmd, SLOT_GPA, SLOT_LEN, &ex);
+	double t = now_ns() - t0;
+
+	if (ret || ex.kind != KG_EXIT_DONE) {
+		fprintf(stderr, "vshm-bench: guest command %d: %s (errno %d)\n",
+			cmd, ret ? strerror(-ret) : kg_exit_name(ex.kind),
+			ret ? -ret : ex.err);
+		exit(1);
+	}
+	if (expect != ~0U && ex.value != expect) {
+		fprintf(stderr, "vshm-bench: guest command %d read %#x, the source holds %#x\n",
+			cmd, ex.value, expect);
+		exit(1);
+	}
+	return t;
+}
+
+static double mib_per_s(double ns)
+{
+	return SLOT_LEN / (ns / 1e9) / (1 << 20);
+}
+
+/* XOR of the source's words: over each page's first word, and over all. */
+static void source_xor(int memfd, uint32_t *pages, uint32_t *all)
+{
+	uint32_t *p = mmap(NULL, SLOT_LEN, PROT_READ, MAP_SHARED, memfd, 0);
+	size_t i;
+
+	if (p == MAP_FAILED)
+		die("mmap of the source");
+	*pages = *all = 0;
+	for (i = 0; i < SLOT_LEN / 4; i++) {
+		*all ^= p[i];
+		if (!(i % (KG_GUEST_PAGE / 4)))
+			*pages ^= p[i];
+	}
+	munmap(p, SLOT_LEN);
+}
+
+static void fill_source(int memfd)
+{
+	uint32_t *p = mmap(NULL, SLOT_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+	size_t i;
+
+	if (p == MAP_FAILED)
+		die("mmap of the source");
+	for (i = 0; i < SLOT_LEN / 4; i++)
+		p[i] = (uint32_t)(i * 2654435761u);
+	munmap(p, SLOT_LEN);
+}
+
+static void *map_slot(int fd)
+{
+	void *p = mmap(NULL, SLOT_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+	if (p == MAP_FAILED)
+		die("mmap of the slot's memory");
+	return p;
+}
+
+static void bench_touch_and_stream(struct bench *b, int memfd, int region)
+{
+	double tv[ROUNDS], tu[ROUNDS], rv[ROUNDS], ru[ROUNDS], wv[ROUNDS], wu[ROUNDS];
+	uint32_t pages, all;
+	int r;
+
+	source_xor(memfd, &pages, &all);
+	for (r = 0; r < ROUNDS; r++) {
+		/* Fresh mmaps and fresh VMs: no host PTE, no stage-2 entry. */
+		void *via_region = map_slot(region), *direct = map_slot(memfd);
+		struct guest gv, gu;
+
+		guest_start(&gv, via_region);
+		guest_start(&gu, direct);
+		tv[r] = guest_timed(&gv, KG_CMD_TOUCH_PAGES, pages) / (SLOT_LEN / PAGE);
+		tu[r] = guest_timed(&gu, KG_CMD_TOUCH_PAGES, pages) / (SLOT_LEN / PAGE);
+		rv[r] = mib_per_s(guest_timed(&gv, KG_CMD_READ_RANGE, all));
+		ru[r] = mib_per_s(guest_timed(&gu, KG_CMD_READ_RANGE, all));
+		/* Each side writes what the source already holds elsewhere... */
+		wv[r] = mib_per_s(guest_timed(&gv, KG_CMD_WRITE_RANGE, ~0U));
+		wu[r] = mib_per_s(guest_timed(&gu, KG_CMD_WRITE_RANGE, ~0U));
+		guest_stop(&gv);
+		guest_stop(&gu);
+		munmap(via_region, SLOT_LEN);
+		munmap(direct, SLOT_LEN);
+		/* ...so put the pattern back for the next round's checks. */
+		fill_source(memfd);
+	}
+	add_result(b, (struct result){
+		.name = "guest_first_touch", .unit = "ns/page",
+		.vshm = median(tv, ROUNDS), .other = median(tu, ROUNDS),
+		.target = 1.1, .kind = T_AT_MOST },
+		"guest read fault per 4 KiB page, region slot vs the memfd as a plain memslot");
+	add_result(b, (struct result){
+		.name = "guest_read_stream", .unit = "MiB/s",
+		.vshm = median(rv, ROUNDS), .other = median(ru, ROUNDS),
+		.target = 0.95, .kind = T_AT_LEAST },
+		"guest reads 16 MiB, region slot vs plain memslot");
+	add_result(b, (struct result){
+		.name = "guest_write_stream", .unit = "MiB/s",
+		.vshm = median(wv, ROUNDS), .other = median(wu, ROUNDS),
+		.target = 0.95, .kind = T_AT_LEAST },
+		"guest writes 16 MiB, region slot vs plain memslot");
+}
+
+struct storm {
+	int region;		/* remap with VSHM_MAP_REPLACE, or -1: */
+	char *direct;		/* remap with mmap(MAP_FIXED) here */
+	int memfd;
+	atomic_bool stop;
+	unsigned long remaps;
+	double remap_ns;	/* host time spent in the remaps */
+};
+
+static void *storm_thread(void *arg)
+{
+	struct storm *s = arg;
+	struct vshm_map req = { .fd = s->memfd, .flags = VSHM_MAP_WRITE | VSHM_MAP_REPLACE,
+				.fd_offset = STORM_PAGE, .shm_offset = STORM_PAGE,
+				.len = PAGE };
+
+	while (!atomic_load(&s->stop)) {
+		double t0 = now_ns();
+
+		if (s->region >= 0) {
+			if (ioctl(s->region, VSHM_IOC_MAP, &req))
+				die("VSHM_MAP_REPLACE in the storm");
+		} else if (mmap(s->direct + STORM_PAGE, PAGE, PROT_READ | PROT_WRITE,
+				MAP_SHARED | MAP_FIXED, s->memfd, STORM_PAGE) == MAP_FAILED) {
+			die("mmap(MAP_FIXED) in the storm");
+		}
+		s->remap_ns += now_ns() - t0;
+		s->remaps++;
+		usleep(STORM_PERIOD_US);
+	}
+	return NULL;
+}
+
+/* MiB/s of one guest read pass over @hva while a thread remaps a page. */
+static double read_during_storm(struct storm *s, void *hva, uint32_t all)
+{
+	struct guest g;
+	pthread_t t;
+	double ns;
+
+	guest_start(&g, hva);
+	guest_timed(&g, KG_CMD_READ_RANGE, all);
+	atomic_store(&s->stop, false);
+	if (pthread_create(&t, NULL, storm_thread, s))
+		die("pthread_create");
+	ns = guest_timed(&g, KG_CMD_READ_RANGE, all);
+	atomic_store(&s->stop, true);
+	pthread_join(t, NULL);
+	guest_stop(&g);
+	return mib_per_s(ns);
+}
+
+static void bench_remap_storm(struct bench *b, int memfd, int region)
+{
+	char *via_region = map_slot(region), *direct = map_slot(memfd);
+	struct storm sv = { .region = region, .memfd = memfd };
+	struct storm su = { .region = -1, .direct = direct, .memfd = memfd };
+	double v[ROUNDS], u[ROUNDS];
+	uint32_t pages, all;
+	int r;
+
+	source_xor(memfd, &pages, &all);
+	for (r = 0; r < ROUNDS; r++) {
+		v[r] = read_during_storm(&sv, via_region, all);
+		u[r] = read_during_storm(&su, direct, all);
+	}
+	add_result(b, (struct result){
+		.name = "guest_remap_storm", .unit = "MiB/s",
+		.vshm = median(v, ROUNDS), .other = median(u, ROUNDS), .kind = T_INFO },
+		"guest reads 16 MiB, a page remapped every %d us: %lu vs %lu remaps, %.0f vs %.0f ns each",
+		STORM_PERIOD_US, sv.remaps, su.remaps,
+		sv.remaps ? sv.remap_ns / sv.remaps : 0,
+		su.remaps ? su.remap_ns / su.remaps : 0);
+	munmap(via_region, SLOT_LEN);
+	munmap(direct, SLOT_LEN);
+}
+
+void bench_guest(struct bench *b)
+{
+	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC), memfd, region;
+
+	if (kvm < 0) {
+		printf("skip guest benchmarks: /dev/kvm: %s (load kvm_amd or kvm_intel)\n",
+		       strerror(errno));
+		return;
+	}
+	close(kvm);
+	memfd = make_memfd(SLOT_LEN);
+	fill_source(memfd);
+	region = make_region(b, SLOT_LEN, 0);
+	/*
+	 * Three mappings, so that the storm's page is one of its own: a
+	 * replace must cover whole mappings.  Faults do not care.
+	 */
+	if (vshm_map(region, memfd, 0, 0, STORM_PAGE) ||
+	    vshm_map(region, memfd, STORM_PAGE, STORM_PAGE, PAGE) ||
+	    vshm_map(region, memfd, STORM_PAGE + PAGE, STORM_PAGE + PAGE,
+		     SLOT_LEN - STORM_PAGE - PAGE))
+		die("mapping the source into the region");
+	bench_touch_and_stream(b, memfd, region);
+	bench_remap_storm(b, memfd, region);
+	close(region);
+	close(memfd);
+}
