@@ -150,12 +150,12 @@ FIXTURE_TEARDOWN(sock)
 		TH_LOG("could not remove %s", self->dir);
 }
 
-/* vshmd on self->path (mmap back-end), logging to self->log. */
+/* vshmd on self->path (mmap region mode), logging to self->log. */
 static pid_t start_on_path(struct __test_metadata *_metadata,
 			   FIXTURE_DATA(sock) *self, const struct spawn *sp)
 {
 	const char *argv[] = { self->vshmd, "--control-socket", self->path,
-			       "--backend", "mmap", "--log-file", self->log,
+			       "--region-mode", "mmap", "--log-file", self->log,
 			       NULL };
 	struct spawn none = { .pass_fd = -1 };
 	pid_t pid = spawn(argv, sp ? sp : &none);
@@ -171,7 +171,7 @@ static pid_t start_on_path(struct __test_metadata *_metadata,
 TEST_F(sock, second_broker_refused)
 {
 	const char *argv[] = { self->vshmd, "--control-socket", self->path,
-			       "--backend", "mmap", NULL };
+			       "--region-mode", "mmap", NULL };
 	struct spawn sp = { .out = self->out, .pass_fd = -1 };
 	pid_t first = start_on_path(_metadata, self, NULL);
 	ino_t ino = inode_of(self->path);
@@ -218,7 +218,7 @@ TEST_F(sock, restart_after_kill)
 TEST_F(sock, foreign_listener_refused)
 {
 	const char *argv[] = { self->vshmd, "--control-socket", self->path,
-			       "--backend", "mmap", NULL };
+			       "--region-mode", "mmap", NULL };
 	struct spawn sp = { .out = self->out, .pass_fd = -1 };
 	int fd = bound_socket(self->path, 4);
 	ino_t ino = inode_of(self->path);
@@ -260,7 +260,7 @@ TEST_F(sock, creates_socket_directory)
 /* Proves: --listen-fd serves the VMM's socket at once (no polling) and leaves its path to the VMM. */
 TEST_F(sock, listen_fd)
 {
-	const char *argv[] = { self->vshmd, "--listen-fd", "3", "--backend",
+	const char *argv[] = { self->vshmd, "--listen-fd", "3", "--region-mode",
 			       "mmap", "--log-file", self->log, NULL };
 	int fd = bound_socket(self->path, 4);
 	struct spawn sp = { .pass_fd = fd };
@@ -282,7 +282,7 @@ TEST_F(sock, listen_fd)
 /* Proves: --listen-fd refuses an fd that is not a listening Unix stream socket. */
 TEST_F(sock, listen_fd_not_a_socket)
 {
-	const char *argv[] = { self->vshmd, "--listen-fd", "3", "--backend",
+	const char *argv[] = { self->vshmd, "--listen-fd", "3", "--region-mode",
 			       "mmap", NULL };
 	int fd = bound_socket(self->path, 0);	/* bound, not listening */
 	struct spawn sp = { .out = self->out, .pass_fd = fd };
@@ -301,7 +301,7 @@ TEST_F(sock, socket_activation)
 {
 	char listen_opt[128];
 	const char *argv[] = { SOCKET_ACTIVATE, listen_opt, self->vshmd,
-			       "--backend", "mmap", "--log-file", self->log,
+			       "--region-mode", "mmap", "--log-file", self->log,
 			       NULL };
 	struct spawn sp = { .out = self->out, .pass_fd = -1 };
 	pid_t pid;
@@ -328,7 +328,7 @@ TEST_F(sock, socket_activation_path_mismatch)
 	char listen_opt[128];
 	const char *argv[] = { SOCKET_ACTIVATE, listen_opt, self->vshmd,
 			       "--control-socket", "/tmp/elsewhere.sock",
-			       "--backend", "mmap", NULL };
+			       "--region-mode", "mmap", NULL };
 	struct spawn sp = { .out = self->out, .pass_fd = -1 };
 	struct vshm_client *c;
 	pid_t pid;
@@ -387,7 +387,7 @@ TEST_F(sock, readiness_notification)
 TEST_F(sock, journal_priority_prefixes)
 {
 	const char *argv[] = { self->vshmd, "--control-socket", self->path,
-			       "--backend", "mmap", NULL };
+			       "--region-mode", "mmap", NULL };
 	struct spawn sp = { .out = self->out, .pass_fd = -1, .journal = true };
 	pid_t pid = spawn(argv, &sp);
 	int i;

@@ -8,7 +8,7 @@
  * installed kselftest tree keeps the programs a suite runs beside it),
  * else <test dir>/../../broker/vshmd (tests live in
  * $(OUT)/selftests/broker/, vshmd in $(OUT)/broker/).  The region
- * back-end is $VSHM_TEST_BACKEND, else kmod when /dev/vshm exists (in the
+ * mode is $VSHM_TEST_REGION_MODE, else kmod when /dev/vshm exists (in the
  * VM), else mmap (native runs).
  */
 #ifndef VSHM_BROKER_UTIL_H
@@ -62,9 +62,9 @@ struct tdev {
 	int region[4];		/* kmod region fds, -1 otherwise */
 };
 
-static inline const char *test_backend(void)
+static inline const char *test_region_mode(void)
 {
-	const char *b = getenv("VSHM_TEST_BACKEND");
+	const char *b = getenv("VSHM_TEST_REGION_MODE");
 
 	if (b && *b)
 		return b;
@@ -102,7 +102,7 @@ static inline void tools_path(char *out, size_t len, const char *tool)
 }
 
 /* Start vshmd with extra NULL-terminated arguments; 0 once HELLO worked. */
-static inline int broker_startv(struct broker *b, const char *backend,
+static inline int broker_startv(struct broker *b, const char *region_mode,
 				const char *const *extra)
 {
 	char vshmd[PATH_MAX];
@@ -119,8 +119,8 @@ static inline int broker_startv(struct broker *b, const char *backend,
 	argv[n++] = vshmd;
 	argv[n++] = "--control-socket";
 	argv[n++] = b->sock;
-	argv[n++] = "--backend";
-	argv[n++] = backend ? backend : test_backend();
+	argv[n++] = "--region-mode";
+	argv[n++] = region_mode ? region_mode : test_region_mode();
 	argv[n++] = "--log-file";
 	argv[n++] = b->log;
 	argv[n++] = "--log-level";
@@ -152,9 +152,9 @@ static inline int broker_startv(struct broker *b, const char *backend,
 	return -ETIMEDOUT;
 }
 
-static inline int broker_start(struct broker *b, const char *backend)
+static inline int broker_start(struct broker *b, const char *region_mode)
 {
-	return broker_startv(b, backend, NULL);
+	return broker_startv(b, region_mode, NULL);
 }
 
 /* SIGTERM the broker; its exit status (or -1 if killed by a signal). */

@@ -344,7 +344,7 @@ ssize_t vshm_client_list_devices(struct vshm_client *c,
 
 ssize_t vshm_client_list_mappings(struct vshm_client *c, uint32_t dev_id,
 				  uint32_t shmid, uint32_t start,
-				  struct vshm_mapping *out, size_t max,
+				  struct vshm_mapping_entry *out, size_t max,
 				  uint32_t *total, struct vshm_err *err)
 {
 	struct vshm_ctl_list_mappings req = {

@@ -24,7 +24,7 @@ _Static_assert(sizeof(struct vshm_ctl_stats) == 128, "stats");
 _Static_assert(sizeof(struct vshm_ctl_list) == 8, "list");
 _Static_assert(sizeof(struct vshm_ctl_device_entry) == 16, "device_entry");
 _Static_assert(sizeof(struct vshm_ctl_list_mappings) == 16, "list_mappings");
-_Static_assert(sizeof(struct vshm_mapping) == 32, "mapping");
+_Static_assert(sizeof(struct vshm_mapping_entry) == 32, "mapping");
 _Static_assert(sizeof(struct vshm_ctl_vmm_map) == 40, "vmm_map");
 _Static_assert(sizeof(struct vshm_ctl_vmm_reset) == 8, "vmm_reset");
 _Static_assert(sizeof(struct vshm_ctl_broker_info) == 48, "broker_info");
@@ -443,7 +443,7 @@ static int rep_devices(const struct vshm_msg *m, const char *name,
 static int rep_mappings(const struct vshm_msg *m, const char *name,
 			struct vshm_err *err)
 {
-	return rep_list_check(m, name, sizeof(struct vshm_mapping),
+	return rep_list_check(m, name, sizeof(struct vshm_mapping_entry),
 			      VSHM_CTL_MAX_MAPPINGS, mapping_entry, err);
 }
 

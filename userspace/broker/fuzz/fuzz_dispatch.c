@@ -6,7 +6,7 @@
  * control connection, exactly as the epoll loop would hand them over, but
  * driven directly by the harness.
  *
- * Sandboxed: the region back-end is always mmap (no /dev/vshm, no module),
+ * Sandboxed: the region mode is always mmap (no /dev/vshm, no module),
  * regions are at most 256 KiB, at most 4 devices and 16 mappings each.
  * Guest RAM is a 64 KiB memfd.  Synthetic fds ride on the frames: a
  * read-write memfd, a read-only memfd, a write-sealed memfd, /dev/null and
@@ -108,7 +108,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	fz->d = (struct vshmd){
 		.opt = {
 			.control_socket = "(fuzz)",
-			.backend = VSHM_BACKEND_MMAP,
+			.region_mode = VSHM_REGION_MODE_MMAP,
 			.max_devices = 4,
 			.max_mappings = 16,
 			.max_inflight = 1u << 20,
@@ -116,7 +116,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 			.max_clients = 4,
 			.log_level = VD_LOG_DEBUG,
 		},
-		.backend = VSHM_BACKEND_MMAP,
+		.region_mode = VSHM_REGION_MODE_MMAP,
 	};
 	fz->d.msg = calloc(1, sizeof(*fz->d.msg));
 	fz->d.out = calloc(1, sizeof(*fz->d.out));

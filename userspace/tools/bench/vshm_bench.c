@@ -7,7 +7,7 @@
  *              [--only NAME]
  *
  * --kmod: the module's benchmarks (needs /dev/vshm); --broker: vshmd's
- * (kmod back-end when /dev/vshm exists, else mmap).  Default: both when
+ * (kmod region mode when /dev/vshm exists, else mmap).  Default: both when
  * /dev/vshm exists, else --broker.  --only NAME: just the module's
  * benchmark NAME (map_unmap_64k, map_at_N, first_touch, kernel_bytes; the
  * first and memcpy share one), to measure one path without the long ones.
