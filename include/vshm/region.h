@@ -66,7 +66,14 @@ enum vshm_region_mode {
 /* Counters and state of a region (for kmod, from VSHM_IOC_REGION_INFO). */
 struct vshm_region_stats {
 	uint64_t size;
-	uint32_t backend;	/* enum vshm_region_mode actually used */
+#ifdef VSHM_NO_DEPRECATED
+	uint32_t region_mode;	/* enum vshm_region_mode actually used */
+#else
+	union {
+		uint32_t region_mode;	/* enum vshm_region_mode actually used */
+		uint32_t backend;	/* deprecated name of region_mode */
+	};
+#endif
 	uint32_t max_mappings;
 	uint64_t nr_mappings;
 	uint64_t mapped_bytes;
@@ -106,7 +113,7 @@ int vshm_region_create_flags(enum vshm_region_mode type, uint64_t size,
  * region fd, so a VMM still holding the fd sees holes, never the sources).
  */
 void vshm_region_destroy(struct vshm_region *r);
-/* The back-end in use. */
+/* The region mode in use (never VSHM_REGION_MODE_AUTO). */
 enum vshm_region_mode vshm_region_mode(const struct vshm_region *r);
 /* The region size in bytes. */
 uint64_t vshm_region_size(const struct vshm_region *r);
@@ -168,5 +175,7 @@ ssize_t vshm_kmod_list_mappings(int region_fd, uint64_t *cursor,
 #ifdef __cplusplus
 }
 #endif
+
+#include <vshm/deprecated.h>
 
 #endif /* VSHM_REGION_H */

@@ -33,6 +33,7 @@ static void usage(FILE *f)
 		"  --region-mode M        kmod, vmm, mmap or auto (default auto: kmod\n"
 		"                         when /dev/vshm exists, else mmap); vmm: no\n"
 		"                         module, the VMM maps what vshmd approves\n"
+		"                         (--backend: its deprecated name)\n"
 		"  --vmm-timeout MS       vmm: close a VMM that leaves a request\n"
 		"                         unanswered this long (default 5000)\n"
 		"  --wait-device SECONDS  wait this long for /dev/vshm to appear\n"
@@ -74,14 +75,14 @@ enum {
 	OPT_SOCKET = 256, OPT_REGION_MODE, OPT_WAIT, OPT_MAX_DEVICES,
 	OPT_MAX_MAPPINGS, OPT_MAX_INFLIGHT, OPT_MAX_RATE, OPT_MAX_CLIENTS,
 	OPT_LOG_LEVEL, OPT_LOG_FILE, OPT_MAX_SOBJS, OPT_USER, OPT_GROUP,
-	OPT_VMM_TIMEOUT, OPT_LISTEN_FD, OPT_VERSION,
+	OPT_VMM_TIMEOUT, OPT_LISTEN_FD, OPT_VERSION, OPT_BACKEND_DEPRECATED,
 };
 
 static int parse_options(struct vd_options *o, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "control-socket", required_argument, NULL, OPT_SOCKET },
-		{ "backend", required_argument, NULL, OPT_REGION_MODE },
+		{ "region-mode", required_argument, NULL, OPT_REGION_MODE },
 		{ "wait-device", required_argument, NULL, OPT_WAIT },
 		{ "max-devices", required_argument, NULL, OPT_MAX_DEVICES },
 		{ "max-mappings", required_argument, NULL, OPT_MAX_MAPPINGS },
@@ -96,6 +97,7 @@ static int parse_options(struct vd_options *o, int argc, char **argv)
 		{ "vmm-timeout", required_argument, NULL, OPT_VMM_TIMEOUT },
 		{ "listen-fd", required_argument, NULL, OPT_LISTEN_FD },
 		{ "version", no_argument, NULL, OPT_VERSION },
+		{ "backend", required_argument, NULL, OPT_BACKEND_DEPRECATED },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -121,6 +123,9 @@ static int parse_options(struct vd_options *o, int argc, char **argv)
 		case OPT_SOCKET:
 			o->control_socket = optarg;
 			break;
+		case OPT_BACKEND_DEPRECATED:
+			fprintf(stderr, "vshmd: warning: --backend is deprecated, use --region-mode\n");
+			__attribute__((fallthrough));
 		case OPT_REGION_MODE:
 			if (!strcmp(optarg, "kmod"))
 				o->region_mode = VSHM_REGION_MODE_KMOD;

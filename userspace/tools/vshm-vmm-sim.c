@@ -347,7 +347,8 @@ static void stop_broker(struct sim *s)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "backend", required_argument, NULL, 'b' },
+		{ "region-mode", required_argument, NULL, 'm' },
+		{ "backend", required_argument, NULL, 'b' },	/* deprecated: --region-mode */
 		{ "vshmd", required_argument, NULL, 'v' },
 		{ "require-vgem", no_argument, NULL, 'g' },
 		{ "help", no_argument, NULL, 'h' },
@@ -362,6 +363,9 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'b':
+			fprintf(stderr, "vshm-vmm-sim: warning: --backend is deprecated, use --region-mode\n");
+			__attribute__((fallthrough));
+		case 'm':
 			s.region_mode = optarg;
 			break;
 		case 'v':
