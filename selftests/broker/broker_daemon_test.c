@@ -93,6 +93,20 @@ TEST(bad_command_lines)
 	EXPECT_EQ(2, run_vshmd(extra_arg, 5));
 }
 
+/* Proves: --backend, the deprecated name of --region-mode, still selects the region mode. */
+TEST(deprecated_backend_option)
+{
+	const char *old_name[] = { "--backend", "mmap", NULL };
+	const char *bad_value[] = { "--control-socket", "/tmp/x.sock", "--backend", "gpu", NULL };
+	struct broker b;
+
+	EXPECT_EQ(2, run_vshmd(bad_value, 5));
+	/* Given after --region-mode vmm, the old name wins: the regions are vshmd's own. */
+	ASSERT_EQ(0, broker_startv(&b, "vmm", old_name));
+	EXPECT_EQ(VSHM_CTL_REGIONS_BROKER, vshm_client_region_mode(b.c));
+	EXPECT_EQ(0, broker_stop(&b));
+}
+
 /* Proves: a control socket path held by a regular file is refused (exit 1), the file kept. */
 TEST(socket_path_not_clobbered)
 {
