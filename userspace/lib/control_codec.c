@@ -363,12 +363,6 @@ static int rep_list_check(const struct vshm_msg *m, const char *name,
 	return ret;
 }
 
-static int rep_list(const struct vshm_msg *m, const char *name, size_t esize,
-		    uint32_t max, struct vshm_err *err)
-{
-	return rep_list_check(m, name, esize, max, NULL, err);
-}
-
 static int mapping_entry(const struct vshm_msg *m, size_t off,
 			 const char *name, struct vshm_err *err)
 {
@@ -433,53 +427,37 @@ static int limit_entry(const struct vshm_msg *m, size_t off, const char *name,
 	return ret ? ret : check_cstring(m, off, 24, name, "limit name", err);
 }
 
-static int rep_devices(const struct vshm_msg *m, const char *name,
-		       struct vshm_err *err)
-{
-	return rep_list(m, name, sizeof(struct vshm_ctl_device_entry),
-			VSHM_CTL_MAX_DEVICES, err);
-}
+/* What each LIST_* reply holds: entries of esize bytes, at most max, each checked. */
+struct list_spec {
+	size_t esize;
+	uint32_t max;
+	entry_check_fn check;
+};
 
-static int rep_mappings(const struct vshm_msg *m, const char *name,
-			struct vshm_err *err)
-{
-	return rep_list_check(m, name, sizeof(struct vshm_mapping_entry),
-			      VSHM_CTL_MAX_MAPPINGS, mapping_entry, err);
-}
+static const struct list_spec list_specs[] = {
+	[VSHM_CTL_LIST_DEVICES] = { sizeof(struct vshm_ctl_device_entry),
+				    VSHM_CTL_MAX_DEVICES, NULL },
+	[VSHM_CTL_LIST_MAPPINGS] = { sizeof(struct vshm_mapping_entry),
+				     VSHM_CTL_MAX_MAPPINGS, mapping_entry },
+	[VSHM_CTL_LIST_REGIONS] = { sizeof(struct vshm_ctl_region_entry),
+				    VSHM_CTL_MAX_REGIONS, region_entry },
+	[VSHM_CTL_LIST_RAM] = { sizeof(struct vshm_ctl_ram_range),
+				VSHM_CTL_MAX_RAM_RANGES, ram_entry },
+	[VSHM_CTL_LIST_SHARED_OBJECTS] = { sizeof(struct vshm_ctl_shared_object_entry),
+					   VSHM_CTL_MAX_SHARED_OBJECTS, sobj_entry },
+	[VSHM_CTL_LIST_CLIENTS] = { sizeof(struct vshm_ctl_client_entry),
+				    VSHM_CTL_MAX_CLIENTS, client_entry },
+	[VSHM_CTL_GET_LIMITS] = { sizeof(struct vshm_ctl_limit),
+				  VSHM_CTL_MAX_LIMITS, limit_entry },
+};
 
-static int rep_regions(const struct vshm_msg *m, const char *name,
-		       struct vshm_err *err)
+/* A list reply, by list_specs[] of its request. */
+static int rep_list(const struct vshm_msg *m, const char *name,
+		    struct vshm_err *err)
 {
-	return rep_list_check(m, name, sizeof(struct vshm_ctl_region_entry),
-			      VSHM_CTL_MAX_REGIONS, region_entry, err);
-}
+	const struct list_spec *l = &list_specs[m->hdr.request];
 
-static int rep_ram(const struct vshm_msg *m, const char *name,
-		   struct vshm_err *err)
-{
-	return rep_list_check(m, name, sizeof(struct vshm_ctl_ram_range),
-			      VSHM_CTL_MAX_RAM_RANGES, ram_entry, err);
-}
-
-static int rep_sobjs(const struct vshm_msg *m, const char *name,
-		     struct vshm_err *err)
-{
-	return rep_list_check(m, name, sizeof(struct vshm_ctl_shared_object_entry),
-			      VSHM_CTL_MAX_SHARED_OBJECTS, sobj_entry, err);
-}
-
-static int rep_clients(const struct vshm_msg *m, const char *name,
-		       struct vshm_err *err)
-{
-	return rep_list_check(m, name, sizeof(struct vshm_ctl_client_entry),
-			      VSHM_CTL_MAX_CLIENTS, client_entry, err);
-}
-
-static int rep_limits(const struct vshm_msg *m, const char *name,
-		      struct vshm_err *err)
-{
-	return rep_list_check(m, name, sizeof(struct vshm_ctl_limit),
-			      VSHM_CTL_MAX_LIMITS, limit_entry, err);
+	return rep_list_check(m, name, l->esize, l->max, l->check, err);
 }
 
 struct ctl_pair {
@@ -519,10 +497,10 @@ static const struct ctl_pair ctl_specs[] = {
 		REP("GET_STATS", 128, 0, rep_stats) },
 	[VSHM_CTL_LIST_DEVICES] = {
 		REQ("LIST_DEVICES", 0, 0, 0, 0, NULL),
-		REP("LIST_DEVICES", 8 + 16 * VSHM_CTL_MAX_DEVICES, 0, rep_devices) },
+		REP("LIST_DEVICES", 8 + 16 * VSHM_CTL_MAX_DEVICES, 0, rep_list) },
 	[VSHM_CTL_LIST_MAPPINGS] = {
 		REQ("LIST_MAPPINGS", 16, 16, 0, 0, req_list_mappings),
-		REP("LIST_MAPPINGS", 8 + 32 * VSHM_CTL_MAX_MAPPINGS, 0, rep_mappings) },
+		REP("LIST_MAPPINGS", 8 + 32 * VSHM_CTL_MAX_MAPPINGS, 0, rep_list) },
 	[VSHM_CTL_VMM_MAP] = {
 		REQ("VMM_MAP", 40, 40, 1, 1, req_vmm_map),
 		REP("VMM_MAP", 0, 0, rep_empty) },
@@ -534,20 +512,20 @@ static const struct ctl_pair ctl_specs[] = {
 		REP("VMM_RESET", 0, 0, rep_empty) },
 	[VSHM_CTL_LIST_REGIONS] = {
 		REQ("LIST_REGIONS", 8, 8, 0, 0, NULL),
-		REP("LIST_REGIONS", 8 + 40 * VSHM_CTL_MAX_REGIONS, 0, rep_regions) },
+		REP("LIST_REGIONS", 8 + 40 * VSHM_CTL_MAX_REGIONS, 0, rep_list) },
 	[VSHM_CTL_LIST_RAM] = {
 		REQ("LIST_RAM", 0, 0, 0, 0, NULL),
-		REP("LIST_RAM", 8 + 32 * VSHM_CTL_MAX_RAM_RANGES, 0, rep_ram) },
+		REP("LIST_RAM", 8 + 32 * VSHM_CTL_MAX_RAM_RANGES, 0, rep_list) },
 	[VSHM_CTL_LIST_SHARED_OBJECTS] = {
 		REQ("LIST_SHARED_OBJECTS", 8, 8, 0, 0, req_list_start),
 		REP("LIST_SHARED_OBJECTS", 8 + 32 * VSHM_CTL_MAX_SHARED_OBJECTS, 0,
-		    rep_sobjs) },
+		    rep_list) },
 	[VSHM_CTL_LIST_CLIENTS] = {
 		REQ("LIST_CLIENTS", 8, 8, 0, 0, req_list_start),
-		REP("LIST_CLIENTS", 8 + 40 * VSHM_CTL_MAX_CLIENTS, 0, rep_clients) },
+		REP("LIST_CLIENTS", 8 + 40 * VSHM_CTL_MAX_CLIENTS, 0, rep_list) },
 	[VSHM_CTL_GET_LIMITS] = {
 		REQ("GET_LIMITS", 0, 0, 0, 0, NULL),
-		REP("GET_LIMITS", 8 + 48 * VSHM_CTL_MAX_LIMITS, 0, rep_limits) },
+		REP("GET_LIMITS", 8 + 48 * VSHM_CTL_MAX_LIMITS, 0, rep_list) },
 };
 
 int vshmi_ctl_spec(uint32_t request, bool reply, struct vshmi_spec *spec)
