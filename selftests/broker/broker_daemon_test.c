@@ -12,8 +12,8 @@ static int run_vshmd(const char *const *args, int timeout_s)
 {
 	char vshmd[PATH_MAX];
 	const char *argv[16];
-	int i, status;
 	pid_t pid;
+	int i;
 
 	vshmd_path(vshmd, sizeof(vshmd));
 	argv[0] = vshmd;
@@ -29,14 +29,7 @@ static int run_vshmd(const char *const *args, int timeout_s)
 		execv(vshmd, (char *const *)argv);
 		_exit(127);
 	}
-	for (i = 0; i < timeout_s * 100; i++) {
-		if (waitpid(pid, &status, WNOHANG) == pid)
-			return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-		usleep(10000);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, &status, 0);
-	return -2;
+	return wait_exit(pid, timeout_s);
 }
 
 /* Proves: SIGTERM with clients and devices connected exits 0 and removes the socket. */

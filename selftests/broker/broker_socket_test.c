@@ -53,21 +53,6 @@ static pid_t spawn(const char *const *argv, const struct spawn *sp)
 	_exit(127);
 }
 
-/* Exit status of pid within timeout_s, -1 if killed by a signal, -2 if it hung. */
-static int wait_exit(pid_t pid, int timeout_s)
-{
-	int i, status;
-
-	for (i = 0; i < timeout_s * 100; i++) {
-		if (waitpid(pid, &status, WNOHANG) == pid)
-			return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-		usleep(10000);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, &status, 0);
-	return -2;
-}
-
 static int stop(pid_t pid)
 {
 	kill(pid, SIGTERM);
@@ -109,6 +94,21 @@ static ino_t inode_of(const char *path)
 	struct stat st;
 
 	return lstat(path, &st) ? 0 : st.st_ino;
+}
+
+/*
+ * Run argv (systemd-socket-activate first, with --listen=path) and wait
+ * until it listens on path; its pid.
+ */
+static pid_t socket_activate(const char *const *argv, const struct spawn *sp,
+			     const char *path)
+{
+	pid_t pid = spawn(argv, sp);
+	int i;
+
+	for (i = 0; i < 500 && !inode_of(path); i++)
+		usleep(10000);
+	return pid;
 }
 
 /* HELLO works on path within T_TIMEOUT_MS, without retrying. */
@@ -305,14 +305,11 @@ TEST_F(sock, socket_activation)
 			       NULL };
 	struct spawn sp = { .out = self->out, .pass_fd = -1 };
 	pid_t pid;
-	int i;
 
 	if (access(SOCKET_ACTIVATE, X_OK))
 		SKIP(return, SOCKET_ACTIVATE " missing (Debian package systemd, scripts/install-deps)");
 	snprintf(listen_opt, sizeof(listen_opt), "--listen=%s", self->path);
-	pid = spawn(argv, &sp);
-	for (i = 0; i < 500 && !inode_of(self->path); i++)
-		usleep(10000);
+	pid = socket_activate(argv, &sp, self->path);
 	/* The first connection starts vshmd, which gets the socket as fd 3. */
 	EXPECT_TRUE(serves(self->path));
 	EXPECT_TRUE(file_has(self->log, "ready: control socket "));
@@ -332,14 +329,11 @@ TEST_F(sock, socket_activation_path_mismatch)
 	struct spawn sp = { .out = self->out, .pass_fd = -1 };
 	struct vshm_client *c;
 	pid_t pid;
-	int i;
 
 	if (access(SOCKET_ACTIVATE, X_OK))
 		SKIP(return, SOCKET_ACTIVATE " missing (Debian package systemd, scripts/install-deps)");
 	snprintf(listen_opt, sizeof(listen_opt), "--listen=%s", self->path);
-	pid = spawn(argv, &sp);
-	for (i = 0; i < 500 && !inode_of(self->path); i++)
-		usleep(10000);
+	pid = socket_activate(argv, &sp, self->path);
 	EXPECT_NE(0, vshm_client_connect(self->path, 2000, &c, NULL));
 	EXPECT_EQ(1, wait_exit(pid, 5));
 	EXPECT_TRUE(file_has(self->out, "but --control-socket says /tmp/elsewhere.sock"));
