@@ -34,8 +34,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "TAP version 13"
-echo "1..18"
+tap_plan 18
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "# the install tests run as root (make check does)"
@@ -228,11 +227,7 @@ rc=$?
 check $? "without root, --user fails (exit $rc, want 1) and says why"
 
 # 17. the demo scenario with vshmd dropping to $nobody:$gid
-cat >"$work/vshmd-as-user" <<EOS
-#!/bin/sh
-exec "$vshmd" "\$@" --user $nobody --group $gid
-EOS
-chmod +x "$work/vshmd-as-user"
+vshmd_wrapper "$work/vshmd-as-user" "$vshmd" --user $nobody --group $gid
 VSHMD=$work/vshmd-as-user "$BUILD/out/tools/vshm-vmm-sim" --region-mode mmap >"$log" 2>&1
 rc=$?
 grep -q "running as uid $nobody gid $gid" "$log" || rc=1

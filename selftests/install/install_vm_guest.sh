@@ -39,8 +39,7 @@ nogroup=$(getent group nogroup | cut -d: -f3)
 pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; rm -f "$log"' EXIT
 
-echo "TAP version 13"
-echo "1..12"
+tap_plan 12
 if [ -z "$gid" ]; then
 	echo "# no kvm group on this host: the rule's default group cannot be tested"
 	echo "# Totals: pass:0 fail:0 xfail:0 xpass:0 skip:1 error:0"
@@ -113,11 +112,7 @@ grep -E '^(Uid|Gid|Groups|Cap...|NoNewPrivs):' "/proc/$pid/status" >"$log" 2>&1
 }
 check $? "root with --user $nobody --group kvm (kmod): ids, no capability, no_new_privs; a kvm VMM connects"
 kill -TERM "$pid"; wait "$pid"
-cat >"$work/vshmd-as-user" <<EOS
-#!/bin/sh
-exec "$vshmd" "\$@" --user $nobody --group kvm
-EOS
-chmod +x "$work/vshmd-as-user"
+vshmd_wrapper "$work/vshmd-as-user" "$vshmd" --user $nobody --group kvm
 VSHMD=$work/vshmd-as-user "$sim" --region-mode kmod >"$log" 2>&1
 rc=$?
 grep -q "running as uid $nobody gid $gid" "$log" || rc=1

@@ -24,8 +24,7 @@ tree=$BUILD/kselftest-install
 rm -rf "$tree"
 trap 'rm -rf "$tree"' EXIT
 
-echo "TAP version 13"
-echo "1..7"
+tap_plan 7
 
 { [ -f "$BUILD/kmod/vshm.ko" ] || make -s kmod; } >"$log" 2>&1 &&
 	make -s -C selftests install INSTALL_PATH="$tree" >>"$log" 2>&1

@@ -84,8 +84,7 @@ timeout -k 10 300 unshare --pid --fork --kill-child --mount --mount-proc env con
 rc=$?
 echo "systemd exit status $rc" >>"$log"
 # After systemd's console lines (its shutdown), which go around $log.
-echo "TAP version 13"
-echo "1..8"
+tap_plan 8
 [ -f "$work/stop.rc" ]
 check $? "systemd runs as PID 1 of a PID namespace and the checks finish"
 result() { # NAME DESCRIPTION

@@ -45,8 +45,7 @@ work=$BUILD/packages
 version=$(cat VERSION)
 packages="vshm-dkms vshmd vshm-tools libvshm1 libvshm-dev"
 
-echo "TAP version 13"
-echo "1..5"
+tap_plan 5
 
 bail() {
 	echo "Bail out! $*"
