@@ -89,8 +89,9 @@ TEST(bad_command_lines)
 /* Proves: --backend, the deprecated name of --region-mode, still selects the region mode. */
 TEST(deprecated_backend_option)
 {
-	const char *old_name[] = { "--backend", "mmap", NULL };
-	const char *bad_value[] = { "--control-socket", "/tmp/x.sock", "--backend", "gpu", NULL };
+	const char *old_name[] = { "--backend", "mmap", NULL };	/* deprecated */
+	const char *bad_value[] = { "--control-socket", "/tmp/x.sock",
+				    "--backend", "gpu", NULL };	/* deprecated */
 	struct broker b;
 
 	EXPECT_EQ(2, run_vshmd(bad_value, 5));
