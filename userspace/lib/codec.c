@@ -48,6 +48,23 @@ int vshm_msg_append(struct vshm_msg *msg, const void *data, size_t len)
 	return 0;
 }
 
+int vshmi_check_region_sizes(const uint8_t *p, unsigned int n,
+			     const char *name, struct vshm_err *err)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		uint64_t sz = vshmi_get64(p + 8 * i);
+
+		if (sz % VSHM_PAGE_SIZE)
+			return vshmi_fail(err, VSHM_EFIELD,
+					  "%s: size of shmid %u is %llu, not a multiple of %u",
+					  name, i, (unsigned long long)sz,
+					  VSHM_PAGE_SIZE);
+	}
+	return 0;
+}
+
 int vshm_msg_add_fd(struct vshm_msg *msg, int fd)
 {
 	if (fd < 0)
@@ -191,7 +208,6 @@ static int check_shmem_config(const struct vshm_msg *msg, const char *name,
 			      struct vshm_err *err)
 {
 	uint32_t n = vshmi_get32(msg->payload);
-	unsigned int i;
 	int ret;
 
 	ret = vshmi_check_zero(msg->payload + 4, 4, name, "padding", err);
@@ -201,16 +217,7 @@ static int check_shmem_config(const struct vshm_msg *msg, const char *name,
 		return vshmi_fail(err, VSHM_EFIELD,
 				  "%s reply: nregions %u is above %u", name, n,
 				  VSHM_MAX_SHMIDS);
-	for (i = 0; i < VSHM_MAX_SHMIDS; i++) {
-		uint64_t sz = vshmi_get64(msg->payload + 8 + 8 * i);
-
-		if (sz % VSHM_PAGE_SIZE)
-			return vshmi_fail(err, VSHM_EFIELD,
-					  "%s reply: memory_sizes[%u] = %llu is not a multiple of %u",
-					  name, i, (unsigned long long)sz,
-					  VSHM_PAGE_SIZE);
-	}
-	return 0;
+	return vshmi_check_region_sizes(msg->payload + 8, VSHM_MAX_SHMIDS, name, err);
 }
 
 #define SPEC(n, lo, hi, fmin, fmax, chk) \

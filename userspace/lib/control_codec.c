@@ -70,7 +70,7 @@ static int req_add_device(const struct vshm_msg *m, const char *name,
 {
 	uint32_t flags = vshmi_get32(m->payload);
 	uint32_t n = vshmi_get32(m->payload + 4);
-	unsigned int want_fds, i;
+	unsigned int want_fds;
 	int ret;
 
 	if (flags & ~VSHM_CTL_DEV_FLAGS_ALL)
@@ -97,16 +97,7 @@ static int req_add_device(const struct vshm_msg *m, const char *name,
 		return vshmi_fail(err, VSHM_EFDEXTRA,
 				  "%s: %u fds, must be %u (the forward socket needs flag FORWARD)",
 				  name, m->nfds, want_fds);
-	for (i = 0; i < n; i++) {
-		uint64_t sz = vshmi_get64(m->payload + 16 + 8 * i);
-
-		if (sz % VSHM_PAGE_SIZE)
-			return vshmi_fail(err, VSHM_EFIELD,
-					  "%s: size of shmid %u is %llu, not a multiple of %u",
-					  name, i, (unsigned long long)sz,
-					  VSHM_PAGE_SIZE);
-	}
-	return 0;
+	return vshmi_check_region_sizes(m->payload + 16, n, name, err);
 }
 
 static int req_region_ref(const struct vshm_msg *m, const char *name,

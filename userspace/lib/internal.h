@@ -64,6 +64,12 @@ const char *vshmi_ctl_name(uint32_t request);
 /* Check that len bytes at p are zero; else -VSHM_EPADDING naming what. */
 int vshmi_check_zero(const uint8_t *p, size_t len, const char *name,
 		     const char *what, struct vshm_err *err);
+/*
+ * Check that the n u64 region sizes at p are page multiples; else
+ * -VSHM_EFIELD naming the first that is not.
+ */
+int vshmi_check_region_sizes(const uint8_t *p, unsigned int n,
+			     const char *name, struct vshm_err *err);
 
 /* Header checks only (wire.c runs them before reading the payload). */
 int vshmi_check_header(enum vshm_proto proto, const struct vshm_hdr *hdr,
