@@ -23,6 +23,25 @@
 #define PG 4096u
 #define NPAGES 16u
 
+/* Is [base, base + len) one VMA of this process with perms ("rw-p", "---p")? */
+static bool one_vma(const uint8_t *base, size_t len, const char *perms)
+{
+	char line[512], want[64];
+	bool found = false;
+	FILE *f;
+
+	snprintf(want, sizeof(want), "%lx-%lx %s", (unsigned long)base,
+		 (unsigned long)(base + len), perms);
+	f = fopen("/proc/self/maps", "r");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, want, strlen(want)))
+			found = true;
+	fclose(f);
+	return found;
+}
+
 FIXTURE(region) {
 	struct vshm_region *r;
 	void *kaddr;		/* kmod: our own mmap of the region fd */
@@ -298,9 +317,6 @@ TEST_F(region, zero_holes)
 {
 	struct vshm_region *z;
 	uint8_t b, *view, *kview = NULL;
-	char line[512], want[64];
-	int found = 0;
-	FILE *f;
 
 	REQUIRE_REGION();
 	EXPECT_EQ(-EINVAL, vshm_region_create_flags(variant->type, NPAGES * PG, 8,
@@ -326,15 +342,8 @@ TEST_F(region, zero_holes)
 	EXPECT_EQ(0, touch_in_child(view + 2 * PG, true, NULL));
 	if (variant->type == VSHM_REGION_MODE_MMAP) {
 		EXPECT_EQ(0, view[2 * PG + 1]);
-		snprintf(want, sizeof(want), "%lx-%lx rw-p", (unsigned long)view,
-			 (unsigned long)(view + NPAGES * PG));
-		f = fopen("/proc/self/maps", "r");
-		ASSERT_NE(NULL, f);
-		while (fgets(line, sizeof(line), f))
-			if (!strncmp(line, want, strlen(want)))
-				found = 1;
-		fclose(f);
-		EXPECT_TRUE(found) TH_LOG("no single rw-p VMA %s after unmap", want);
+		EXPECT_TRUE(one_vma(view, NPAGES * PG, "rw-p"))
+			TH_LOG("no single rw-p VMA over the region after unmap");
 	}
 	EXPECT_EQ(-ENXIO, vshm_region_read(z, 2 * PG, &b, 1));
 	if (kview)
@@ -617,10 +626,7 @@ TEST_F(region, counters_and_listing)
 /* Proves (mmap) an unmapped range is a PROT_NONE reservation again, never a hole where mmap(NULL) could land. */
 TEST_F(region, mmap_reserves_prot_none)
 {
-	char line[512], want[64];
 	uint8_t *base;
-	FILE *f;
-	int found = 0;
 
 	REQUIRE_REGION();
 	if (variant->type != VSHM_REGION_MODE_MMAP)
@@ -628,15 +634,8 @@ TEST_F(region, mmap_reserves_prot_none)
 	base = vshm_region_addr(self->r);
 	ASSERT_EQ(0, vshm_region_map(self->r, self->src, 0, 4 * PG, PG, 0));
 	ASSERT_EQ(0, vshm_region_unmap(self->r, 4 * PG, PG));
-	snprintf(want, sizeof(want), "%lx-%lx ---p", (unsigned long)base,
-		 (unsigned long)(base + NPAGES * PG));
-	f = fopen("/proc/self/maps", "r");
-	ASSERT_NE(NULL, f);
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, want, strlen(want)))
-			found = 1;
-	fclose(f);
-	EXPECT_TRUE(found) TH_LOG("no single PROT_NONE VMA %s after unmap", want);
+	EXPECT_TRUE(one_vma(base, NPAGES * PG, "---p"))
+		TH_LOG("no single PROT_NONE VMA over the region after unmap");
 }
 
 static int write_max_map_count(unsigned long value)
