@@ -562,16 +562,29 @@ int vshmi_expect(const struct vshm_msg *msg, enum vshm_proto proto,
 	return vshm_msg_check(proto, msg, err);
 }
 
+/*
+ * vshmi_expect() for a back-end request that one decoder takes in several
+ * kinds, first..last: the message's own kind if it is one of them, else
+ * first (which then fails, naming first).
+ */
+static int expect_backend_req(const struct vshm_msg *msg, uint32_t first,
+			      uint32_t last, struct vshm_err *err)
+{
+	uint32_t req = msg->hdr.request;
+
+	if (req < first || req > last)
+		req = first;
+	return vshmi_expect(msg, VSHM_PROTO_BACKEND, req, false, err);
+}
+
 int vshm_decode_mmap(const struct vshm_msg *msg, struct vshm_vu_mmap *m,
 		     struct vshm_err *err)
 {
 	const uint8_t *p = msg->payload;
-	uint32_t req = msg->hdr.request;
 	int ret;
 
-	if (req != VSHM_VU_BACKEND_SHMEM_UNMAP)
-		req = VSHM_VU_BACKEND_SHMEM_MAP;
-	ret = vshmi_expect(msg, VSHM_PROTO_BACKEND, req, false, err);
+	ret = expect_backend_req(msg, VSHM_VU_BACKEND_SHMEM_MAP,
+				 VSHM_VU_BACKEND_SHMEM_UNMAP, err);
 	if (ret)
 		return ret;
 	memset(m, 0, sizeof(*m));
@@ -603,17 +616,15 @@ int vshm_decode_shmem_config_reply(const struct vshm_msg *msg,
 int vshm_decode_mem_access(const struct vshm_msg *msg,
 			   struct vshm_vu_mem_access *a, struct vshm_err *err)
 {
-	uint32_t req = msg->hdr.request;
 	int ret;
 
-	if (req != VSHM_VU_BACKEND_MEM_WRITE)
-		req = VSHM_VU_BACKEND_MEM_READ;
-	ret = vshmi_expect(msg, VSHM_PROTO_BACKEND, req, false, err);
+	ret = expect_backend_req(msg, VSHM_VU_BACKEND_MEM_READ,
+				 VSHM_VU_BACKEND_MEM_WRITE, err);
 	if (ret)
 		return ret;
 	a->guest_address = vshmi_get64(msg->payload);
 	a->size = vshmi_get32(msg->payload + 8);
-	a->data = req == VSHM_VU_BACKEND_MEM_WRITE ?
+	a->data = msg->hdr.request == VSHM_VU_BACKEND_MEM_WRITE ?
 		  msg->payload + VSHM_VU_MEM_ACCESS_SIZE : NULL;
 	return 0;
 }
@@ -642,13 +653,10 @@ int vshm_decode_mem_read_reply(const struct vshm_msg *msg, uint32_t want,
 int vshm_decode_shared_object(const struct vshm_msg *msg, uint8_t uuid[16],
 			      struct vshm_err *err)
 {
-	uint32_t req = msg->hdr.request;
 	int ret;
 
-	if (req < VSHM_VU_BACKEND_SHARED_OBJECT_ADD ||
-	    req > VSHM_VU_BACKEND_SHARED_OBJECT_LOOKUP)
-		req = VSHM_VU_BACKEND_SHARED_OBJECT_ADD;
-	ret = vshmi_expect(msg, VSHM_PROTO_BACKEND, req, false, err);
+	ret = expect_backend_req(msg, VSHM_VU_BACKEND_SHARED_OBJECT_ADD,
+				 VSHM_VU_BACKEND_SHARED_OBJECT_LOOKUP, err);
 	if (ret)
 		return ret;
 	memcpy(uuid, msg->payload, VSHM_VU_UUID_SIZE);
