@@ -85,7 +85,7 @@ ssize_t vshm_client_list_devices(struct vshm_client *c,
 /* List up to max mappings of (dev_id, shmid) from index start; returns the count. */
 ssize_t vshm_client_list_mappings(struct vshm_client *c, uint32_t dev_id,
 				  uint32_t shmid, uint32_t start,
-				  struct vshm_mapping *out, size_t max,
+				  struct vshm_mapping_entry *out, size_t max,
 				  uint32_t *total, struct vshm_err *err);
 
 /*
@@ -201,7 +201,7 @@ typedef struct vshm_region *(*vshm_vmm_lookup_fn)(uint32_t dev_id,
 /*
  * Forwarding mode, in the VMM: execute one VSHM_CTL_VMM_* request from the
  * broker in the VMM's own reservations (mmap regions from
- * vshm_region_create(VSHM_BACKEND_MMAP, ...)) and answer it.  Call it from
+ * vshm_region_create(VSHM_REGION_MODE_MMAP, ...)) and answer it.  Call it from
  * the vshm_client_set_handler() handler.  Returns 0 or the error answered;
  * -EOPNOTSUPP (not answered) for any other request.
  */

@@ -109,7 +109,7 @@ struct vshm_ctl_broker_info {
 
 /* Where a device's regions live (ADD_DEVICE reply region_mode). */
 #define VSHM_CTL_REGIONS_KMOD	1u  /* region fds from /dev/vshm: GET_REGION, mmap once */
-#define VSHM_CTL_REGIONS_BROKER	2u  /* inside vshmd (mmap back-end): the VMM has none */
+#define VSHM_CTL_REGIONS_BROKER	2u  /* inside vshmd (mmap region mode): the VMM has none */
 #define VSHM_CTL_REGIONS_VMM	3u  /* the VMM reserves them and serves VSHM_CTL_VMM_* */
 
 /* ADD_DEVICE flags. */
@@ -243,7 +243,7 @@ struct vshm_ctl_list_mappings {
 };
 
 /* A LIST_MAPPINGS entry (also the region API's mapping description). */
-struct vshm_mapping {
+struct vshm_mapping_entry {
 	uint64_t shm_offset;
 	uint64_t len;
 	uint64_t fd_offset;

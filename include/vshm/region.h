@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * VIRTIO Shared Memory Region back-ends behind one interface.
+ * VIRTIO Shared Memory Region modes behind one interface.
  *
  * kmod: a region is a /dev/vshm region fd (see include/uapi/linux/vshm.h);
  *       the VMM mmaps vshm_region_fd() once.
@@ -11,7 +11,7 @@
  *       rule, keeps the table and a duplicate of each source fd, and copies
  *       through those (pread/pwrite; a transient mmap of the source for
  *       dma-bufs and hugetlbfs writes).  For a broker whose VMM places the
- *       mappings itself (vshmd --backend vmm); vshm_region_addr() is NULL.
+ *       mappings itself (vshmd --region-mode vmm); vshm_region_addr() is NULL.
  *
  * Both follow the module's rules: offsets and lengths are page multiples; a
  * map over any existing mapping fails with EEXIST unless VSHM_REGION_REPLACE
@@ -27,13 +27,13 @@
  * Copies never raise SIGBUS in the caller when a memfd source is truncated
  * under its mapping: kmod keeps the old pages; mmap copies memfds with
  * pread/pwrite on the source (never growing it) and returns a short count,
- * or EIO if nothing could be copied.  To do so the mmap back-end keeps one
+ * or EIO if nothing could be copied.  To do so the mmap region mode keeps one
  * file descriptor per memfd or hugetlbfs mapping (a map fails with EMFILE
  * when none is left).  Its remaining limits: hugetlbfs sources are written
  * with memcpy after a size check (hugetlbfs has no write()), and dma-bufs
  * are copied with memcpy (their size is fixed), so a hugetlbfs truncation
  * racing a copy-in, or an exporter that fails a fault, can still raise
- * SIGBUS; use the kmod back-end where that matters.
+ * SIGBUS; use the kmod region mode where that matters.
  */
 #ifndef VSHM_REGION_H
 #define VSHM_REGION_H
@@ -48,11 +48,11 @@
 extern "C" {
 #endif
 
-enum vshm_backend_type {
-	VSHM_BACKEND_AUTO = 0,	/* kmod if /dev/vshm can be opened, else mmap */
-	VSHM_BACKEND_KMOD = 1,
-	VSHM_BACKEND_MMAP = 2,
-	VSHM_BACKEND_TABLE = 3,	/* no window: the table and source handles only */
+enum vshm_region_mode {
+	VSHM_REGION_MODE_AUTO = 0,	/* kmod if /dev/vshm can be opened, else mmap */
+	VSHM_REGION_MODE_KMOD = 1,
+	VSHM_REGION_MODE_MMAP = 2,
+	VSHM_REGION_MODE_TABLE = 3,	/* no window: the table and source handles only */
 };
 
 /* vshm_region_map() flags (same values as the uapi VSHM_MAP_*). */
@@ -60,13 +60,20 @@ enum vshm_backend_type {
 #define VSHM_REGION_REPLACE	0x2u
 #define VSHM_REGION_FLAGS_ALL	(VSHM_REGION_WRITE | VSHM_REGION_REPLACE)
 
-/* The mmap back-end's mapping limit when max_mappings is 0. */
+/* The mmap region mode's mapping limit when max_mappings is 0. */
 #define VSHM_MMAP_DEFAULT_MAX_MAPPINGS	4096u
 
 /* Counters and state of a region (for kmod, from VSHM_IOC_REGION_INFO). */
 struct vshm_region_stats {
 	uint64_t size;
-	uint32_t backend;	/* enum vshm_backend_type actually used */
+#ifdef VSHM_NO_DEPRECATED
+	uint32_t region_mode;	/* enum vshm_region_mode actually used */
+#else
+	union {
+		uint32_t region_mode;	/* enum vshm_region_mode actually used */
+		uint32_t backend;	/* deprecated name of region_mode */
+	};
+#endif
 	uint32_t max_mappings;
 	uint64_t nr_mappings;
 	uint64_t mapped_bytes;
@@ -87,7 +94,7 @@ struct vshm_region;
  * their holes are PROT_NONE (SIGSEGV; KVM_RUN fails with EFAULT) unless
  * VSHM_REGION_ZERO_HOLES makes them private anonymous memory that reads
  * zeros and takes writes, the safe policy as a guest sees it (what a VMM
- * reserving regions for vshmd --backend vmm asks for, unless its device is
+ * reserving regions for vshmd --region-mode vmm asks for, unless its device is
  * strict).  kmod accepts ZERO_HOLES (its default); both together: EINVAL.
  */
 #define VSHM_REGION_STRICT_HOLES	0x1u
@@ -95,10 +102,10 @@ struct vshm_region;
 #define VSHM_REGION_CREATE_FLAGS_ALL	(VSHM_REGION_STRICT_HOLES | VSHM_REGION_ZERO_HOLES)
 
 /* Create a region of size bytes (page multiple) holding at most max_mappings (0: default). */
-int vshm_region_create(enum vshm_backend_type type, uint64_t size,
+int vshm_region_create(enum vshm_region_mode type, uint64_t size,
 		       uint32_t max_mappings, struct vshm_region **out);
 /* vshm_region_create() with creation flags VSHM_REGION_STRICT_HOLES or _ZERO_HOLES. */
-int vshm_region_create_flags(enum vshm_backend_type type, uint64_t size,
+int vshm_region_create_flags(enum vshm_region_mode type, uint64_t size,
 			     uint32_t max_mappings, uint32_t flags,
 			     struct vshm_region **out);
 /*
@@ -106,8 +113,8 @@ int vshm_region_create_flags(enum vshm_backend_type type, uint64_t size,
  * region fd, so a VMM still holding the fd sees holes, never the sources).
  */
 void vshm_region_destroy(struct vshm_region *r);
-/* The back-end in use. */
-enum vshm_backend_type vshm_region_backend(const struct vshm_region *r);
+/* The region mode in use (never VSHM_REGION_MODE_AUTO). */
+enum vshm_region_mode vshm_region_mode(const struct vshm_region *r);
 /* The region size in bytes. */
 uint64_t vshm_region_size(const struct vshm_region *r);
 /* kmod: the region fd (still owned by the region); mmap: -ENODEV. */
@@ -134,10 +141,10 @@ ssize_t vshm_region_write(struct vshm_region *r, uint64_t offset,
 int vshm_region_info(struct vshm_region *r, struct vshm_region_stats *info);
 /* Copy up to max mappings from index start into out (sorted by offset); returns the count. */
 ssize_t vshm_region_mappings(const struct vshm_region *r, size_t start,
-			     struct vshm_mapping *out, size_t max);
+			     struct vshm_mapping_entry *out, size_t max);
 /* Find the mapping containing offset: 0 and *m, or -ENOENT. */
 int vshm_region_lookup(const struct vshm_region *r, uint64_t offset,
-		       struct vshm_mapping *m);
+		       struct vshm_mapping_entry *m);
 
 /* Kinds of source vshm_kmod_list_mappings() reports (the uapi VSHM_SOURCE_*). */
 #define VSHM_KMOD_SOURCE_SHMEM		1u	/* a memfd or another tmpfs file */
@@ -168,5 +175,7 @@ ssize_t vshm_kmod_list_mappings(int region_fd, uint64_t *cursor,
 #ifdef __cplusplus
 }
 #endif
+
+#include <vshm/deprecated.h>
 
 #endif /* VSHM_REGION_H */

@@ -2,7 +2,7 @@
 /*
  * libvshm: VIRTIO Shared Memory Regions over vhost-user.
  *
- * Umbrella header: the wire codec and channels (wire.h), region back-ends
+ * Umbrella header: the wire codec and channels (wire.h), region modes
  * (region.h), the device back-end helpers (backend.h), the vhost-user
  * main-channel steps for both ends (frontend.h), the broker control
  * protocol (control.h) and the VMM client (client.h).  Errors: error.h;

@@ -57,17 +57,7 @@ static void record(struct vshm_client *c, struct vshm_client_done *d,
 /* Poll and dispatch until nothing is in flight; the last dispatch result. */
 static int drive(struct vshm_client *c, int timeout_ms)
 {
-	struct pollfd p = { .fd = vshm_client_fd(c) };
-	int ret = 0, i;
-
-	for (i = 0; i < timeout_ms / 10 && vshm_client_inflight(c); i++) {
-		p.events = vshm_client_events(c);
-		poll(&p, 1, 10);
-		ret = vshm_client_dispatch(c, NULL);
-		if (ret < 0)
-			return ret;
-	}
-	return ret;
+	return client_pump(c, timeout_ms, true, NULL);
 }
 
 static int submit_dev(struct vshm_client *c, uint32_t req, uint32_t dev_id,

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * vshmd as a process: SIGTERM drains and exits 0 (socket removed), SIGHUP
- * reopens the log, bad command lines exit 2, the back-end choice (kmod,
+ * reopens the log, bad command lines exit 2, the region mode choice (kmod,
  * mmap, auto with --wait-device) is made and logged as documented, and
  * the device and client limits hold.
  */
@@ -12,8 +12,8 @@ static int run_vshmd(const char *const *args, int timeout_s)
 {
 	char vshmd[PATH_MAX];
 	const char *argv[16];
-	int i, status;
 	pid_t pid;
+	int i;
 
 	vshmd_path(vshmd, sizeof(vshmd));
 	argv[0] = vshmd;
@@ -29,14 +29,7 @@ static int run_vshmd(const char *const *args, int timeout_s)
 		execv(vshmd, (char *const *)argv);
 		_exit(127);
 	}
-	for (i = 0; i < timeout_s * 100; i++) {
-		if (waitpid(pid, &status, WNOHANG) == pid)
-			return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-		usleep(10000);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, &status, 0);
-	return -2;
+	return wait_exit(pid, timeout_s);
 }
 
 /* Proves: SIGTERM with clients and devices connected exits 0 and removes the socket. */
@@ -78,26 +71,41 @@ TEST(sighup_reopens_log)
 /* Proves: bad command lines exit 2 without starting. */
 TEST(bad_command_lines)
 {
-	const char *no_socket[] = { "--backend", "mmap", NULL };
-	const char *bad_backend[] = { "--control-socket", "/tmp/x.sock", "--backend", "gpu", NULL };
+	const char *no_socket[] = { "--region-mode", "mmap", NULL };
+	const char *bad_region_mode[] = { "--control-socket", "/tmp/x.sock", "--region-mode", "gpu", NULL };
 	const char *bad_number[] = { "--control-socket", "/tmp/x.sock", "--max-devices", "0", NULL };
 	const char *bad_level[] = { "--control-socket", "/tmp/x.sock", "--log-level", "loud", NULL };
 	const char *unknown[] = { "--control-socket", "/tmp/x.sock", "--frobnicate", NULL };
 	const char *extra_arg[] = { "--control-socket", "/tmp/x.sock", "extra", NULL };
 
 	EXPECT_EQ(2, run_vshmd(no_socket, 5));
-	EXPECT_EQ(2, run_vshmd(bad_backend, 5));
+	EXPECT_EQ(2, run_vshmd(bad_region_mode, 5));
 	EXPECT_EQ(2, run_vshmd(bad_number, 5));
 	EXPECT_EQ(2, run_vshmd(bad_level, 5));
 	EXPECT_EQ(2, run_vshmd(unknown, 5));
 	EXPECT_EQ(2, run_vshmd(extra_arg, 5));
 }
 
+/* Proves: --backend, the deprecated name of --region-mode, still selects the region mode. */
+TEST(deprecated_backend_option)
+{
+	const char *old_name[] = { "--backend", "mmap", NULL };	/* deprecated */
+	const char *bad_value[] = { "--control-socket", "/tmp/x.sock",
+				    "--backend", "gpu", NULL };	/* deprecated */
+	struct broker b;
+
+	EXPECT_EQ(2, run_vshmd(bad_value, 5));
+	/* Given after --region-mode vmm, the old name wins: the regions are vshmd's own. */
+	ASSERT_EQ(0, broker_startv(&b, "vmm", old_name));
+	EXPECT_EQ(VSHM_CTL_REGIONS_BROKER, vshm_client_region_mode(b.c));
+	EXPECT_EQ(0, broker_stop(&b));
+}
+
 /* Proves: a control socket path held by a regular file is refused (exit 1), the file kept. */
 TEST(socket_path_not_clobbered)
 {
 	char path[] = "/tmp/vshmd-notasock.XXXXXX";
-	const char *args[] = { "--control-socket", path, "--backend", "mmap", NULL };
+	const char *args[] = { "--control-socket", path, "--region-mode", "mmap", NULL };
 	int fd = mkstemp(path);
 
 	ASSERT_GE(fd, 0);
@@ -107,14 +115,14 @@ TEST(socket_path_not_clobbered)
 	unlink(path);
 }
 
-/* Proves: --backend kmod needs /dev/vshm (exit 1 without; kmod granted with). */
-TEST(backend_kmod)
+/* Proves: --region-mode kmod needs /dev/vshm (exit 1 without; kmod granted with). */
+TEST(region_mode_kmod)
 {
 	struct broker b;
 
 	if (access("/dev/vshm", F_OK)) {
 		const char *args[] = { "--control-socket", "/tmp/vshmd-kmod.sock",
-				       "--backend", "kmod", NULL };
+				       "--region-mode", "kmod", NULL };
 
 		EXPECT_EQ(1, run_vshmd(args, 5));
 		return;
@@ -125,7 +133,7 @@ TEST(backend_kmod)
 }
 
 /* Proves: auto waits up to --wait-device, then says in the log that it uses mmap (or picks kmod). */
-TEST(backend_auto_wait)
+TEST(region_mode_auto_wait)
 {
 	const char *extra[] = { "--wait-device", "1", NULL };
 	struct timespec t0, t1;
@@ -138,10 +146,10 @@ TEST(backend_auto_wait)
 		EXPECT_FALSE(b.kmod);
 		EXPECT_GE(t1.tv_sec - t0.tv_sec, 1 - (t1.tv_nsec < t0.tv_nsec));
 		EXPECT_TRUE(broker_log_has(&b, "waiting up to 1 s"));
-		EXPECT_TRUE(broker_log_has(&b, "using the mmap back-end"));
+		EXPECT_TRUE(broker_log_has(&b, "using the mmap region mode"));
 	} else {
 		EXPECT_TRUE(b.kmod);
-		EXPECT_TRUE(broker_log_has(&b, "kmod back-end"));
+		EXPECT_TRUE(broker_log_has(&b, "region mode kmod"));
 	}
 	EXPECT_EQ(0, broker_stop(&b));
 }

@@ -115,8 +115,8 @@ TEST(vmm_sim_runs)
 	vshmd_path(vshmd, sizeof(vshmd));
 	if (access(sim, X_OK))
 		SKIP(return, "vshm-vmm-sim is not built");
-	snprintf(cmd, sizeof(cmd), "VSHMD='%s' '%s' --backend %s%s >/dev/null 2>&1",
-		 vshmd, sim, test_backend(), vgem ? " --require-vgem" : "");
+	snprintf(cmd, sizeof(cmd), "VSHMD='%s' '%s' --region-mode %s%s >/dev/null 2>&1",
+		 vshmd, sim, test_region_mode(), vgem ? " --require-vgem" : "");
 	status = system(cmd);
 	ASSERT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));

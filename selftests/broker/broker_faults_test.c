@@ -5,7 +5,7 @@
  * whose control connection dies mid-frame, and a VMM process killed while
  * it holds region fds with pages faulted in.  After each, the broker keeps
  * serving the other device and its fd count is back where it was; with the
- * kmod back-end (in the VM), once every holder has closed the regions, the
+ * kmod region mode (in the VM), once every holder has closed the regions, the
  * module's debugfs totals (regions, mappings, pages_held) are back to their
  * starting values.
  */
@@ -291,7 +291,7 @@ TEST_F(faults, vmm_killed_holding_regions)
 	/* The survivor's copies hold a page: take it first, then the baseline. */
 	ASSERT_TRUE(survivor_ok(&self->survivor));
 	if (!self->b.kmod || !self->stats || !read_totals(&start))
-		SKIP(return, "needs the kmod back-end and debugfs (in the VM)");
+		SKIP(return, "needs the kmod region mode and debugfs (in the VM)");
 	vmm = spawn_vmm(&self->b, &t, self->memfd);
 	ASSERT_LT(0, vmm);
 	ASSERT_TRUE(read_totals(&now));
@@ -331,7 +331,7 @@ TEST_F(faults, vmm_outlives_broker_then_dies)
 	int i;
 
 	if (!self->b.kmod || !self->stats)
-		SKIP(return, "needs the kmod back-end and debugfs (in the VM)");
+		SKIP(return, "needs the kmod region mode and debugfs (in the VM)");
 	vmm = spawn_vmm(&self->b, &t, self->memfd);
 	ASSERT_LT(0, vmm);
 	/* Broker killed outright (no clean-up of its own), back-ends gone. */

@@ -39,17 +39,7 @@ static void kill9(struct broker *b)
 static int dispatch_until_end(struct vshm_client *c, int timeout_ms,
 			      struct vshm_err *err)
 {
-	struct pollfd p = { .fd = vshm_client_fd(c) };
-	int i, ret = 0;
-
-	for (i = 0; i < timeout_ms / 10; i++) {
-		p.events = vshm_client_events(c);
-		poll(&p, 1, 10);
-		ret = vshm_client_dispatch(c, err);
-		if (ret < 0)
-			return ret;
-	}
-	return ret;
+	return client_pump(c, timeout_ms, false, err);
 }
 
 FIXTURE(gone) {

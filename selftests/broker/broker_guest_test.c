@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The reference VMM's real KVM guest, with and without the module: runs
- * vshm-vmm (userspace/tools) with --mode kmod (vshmd --backend kmod,
- * vshm.ko maps) and with --mode forward (vshmd --backend vmm: the VMM maps
+ * vshm-vmm (userspace/tools) with --mode kmod (vshmd --region-mode kmod,
+ * vshm.ko maps) and with --mode forward (vshmd --region-mode vmm: the VMM maps
  * what vshmd approved, in its own reservation), for each hole policy.
  * Proves that every check of the walkthrough passes in both modes (the
  * guest reads a back-end's memfd, its stores reach it, MEM_READ/WRITE,

@@ -117,7 +117,7 @@ TEST_F(life, disconnect)
 /* Proves: LIST_MAPPINGS returns the mappings in order with their attributes, from any start. */
 TEST_F(life, list_mappings)
 {
-	struct vshm_mapping m[4];
+	struct vshm_mapping_entry m[4];
 	uint32_t total = 0;
 
 	ASSERT_EQ(0, do_map(&self->a, 0, self->mfd, 4 * PG, 4 * PG, 4 * PG, 0));

@@ -53,21 +53,6 @@ static pid_t spawn(const char *const *argv, const struct spawn *sp)
 	_exit(127);
 }
 
-/* Exit status of pid within timeout_s, -1 if killed by a signal, -2 if it hung. */
-static int wait_exit(pid_t pid, int timeout_s)
-{
-	int i, status;
-
-	for (i = 0; i < timeout_s * 100; i++) {
-		if (waitpid(pid, &status, WNOHANG) == pid)
-			return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-		usleep(10000);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, &status, 0);
-	return -2;
-}
-
 static int stop(pid_t pid)
 {
 	kill(pid, SIGTERM);
@@ -111,6 +96,21 @@ static ino_t inode_of(const char *path)
 	return lstat(path, &st) ? 0 : st.st_ino;
 }
 
+/*
+ * Run argv (systemd-socket-activate first, with --listen=path) and wait
+ * until it listens on path; its pid.
+ */
+static pid_t socket_activate(const char *const *argv, const struct spawn *sp,
+			     const char *path)
+{
+	pid_t pid = spawn(argv, sp);
+	int i;
+
+	for (i = 0; i < 500 && !inode_of(path); i++)
+		usleep(10000);
+	return pid;
+}
+
 /* HELLO works on path within T_TIMEOUT_MS, without retrying. */
 static bool serves(const char *path)
 {
@@ -150,12 +150,12 @@ FIXTURE_TEARDOWN(sock)
 		TH_LOG("could not remove %s", self->dir);
 }
 
-/* vshmd on self->path (mmap back-end), logging to self->log. */
+/* vshmd on self->path (mmap region mode), logging to self->log. */
 static pid_t start_on_path(struct __test_metadata *_metadata,
 			   FIXTURE_DATA(sock) *self, const struct spawn *sp)
 {
 	const char *argv[] = { self->vshmd, "--control-socket", self->path,
-			       "--backend", "mmap", "--log-file", self->log,
+			       "--region-mode", "mmap", "--log-file", self->log,
 			       NULL };
 	struct spawn none = { .pass_fd = -1 };
 	pid_t pid = spawn(argv, sp ? sp : &none);
@@ -171,7 +171,7 @@ static pid_t start_on_path(struct __test_metadata *_metadata,
 TEST_F(sock, second_broker_refused)
 {
 	const char *argv[] = { self->vshmd, "--control-socket", self->path,
-			       "--backend", "mmap", NULL };
+			       "--region-mode", "mmap", NULL };
 	struct spawn sp = { .out = self->out, .pass_fd = -1 };
 	pid_t first = start_on_path(_metadata, self, NULL);
 	ino_t ino = inode_of(self->path);
@@ -218,7 +218,7 @@ TEST_F(sock, restart_after_kill)
 TEST_F(sock, foreign_listener_refused)
 {
 	const char *argv[] = { self->vshmd, "--control-socket", self->path,
-			       "--backend", "mmap", NULL };
+			       "--region-mode", "mmap", NULL };
 	struct spawn sp = { .out = self->out, .pass_fd = -1 };
 	int fd = bound_socket(self->path, 4);
 	ino_t ino = inode_of(self->path);
@@ -260,7 +260,7 @@ TEST_F(sock, creates_socket_directory)
 /* Proves: --listen-fd serves the VMM's socket at once (no polling) and leaves its path to the VMM. */
 TEST_F(sock, listen_fd)
 {
-	const char *argv[] = { self->vshmd, "--listen-fd", "3", "--backend",
+	const char *argv[] = { self->vshmd, "--listen-fd", "3", "--region-mode",
 			       "mmap", "--log-file", self->log, NULL };
 	int fd = bound_socket(self->path, 4);
 	struct spawn sp = { .pass_fd = fd };
@@ -282,7 +282,7 @@ TEST_F(sock, listen_fd)
 /* Proves: --listen-fd refuses an fd that is not a listening Unix stream socket. */
 TEST_F(sock, listen_fd_not_a_socket)
 {
-	const char *argv[] = { self->vshmd, "--listen-fd", "3", "--backend",
+	const char *argv[] = { self->vshmd, "--listen-fd", "3", "--region-mode",
 			       "mmap", NULL };
 	int fd = bound_socket(self->path, 0);	/* bound, not listening */
 	struct spawn sp = { .out = self->out, .pass_fd = fd };
@@ -301,18 +301,15 @@ TEST_F(sock, socket_activation)
 {
 	char listen_opt[128];
 	const char *argv[] = { SOCKET_ACTIVATE, listen_opt, self->vshmd,
-			       "--backend", "mmap", "--log-file", self->log,
+			       "--region-mode", "mmap", "--log-file", self->log,
 			       NULL };
 	struct spawn sp = { .out = self->out, .pass_fd = -1 };
 	pid_t pid;
-	int i;
 
 	if (access(SOCKET_ACTIVATE, X_OK))
 		SKIP(return, SOCKET_ACTIVATE " missing (Debian package systemd, scripts/install-deps)");
 	snprintf(listen_opt, sizeof(listen_opt), "--listen=%s", self->path);
-	pid = spawn(argv, &sp);
-	for (i = 0; i < 500 && !inode_of(self->path); i++)
-		usleep(10000);
+	pid = socket_activate(argv, &sp, self->path);
 	/* The first connection starts vshmd, which gets the socket as fd 3. */
 	EXPECT_TRUE(serves(self->path));
 	EXPECT_TRUE(file_has(self->log, "ready: control socket "));
@@ -328,18 +325,15 @@ TEST_F(sock, socket_activation_path_mismatch)
 	char listen_opt[128];
 	const char *argv[] = { SOCKET_ACTIVATE, listen_opt, self->vshmd,
 			       "--control-socket", "/tmp/elsewhere.sock",
-			       "--backend", "mmap", NULL };
+			       "--region-mode", "mmap", NULL };
 	struct spawn sp = { .out = self->out, .pass_fd = -1 };
 	struct vshm_client *c;
 	pid_t pid;
-	int i;
 
 	if (access(SOCKET_ACTIVATE, X_OK))
 		SKIP(return, SOCKET_ACTIVATE " missing (Debian package systemd, scripts/install-deps)");
 	snprintf(listen_opt, sizeof(listen_opt), "--listen=%s", self->path);
-	pid = spawn(argv, &sp);
-	for (i = 0; i < 500 && !inode_of(self->path); i++)
-		usleep(10000);
+	pid = socket_activate(argv, &sp, self->path);
 	EXPECT_NE(0, vshm_client_connect(self->path, 2000, &c, NULL));
 	EXPECT_EQ(1, wait_exit(pid, 5));
 	EXPECT_TRUE(file_has(self->out, "but --control-socket says /tmp/elsewhere.sock"));
@@ -387,7 +381,7 @@ TEST_F(sock, readiness_notification)
 TEST_F(sock, journal_priority_prefixes)
 {
 	const char *argv[] = { self->vshmd, "--control-socket", self->path,
-			       "--backend", "mmap", NULL };
+			       "--region-mode", "mmap", NULL };
 	struct spawn sp = { .out = self->out, .pass_fd = -1, .journal = true };
 	pid_t pid = spawn(argv, &sp);
 	int i;

@@ -8,7 +8,7 @@
  * installed kselftest tree keeps the programs a suite runs beside it),
  * else <test dir>/../../broker/vshmd (tests live in
  * $(OUT)/selftests/broker/, vshmd in $(OUT)/broker/).  The region
- * back-end is $VSHM_TEST_BACKEND, else kmod when /dev/vshm exists (in the
+ * mode is $VSHM_TEST_REGION_MODE, else kmod when /dev/vshm exists (in the
  * VM), else mmap (native runs).
  */
 #ifndef VSHM_BROKER_UTIL_H
@@ -62,9 +62,9 @@ struct tdev {
 	int region[4];		/* kmod region fds, -1 otherwise */
 };
 
-static inline const char *test_backend(void)
+static inline const char *test_region_mode(void)
 {
-	const char *b = getenv("VSHM_TEST_BACKEND");
+	const char *b = getenv("VSHM_TEST_REGION_MODE");
 
 	if (b && *b)
 		return b;
@@ -102,7 +102,7 @@ static inline void tools_path(char *out, size_t len, const char *tool)
 }
 
 /* Start vshmd with extra NULL-terminated arguments; 0 once HELLO worked. */
-static inline int broker_startv(struct broker *b, const char *backend,
+static inline int broker_startv(struct broker *b, const char *region_mode,
 				const char *const *extra)
 {
 	char vshmd[PATH_MAX];
@@ -119,8 +119,8 @@ static inline int broker_startv(struct broker *b, const char *backend,
 	argv[n++] = vshmd;
 	argv[n++] = "--control-socket";
 	argv[n++] = b->sock;
-	argv[n++] = "--backend";
-	argv[n++] = backend ? backend : test_backend();
+	argv[n++] = "--region-mode";
+	argv[n++] = region_mode ? region_mode : test_region_mode();
 	argv[n++] = "--log-file";
 	argv[n++] = b->log;
 	argv[n++] = "--log-level";
@@ -152,15 +152,33 @@ static inline int broker_startv(struct broker *b, const char *backend,
 	return -ETIMEDOUT;
 }
 
-static inline int broker_start(struct broker *b, const char *backend)
+static inline int broker_start(struct broker *b, const char *region_mode)
 {
-	return broker_startv(b, backend, NULL);
+	return broker_startv(b, region_mode, NULL);
 }
 
-/* SIGTERM the broker; its exit status (or -1 if killed by a signal). */
+/*
+ * Exit status of pid within timeout_s, -1 if a signal killed it, -2 if it
+ * hung (then it is killed and reaped).
+ */
+static inline int wait_exit(pid_t pid, int timeout_s)
+{
+	int i, status;
+
+	for (i = 0; i < timeout_s * 100; i++) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+		usleep(10000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	return -2;
+}
+
+/* SIGTERM the broker; its exit status (or -1 if killed by a signal or hung). */
 static inline int broker_stop(struct broker *b)
 {
-	int status = 0, i;
+	int ret;
 
 	if (b->c)
 		vshm_client_close(b->c);
@@ -168,20 +186,34 @@ static inline int broker_stop(struct broker *b)
 	if (b->pid <= 0)
 		return -1;
 	kill(b->pid, SIGTERM);
-	for (i = 0; i < 500; i++) {
-		if (waitpid(b->pid, &status, WNOHANG) == b->pid)
-			break;
-		usleep(10000);
-	}
-	if (i == 500) {
-		kill(b->pid, SIGKILL);
-		waitpid(b->pid, &status, 0);
-	}
+	ret = wait_exit(b->pid, 5);
 	b->pid = 0;
 	unlink(b->sock);
 	unlink(b->log);
 	rmdir(b->dir);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	return ret < 0 ? -1 : ret;
+}
+
+/*
+ * Poll and dispatch c for at most timeout_ms, or only while requests are
+ * in flight; a negative dispatch result at once, else the last one.
+ */
+static inline int client_pump(struct vshm_client *c, int timeout_ms,
+			      bool while_inflight, struct vshm_err *err)
+{
+	struct pollfd p = { .fd = vshm_client_fd(c) };
+	int ret = 0, i;
+
+	for (i = 0; i < timeout_ms / 10; i++) {
+		if (while_inflight && !vshm_client_inflight(c))
+			break;
+		p.events = vshm_client_events(c);
+		poll(&p, 1, 10);
+		ret = vshm_client_dispatch(c, err);
+		if (ret < 0)
+			return ret;
+	}
+	return ret;
 }
 
 /* Does the broker's log contain s? */

@@ -79,7 +79,7 @@ static int vmm_attach(struct vmm *v, int i, uint64_t ga)
 			return -errno;
 	} else if (v->mode == VSHM_CTL_REGIONS_VMM) {
 		/* The reservation gets the device's hole policy. */
-		int ret = vshm_region_create_flags(VSHM_BACKEND_MMAP, RSZ, v->max_maps,
+		int ret = vshm_region_create_flags(VSHM_REGION_MODE_MMAP, RSZ, v->max_maps,
 						   v->safe_holes ? VSHM_REGION_ZERO_HOLES : 0,
 						   &v->res[i]);
 
@@ -130,16 +130,16 @@ FIXTURE(vmm) {
 };
 
 FIXTURE_VARIANT(vmm) {
-	const char *backend;
+	const char *region_mode;
 	uint32_t mode;
 };
 
 FIXTURE_VARIANT_ADD(vmm, kmod) {
-	.backend = "kmod", .mode = VSHM_CTL_REGIONS_KMOD,
+	.region_mode = "kmod", .mode = VSHM_CTL_REGIONS_KMOD,
 };
 
 FIXTURE_VARIANT_ADD(vmm, forwarding) {
-	.backend = "vmm", .mode = VSHM_CTL_REGIONS_VMM,
+	.region_mode = "vmm", .mode = VSHM_CTL_REGIONS_VMM,
 };
 
 /* Register NDEV devices through the test VMM's own connection. */
@@ -181,14 +181,14 @@ static int add_devices(struct broker *b, struct vmm *v, struct tdev *t)
 	return 0;
 }
 
-static int start(struct _test_data_vmm *self, const char *backend,
+static int start(struct _test_data_vmm *self, const char *region_mode,
 		 const char *timeout, uint32_t max_maps)
 {
 	/* self->v.safe_holes is set by the test before it starts. */
 	const char *extra[] = { "--vmm-timeout", timeout, NULL };
 	int ret;
 
-	ret = broker_startv(&self->b, backend, extra);
+	ret = broker_startv(&self->b, region_mode, extra);
 	if (ret)
 		return ret;
 	self->fds_before_vmm = broker_fds(&self->b);
@@ -274,7 +274,7 @@ TEST_F(vmm, same_bytes_both_modes)
 
 	if (variant->mode == VSHM_CTL_REGIONS_KMOD && access("/dev/vshm", F_OK))
 		SKIP(return, "no /dev/vshm: the kmod variant runs in the VM");
-	ASSERT_EQ(0, start(self, variant->backend, "5000", 0));
+	ASSERT_EQ(0, start(self, variant->region_mode, "5000", 0));
 	ASSERT_EQ(variant->mode, self->v.mode);
 	view = self->v.view[0];
 	EXPECT_TRUE(faults_at(view + 4 * PG));
@@ -315,7 +315,7 @@ TEST_F(vmm, safe_holes_both_modes)
 	if (variant->mode == VSHM_CTL_REGIONS_KMOD && access("/dev/vshm", F_OK))
 		SKIP(return, "no /dev/vshm: the kmod variant runs in the VM");
 	self->v.safe_holes = true;
-	ASSERT_EQ(0, start(self, variant->backend, "5000", 0));
+	ASSERT_EQ(0, start(self, variant->region_mode, "5000", 0));
 	view = self->v.view[0];
 	EXPECT_FALSE(faults_at(view + 4 * PG));
 	EXPECT_EQ(0, view[4 * PG]);
@@ -345,13 +345,13 @@ TEST_F(vmm, safe_holes_both_modes)
  */
 TEST_F(vmm, vmm_fails_map)
 {
-	struct vshm_mapping m[4];
+	struct vshm_mapping_entry m[4];
 	uint8_t buf[8];
 	uint32_t total = 0;
 
 	if (variant->mode != VSHM_CTL_REGIONS_VMM)
 		SKIP(return, "forwarding mode only");
-	ASSERT_EQ(0, start(self, variant->backend, "5000", 2));
+	ASSERT_EQ(0, start(self, variant->region_mode, "5000", 2));
 	ASSERT_EQ(0, do_map(&self->t[0], 0, self->mfd, 0, 0, PG, 1));
 	ASSERT_EQ(0, do_map(&self->t[0], 0, self->mfd, 0, 2 * PG, PG, 1));
 	EXPECT_EQ(ENOSPC, do_map(&self->t[0], 0, self->mfd, 0, 4 * PG, PG, 1));
@@ -376,7 +376,7 @@ TEST_F(vmm, vmm_stops_answering)
 
 	if (variant->mode != VSHM_CTL_REGIONS_VMM)
 		SKIP(return, "forwarding mode only");
-	ASSERT_EQ(0, start(self, variant->backend, "300", 0));
+	ASSERT_EQ(0, start(self, variant->region_mode, "300", 0));
 	atomic_store(&self->v.paused, true);
 	put_mmap(p, 0, 0, 0, PG, 1);
 	ASSERT_EQ(0, send_frame(self->t[0].be, VSHM_VU_BACKEND_SHMEM_MAP,
@@ -402,7 +402,7 @@ TEST_F(vmm, unmap_while_map_pending)
 
 	if (variant->mode != VSHM_CTL_REGIONS_VMM)
 		SKIP(return, "forwarding mode only");
-	ASSERT_EQ(0, start(self, variant->backend, "5000", 0));
+	ASSERT_EQ(0, start(self, variant->region_mode, "5000", 0));
 	atomic_store(&self->v.paused, true);
 	put_mmap(p, 0, 0, 8 * PG, 2 * PG, 1);
 	ASSERT_EQ(0, send_frame(self->t[0].be, VSHM_VU_BACKEND_SHMEM_MAP,
@@ -437,7 +437,7 @@ TEST_F(vmm, reset_reaches_vmm)
 
 	if (variant->mode != VSHM_CTL_REGIONS_VMM)
 		SKIP(return, "forwarding mode only");
-	ASSERT_EQ(0, start(self, variant->backend, "5000", 0));
+	ASSERT_EQ(0, start(self, variant->region_mode, "5000", 0));
 	ASSERT_EQ(0, do_map(&self->t[0], 0, self->mfd, 0, 0, PG, 1));
 	ASSERT_EQ(0, do_map(&self->t[1], 0, self->mfd, 0, 0, PG, 1));
 	ASSERT_EQ(0, vshm_client_reset_device(self->b.c, self->t[0].id, NULL));
@@ -458,7 +458,7 @@ TEST_F(vmm, unowed_answer_closes_vmm)
 {
 	if (variant->mode != VSHM_CTL_REGIONS_VMM)
 		SKIP(return, "forwarding mode only");
-	ASSERT_EQ(0, start(self, variant->backend, "5000", 0));
+	ASSERT_EQ(0, start(self, variant->region_mode, "5000", 0));
 	atomic_store(&self->v.paused, true);
 	usleep(50000);	/* the loop thread is past its last dispatch */
 	ASSERT_EQ(0, vshm_client_answer(self->v.c, VSHM_CTL_VMM_MAP, 0, NULL, 0,
@@ -482,7 +482,7 @@ TEST_F(vmm, source_shrinks_before_vmm_maps)
 
 	if (variant->mode != VSHM_CTL_REGIONS_VMM)
 		SKIP(return, "forwarding mode only");
-	ASSERT_EQ(0, start(self, variant->backend, "5000", 0));
+	ASSERT_EQ(0, start(self, variant->region_mode, "5000", 0));
 	atomic_store(&self->v.paused, true);
 	put_mmap(p, 0, 8 * PG, 0, 8 * PG, 1);
 	ASSERT_EQ(0, send_frame(self->t[0].be, VSHM_VU_BACKEND_SHMEM_MAP,

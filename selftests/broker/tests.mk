@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
-# vshmd suites: each starts its own broker (mmap back-end natively, kmod in
+# vshmd suites: each starts its own broker (mmap region mode natively, kmod in
 # the VM, where /dev/vshm exists) and talks to it as a VMM and as back-ends.
 # broker_guest_test runs the reference VMM (build/out/tools/vshm-vmm) with
 # its KVM guest in both modes; it needs /dev/kvm, so it skips natively.

@@ -6,6 +6,18 @@
 n=0 pass=0 fail=0 skip=0
 log=$(mktemp /tmp/vshm-selftest-log.XXXXXX)
 
+# tap_plan N: the TAP header of a script that runs N checks.
+tap_plan() {
+	echo "TAP version 13"
+	echo "1..$1"
+}
+
+# tap_workdir NAME: work=a new directory under /tmp, removed on exit.
+tap_workdir() {
+	work=$(mktemp -d "/tmp/vshm-$1.XXXXXX")
+	trap 'rm -rf "$work"' EXIT
+}
+
 # check STATUS DESCRIPTION: 0 passes; otherwise the log's tail is shown.
 check() {
 	n=$((n + 1))

@@ -17,8 +17,7 @@ set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/selftests/common/tap.sh"
 
-echo "TAP version 13"
-echo "1..5"
+tap_plan 5
 
 dk=${VSHM_DEBUG_KERNEL:-}
 mods=${VSHM_DEBUG_MODULES:-}

@@ -16,7 +16,7 @@
 #  - vshmd started as root with --user/--group ends with those ids, no
 #    supplementary group, no capability in any set and no_new_privs; its
 #    control socket is for that group only; it refuses --user when not
-#    root; and it serves the demo scenario (mmap back-end).
+#    root; and it serves the demo scenario (mmap region mode).
 # The in-VM half (udev rule, /dev/vshm, the unit's sandbox) is
 # install_vm_test.sh.
 
@@ -24,7 +24,7 @@ set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 1
 export BUILD=${BUILD:-$top/build}
-. selftests/install/lib.sh
+. selftests/install/install_lib.sh
 
 work=$(mktemp -d /tmp/vshm-install.XXXXXX)
 pids=()
@@ -34,8 +34,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "TAP version 13"
-echo "1..18"
+tap_plan 18
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "# the install tests run as root (make check does)"
@@ -176,7 +175,7 @@ vshmctl=$BUILD/out/tools/vshmctl
 mkdir -p "$work/run"
 chmod 0755 "$work" "$work/run"	# only the socket's own mode decides
 sock=$work/run/control.sock
-"$vshmd" --control-socket "$sock" --backend mmap --user $nobody --group "$gid" \
+"$vshmd" --control-socket "$sock" --region-mode mmap --user $nobody --group "$gid" \
 	--log-file "$work/vshmd.log" &
 pid=$!
 pids+=("$pid")
@@ -207,7 +206,7 @@ check $? "it logs its identity and exits 0 on SIGTERM"
 
 # 15. --user by name, group from the passwd entry
 pw_gid=$(getent passwd nobody | cut -d: -f4)
-"$vshmd" --control-socket "$work/run/byname.sock" --backend mmap --user nobody \
+"$vshmd" --control-socket "$work/run/byname.sock" --region-mode mmap --user nobody \
 	--log-file "$work/byname.log" &
 pid=$!
 pids+=("$pid")
@@ -221,21 +220,17 @@ check $? "--user nobody takes the group of its passwd entry ($pw_gid)"
 # 16. not root: --user is refused, with a reason, before serving anything
 mkdir "$work/nobody" && chown $nobody "$work/nobody"
 setpriv --reuid $nobody --regid $nobody --clear-groups \
-	"$vshmd" --control-socket "$work/nobody/s.sock" --backend mmap --user $vmm --group $vmm \
+	"$vshmd" --control-socket "$work/nobody/s.sock" --region-mode mmap --user $vmm --group $vmm \
 	>"$log" 2>&1
 rc=$?
 [ $rc -eq 1 ] && grep -q 'need root' "$log"
 check $? "without root, --user fails (exit $rc, want 1) and says why"
 
 # 17. the demo scenario with vshmd dropping to $nobody:$gid
-cat >"$work/vshmd-as-user" <<EOS
-#!/bin/sh
-exec "$vshmd" "\$@" --user $nobody --group $gid
-EOS
-chmod +x "$work/vshmd-as-user"
-VSHMD=$work/vshmd-as-user "$BUILD/out/tools/vshm-vmm-sim" --backend mmap >"$log" 2>&1
+vshmd_wrapper "$work/vshmd-as-user" "$vshmd" --user $nobody --group $gid
+VSHMD=$work/vshmd-as-user "$BUILD/out/tools/vshm-vmm-sim" --region-mode mmap >"$log" 2>&1
 rc=$?
 grep -q "running as uid $nobody gid $gid" "$log" || rc=1
-check $rc "the demo scenario passes with vshmd running as $nobody:$gid (mmap back-end)"
+check $rc "the demo scenario passes with vshmd running as $nobody:$gid (mmap region mode)"
 
 totals

@@ -9,7 +9,7 @@
 #  - a non-root user in the kvm group (no other group) can open it, one
 #    outside cannot, and such a user runs vshmd and the whole demo;
 #  - vshmd started as root with --user/--group drops to them and serves
-#    the demo with the kmod back-end;
+#    the demo with the kmod region mode;
 #  - vshmd run as vshmd@.service specifies: its ExecStart line, user and
 #    group, Type=notify, the socket of vshmd@.socket (root:kvm 0660, here
 #    bound by vshmd itself), no capability, NoNewPrivileges,
@@ -23,7 +23,7 @@
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 1
-. selftests/install/lib.sh
+. selftests/install/install_lib.sh
 work=$1
 root=$work/root
 sandbox=$work/sandbox_exec
@@ -39,8 +39,7 @@ nogroup=$(getent group nogroup | cut -d: -f3)
 pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; rm -f "$log"' EXIT
 
-echo "TAP version 13"
-echo "1..12"
+tap_plan 12
 if [ -z "$gid" ]; then
 	echo "# no kvm group on this host: the rule's default group cannot be tested"
 	echo "# Totals: pass:0 fail:0 xfail:0 xpass:0 skip:1 error:0"
@@ -90,15 +89,15 @@ stat -c '%U:%G %a' /dev/vshm | grep -qx "root:kvm 660" || echo "# /dev/vshm not 
 check $? "uid $nobody in group kvm opens /dev/vshm read-write; in nogroup it cannot"
 
 # 5. the demo as a non-root member of kvm, VMM and vshmd alike
-as_user $nobody "$gid" env VSHMD="$vshmd" "$sim" --backend kmod >"$log" 2>&1
+as_user $nobody "$gid" env VSHMD="$vshmd" "$sim" --region-mode kmod >"$log" 2>&1
 rc=$?
 grep -q 'kmod (/dev/vshm)' "$log" || rc=1
-check $rc "uid $nobody gid kvm runs the installed vshmd and the demo passes (kmod back-end)"
+check $rc "uid $nobody gid kvm runs the installed vshmd and the demo passes (kmod region mode)"
 
 # 6-7. root with --user/--group
 mkdir -p /run/vshm-test && chmod 0755 /run/vshm-test
 sock=/run/vshm-test/control.sock
-"$vshmd" --control-socket "$sock" --backend kmod --user $nobody --group kvm \
+"$vshmd" --control-socket "$sock" --region-mode kmod --user $nobody --group kvm \
 	--log-file /run/vshm-test/vshmd.log &
 pid=$!
 pids+=("$pid")
@@ -113,12 +112,8 @@ grep -E '^(Uid|Gid|Groups|Cap...|NoNewPrivs):' "/proc/$pid/status" >"$log" 2>&1
 }
 check $? "root with --user $nobody --group kvm (kmod): ids, no capability, no_new_privs; a kvm VMM connects"
 kill -TERM "$pid"; wait "$pid"
-cat >"$work/vshmd-as-user" <<EOS
-#!/bin/sh
-exec "$vshmd" "\$@" --user $nobody --group kvm
-EOS
-chmod +x "$work/vshmd-as-user"
-VSHMD=$work/vshmd-as-user "$sim" --backend kmod >"$log" 2>&1
+vshmd_wrapper "$work/vshmd-as-user" "$vshmd" --user $nobody --group kvm
+VSHMD=$work/vshmd-as-user "$sim" --region-mode kmod >"$log" 2>&1
 rc=$?
 grep -q "running as uid $nobody gid $gid" "$log" || rc=1
 check $rc "the demo passes with vshmd started as root, running as $nobody:kvm (kmod)"
@@ -192,7 +187,7 @@ export LISTEN_FDS=1 LISTEN_PID=\$\$
 exec "$work/unit-sandbox" $cmd_passed
 EOS
 chmod +x "$work/vshmd-as-unit"
-VSHMD=$work/vshmd-as-unit "$sim" --backend kmod >"$log" 2>&1
+VSHMD=$work/vshmd-as-unit "$sim" --region-mode kmod >"$log" 2>&1
 rc=$?
 grep -q 'kmod (/dev/vshm)' "$log" && grep -q "running as uid $nobody gid $gid" "$log" || rc=1
 check $rc "vshmd run as the unit's ExecStart, in its sandbox, serves the demo (kmod)"

@@ -11,7 +11,7 @@
 #  - natively, `-c vshm/lib` runs that collection with TAP output, and a
 #    broker suite runs the vshmd and vshmctl installed beside it;
 #  - in a VM with vshm.ko loaded, the installed tree's run_kselftest.sh
-#    runs module suites of drivers/vshm and the library's kmod back-end.
+#    runs module suites of drivers/vshm and the library's kmod region mode.
 # The tree goes under $BUILD, which the VM sees (its /tmp is its own).
 
 set -u
@@ -24,8 +24,7 @@ tree=$BUILD/kselftest-install
 rm -rf "$tree"
 trap 'rm -rf "$tree"' EXIT
 
-echo "TAP version 13"
-echo "1..7"
+tap_plan 7
 
 { [ -f "$BUILD/kmod/vshm.ko" ] || make -s kmod; } >"$log" 2>&1 &&
 	make -s -C selftests install INSTALL_PATH="$tree" >>"$log" 2>&1
@@ -81,7 +80,7 @@ check $? "natively: a broker suite runs the installed vshmd and vshmctl"
 # In the VM: the module suites need vshm.ko loaded (VSHM_KO: the load test
 # unloads and reloads it).
 vm_tests="-t drivers/vshm:vshm_load_test -t drivers/vshm:vshm_ioctl_test
-	-t drivers/vshm:vshm_copy_test -t vshm/lib:backend_conformance_test"
+	-t drivers/vshm:vshm_copy_test -t vshm/lib:region_conformance_test"
 # shellcheck disable=SC2086 # one argument per word
 scripts/vm-run --timeout 900 --module "$BUILD/kmod/vshm.ko" -- \
 	env VSHM_KO="$BUILD/kmod/vshm.ko" "$tree/run_kselftest.sh" $vm_tests \
@@ -90,9 +89,9 @@ rc=$?
 tr -d '\r' <"$log" >"$log.vm" && mv "$log.vm" "$log"
 [ $rc -eq 0 ] && [ "$(grep -c '^ok [0-9]* selftests: ' "$log")" -eq 4 ] &&
 	! grep -q '^not ok' "$log"
-check $? "in the VM: run_kselftest.sh runs drivers/vshm and the kmod back-end (vm-run exit $rc)"
+check $? "in the VM: run_kselftest.sh runs drivers/vshm and the kmod region mode (vm-run exit $rc)"
 kmod_skips=$(grep -c '^ok [0-9]* selftests: drivers/vshm: .* # SKIP' "$log")
 [ "$kmod_skips" -eq 0 ] && ! grep -q '/dev/vshm is missing' "$log"
-check $? "in the VM: no drivers/vshm program skips as a whole ($kmod_skips did), the kmod back-end variants run"
+check $? "in the VM: no drivers/vshm program skips as a whole ($kmod_skips did), the kmod region mode variants run"
 
 totals

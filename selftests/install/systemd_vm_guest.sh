@@ -11,7 +11,7 @@
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 1
-. selftests/install/lib.sh
+. selftests/install/install_lib.sh
 work=$1
 units=/run/systemd/system
 
@@ -33,7 +33,7 @@ EOS
 	step notify <<EOS
 systemctl show -p Type -p ActiveState -p StatusText vshmd@vm1.service | tee $work/show
 grep -qx Type=notify $work/show && grep -qx ActiveState=active $work/show &&
-grep -qx 'StatusText=Serving $sock, .* back-end' $work/show
+grep -qx 'StatusText=Serving $sock, region mode .*' $work/show
 EOS
 	step journal <<EOS
 journalctl --no-pager -u vshmd@vm1.service -o verbose | grep -E '^ +(PRIORITY|MESSAGE)=' | tee $work/verbose
@@ -42,7 +42,7 @@ journalctl --no-pager -u vshmd@vm1.service -p info | grep -q 'info: ready' &&
 ! journalctl --no-pager -u vshmd@vm1.service -p warning | grep -q 'info: '
 EOS
 	step second <<EOS
-$BUILD/out/broker/vshmd --control-socket $sock --backend mmap
+$BUILD/out/broker/vshmd --control-socket $sock --region-mode mmap
 [ \$? = 1 ] && $vshmctl --socket $sock stats
 EOS
 	step restart <<EOS
@@ -84,8 +84,7 @@ timeout -k 10 300 unshare --pid --fork --kill-child --mount --mount-proc env con
 rc=$?
 echo "systemd exit status $rc" >>"$log"
 # After systemd's console lines (its shutdown), which go around $log.
-echo "TAP version 13"
-echo "1..8"
+tap_plan 8
 [ -f "$work/stop.rc" ]
 check $? "systemd runs as PID 1 of a PID namespace and the checks finish"
 result() { # NAME DESCRIPTION

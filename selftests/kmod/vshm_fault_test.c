@@ -57,10 +57,7 @@ FIXTURE_SETUP(fault)
 
 FIXTURE_TEARDOWN(fault)
 {
-	if (self->map)
-		munmap(self->map, NPAGES * P);
-	if (self->region >= 0)
-		close(self->region);
+	vt_drop_region(&self->region, &self->map, NPAGES * P);
 	close(self->a);
 	close(self->b);
 }
@@ -606,10 +603,7 @@ FIXTURE_SETUP(safe_holes)
 
 FIXTURE_TEARDOWN(safe_holes)
 {
-	if (self->map)
-		munmap(self->map, NPAGES * P);
-	if (self->region >= 0)
-		close(self->region);
+	vt_drop_region(&self->region, &self->map, NPAGES * P);
 	close(self->a);
 	close(self->b);
 }

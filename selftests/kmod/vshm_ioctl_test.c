@@ -335,10 +335,7 @@ FIXTURE_SETUP(region)
 
 FIXTURE_TEARDOWN(region)
 {
-	if (self->map)
-		munmap(self->map, NPAGES * P);
-	if (self->region >= 0)
-		close(self->region);
+	vt_drop_region(&self->region, &self->map, NPAGES * P);
 	close(self->a);
 	close(self->b);
 }

@@ -137,14 +137,8 @@ FIXTURE_TEARDOWN(kvm)
 		kg_vcpu_destroy(&self->vcpu);
 	if (self->have_vm)
 		kg_vm_destroy(&self->vm);
-	if (self->map)
-		munmap(self->map, NPAGES * P);
-	if (self->safe_map)
-		munmap(self->safe_map, NPAGES * P);
-	if (self->region >= 0)
-		close(self->region);
-	if (self->safe_region >= 0)
-		close(self->safe_region);
+	vt_drop_region(&self->region, &self->map, NPAGES * P);
+	vt_drop_region(&self->safe_region, &self->safe_map, NPAGES * P);
 	if (self->a >= 0)
 		close(self->a);
 }

@@ -64,10 +64,7 @@ FIXTURE_SETUP(life)
 
 FIXTURE_TEARDOWN(life)
 {
-	if (self->map)
-		munmap(self->map, NPAGES * P);
-	if (self->region >= 0)
-		close(self->region);
+	vt_drop_region(&self->region, &self->map, NPAGES * P);
 	if (self->a >= 0)
 		close(self->a);
 }
@@ -141,10 +138,7 @@ TEST_F(life, truncate_while_mapped)
 	ASSERT_EQ(0, vt_copy(buf, self->map, 8 * P));
 	EXPECT_EQ(-1, vt_check_byte(buf, 8 * P, 0));
 
-	munmap(self->map, NPAGES * P);
-	self->map = NULL;
-	close(self->region);
-	self->region = -1;
+	vt_drop_region(&self->region, &self->map, NPAGES * P);
 	close(self->a);
 	self->a = -1;
 	expect_released(_metadata, self);
@@ -222,10 +216,7 @@ TEST_F(life, close_memfd_while_mapped)
 
 	ASSERT_EQ(0, vt_unmap(self->region, 0, 8 * P));
 	EXPECT_EQ(SIGBUS, vt_peek64(self->map, &w));
-	munmap(self->map, NPAGES * P);
-	self->map = NULL;
-	close(self->region);
-	self->region = -1;
+	vt_drop_region(&self->region, &self->map, NPAGES * P);
 	expect_released(_metadata, self);
 }
 
@@ -271,10 +262,7 @@ TEST_F(life, close_region_while_mmaped)
  */
 TEST_F(life, close_everything)
 {
-	munmap(self->map, NPAGES * P);
-	self->map = NULL;
-	close(self->region);
-	self->region = -1;
+	vt_drop_region(&self->region, &self->map, NPAGES * P);
 	expect_released(_metadata, self);
 	EXPECT_EQ(0, fcntl(self->a, F_ADD_SEALS, F_SEAL_WRITE));
 

@@ -125,6 +125,20 @@ static inline void *vt_mmap(int region, size_t len, int prot, off_t off)
 	return p == MAP_FAILED ? NULL : p;
 }
 
+/*
+ * Unmap *map (len bytes) and close *region, each if set, and mark both
+ * gone: for teardowns, and for tests that drop the region before them.
+ */
+static inline void vt_drop_region(int *region, uint8_t **map, size_t len)
+{
+	if (*map)
+		munmap(*map, len);
+	*map = NULL;
+	if (*region >= 0)
+		close(*region);
+	*region = -1;
+}
+
 /* ---- pattern */
 
 static inline uint64_t vt_word(unsigned int seed, uint64_t off)

@@ -111,7 +111,7 @@ TEST_F(codec, layout_sizes_and_offsets)
 	EXPECT_EQ(128, sizeof(struct vshm_ctl_stats));
 	EXPECT_EQ(16, sizeof(struct vshm_ctl_device_entry));
 	EXPECT_EQ(16, sizeof(struct vshm_ctl_list_mappings));
-	EXPECT_EQ(32, sizeof(struct vshm_mapping));
+	EXPECT_EQ(32, sizeof(struct vshm_mapping_entry));
 }
 
 /* Proves SHMEM_MAP encodes byte-exactly: header fields, each u64 at its offset, padding zero whatever the struct held. */
@@ -379,7 +379,7 @@ TEST_F(codec, roundtrip_control)
 	struct vshm_ctl_list_mappings lm = { .dev_id = 4, .shmid = 2, .start = 1 };
 	struct {
 		struct vshm_ctl_list l;
-		struct vshm_mapping e[1];
+		struct vshm_mapping_entry e[1];
 	} maps = { { 2, 1 }, { { 4096, 8192, 0, 1, 0 } } };
 	struct {
 		struct vshm_ctl_hello h;

@@ -113,7 +113,7 @@ FIXTURE_SETUP(be)
 	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, self->sv));
 	ASSERT_EQ(0, vshm_chan_new(self->sv[0], VSHM_PROTO_BACKEND, VSHM_CHAN_OWN_FD, &self->ch));
 	ASSERT_EQ(0, vshm_chan_new(self->sv[1], VSHM_PROTO_BACKEND, VSHM_CHAN_OWN_FD, &self->fe.ch));
-	ASSERT_EQ(0, vshm_region_create(VSHM_BACKEND_MMAP, 64 * PG, 0, &self->fe.region));
+	ASSERT_EQ(0, vshm_region_create(VSHM_REGION_MODE_MMAP, 64 * PG, 0, &self->fe.region));
 	self->fe.guest = calloc(1, GUEST_SIZE);
 	ASSERT_NE(NULL, self->fe.guest);
 	ASSERT_EQ(0, pthread_create(&self->thread, NULL, frontend_main, &self->fe));
@@ -326,7 +326,7 @@ static void *broker_main(void *arg)
 		}
 		case VSHM_CTL_LIST_MAPPINGS: {
 			struct vshm_ctl_list l = { 3, 1 };
-			struct vshm_mapping e = { PG, PG, 0, 1, 0 };
+			struct vshm_mapping_entry e = { PG, PG, 0, 1, 0 };
 
 			memcpy(body, &l, sizeof(l));
 			memcpy(body + sizeof(l), &e, sizeof(e));
@@ -379,7 +379,7 @@ TEST_F(client, every_call)
 	int rfds[3], be = memfd_filled(PG, 0), fwd = memfd_filled(PG, 0), ram = memfd_filled(PG, 0);
 	struct vshm_ctl_ram_range range = { .guest_addr = 0, .size = PG };
 	struct vshm_ctl_device_entry devs[4];
-	struct vshm_mapping maps[4];
+	struct vshm_mapping_entry maps[4];
 	struct vshm_ctl_stats st;
 	uint32_t dev = 0, total = 0;
 

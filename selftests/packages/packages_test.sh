@@ -15,8 +15,8 @@
 #     group, starts vshmd on /dev/vshm, and vshm-tools' vshmctl reaches it;
 #  4. a VMM built out of the tree against libvshm-dev with
 #     `pkg-config --cflags --libs libvshm` (the demo's vshm-vmm-sim.c) runs
-#     the demo scenario with the installed vshmd, natively (mmap back-end)
-#     and in that VM (kmod back-end);
+#     the demo scenario with the installed vshmd, natively (mmap region mode)
+#     and in that VM (kmod region mode);
 #  5. `apt-get purge` of the five packages leaves no file behind: the
 #     root's file list equals the one before the install, apart from apt's
 #     caches and logs and what the packages apt pulled in (dkms) own.
@@ -45,8 +45,7 @@ work=$BUILD/packages
 version=$(cat VERSION)
 packages="vshm-dkms vshmd vshm-tools libvshm1 libvshm-dev"
 
-echo "TAP version 13"
-echo "1..5"
+tap_plan 5
 
 bail() {
 	echo "Bail out! $*"
@@ -112,7 +111,7 @@ check $? "apt-get install of the five packages: DKMS builds and installs vshm.ko
 		\$(pkg-config --cflags --libs libvshm libdrm)" &&
 	in_new ldd /var/tmp/vmm-sim | tee "$work/demo-ldd" &&
 	grep -q 'libvshm.so.1 => /.*/x86_64-linux-gnu/libvshm.so.1' "$work/demo-ldd" &&
-	in_new env VSHMD=/usr/sbin/vshmd /var/tmp/vmm-sim --backend mmap
+	in_new env VSHMD=/usr/sbin/vshmd /var/tmp/vmm-sim --region-mode mmap
 } >"$work/demo-native.log" 2>&1
 demo_native=$?
 

@@ -70,8 +70,8 @@ for _ in $(seq 100); do [ -S "$root$sock" ] && break; sleep 0.2; done
 } >>"$out/3.log" 2>&1
 result 3 $?
 
-# 4. the demo VMM built against libvshm-dev, kmod back-end
-as_unit env VSHMD=/usr/sbin/vshmd TMPDIR=/tmp /var/tmp/vmm-sim --backend kmod >"$out/4.log" 2>&1
+# 4. the demo VMM built against libvshm-dev, kmod region mode
+as_unit env VSHMD=/usr/sbin/vshmd TMPDIR=/tmp /var/tmp/vmm-sim --region-mode kmod >"$out/4.log" 2>&1
 rc=$?
 grep -q 'kmod (/dev/vshm)' "$out/4.log" || rc=1
 result 4 $rc

@@ -4,7 +4,7 @@
  * accelerator and this program plays the guest over the qtest protocol
  * (PCI config cycles on ports 0xcf8/0xcfc, memory reads and writes).
  *
- * It starts vshmd (kmod back-end: /dev/vshm must exist), a separate
+ * It starts vshmd (kmod region mode: /dev/vshm must exist), a separate
  * vhost-user back-end process built on libvshm's back-end API, and QEMU
  * from $VSHM_QEMU with the device.  The back-end maps memfds into the
  * region with SHMEM_MAP; the "guest" programs the BAR and reads and
@@ -510,7 +510,7 @@ int main(void)
 	ksft_set_plan(13);
 
 	if (broker_start(&r.b, "kmod"))
-		ksft_exit_fail_msg("vshmd did not start with the kmod back-end\n");
+		ksft_exit_fail_msg("vshmd did not start with the kmod region mode\n");
 	snprintf(r.dir, sizeof(r.dir), "%s", r.b.dir);
 	snprintf(r.be_sock, sizeof(r.be_sock), "%s/be.sock", r.dir);
 	snprintf(r.qt_sock, sizeof(r.qt_sock), "%s/qtest.sock", r.dir);

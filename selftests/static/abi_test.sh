@@ -13,12 +13,10 @@ set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 1
 . selftests/common/tap.sh
-work=$(mktemp -d /tmp/vshm-abi.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+tap_workdir abi
 version=$(cat VERSION)
 
-echo "TAP version 13"
-echo "1..5"
+tap_plan 5
 
 make -s -C userspace/lib abi-check OUT="$work/out" >"$log" 2>&1
 check $? "libvshm.so matches the ABI baseline"

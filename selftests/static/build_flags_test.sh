@@ -15,11 +15,9 @@ set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 1
 . selftests/common/tap.sh
-work=$(mktemp -d /tmp/vshm-buildflags.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+tap_workdir buildflags
 
-echo "TAP version 13"
-echo "1..6"
+tap_plan 6
 
 # 1-2. Debian's flags, as dpkg-buildpackage exports them.
 out=$work/dpkg

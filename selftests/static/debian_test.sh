@@ -14,8 +14,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 1
 . selftests/common/tap.sh
 
-echo "TAP version 13"
-echo "1..2"
+tap_plan 2
 
 changelog=$(dpkg-parsechangelog -l debian/changelog -S Version 2>"$log")
 upstream=${changelog%-*}

@@ -15,11 +15,9 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 1
 . selftests/common/tap.sh
 
-work=$(mktemp -d /tmp/vshm-docs.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+tap_workdir docs
 
-echo "TAP version 13"
-echo "1..4"
+tap_plan 4
 
 if ! command -v sphinx-build >/dev/null; then
 	echo "# sphinx-build missing: scripts/install-deps installs python3-sphinx"

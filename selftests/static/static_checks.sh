@@ -15,8 +15,7 @@ tools=$(scripts/kernel-tools) || exit 1
 
 shopt -s nullglob
 sources=(kmod/*.c kmod/*.h kmod/probes/*.c include/uapi/linux/vshm.h)
-echo "TAP version 13"
-echo "1..4"
+tap_plan 4
 
 "$tools/scripts/checkpatch.pl" --no-tree --strict --terse --show-types -f "${sources[@]}" \
 	2>&1 | grep -E 'ERROR|WARNING|CHECK' >"$log"

@@ -14,8 +14,7 @@ warn_ko=${BUILD:-$top/build}/out/kmod-warn/vshm_selftest_warn.ko
 added=$(mktemp /tmp/vm-run-test.XXXXXX)
 trap 'rm -f "$added"' EXIT
 
-echo "TAP version 13"
-echo "1..5"
+tap_plan 5
 
 echo "payload $$" >"$added"
 "$vm_run" --timeout 120 --add "$added" -- \

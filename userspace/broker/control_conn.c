@@ -178,7 +178,7 @@ static int do_hello(struct vshmd *d, struct vd_ctl_conn *c, const void *p,
 		.version = VSHM_CTL_VERSION,
 		.features = h.features &
 			    (VSHM_CTL_FEAT_BROKER_INFO |
-			     (d->backend == VSHM_BACKEND_KMOD ? VSHM_CTL_FEAT_KMOD :
+			     (d->region_mode == VSHM_REGION_MODE_KMOD ? VSHM_CTL_FEAT_KMOD :
 			      vd_vmm_mode(d) ? VSHM_CTL_FEAT_VMM_MAPS : 0)),
 	};
 	*len = sizeof(out->h);
@@ -231,7 +231,7 @@ static void do_add_device(struct vshmd *d, struct vd_ctl_conn *c,
 	}
 	rep.dev_id = dev->id;
 	rep.nregions = dev->nregions;
-	rep.region_mode = d->backend == VSHM_BACKEND_KMOD ? VSHM_CTL_REGIONS_KMOD :
+	rep.region_mode = d->region_mode == VSHM_REGION_MODE_KMOD ? VSHM_CTL_REGIONS_KMOD :
 			  vd_vmm_mode(d) ? VSHM_CTL_REGIONS_VMM :
 			  VSHM_CTL_REGIONS_BROKER;
 	dev->added_by = c->id;
@@ -274,7 +274,7 @@ static void do_get_region(struct vshmd *d, struct vd_ctl_conn *c, const void *p)
 	}
 	fd = vshm_region_fd(reg->r);
 	if (fd < 0) {
-		/* mmap back-end: the region lives in the broker, there is no fd. */
+		/* mmap region mode: the region lives in the broker, there is no fd. */
 		reply(d, c, VSHM_CTL_GET_REGION, ENODEV, NULL, 0, NULL, 0);
 		return;
 	}
@@ -386,7 +386,7 @@ static void do_list_mappings(struct vshmd *d, struct vd_ctl_conn *c,
 			     const void *p)
 {
 	struct vshm_ctl_list_mappings req;
-	struct vshm_mapping *e;
+	struct vshm_mapping_entry *e;
 	struct vshm_ctl_list *l;
 	struct vd_region *reg;
 	uint8_t *body = d->buf;
@@ -394,7 +394,7 @@ static void do_list_mappings(struct vshmd *d, struct vd_ctl_conn *c,
 	int ret = 0;
 
 	_Static_assert(sizeof(struct vshm_ctl_list) +
-		       VSHM_CTL_MAX_MAPPINGS * sizeof(struct vshm_mapping) <=
+		       VSHM_CTL_MAX_MAPPINGS * sizeof(struct vshm_mapping_entry) <=
 		       VSHM_MEM_DATA_MAX, "the list fits the buffer");
 	memcpy(&req, p, sizeof(req));
 	reg = find_region(d, req.dev_id, req.shmid, &ret);
@@ -403,10 +403,10 @@ static void do_list_mappings(struct vshmd *d, struct vd_ctl_conn *c,
 		return;
 	}
 	l = (struct vshm_ctl_list *)body;
-	e = (struct vshm_mapping *)(body + sizeof(*l));
+	e = (struct vshm_mapping_entry *)(body + sizeof(*l));
 	*l = (struct vshm_ctl_list){ .total = reg->nmaps };
 	for (i = req.start; i < reg->nmaps && l->count < VSHM_CTL_MAX_MAPPINGS; i++)
-		e[l->count++] = (struct vshm_mapping){
+		e[l->count++] = (struct vshm_mapping_entry){
 			.shm_offset = reg->maps[i].shm_offset,
 			.len = reg->maps[i].len,
 			.fd_offset = reg->maps[i].fd_offset,

@@ -143,7 +143,7 @@ int vd_device_add(struct vshmd *d, uint32_t flags, const uint64_t *sizes,
 	for (i = 0; i < nregions; i++) {
 		if (!sizes[i])
 			continue;
-		ret = vshm_region_create_flags(d->backend, sizes[i],
+		ret = vshm_region_create_flags(d->region_mode, sizes[i],
 					       d->opt.max_mappings,
 					       flags & VSHM_CTL_DEV_STRICT_HOLES ?
 					       VSHM_REGION_STRICT_HOLES : 0,

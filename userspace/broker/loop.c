@@ -192,9 +192,9 @@ int vd_loop_run(struct vshmd *d)
 	struct epoll_event ev[VD_MAX_EVENTS];
 	int n, i;
 
-	vd_log(d, VD_LOG_INFO, "ready: control socket %s, %s back-end",
+	vd_log(d, VD_LOG_INFO, "ready: control socket %s, region mode %s",
 	       d->listen.name,
-	       d->backend == VSHM_BACKEND_KMOD ? "kmod" :
+	       d->region_mode == VSHM_REGION_MODE_KMOD ? "kmod" :
 	       vd_vmm_mode(d) ? "vmm (forwarding)" : "mmap");
 	while (!d->stopping) {
 		n = epoll_wait(d->epfd, ev, VD_MAX_EVENTS, -1);

@@ -182,7 +182,7 @@ int vd_privs_drop(struct vshmd *d, const struct vd_privs *p)
 	vd_log(d, VD_LOG_INFO, "running as uid %u gid %u, no capabilities, no_new_privs",
 	       uid, gid);
 	/* Regions are created through /dev/vshm later: say now if that will fail. */
-	if (d->backend == VSHM_BACKEND_KMOD) {
+	if (d->region_mode == VSHM_REGION_MODE_KMOD) {
 		fd = open(VSHM_DEVICE_PATH, O_RDWR | O_CLOEXEC);
 		if (fd < 0)
 			vd_log(d, VD_LOG_WARN, "uid %u gid %u cannot open %s (%s): regions cannot be created until it can (udev rule, --group)",

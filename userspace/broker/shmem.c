@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * SHMEM_MAP and SHMEM_UNMAP: every rule is checked here before anything is
- * executed, then the region back-end (which checks again) does the work.
+ * executed, then the region mode (which checks again) does the work.
  * The broker keeps its own table of each region's mappings: for overlap
  * and exact-unmap checks and for LIST_MAPPINGS.  (Copies are safe against
- * truncated sources on both back-ends: libvshm's mmap back-end copies
+ * truncated sources on both region modes: libvshm's mmap region mode copies
  * memfds with pread/pwrite on its own handle of each source.)
  *
  * Reply codes (positive errno, REPLY_ACK semantics):
@@ -195,7 +195,7 @@ int vd_shmem_map(struct vshmd *d, struct vd_device *dev,
 	}
 	ret = vshm_region_map(reg->r, fd, m->fd_offset, m->shm_offset, m->len,
 			      writable ? VSHM_REGION_WRITE : 0);
-	/* mmap back-end: out of fds for the source handle */
+	/* mmap region mode: out of fds for the source handle */
 	if (ret == -EMFILE || ret == -ENFILE)
 		return -ENOSPC;
 	if (ret)

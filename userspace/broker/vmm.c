@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Forwarding mode (--backend vmm, no /dev/vshm): the broker validates
+ * Forwarding mode (--region-mode vmm, no /dev/vshm): the broker validates
  * every SHMEM_MAP / SHMEM_UNMAP and keeps the table as in the other modes,
  * but the mapping itself happens in the VMM, which holds the guest-visible
  * reservation.  Each approved operation goes to the control connection that
@@ -32,7 +32,7 @@
 
 bool vd_vmm_mode(const struct vshmd *d)
 {
-	return d->backend == VSHM_BACKEND_TABLE;
+	return d->region_mode == VSHM_REGION_MODE_TABLE;
 }
 
 /* Send one request to the device's VMM and owe its answer. */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * vshmd: the vshm broker.  Parses the options, picks the region back-end,
+ * vshmd: the vshm broker.  Parses the options, picks the region mode,
  * opens the control socket and runs the loop.  See vshmd(8) and
  * Documentation/broker.rst.
  */
@@ -30,9 +30,10 @@ static void usage(FILE *f)
 		"  --listen-fd N          serve the listening socket the VMM passed\n"
 		"                         as fd N instead (systemd socket activation\n"
 		"                         needs neither option)\n"
-		"  --backend B            kmod, vmm, mmap or auto (default auto: kmod\n"
+		"  --region-mode M        kmod, vmm, mmap or auto (default auto: kmod\n"
 		"                         when /dev/vshm exists, else mmap); vmm: no\n"
 		"                         module, the VMM maps what vshmd approves\n"
+		"                         (--backend: its deprecated name)\n"
 		"  --vmm-timeout MS       vmm: close a VMM that leaves a request\n"
 		"                         unanswered this long (default 5000)\n"
 		"  --wait-device SECONDS  wait this long for /dev/vshm to appear\n"
@@ -71,17 +72,17 @@ static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 }
 
 enum {
-	OPT_SOCKET = 256, OPT_BACKEND, OPT_WAIT, OPT_MAX_DEVICES,
+	OPT_SOCKET = 256, OPT_REGION_MODE, OPT_WAIT, OPT_MAX_DEVICES,
 	OPT_MAX_MAPPINGS, OPT_MAX_INFLIGHT, OPT_MAX_RATE, OPT_MAX_CLIENTS,
 	OPT_LOG_LEVEL, OPT_LOG_FILE, OPT_MAX_SOBJS, OPT_USER, OPT_GROUP,
-	OPT_VMM_TIMEOUT, OPT_LISTEN_FD, OPT_VERSION,
+	OPT_VMM_TIMEOUT, OPT_LISTEN_FD, OPT_VERSION, OPT_BACKEND_DEPRECATED,
 };
 
 static int parse_options(struct vd_options *o, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "control-socket", required_argument, NULL, OPT_SOCKET },
-		{ "backend", required_argument, NULL, OPT_BACKEND },
+		{ "region-mode", required_argument, NULL, OPT_REGION_MODE },
 		{ "wait-device", required_argument, NULL, OPT_WAIT },
 		{ "max-devices", required_argument, NULL, OPT_MAX_DEVICES },
 		{ "max-mappings", required_argument, NULL, OPT_MAX_MAPPINGS },
@@ -96,6 +97,7 @@ static int parse_options(struct vd_options *o, int argc, char **argv)
 		{ "vmm-timeout", required_argument, NULL, OPT_VMM_TIMEOUT },
 		{ "listen-fd", required_argument, NULL, OPT_LISTEN_FD },
 		{ "version", no_argument, NULL, OPT_VERSION },
+		{ "backend", required_argument, NULL, OPT_BACKEND_DEPRECATED },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -103,7 +105,7 @@ static int parse_options(struct vd_options *o, int argc, char **argv)
 	int c;
 
 	*o = (struct vd_options){
-		.backend = VSHM_BACKEND_AUTO,
+		.region_mode = VSHM_REGION_MODE_AUTO,
 		.max_devices = 64,
 		.max_mappings = 4096,
 		.max_inflight = 1u << 20,
@@ -121,15 +123,18 @@ static int parse_options(struct vd_options *o, int argc, char **argv)
 		case OPT_SOCKET:
 			o->control_socket = optarg;
 			break;
-		case OPT_BACKEND:
+		case OPT_BACKEND_DEPRECATED:
+			fprintf(stderr, "vshmd: warning: --backend is deprecated, use --region-mode\n");
+			__attribute__((fallthrough));
+		case OPT_REGION_MODE:
 			if (!strcmp(optarg, "kmod"))
-				o->backend = VSHM_BACKEND_KMOD;
+				o->region_mode = VSHM_REGION_MODE_KMOD;
 			else if (!strcmp(optarg, "mmap"))
-				o->backend = VSHM_BACKEND_MMAP;
+				o->region_mode = VSHM_REGION_MODE_MMAP;
 			else if (!strcmp(optarg, "vmm"))
-				o->backend = VSHM_BACKEND_TABLE;
+				o->region_mode = VSHM_REGION_MODE_TABLE;
 			else if (!strcmp(optarg, "auto"))
-				o->backend = VSHM_BACKEND_AUTO;
+				o->region_mode = VSHM_REGION_MODE_AUTO;
 			else
 				bad = 1;
 			break;
@@ -211,14 +216,14 @@ static int parse_options(struct vd_options *o, int argc, char **argv)
 }
 
 /* Decide between kmod and mmap, waiting for /dev/vshm if asked. */
-static int pick_backend(struct vshmd *d)
+static int pick_region_mode(struct vshmd *d)
 {
 	char node[PATH_MAX];
 	int ret;
 
-	if (d->opt.backend == VSHM_BACKEND_MMAP ||
-	    d->opt.backend == VSHM_BACKEND_TABLE) {
-		d->backend = d->opt.backend;
+	if (d->opt.region_mode == VSHM_REGION_MODE_MMAP ||
+	    d->opt.region_mode == VSHM_REGION_MODE_TABLE) {
+		d->region_mode = d->opt.region_mode;
 		return 0;
 	}
 	ret = vd_udev_find(d, d->opt.wait_device, node, sizeof(node));
@@ -226,23 +231,23 @@ static int pick_backend(struct vshmd *d)
 		if (strcmp(node, VSHM_DEVICE_PATH))
 			vd_log(d, VD_LOG_WARN, "vshm device node is %s; regions are created through %s",
 			       node, VSHM_DEVICE_PATH);
-		d->backend = VSHM_BACKEND_KMOD;
+		d->region_mode = VSHM_REGION_MODE_KMOD;
 		return 0;
 	}
 	if (ret == -EINTR)
 		return ret;
-	if (d->opt.backend == VSHM_BACKEND_KMOD) {
-		vd_log(d, VD_LOG_ERR, "--backend kmod: no %s (%s)", VSHM_DEVICE_PATH,
+	if (d->opt.region_mode == VSHM_REGION_MODE_KMOD) {
+		vd_log(d, VD_LOG_ERR, "--region-mode kmod: no %s (%s)", VSHM_DEVICE_PATH,
 		       strerror(-ret));
 		return ret;
 	}
-	vd_log(d, VD_LOG_INFO, "auto: no %s (%s): using the mmap back-end",
+	vd_log(d, VD_LOG_INFO, "auto: no %s (%s): using the mmap region mode",
 	       VSHM_DEVICE_PATH, strerror(-ret));
-	d->backend = VSHM_BACKEND_MMAP;
+	d->region_mode = VSHM_REGION_MODE_MMAP;
 	return 0;
 }
 
-/* Room for an fd per mapping (mmap back-end) and per device. */
+/* Room for an fd per mapping (mmap region mode) and per device. */
 static void raise_fd_limit(void)
 {
 	struct rlimit rl;
@@ -262,10 +267,10 @@ static void notify_ready(struct vshmd *d)
 {
 	int ret;
 
-	ret = sd_notifyf(0, "READY=1\nSTATUS=Serving %s, %s back-end\nMAINPID=%d",
+	ret = sd_notifyf(0, "READY=1\nSTATUS=Serving %s, region mode %s\nMAINPID=%d",
 			 d->listen.name,
-			 d->backend == VSHM_BACKEND_KMOD ? "kmod" :
-			 d->backend == VSHM_BACKEND_TABLE ? "vmm" : "mmap",
+			 d->region_mode == VSHM_REGION_MODE_KMOD ? "kmod" :
+			 d->region_mode == VSHM_REGION_MODE_TABLE ? "vmm" : "mmap",
 			 (int)getpid());
 	if (ret < 0)
 		vd_log(d, VD_LOG_WARN, "sd_notify READY=1: %s", strerror(-ret));
@@ -321,7 +326,7 @@ int main(int argc, char **argv)
 		vd_log(&d, VD_LOG_ERR, "event loop: %s", strerror(-ret));
 		goto out;
 	}
-	ret = pick_backend(&d);
+	ret = pick_region_mode(&d);
 	if (ret == -EINTR) {
 		ret = 0;
 		goto out;

@@ -107,7 +107,7 @@ struct vd_region {
 #define VD_FWD_MAX_PENDING	64u
 
 /*
- * Forwarding mode (--backend vmm): the one SHMEM_MAP / SHMEM_UNMAP of a
+ * Forwarding mode (--region-mode vmm): the one SHMEM_MAP / SHMEM_UNMAP of a
  * device that waits for its VMM.  The device's channel is not read
  * meanwhile, so its operations reach the VMM one at a time, in order.
  */
@@ -182,7 +182,7 @@ struct vd_ram {
 struct vd_options {
 	const char *control_socket;
 	int listen_fd;		/* --listen-fd, -1: none */
-	enum vshm_backend_type backend;
+	enum vshm_region_mode region_mode;
 	int wait_device;	/* seconds, 0: do not wait */
 	uint32_t max_devices;
 	uint32_t max_mappings;	/* per device */
@@ -212,7 +212,7 @@ struct vd_listen {
 
 struct vshmd {
 	struct vd_options opt;
-	enum vshm_backend_type backend;	/* in use: KMOD, MMAP or TABLE (--backend vmm) */
+	enum vshm_region_mode region_mode;	/* in use: KMOD, MMAP or TABLE (--region-mode vmm) */
 	int epfd;
 	struct vd_watch sig_w, timer_w, listen_w;
 	struct vd_listen listen;

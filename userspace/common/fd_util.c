@@ -8,6 +8,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../lib/scm_rights.h"
+
 int count_dir_entries(const char *path)
 {
 	struct dirent *e;
@@ -60,10 +62,7 @@ fail:
 int send_with_fds(int sock, const struct iovec *iov, int niov,
 		  const int *fds, int nfds)
 {
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(SEND_FDS_MAX * sizeof(int))];
-	} cbuf;
+	VSHMI_SCM_BUF(cbuf, SEND_FDS_MAX);
 	struct msghdr mh = { .msg_iov = (struct iovec *)iov, .msg_iovlen = niov };
 	size_t total = 0;
 	ssize_t n;
@@ -73,18 +72,7 @@ int send_with_fds(int sock, const struct iovec *iov, int niov,
 		errno = EINVAL;
 		return -1;
 	}
-	if (nfds) {
-		struct cmsghdr *c;
-
-		memset(&cbuf, 0, sizeof(cbuf));
-		mh.msg_control = cbuf.buf;
-		mh.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
-		c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
-		memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
-	}
+	vshmi_scm_attach(&mh, cbuf.buf, fds, nfds);
 	for (i = 0; i < niov; i++)
 		total += iov[i].iov_len;
 	do {

@@ -312,9 +312,8 @@ int vshm_client_stats(struct vshm_client *c, uint32_t dev_id,
 	return ret;
 }
 
-/* Copy a list reply's entries out. */
-static ssize_t list_out(const void *body, void *out, size_t esize, size_t max,
-			uint32_t *total)
+ssize_t vshmi_client_list_out(const void *body, void *out, size_t esize,
+			      size_t max, uint32_t *total)
 {
 	struct vshm_ctl_list l;
 	size_t n;
@@ -339,12 +338,12 @@ ssize_t vshm_client_list_devices(struct vshm_client *c,
 	ret = call(c, VSHM_CTL_LIST_DEVICES, NULL, 0, NULL, 0, &body, &len, err);
 	if (ret)
 		return ret;
-	return list_out(body, out, sizeof(*out), max, total);
+	return vshmi_client_list_out(body, out, sizeof(*out), max, total);
 }
 
 ssize_t vshm_client_list_mappings(struct vshm_client *c, uint32_t dev_id,
 				  uint32_t shmid, uint32_t start,
-				  struct vshm_mapping *out, size_t max,
+				  struct vshm_mapping_entry *out, size_t max,
 				  uint32_t *total, struct vshm_err *err)
 {
 	struct vshm_ctl_list_mappings req = {
@@ -358,5 +357,5 @@ ssize_t vshm_client_list_mappings(struct vshm_client *c, uint32_t dev_id,
 		   &len, err);
 	if (ret)
 		return ret;
-	return list_out(body, out, sizeof(*out), max, total);
+	return vshmi_client_list_out(body, out, sizeof(*out), max, total);
 }

@@ -26,9 +26,8 @@ static ssize_t list_call(struct vshm_client *c, uint32_t request,
 			 size_t esize, size_t max, uint32_t *total,
 			 struct vshm_err *err)
 {
-	struct vshm_ctl_list l;
 	const void *body;
-	size_t len, n;
+	size_t len;
 	int ret;
 
 	if (!(c->features & VSHM_CTL_FEAT_BROKER_INFO))
@@ -40,13 +39,7 @@ static ssize_t list_call(struct vshm_client *c, uint32_t request,
 	if (ret)
 		return ret;
 	/* The decoder checked count against the body's length. */
-	memcpy(&l, body, sizeof(l));
-	n = l.count < max ? l.count : max;
-	if (n)
-		memcpy(out, (const uint8_t *)body + sizeof(l), n * esize);
-	if (total)
-		*total = l.total;
-	return n;
+	return vshmi_client_list_out(body, out, esize, max, total);
 }
 
 ssize_t vshm_client_list_regions(struct vshm_client *c, uint32_t dev_id,

@@ -60,6 +60,13 @@ int vshmi_client_call(struct vshm_client *c, uint32_t request,
 		      const void *payload, size_t plen, const int *fds,
 		      unsigned int nfds, const void **body, size_t *len,
 		      struct vshm_err *err);
+/*
+ * Copy up to max entries of esize bytes out of a list reply's body (a
+ * struct vshm_ctl_list, then its entries); its total into *total if not
+ * NULL.  Returns the number copied.
+ */
+ssize_t vshmi_client_list_out(const void *body, void *out, size_t esize,
+			      size_t max, uint32_t *total);
 /* Describe a connection failure code in err (may be NULL). */
 void vshmi_client_error(struct vshm_client *c, int code, struct vshm_err *err);
 

@@ -48,6 +48,23 @@ int vshm_msg_append(struct vshm_msg *msg, const void *data, size_t len)
 	return 0;
 }
 
+int vshmi_check_region_sizes(const uint8_t *p, unsigned int n,
+			     const char *name, struct vshm_err *err)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		uint64_t sz = vshmi_get64(p + 8 * i);
+
+		if (sz % VSHM_PAGE_SIZE)
+			return vshmi_fail(err, VSHM_EFIELD,
+					  "%s: size of shmid %u is %llu, not a multiple of %u",
+					  name, i, (unsigned long long)sz,
+					  VSHM_PAGE_SIZE);
+	}
+	return 0;
+}
+
 int vshm_msg_add_fd(struct vshm_msg *msg, int fd)
 {
 	if (fd < 0)
@@ -191,7 +208,6 @@ static int check_shmem_config(const struct vshm_msg *msg, const char *name,
 			      struct vshm_err *err)
 {
 	uint32_t n = vshmi_get32(msg->payload);
-	unsigned int i;
 	int ret;
 
 	ret = vshmi_check_zero(msg->payload + 4, 4, name, "padding", err);
@@ -201,16 +217,7 @@ static int check_shmem_config(const struct vshm_msg *msg, const char *name,
 		return vshmi_fail(err, VSHM_EFIELD,
 				  "%s reply: nregions %u is above %u", name, n,
 				  VSHM_MAX_SHMIDS);
-	for (i = 0; i < VSHM_MAX_SHMIDS; i++) {
-		uint64_t sz = vshmi_get64(msg->payload + 8 + 8 * i);
-
-		if (sz % VSHM_PAGE_SIZE)
-			return vshmi_fail(err, VSHM_EFIELD,
-					  "%s reply: memory_sizes[%u] = %llu is not a multiple of %u",
-					  name, i, (unsigned long long)sz,
-					  VSHM_PAGE_SIZE);
-	}
-	return 0;
+	return vshmi_check_region_sizes(msg->payload + 8, VSHM_MAX_SHMIDS, name, err);
 }
 
 #define SPEC(n, lo, hi, fmin, fmax, chk) \
@@ -555,16 +562,29 @@ int vshmi_expect(const struct vshm_msg *msg, enum vshm_proto proto,
 	return vshm_msg_check(proto, msg, err);
 }
 
+/*
+ * vshmi_expect() for a back-end request that one decoder takes in several
+ * kinds, first..last: the message's own kind if it is one of them, else
+ * first (which then fails, naming first).
+ */
+static int expect_backend_req(const struct vshm_msg *msg, uint32_t first,
+			      uint32_t last, struct vshm_err *err)
+{
+	uint32_t req = msg->hdr.request;
+
+	if (req < first || req > last)
+		req = first;
+	return vshmi_expect(msg, VSHM_PROTO_BACKEND, req, false, err);
+}
+
 int vshm_decode_mmap(const struct vshm_msg *msg, struct vshm_vu_mmap *m,
 		     struct vshm_err *err)
 {
 	const uint8_t *p = msg->payload;
-	uint32_t req = msg->hdr.request;
 	int ret;
 
-	if (req != VSHM_VU_BACKEND_SHMEM_UNMAP)
-		req = VSHM_VU_BACKEND_SHMEM_MAP;
-	ret = vshmi_expect(msg, VSHM_PROTO_BACKEND, req, false, err);
+	ret = expect_backend_req(msg, VSHM_VU_BACKEND_SHMEM_MAP,
+				 VSHM_VU_BACKEND_SHMEM_UNMAP, err);
 	if (ret)
 		return ret;
 	memset(m, 0, sizeof(*m));
@@ -596,17 +616,15 @@ int vshm_decode_shmem_config_reply(const struct vshm_msg *msg,
 int vshm_decode_mem_access(const struct vshm_msg *msg,
 			   struct vshm_vu_mem_access *a, struct vshm_err *err)
 {
-	uint32_t req = msg->hdr.request;
 	int ret;
 
-	if (req != VSHM_VU_BACKEND_MEM_WRITE)
-		req = VSHM_VU_BACKEND_MEM_READ;
-	ret = vshmi_expect(msg, VSHM_PROTO_BACKEND, req, false, err);
+	ret = expect_backend_req(msg, VSHM_VU_BACKEND_MEM_READ,
+				 VSHM_VU_BACKEND_MEM_WRITE, err);
 	if (ret)
 		return ret;
 	a->guest_address = vshmi_get64(msg->payload);
 	a->size = vshmi_get32(msg->payload + 8);
-	a->data = req == VSHM_VU_BACKEND_MEM_WRITE ?
+	a->data = msg->hdr.request == VSHM_VU_BACKEND_MEM_WRITE ?
 		  msg->payload + VSHM_VU_MEM_ACCESS_SIZE : NULL;
 	return 0;
 }
@@ -635,13 +653,10 @@ int vshm_decode_mem_read_reply(const struct vshm_msg *msg, uint32_t want,
 int vshm_decode_shared_object(const struct vshm_msg *msg, uint8_t uuid[16],
 			      struct vshm_err *err)
 {
-	uint32_t req = msg->hdr.request;
 	int ret;
 
-	if (req < VSHM_VU_BACKEND_SHARED_OBJECT_ADD ||
-	    req > VSHM_VU_BACKEND_SHARED_OBJECT_LOOKUP)
-		req = VSHM_VU_BACKEND_SHARED_OBJECT_ADD;
-	ret = vshmi_expect(msg, VSHM_PROTO_BACKEND, req, false, err);
+	ret = expect_backend_req(msg, VSHM_VU_BACKEND_SHARED_OBJECT_ADD,
+				 VSHM_VU_BACKEND_SHARED_OBJECT_LOOKUP, err);
 	if (ret)
 		return ret;
 	memcpy(uuid, msg->payload, VSHM_VU_UUID_SIZE);

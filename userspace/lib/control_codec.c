@@ -24,7 +24,7 @@ _Static_assert(sizeof(struct vshm_ctl_stats) == 128, "stats");
 _Static_assert(sizeof(struct vshm_ctl_list) == 8, "list");
 _Static_assert(sizeof(struct vshm_ctl_device_entry) == 16, "device_entry");
 _Static_assert(sizeof(struct vshm_ctl_list_mappings) == 16, "list_mappings");
-_Static_assert(sizeof(struct vshm_mapping) == 32, "mapping");
+_Static_assert(sizeof(struct vshm_mapping_entry) == 32, "mapping");
 _Static_assert(sizeof(struct vshm_ctl_vmm_map) == 40, "vmm_map");
 _Static_assert(sizeof(struct vshm_ctl_vmm_reset) == 8, "vmm_reset");
 _Static_assert(sizeof(struct vshm_ctl_broker_info) == 48, "broker_info");
@@ -70,7 +70,7 @@ static int req_add_device(const struct vshm_msg *m, const char *name,
 {
 	uint32_t flags = vshmi_get32(m->payload);
 	uint32_t n = vshmi_get32(m->payload + 4);
-	unsigned int want_fds, i;
+	unsigned int want_fds;
 	int ret;
 
 	if (flags & ~VSHM_CTL_DEV_FLAGS_ALL)
@@ -97,16 +97,7 @@ static int req_add_device(const struct vshm_msg *m, const char *name,
 		return vshmi_fail(err, VSHM_EFDEXTRA,
 				  "%s: %u fds, must be %u (the forward socket needs flag FORWARD)",
 				  name, m->nfds, want_fds);
-	for (i = 0; i < n; i++) {
-		uint64_t sz = vshmi_get64(m->payload + 16 + 8 * i);
-
-		if (sz % VSHM_PAGE_SIZE)
-			return vshmi_fail(err, VSHM_EFIELD,
-					  "%s: size of shmid %u is %llu, not a multiple of %u",
-					  name, i, (unsigned long long)sz,
-					  VSHM_PAGE_SIZE);
-	}
-	return 0;
+	return vshmi_check_region_sizes(m->payload + 16, n, name, err);
 }
 
 static int req_region_ref(const struct vshm_msg *m, const char *name,
@@ -363,12 +354,6 @@ static int rep_list_check(const struct vshm_msg *m, const char *name,
 	return ret;
 }
 
-static int rep_list(const struct vshm_msg *m, const char *name, size_t esize,
-		    uint32_t max, struct vshm_err *err)
-{
-	return rep_list_check(m, name, esize, max, NULL, err);
-}
-
 static int mapping_entry(const struct vshm_msg *m, size_t off,
 			 const char *name, struct vshm_err *err)
 {
@@ -433,53 +418,37 @@ static int limit_entry(const struct vshm_msg *m, size_t off, const char *name,
 	return ret ? ret : check_cstring(m, off, 24, name, "limit name", err);
 }
 
-static int rep_devices(const struct vshm_msg *m, const char *name,
-		       struct vshm_err *err)
-{
-	return rep_list(m, name, sizeof(struct vshm_ctl_device_entry),
-			VSHM_CTL_MAX_DEVICES, err);
-}
+/* What each LIST_* reply holds: entries of esize bytes, at most max, each checked. */
+struct list_spec {
+	size_t esize;
+	uint32_t max;
+	entry_check_fn check;
+};
 
-static int rep_mappings(const struct vshm_msg *m, const char *name,
-			struct vshm_err *err)
-{
-	return rep_list_check(m, name, sizeof(struct vshm_mapping),
-			      VSHM_CTL_MAX_MAPPINGS, mapping_entry, err);
-}
+static const struct list_spec list_specs[] = {
+	[VSHM_CTL_LIST_DEVICES] = { sizeof(struct vshm_ctl_device_entry),
+				    VSHM_CTL_MAX_DEVICES, NULL },
+	[VSHM_CTL_LIST_MAPPINGS] = { sizeof(struct vshm_mapping_entry),
+				     VSHM_CTL_MAX_MAPPINGS, mapping_entry },
+	[VSHM_CTL_LIST_REGIONS] = { sizeof(struct vshm_ctl_region_entry),
+				    VSHM_CTL_MAX_REGIONS, region_entry },
+	[VSHM_CTL_LIST_RAM] = { sizeof(struct vshm_ctl_ram_range),
+				VSHM_CTL_MAX_RAM_RANGES, ram_entry },
+	[VSHM_CTL_LIST_SHARED_OBJECTS] = { sizeof(struct vshm_ctl_shared_object_entry),
+					   VSHM_CTL_MAX_SHARED_OBJECTS, sobj_entry },
+	[VSHM_CTL_LIST_CLIENTS] = { sizeof(struct vshm_ctl_client_entry),
+				    VSHM_CTL_MAX_CLIENTS, client_entry },
+	[VSHM_CTL_GET_LIMITS] = { sizeof(struct vshm_ctl_limit),
+				  VSHM_CTL_MAX_LIMITS, limit_entry },
+};
 
-static int rep_regions(const struct vshm_msg *m, const char *name,
-		       struct vshm_err *err)
+/* A list reply, by list_specs[] of its request. */
+static int rep_list(const struct vshm_msg *m, const char *name,
+		    struct vshm_err *err)
 {
-	return rep_list_check(m, name, sizeof(struct vshm_ctl_region_entry),
-			      VSHM_CTL_MAX_REGIONS, region_entry, err);
-}
+	const struct list_spec *l = &list_specs[m->hdr.request];
 
-static int rep_ram(const struct vshm_msg *m, const char *name,
-		   struct vshm_err *err)
-{
-	return rep_list_check(m, name, sizeof(struct vshm_ctl_ram_range),
-			      VSHM_CTL_MAX_RAM_RANGES, ram_entry, err);
-}
-
-static int rep_sobjs(const struct vshm_msg *m, const char *name,
-		     struct vshm_err *err)
-{
-	return rep_list_check(m, name, sizeof(struct vshm_ctl_shared_object_entry),
-			      VSHM_CTL_MAX_SHARED_OBJECTS, sobj_entry, err);
-}
-
-static int rep_clients(const struct vshm_msg *m, const char *name,
-		       struct vshm_err *err)
-{
-	return rep_list_check(m, name, sizeof(struct vshm_ctl_client_entry),
-			      VSHM_CTL_MAX_CLIENTS, client_entry, err);
-}
-
-static int rep_limits(const struct vshm_msg *m, const char *name,
-		      struct vshm_err *err)
-{
-	return rep_list_check(m, name, sizeof(struct vshm_ctl_limit),
-			      VSHM_CTL_MAX_LIMITS, limit_entry, err);
+	return rep_list_check(m, name, l->esize, l->max, l->check, err);
 }
 
 struct ctl_pair {
@@ -519,10 +488,10 @@ static const struct ctl_pair ctl_specs[] = {
 		REP("GET_STATS", 128, 0, rep_stats) },
 	[VSHM_CTL_LIST_DEVICES] = {
 		REQ("LIST_DEVICES", 0, 0, 0, 0, NULL),
-		REP("LIST_DEVICES", 8 + 16 * VSHM_CTL_MAX_DEVICES, 0, rep_devices) },
+		REP("LIST_DEVICES", 8 + 16 * VSHM_CTL_MAX_DEVICES, 0, rep_list) },
 	[VSHM_CTL_LIST_MAPPINGS] = {
 		REQ("LIST_MAPPINGS", 16, 16, 0, 0, req_list_mappings),
-		REP("LIST_MAPPINGS", 8 + 32 * VSHM_CTL_MAX_MAPPINGS, 0, rep_mappings) },
+		REP("LIST_MAPPINGS", 8 + 32 * VSHM_CTL_MAX_MAPPINGS, 0, rep_list) },
 	[VSHM_CTL_VMM_MAP] = {
 		REQ("VMM_MAP", 40, 40, 1, 1, req_vmm_map),
 		REP("VMM_MAP", 0, 0, rep_empty) },
@@ -534,20 +503,20 @@ static const struct ctl_pair ctl_specs[] = {
 		REP("VMM_RESET", 0, 0, rep_empty) },
 	[VSHM_CTL_LIST_REGIONS] = {
 		REQ("LIST_REGIONS", 8, 8, 0, 0, NULL),
-		REP("LIST_REGIONS", 8 + 40 * VSHM_CTL_MAX_REGIONS, 0, rep_regions) },
+		REP("LIST_REGIONS", 8 + 40 * VSHM_CTL_MAX_REGIONS, 0, rep_list) },
 	[VSHM_CTL_LIST_RAM] = {
 		REQ("LIST_RAM", 0, 0, 0, 0, NULL),
-		REP("LIST_RAM", 8 + 32 * VSHM_CTL_MAX_RAM_RANGES, 0, rep_ram) },
+		REP("LIST_RAM", 8 + 32 * VSHM_CTL_MAX_RAM_RANGES, 0, rep_list) },
 	[VSHM_CTL_LIST_SHARED_OBJECTS] = {
 		REQ("LIST_SHARED_OBJECTS", 8, 8, 0, 0, req_list_start),
 		REP("LIST_SHARED_OBJECTS", 8 + 32 * VSHM_CTL_MAX_SHARED_OBJECTS, 0,
-		    rep_sobjs) },
+		    rep_list) },
 	[VSHM_CTL_LIST_CLIENTS] = {
 		REQ("LIST_CLIENTS", 8, 8, 0, 0, req_list_start),
-		REP("LIST_CLIENTS", 8 + 40 * VSHM_CTL_MAX_CLIENTS, 0, rep_clients) },
+		REP("LIST_CLIENTS", 8 + 40 * VSHM_CTL_MAX_CLIENTS, 0, rep_list) },
 	[VSHM_CTL_GET_LIMITS] = {
 		REQ("GET_LIMITS", 0, 0, 0, 0, NULL),
-		REP("GET_LIMITS", 8 + 48 * VSHM_CTL_MAX_LIMITS, 0, rep_limits) },
+		REP("GET_LIMITS", 8 + 48 * VSHM_CTL_MAX_LIMITS, 0, rep_list) },
 };
 
 int vshmi_ctl_spec(uint32_t request, bool reply, struct vshmi_spec *spec)

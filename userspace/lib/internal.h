@@ -64,6 +64,12 @@ const char *vshmi_ctl_name(uint32_t request);
 /* Check that len bytes at p are zero; else -VSHM_EPADDING naming what. */
 int vshmi_check_zero(const uint8_t *p, size_t len, const char *name,
 		     const char *what, struct vshm_err *err);
+/*
+ * Check that the n u64 region sizes at p are page multiples; else
+ * -VSHM_EFIELD naming the first that is not.
+ */
+int vshmi_check_region_sizes(const uint8_t *p, unsigned int n,
+			     const char *name, struct vshm_err *err);
 
 /* Header checks only (wire.c runs them before reading the payload). */
 int vshmi_check_header(enum vshm_proto proto, const struct vshm_hdr *hdr,
@@ -82,7 +88,7 @@ void vshmi_close_fds(const int *fds, unsigned int n);
 /* Convert a peer's u64 status to a negative return code. */
 int vshmi_status_to_err(uint64_t status);
 
-/* How the mmap back-end copies to and from one mapping's source. */
+/* How the mmap region mode copies to and from one mapping's source. */
 enum vshmi_src_kind {
 	VSHMI_SRC_NONE = 0,	/* kmod: the module copies */
 	VSHMI_SRC_SHMEM,	/* pread / pwrite on fd */
@@ -90,7 +96,7 @@ enum vshmi_src_kind {
 	VSHMI_SRC_DMABUF,	/* memcpy (a dma-buf cannot shrink) */
 };
 
-/* The mmap back-end's handle on a mapping's source (fd -1: none). */
+/* The mmap region mode's handle on a mapping's source (fd -1: none). */
 struct vshmi_src {
 	int fd;			/* our own open file description where possible */
 	uint8_t kind;		/* enum vshmi_src_kind */
@@ -98,12 +104,12 @@ struct vshmi_src {
 };
 
 /*
- * Sorted table of non-overlapping mappings shared by both back-ends, with
+ * Sorted table of non-overlapping mappings shared by both region modes, with
  * each mapping's source handle alongside (src[i] belongs to v[i]).  The
  * table owns the source fds: replacing, clearing or freeing closes them.
  */
 struct vshmi_maptab {
-	struct vshm_mapping *v;
+	struct vshm_mapping_entry *v;
 	struct vshmi_src *src;
 	size_t n, cap;
 	uint64_t bytes;
@@ -126,7 +132,7 @@ int vshmi_maptab_reserve(struct vshmi_maptab *t, size_t extra);
  * with source src (NULL: none) in their place (room reserved).
  */
 void vshmi_maptab_replace(struct vshmi_maptab *t, size_t first, size_t count,
-			  const struct vshm_mapping *m,
+			  const struct vshm_mapping_entry *m,
 			  const struct vshmi_src *src);
 /* Empty the table (closing the source fds). */
 void vshmi_maptab_clear(struct vshmi_maptab *t);
@@ -148,7 +154,7 @@ struct vshmi_region_ops {
 
 struct vshm_region {
 	const struct vshmi_region_ops *ops;
-	enum vshm_backend_type type;
+	enum vshm_region_mode type;
 	uint64_t size;
 	uint32_t max_mappings;
 	uint32_t create_flags;	/* VSHM_REGION_STRICT_HOLES, _ZERO_HOLES */
@@ -161,9 +167,9 @@ struct vshm_region {
 
 int vshmi_region_kmod_init(struct vshm_region *r);
 int vshmi_region_mmap_init(struct vshm_region *r);
-/* The mmap back-end without its window (VSHM_BACKEND_TABLE). */
+/* The mmap region mode without its window (VSHM_REGION_MODE_TABLE). */
 int vshmi_region_table_init(struct vshm_region *r);
-/* Check flags, alignment and bounds common to both back-ends' map. */
+/* Check flags, alignment and bounds common to both region modes' map. */
 int vshmi_region_check_map(const struct vshm_region *r, uint64_t fd_offset,
 			   uint64_t shm_offset, uint64_t len, uint32_t flags);
 

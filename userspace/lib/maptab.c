@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* Sorted table of non-overlapping mappings, shared by both back-ends. */
+/* Sorted table of non-overlapping mappings, shared by both region modes. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,7 +51,7 @@ int vshmi_maptab_covered(const struct vshmi_maptab *t, uint64_t off,
 
 int vshmi_maptab_reserve(struct vshmi_maptab *t, size_t extra)
 {
-	struct vshm_mapping *v;
+	struct vshm_mapping_entry *v;
 	struct vshmi_src *src;
 	size_t cap;
 
@@ -80,7 +80,7 @@ static void src_close(struct vshmi_src *s)
 }
 
 void vshmi_maptab_replace(struct vshmi_maptab *t, size_t first, size_t count,
-			  const struct vshm_mapping *m,
+			  const struct vshm_mapping_entry *m,
 			  const struct vshmi_src *src)
 {
 	size_t i, tail = t->n - first - count;

@@ -6,20 +6,20 @@
 
 #include "internal.h"
 
-int vshm_region_create(enum vshm_backend_type type, uint64_t size,
+int vshm_region_create(enum vshm_region_mode type, uint64_t size,
 		       uint32_t max_mappings, struct vshm_region **out)
 {
 	return vshm_region_create_flags(type, size, max_mappings, 0, out);
 }
 
-int vshm_region_create_flags(enum vshm_backend_type type, uint64_t size,
+int vshm_region_create_flags(enum vshm_region_mode type, uint64_t size,
 			     uint32_t max_mappings, uint32_t flags,
 			     struct vshm_region **out)
 {
 	struct vshm_region *r;
 	int ret;
 
-	if (type > VSHM_BACKEND_TABLE || (flags & ~VSHM_REGION_CREATE_FLAGS_ALL))
+	if (type > VSHM_REGION_MODE_TABLE || (flags & ~VSHM_REGION_CREATE_FLAGS_ALL))
 		return -EINVAL;
 	/* A hole cannot both fault and read zeros. */
 	if ((flags & VSHM_REGION_STRICT_HOLES) && (flags & VSHM_REGION_ZERO_HOLES))
@@ -32,16 +32,16 @@ int vshm_region_create_flags(enum vshm_backend_type type, uint64_t size,
 	r->max_mappings = max_mappings;
 	r->create_flags = flags;
 	switch (type) {
-	case VSHM_BACKEND_AUTO:
+	case VSHM_REGION_MODE_AUTO:
 		ret = vshmi_region_kmod_init(r);
 		if (ret == -ENOENT || ret == -ENODEV || ret == -ENXIO ||
 		    ret == -EACCES || ret == -EPERM)
 			ret = vshmi_region_mmap_init(r);
 		break;
-	case VSHM_BACKEND_KMOD:
+	case VSHM_REGION_MODE_KMOD:
 		ret = vshmi_region_kmod_init(r);
 		break;
-	case VSHM_BACKEND_TABLE:
+	case VSHM_REGION_MODE_TABLE:
 		ret = vshmi_region_table_init(r);
 		break;
 	default:
@@ -65,7 +65,7 @@ void vshm_region_destroy(struct vshm_region *r)
 	free(r);
 }
 
-enum vshm_backend_type vshm_region_backend(const struct vshm_region *r)
+enum vshm_region_mode vshm_region_mode(const struct vshm_region *r)
 {
 	return r->type;
 }
@@ -133,7 +133,7 @@ int vshm_region_info(struct vshm_region *r, struct vshm_region_stats *info)
 {
 	*info = (struct vshm_region_stats){
 		.size = r->size,
-		.backend = r->type,
+		.region_mode = r->type,
 		.max_mappings = r->max_mappings,
 		.nr_mappings = r->tab.n,
 		.mapped_bytes = r->tab.bytes,
@@ -146,7 +146,7 @@ int vshm_region_info(struct vshm_region *r, struct vshm_region_stats *info)
 }
 
 ssize_t vshm_region_mappings(const struct vshm_region *r, size_t start,
-			     struct vshm_mapping *out, size_t max)
+			     struct vshm_mapping_entry *out, size_t max)
 {
 	size_t i;
 
@@ -156,7 +156,7 @@ ssize_t vshm_region_mappings(const struct vshm_region *r, size_t start,
 }
 
 int vshm_region_lookup(const struct vshm_region *r, uint64_t offset,
-		       struct vshm_mapping *m)
+		       struct vshm_mapping_entry *m)
 {
 	size_t i = vshmi_maptab_find(&r->tab, offset);
 

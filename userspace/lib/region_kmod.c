@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * The kmod region back-end: a /dev/vshm region fd.  The module validates
+ * The kmod region mode: a /dev/vshm region fd.  The module validates
  * and executes every call; the library only keeps a shadow of the mapping
  * table (for vshm_region_mappings()) and updates it after success.
  */
@@ -30,7 +30,7 @@ static int kmod_map(struct vshm_region *r, int fd, uint64_t fd_offset,
 		.fd = fd, .flags = flags, .fd_offset = fd_offset,
 		.shm_offset = shm_offset, .len = len,
 	};
-	struct vshm_mapping m = {
+	struct vshm_mapping_entry m = {
 		.shm_offset = shm_offset, .len = len, .fd_offset = fd_offset,
 		.flags = flags & VSHM_REGION_WRITE,
 	};
@@ -68,7 +68,7 @@ static int kmod_unmap_all(struct vshm_region *r)
 /*
  * Bytes from @offset up to the first hole, at most @len.  The module reads
  * safe holes as zeros and swallows writes to them; the library keeps the
- * rule both back-ends share: a copy stops at a hole (ENXIO if it starts
+ * rule both region modes share: a copy stops at a hole (ENXIO if it starts
  * there).
  */
 static size_t kmod_mapped_span(const struct vshm_region *r, uint64_t offset,
@@ -78,7 +78,7 @@ static size_t kmod_mapped_span(const struct vshm_region *r, uint64_t offset,
 	uint64_t end = offset;
 
 	for (; i < r->tab.n && end - offset < len; i++) {
-		const struct vshm_mapping *m = &r->tab.v[i];
+		const struct vshm_mapping_entry *m = &r->tab.v[i];
 
 		if (m->shm_offset > end)
 			break;
@@ -176,7 +176,7 @@ int vshmi_region_kmod_init(struct vshm_region *r)
 	}
 	close(dev);
 	r->fd = fd;
-	r->type = VSHM_BACKEND_KMOD;
+	r->type = VSHM_REGION_MODE_KMOD;
 	r->ops = &kmod_ops;
 	/* Learn the limit the module chose when max_mappings was 0. */
 	if (ioctl(fd, VSHM_IOC_REGION_INFO, &info) == 0)

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * The mmap region back-end, for hosts without /dev/vshm.
+ * The mmap region mode, for hosts without /dev/vshm.
  *
  * The region is a PROT_NONE, MAP_NORESERVE reservation in this process.  A
  * mapping is placed over it with MAP_FIXED; unmapping puts PROT_NONE back,
@@ -31,11 +31,11 @@
  * (the module keeps its own page references); and every memfd or hugetlbfs
  * mapping holds one file descriptor.
  *
- * The table back-end (VSHM_BACKEND_TABLE) is this one without the window:
+ * The table region mode (VSHM_REGION_MODE_TABLE) is this one without the window:
  * r->base is NULL, map and unmap only check and update the table, each
  * mapping keeps a plain duplicate of its source fd (never a reopen through
  * /proc/self/fd, which could block on a lease or fail in a sandbox), and
- * what the mmap back-end copies with memcpy through the window (dma-bufs,
+ * what the mmap region mode copies with memcpy through the window (dma-bufs,
  * hugetlbfs writes) is copied through a transient mmap of the source.
  */
 #include <errno.h>
@@ -209,7 +209,7 @@ static int mmap_map(struct vshm_region *r, int fd, uint64_t fd_offset,
 	bool writable = flags & VSHM_REGION_WRITE;
 	struct vshmi_src sh = { .fd = -1 };
 	enum vshmi_src_kind kind;
-	struct vshm_mapping m;
+	struct vshm_mapping_entry m;
 	size_t first, count;
 	int ret, src = fd;
 	void *p;
@@ -273,7 +273,7 @@ static int mmap_map(struct vshm_region *r, int fd, uint64_t fd_offset,
 	}
 
 record:
-	m = (struct vshm_mapping){
+	m = (struct vshm_mapping_entry){
 		.shm_offset = shm_offset, .len = len, .fd_offset = fd_offset,
 		.flags = writable ? VSHM_REGION_WRITE : 0,
 	};
@@ -355,7 +355,7 @@ static ssize_t src_room(int fd, uint64_t off, size_t len)
 }
 
 /*
- * Copy through a transient shared mapping of the source (table back-end:
+ * Copy through a transient shared mapping of the source (table region mode:
  * dma-bufs have no pread, hugetlbfs has no write).
  */
 static ssize_t src_copy_mapped(const struct vshmi_src *s, uint64_t fd_off,
@@ -445,7 +445,7 @@ static ssize_t mmap_copy(struct vshm_region *r, uint64_t offset, void *buf,
 		return write && len ? -ENOSPC : 0;
 	while (done < len) {
 		uint64_t pos = offset + done, chunk;
-		const struct vshm_mapping *m;
+		const struct vshm_mapping_entry *m;
 		ssize_t n;
 		size_t i;
 
@@ -522,7 +522,7 @@ int vshmi_region_mmap_init(struct vshm_region *r)
 		return -errno;
 	r->base = p;
 	r->fd = -1;
-	r->type = VSHM_BACKEND_MMAP;
+	r->type = VSHM_REGION_MODE_MMAP;
 	r->ops = &mmap_ops;
 	return 0;
 }
@@ -535,7 +535,7 @@ int vshmi_region_table_init(struct vshm_region *r)
 		r->max_mappings = VSHM_MMAP_DEFAULT_MAX_MAPPINGS;
 	r->base = NULL;
 	r->fd = -1;
-	r->type = VSHM_BACKEND_TABLE;
+	r->type = VSHM_REGION_MODE_TABLE;
 	r->ops = &mmap_ops;
 	return 0;
 }

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "scm_rights.h"
 
 /* Most bytes queued for output before vshm_chan_send() refuses. */
 #define VSHMI_TXQ_MAX	(4u << 20)
@@ -317,26 +318,12 @@ int vshm_chan_recv_wait(struct vshm_chan *ch, struct vshm_msg *msg,
 static ssize_t send_some(int fd, const uint8_t *p, size_t len, const int *fds,
 			 unsigned int nfds)
 {
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(VSHM_MAX_FDS * sizeof(int))];
-	} cbuf;
+	VSHMI_SCM_BUF(cbuf, VSHM_MAX_FDS);
 	struct iovec iov = { (void *)p, len };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 	ssize_t n;
 
-	if (nfds) {
-		struct cmsghdr *c;
-
-		memset(&cbuf, 0, sizeof(cbuf));
-		mh.msg_control = cbuf.buf;
-		mh.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
-		c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
-		memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
-	}
+	vshmi_scm_attach(&mh, cbuf.buf, fds, nfds);
 	do {
 		n = sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
 	} while (n < 0 && errno == EINTR);

@@ -119,13 +119,13 @@ static inline int demo_listen(const char *path)
 }
 
 /*
- * Start vshmd with --backend backend and connect to it as the VMM.  The
+ * Start vshmd with --region-mode region_mode and connect to it as the VMM.  The
  * VMM binds the control socket and passes it as fd 3 (--listen-fd 3), so
  * its connection waits in the backlog until vshmd serves it: nothing to
  * poll for.  If vshmd dies first, the socket dies with it and HELLO fails.
  */
 static inline int demo_start_vshmd(struct demo_broker *b, const char *vshmd,
-				   const char *backend, int timeout_ms,
+				   const char *region_mode, int timeout_ms,
 				   struct vshm_client **vmm)
 {
 	struct vshm_err err;
@@ -150,7 +150,7 @@ static inline int demo_start_vshmd(struct demo_broker *b, const char *vshmd,
 		if ((lfd == 3 ? fcntl(3, F_SETFD, 0) : dup2(lfd, 3)) < 0)
 			_exit(126);
 		execl(vshmd, "vshmd", "--control-socket", b->sock,
-		      "--listen-fd", "3", "--backend", backend,
+		      "--listen-fd", "3", "--region-mode", region_mode,
 		      "--log-level", "info", "--log-file", b->log, (char *)NULL);
 		fprintf(stderr, "exec %s: %s\n", vshmd, strerror(errno));
 		_exit(127);

@@ -15,7 +15,7 @@
  * Stats come last.  Every step checks its result; the exit status says
  * whether all of them held.
  *
- * With the mmap back-end (no /dev/vshm) the regions live inside vshmd, so
+ * With the mmap region mode (no /dev/vshm) the regions live inside vshmd, so
  * the VMM has no region fds to map: it checks what the guest would see
  * through the broker instead, and the hole step is skipped (said so).
  * Without vgem (any host but the demo's VM) the dma-buf step is skipped,
@@ -39,7 +39,7 @@
 #define TIMEOUT_MS	5000
 
 struct sim {
-	const char *backend;
+	const char *region_mode;
 	struct demo_broker broker;
 	struct vshm_client *vmm;
 	bool kmod;
@@ -149,13 +149,13 @@ static void map_and_see(struct sim *s)
 		expect(s, !memcmp(s->view_a + MAP_OFF, s->buf_a, MAP_LEN),
 		       "the VMM's view matches A's 64 KiB byte for byte");
 	} else {
-		struct vshm_mapping m;
+		struct vshm_mapping_entry m;
 		uint32_t total = 0;
 
 		expect(s, vshm_client_list_mappings(s->vmm, s->dev_a, 0, 0, &m, 1,
 						    &total, &err) == 1 &&
 		       m.shm_offset == MAP_OFF && m.len == MAP_LEN,
-		       "mmap back-end: the broker lists the mapping at 1 MiB, 64 KiB");
+		       "mmap region mode: the broker lists the mapping at 1 MiB, 64 KiB");
 	}
 
 	step("6. Back-end B reads A's guest address with MEM_READ (cross-device fallback)");
@@ -198,7 +198,7 @@ static void unmap_and_fault(struct sim *s)
 		expect(s, reads_zero_in_child(s->view_a + MAP_OFF),
 		       "the VMM touching that range reads zeros and lives on (no stale pages, no host memory)");
 	else
-		note("mmap back-end: no VMM-side mapping to fault on (step skipped)");
+		note("mmap region mode: no VMM-side mapping to fault on (step skipped)");
 	ret = vshm_be_mem_read(s->b, A_GA + MAP_OFF, buf, sizeof(buf), TIMEOUT_MS, &err);
 	note("B's MEM_READ: %s", ret ? err.msg : "succeeded");
 	expect(s, ret == -ENXIO, "B's MEM_READ of the unmapped range now fails (ENXIO)");
@@ -254,7 +254,7 @@ static void share_dmabuf(struct sim *s)
 			expect(s, false, "a vgem device to export a dma-buf from (--require-vgem)");
 		else
 			note("skipped: no vgem device on this host, so no dma-buf to share "
-			     "(`make demo` with BACKEND=kmod runs this step in a VM that loads vgem)");
+			     "(`make demo` with REGION_MODE=kmod runs this step in a VM that loads vgem)");
 		return;
 	}
 	dmabuf = vgem_dmabuf(drm, DMABUF_LEN, true);
@@ -347,14 +347,15 @@ static void stop_broker(struct sim *s)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "backend", required_argument, NULL, 'b' },
+		{ "region-mode", required_argument, NULL, 'm' },
+		{ "backend", required_argument, NULL, 'b' },	/* deprecated: --region-mode */
 		{ "vshmd", required_argument, NULL, 'v' },
 		{ "require-vgem", no_argument, NULL, 'g' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct sim s = { .backend = "auto", .region_a = -1, .region_b = -1 };
+	struct sim s = { .region_mode = "auto", .region_a = -1, .region_b = -1 };
 	const char *given = NULL;
 	char vshmd[PATH_MAX];
 	int c, ret;
@@ -362,7 +363,10 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'b':
-			s.backend = optarg;
+			fprintf(stderr, "vshm-vmm-sim: warning: --backend is deprecated, use --region-mode\n");
+			__attribute__((fallthrough));
+		case 'm':
+			s.region_mode = optarg;
 			break;
 		case 'v':
 			given = optarg;
@@ -374,7 +378,7 @@ int main(int argc, char **argv)
 			printf("vshm-vmm-sim %s\n", VSHM_VERSION_STRING);
 			return 0;
 		default:
-			printf("usage: %s [--backend kmod|mmap|auto] [--vshmd PATH] [--require-vgem] [--version]\n",
+			printf("usage: %s [--region-mode kmod|mmap|auto] [--vshmd PATH] [--require-vgem] [--version]\n",
 			       argv[0]);
 			return c == 'h' ? 0 : 2;
 		}
@@ -382,8 +386,8 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	demo_find_vshmd(vshmd, sizeof(vshmd), given);
 	printf("vshm demo: a VMM, the vshmd broker and two vhost-user back-ends\n");
-	printf("(vshmd: %s, --backend %s)\n", vshmd, s.backend);
-	ret = demo_start_vshmd(&s.broker, vshmd, s.backend, TIMEOUT_MS, &s.vmm);
+	printf("(vshmd: %s, --region-mode %s)\n", vshmd, s.region_mode);
+	ret = demo_start_vshmd(&s.broker, vshmd, s.region_mode, TIMEOUT_MS, &s.vmm);
 	if (ret) {
 		printf("cannot start or reach vshmd: %s\n", strerror(-ret));
 		return 1;

@@ -18,13 +18,13 @@
  *    handles KVM_RUN errors (a strict hole: EFAULT) and MMIO exits.
  *
  * Two modes, one VMM (--mode; auto picks kmod when /dev/vshm exists):
- *  - kmod: vshmd runs with --backend kmod and executes every SHMEM_MAP /
+ *  - kmod: vshmd runs with --region-mode kmod and executes every SHMEM_MAP /
  *    UNMAP in vshm.ko; the view of a region is its region fd, mmapped once.
- *  - forward: no module.  vshmd runs with --backend vmm, validates every
+ *  - forward: no module.  vshmd runs with --region-mode vmm, validates every
  *    SHMEM_MAP / UNMAP, keeps the table and hands each approved one, with
  *    its source fd, to this VMM, which executes it with vshm_vmm_serve() in
  *    its own reservation of the region (vshm_region_create_flags() with the
- *    mmap back-end): MAP_FIXED into it, a hole put back on unmap.  The
+ *    mmap region mode): MAP_FIXED into it, a hole put back on unmap.  The
  *    reservation's holes read zeros and take writes (VSHM_REGION_ZERO_HOLES)
  *    like the module's default safe holes, or are PROT_NONE with
  *    --strict-holes like strict kmod regions, so the guest sees the same
@@ -320,7 +320,7 @@ static int region_view(struct vmm *v, struct device *d)
 	int ret;
 
 	if (v->forward) {
-		ret = vshm_region_create_flags(VSHM_BACKEND_MMAP, d->size, 0,
+		ret = vshm_region_create_flags(VSHM_REGION_MODE_MMAP, d->size, 0,
 					       v->strict ? 0 : VSHM_REGION_ZERO_HOLES,
 					       &d->res);
 		if (ret)
@@ -367,7 +367,7 @@ static bool plug_device(struct vmm *v, struct device *d, uint64_t gpa, uint32_t 
 	if (!ret)
 		ret = kg_vm_set_slot(&v->vm, slot, gpa, d->view, d->size, 0);
 	if (!demo_check(&v->t, ret == 0, v->forward ?
-			"the VMM reserved the region (mmap back-end) and registered it as a KVM memslot" :
+			"the VMM reserved the region (mmap region mode) and registered it as a KVM memslot" :
 			"region fd mmapped once and registered as a KVM memslot"))
 		return demo_note("%s", strerror(-ret)), false;
 	ret = vshm_client_set_region_addr(v->client, d->dev_id, 0, gpa, &err);
@@ -587,8 +587,8 @@ static void usage(const char *prog)
 {
 	printf("usage: %s [--mode auto|kmod|forward] [--strict-holes] [--vshmd PATH | --connect SOCKET]\n"
 	       "       %s --version\n"
-	       "  --mode kmod     vshmd --backend kmod: vshm.ko maps, the VMM mmaps each region fd\n"
-	       "  --mode forward  vshmd --backend vmm: no module, the VMM maps what vshmd approved\n"
+	       "  --mode kmod     vshmd --region-mode kmod: vshm.ko maps, the VMM mmaps each region fd\n"
+	       "  --mode forward  vshmd --region-mode vmm: no module, the VMM maps what vshmd approved\n"
 	       "  --mode auto     kmod if /dev/vshm exists, else forward (default)\n"
 	       "  --strict-holes  devices with strict holes: the guest's access to a hole fails\n"
 	       "  --connect       use a running vshmd; its back-end decides the mode\n", prog, prog);
@@ -613,7 +613,7 @@ static int broker_setup(struct vmm *v, const char *mode, const char *sock, const
 			v->forward = true;
 			break;
 		default:
-			*why = "that vshmd keeps its regions inside itself (--backend mmap): no guest can see them";
+			*why = "that vshmd keeps its regions inside itself (--region-mode mmap): no guest can see them";
 			return -EOPNOTSUPP;
 		}
 		if (strcmp(mode, "auto") && v->forward != !strcmp(mode, "forward")) {
@@ -712,11 +712,11 @@ int main(int argc, char **argv)
 		return EXIT_SKIP;
 	}
 	if (v.forward) {
-		demo_note("mode: forward (vshmd --backend vmm, no module): vshmd validates each SHMEM_MAP /");
+		demo_note("mode: forward (vshmd --region-mode vmm, no module): vshmd validates each SHMEM_MAP /");
 		demo_note("UNMAP and hands it to the VMM, which executes it in its own reservation.");
 		vshm_client_set_handler(v.client, on_broker_request, &v);
 	} else {
-		demo_note("mode: kmod (vshmd --backend kmod): vshm.ko executes each SHMEM_MAP / UNMAP.");
+		demo_note("mode: kmod (vshmd --region-mode kmod): vshm.ko executes each SHMEM_MAP / UNMAP.");
 	}
 	demo_note("holes: %s", v.strict ? "strict (VSHM_CTL_DEV_STRICT_HOLES)" : "safe (the default)");
 	demo_check(&v.t, vshm_client_set_mem_table(v.client, &ram, &v.ram_fd, 1, &err) == 0,

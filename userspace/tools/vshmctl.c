@@ -227,7 +227,7 @@ static int view_mappings(struct ctl *x, uint32_t dev, uint32_t shmid,
 			 json_object *o)
 {
 	struct region_ref ref = { dev, shmid };
-	struct vshm_mapping *m;
+	struct vshm_mapping_entry *m;
 	struct vshm_err err;
 	json_object *arr;
 	ssize_t n, i;

@@ -24,7 +24,7 @@ $(FUZZ_BIN): $(FUZZ_SRCS) $(FUZZ_LIB)
 
 -include $(FUZZ_BIN).d
 
-# The region back-end maps at most 256 KiB per region; 4 devices.
+# The region mode maps at most 256 KiB per region; 4 devices.
 fuzz-run: fuzz
 	@mkdir -p $(OUT)/fuzz/dispatch-corpus
 	$(FUZZ_BIN) -max_total_time=$(FUZZ_SECONDS) -max_len=80000 \

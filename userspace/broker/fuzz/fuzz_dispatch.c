@@ -6,7 +6,7 @@
  * control connection, exactly as the epoll loop would hand them over, but
  * driven directly by the harness.
  *
- * Sandboxed: the region back-end is always mmap (no /dev/vshm, no module),
+ * Sandboxed: the region mode is always mmap (no /dev/vshm, no module),
  * regions are at most 256 KiB, at most 4 devices and 16 mappings each.
  * Guest RAM is a 64 KiB memfd.  Synthetic fds ride on the frames: a
  * read-write memfd, a read-only memfd, a write-sealed memfd, /dev/null and
@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "../vshmd.h"
+#include "../../lib/scm_rights.h"
 
 #define FZ_RAM_GA	0x100000ull
 #define FZ_REGION_GA	0x200000ull
@@ -108,7 +109,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	fz->d = (struct vshmd){
 		.opt = {
 			.control_socket = "(fuzz)",
-			.backend = VSHM_BACKEND_MMAP,
+			.region_mode = VSHM_REGION_MODE_MMAP,
 			.max_devices = 4,
 			.max_mappings = 16,
 			.max_inflight = 1u << 20,
@@ -116,7 +117,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 			.max_clients = 4,
 			.log_level = VD_LOG_DEBUG,
 		},
-		.backend = VSHM_BACKEND_MMAP,
+		.region_mode = VSHM_REGION_MODE_MMAP,
 	};
 	fz->d.msg = calloc(1, sizeof(*fz->d.msg));
 	fz->d.out = calloc(1, sizeof(*fz->d.out));
@@ -164,10 +165,7 @@ static int synth_fd(unsigned int k)
 static void send_bytes(int fd, const uint8_t *p, size_t len, unsigned int nfds,
 		       unsigned int kind)
 {
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(8 * sizeof(int))];
-	} cb;
+	VSHMI_SCM_BUF(cb, 8);
 	struct iovec iov = { (void *)p, len };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 	int fds[8];
@@ -178,18 +176,7 @@ static void send_bytes(int fd, const uint8_t *p, size_t len, unsigned int nfds,
 		if (fds[n] >= 0)
 			n++;
 	}
-	if (n) {
-		struct cmsghdr *c;
-
-		memset(&cb, 0, sizeof(cb));
-		mh.msg_control = cb.buf;
-		mh.msg_controllen = CMSG_SPACE(n * sizeof(int));
-		c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(n * sizeof(int));
-		memcpy(CMSG_DATA(c), fds, n * sizeof(int));
-	}
+	vshmi_scm_attach(&mh, cb.buf, fds, n);
 	(void)sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
 	for (i = 0; i < n; i++)
 		close(fds[i]);

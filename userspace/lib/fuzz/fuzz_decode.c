@@ -18,6 +18,8 @@
 
 #include <vshm/vshm.h>
 
+#include "../scm_rights.h"
+
 static int null_fd = -1;
 /* Reads of the last byte of decoded data land here, so ASan checks them. */
 static volatile uint8_t sink;
@@ -98,28 +100,18 @@ static void via_parse(enum vshm_proto proto, const uint8_t *buf, size_t len,
 static void via_channel(enum vshm_proto proto, const uint8_t *buf, size_t len,
 			unsigned int nfds, struct vshm_msg *m)
 {
-	char cbuf[CMSG_SPACE(8 * sizeof(int))];
+	VSHMI_SCM_BUF(cbuf, 8);
 	struct iovec iov = { (void *)buf, len };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 	struct vshm_chan *ch;
 	int sv[2], fds[8];
-	struct cmsghdr *c;
 
 	if (!len || len > 100000)
 		return;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
 		abort();
 	open_fds(fds, nfds);
-	if (nfds) {
-		memset(cbuf, 0, sizeof(cbuf));
-		mh.msg_control = cbuf;
-		mh.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
-		c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
-		memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
-	}
+	vshmi_scm_attach(&mh, cbuf.buf, fds, nfds);
 	if (sendmsg(sv[1], &mh, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
 		for (unsigned int i = 0; i < nfds; i++)
 			close(fds[i]);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * vshm-bench, the broker's part: a real vshmd (kmod back-end when
+ * vshm-bench, the broker's part: a real vshmd (kmod region mode when
  * /dev/vshm exists, else mmap) against a bare echo peer on a socketpair
  * that answers the same frames with replies of the same sizes.  Both sides
  * are driven by the same client code (raw sendmsg/recv), so the ratio is
@@ -64,7 +64,7 @@ struct peer {
 static void broker_start(struct bench *b, struct broker *br, unsigned int max_mappings)
 {
 	char vshmd[PATH_MAX], maxmap[16], log[128];
-	const char *backend = b->dev >= 0 ? "kmod" : "mmap";
+	const char *region_mode = b->dev >= 0 ? "kmod" : "mmap";
 	int i;
 
 	snprintf(br->dir, sizeof(br->dir), "/tmp/vshm-bench.XXXXXX");
@@ -78,7 +78,7 @@ static void broker_start(struct bench *b, struct broker *br, unsigned int max_ma
 	if (br->pid < 0)
 		die("fork");
 	if (br->pid == 0) {
-		execl(vshmd, vshmd, "--control-socket", br->sock, "--backend", backend,
+		execl(vshmd, vshmd, "--control-socket", br->sock, "--region-mode", region_mode,
 		      "--max-rate", "10000000", "--max-mappings", maxmap,
 		      "--max-inflight", "3145728", "--log-level", "error",
 		      "--log-file", log, (char *)NULL);
@@ -502,7 +502,7 @@ static void bench_rss(struct bench *b, int pagefd, uint8_t *rbuf)
 		"%lu of %u mappings held (%s); %.0f bytes per mapping",
 		held, RSS_DEVICES * RSS_MAPPINGS,
 		held < RSS_DEVICES * RSS_MAPPINGS ?
-			"the mmap back-end stops at RLIMIT_NOFILE / vm.max_map_count" :
+			"the mmap region mode stops at RLIMIT_NOFILE / vm.max_map_count" :
 			"16 devices x 10k",
 		held ? (after - before) * 1024 / held : 0);
 	add_result(b, (struct result){

@@ -7,7 +7,7 @@
  *              [--json FILE] [--only NAME]
  *
  * --kmod: the module's benchmarks (needs /dev/vshm); --broker: vshmd's
- * (kmod back-end when /dev/vshm exists, else mmap); --guest: a KVM
+ * (kmod region mode when /dev/vshm exists, else mmap); --guest: a KVM
  * guest's view of a region (needs /dev/vshm and /dev/kvm).  Default:
  * --kmod and --broker when /dev/vshm exists, else --broker.  --only NAME: just the module's
  * benchmark NAME (map_unmap_64k, map_at_N, first_touch, kernel_bytes; the

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Region back-end conformance: the same tests against the kmod back-end
+ * Region mode conformance: the same tests against the kmod region mode
  * (/dev/vshm; runs in the VM, skips elsewhere) and the in-process mmap
- * back-end (and, in one test, the table-only back-end of vshmd --backend
+ * region mode (and, in one test, the table-only region mode of vshmd --region-mode
  * vmm).  All must follow the module's rules for map, replace, unmap,
  * unmap-all, copy-in/out and info, and leave the region unchanged on
  * every failure, with no fd leaked.
@@ -23,6 +23,25 @@
 #define PG 4096u
 #define NPAGES 16u
 
+/* Is [base, base + len) one VMA of this process with perms ("rw-p", "---p")? */
+static bool one_vma(const uint8_t *base, size_t len, const char *perms)
+{
+	char line[512], want[64];
+	bool found = false;
+	FILE *f;
+
+	snprintf(want, sizeof(want), "%lx-%lx %s", (unsigned long)base,
+		 (unsigned long)(base + len), perms);
+	f = fopen("/proc/self/maps", "r");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, want, strlen(want)))
+			found = true;
+	fclose(f);
+	return found;
+}
+
 FIXTURE(region) {
 	struct vshm_region *r;
 	void *kaddr;		/* kmod: our own mmap of the region fd */
@@ -31,17 +50,17 @@ FIXTURE(region) {
 };
 
 FIXTURE_VARIANT(region) {
-	enum vshm_backend_type type;
+	enum vshm_region_mode type;
 	const char *name;
 };
 
 FIXTURE_VARIANT_ADD(region, kmod) {
-	.type = VSHM_BACKEND_KMOD,
+	.type = VSHM_REGION_MODE_KMOD,
 	.name = "kmod",
 };
 
 FIXTURE_VARIANT_ADD(region, mmap) {
-	.type = VSHM_BACKEND_MMAP,
+	.type = VSHM_REGION_MODE_MMAP,
 	.name = "mmap",
 };
 
@@ -52,7 +71,7 @@ FIXTURE_SETUP(region)
 	self->src = memfd_filled(4 * PG, 0x11);
 	ASSERT_GE(self->src, 0);
 	ret = vshm_region_create(variant->type, NPAGES * PG, 8, &self->r);
-	if (ret && variant->type == VSHM_BACKEND_KMOD &&
+	if (ret && variant->type == VSHM_REGION_MODE_KMOD &&
 	    (ret == -ENOENT || ret == -ENODEV || ret == -ENXIO)) {
 		self->r = NULL;
 		return;
@@ -71,7 +90,7 @@ FIXTURE_TEARDOWN(region)
 
 #define REQUIRE_REGION() do { \
 	if (!self->r) \
-		SKIP(return, "%s: /dev/vshm is missing (the kmod back-end runs in the VM under make check)", \
+		SKIP(return, "%s: /dev/vshm is missing (the kmod region mode runs in the VM under make check)", \
 		     variant->name); \
 } while (0)
 
@@ -108,11 +127,11 @@ TEST_F(region, create_and_info)
 	REQUIRE_REGION();
 	ASSERT_EQ(0, vshm_region_info(self->r, &st));
 	EXPECT_EQ(NPAGES * PG, st.size);
-	EXPECT_EQ(variant->type, st.backend);
-	EXPECT_EQ(variant->type, vshm_region_backend(self->r));
+	EXPECT_EQ(variant->type, st.region_mode);
+	EXPECT_EQ(variant->type, vshm_region_mode(self->r));
 	EXPECT_EQ(8, st.max_mappings);
 	EXPECT_EQ(0, st.nr_mappings);
-	if (variant->type == VSHM_BACKEND_KMOD) {
+	if (variant->type == VSHM_REGION_MODE_KMOD) {
 		EXPECT_GE(vshm_region_fd(self->r), 0);
 	} else {
 		EXPECT_NE(NULL, vshm_region_addr(self->r));
@@ -162,7 +181,7 @@ TEST_F(region, read_only_mapping)
 	EXPECT_EQ(0x11, p[0]);
 	sig = touch_in_child(p + 10, true, NULL);
 	EXPECT_TRUE(sig == SIGBUS || sig == SIGSEGV) TH_LOG("signal %d", sig);
-	if (variant->type == VSHM_BACKEND_MMAP) {
+	if (variant->type == VSHM_REGION_MODE_MMAP) {
 		EXPECT_NE(0, mprotect(p, PG, PROT_READ | PROT_WRITE));
 	}
 	ASSERT_EQ(PG, vshm_region_read(self->r, 0, buf, PG));
@@ -190,7 +209,7 @@ TEST_F(region, overlap_is_eexist)
 TEST_F(region, replace)
 {
 	int other = memfd_filled(4 * PG, 0x44);
-	struct vshm_mapping m[4];
+	struct vshm_mapping_entry m[4];
 	uint8_t b;
 
 	REQUIRE_REGION();
@@ -220,7 +239,7 @@ TEST_F(region, replace)
 
 /*
  * Proves unmap must name exactly one whole mapping (else ENOENT), then the
- * range reads as a hole: the copy fails with ENXIO on both back-ends; the
+ * range reads as a hole: the copy fails with ENXIO on both region modes; the
  * VMM's view reads zeros on kmod (safe holes, the library's default) and
  * faults on mmap (a PROT_NONE reservation).
  */
@@ -244,7 +263,7 @@ TEST_F(region, unmap_exact)
 	p = region_ptr(self);
 	ASSERT_NE(NULL, p);
 	sig = touch_in_child(p + 4 * PG, false, NULL);
-	if (variant->type == VSHM_BACKEND_KMOD) {
+	if (variant->type == VSHM_REGION_MODE_KMOD) {
 		EXPECT_EQ(0, sig);
 		EXPECT_EQ(0, p[4 * PG]);
 	} else {
@@ -273,7 +292,7 @@ TEST_F(region, strict_holes)
 	ASSERT_EQ(0, ret);
 	ASSERT_EQ(0, vshm_region_map(strict, self->src, 0, 0, PG, VSHM_REGION_WRITE));
 	EXPECT_EQ(-ENXIO, vshm_region_read(strict, 2 * PG, &b, 1));
-	if (variant->type == VSHM_BACKEND_KMOD) {
+	if (variant->type == VSHM_REGION_MODE_KMOD) {
 		fd = vshm_region_fd(strict);
 		view = mmap(NULL, NPAGES * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 		ASSERT_NE(MAP_FAILED, view);
@@ -298,9 +317,6 @@ TEST_F(region, zero_holes)
 {
 	struct vshm_region *z;
 	uint8_t b, *view, *kview = NULL;
-	char line[512], want[64];
-	int found = 0;
-	FILE *f;
 
 	REQUIRE_REGION();
 	EXPECT_EQ(-EINVAL, vshm_region_create_flags(variant->type, NPAGES * PG, 8,
@@ -324,17 +340,10 @@ TEST_F(region, zero_holes)
 	EXPECT_EQ(0x11, view[2 * PG + 1]);
 	ASSERT_EQ(0, vshm_region_unmap(z, 2 * PG, PG));
 	EXPECT_EQ(0, touch_in_child(view + 2 * PG, true, NULL));
-	if (variant->type == VSHM_BACKEND_MMAP) {
+	if (variant->type == VSHM_REGION_MODE_MMAP) {
 		EXPECT_EQ(0, view[2 * PG + 1]);
-		snprintf(want, sizeof(want), "%lx-%lx rw-p", (unsigned long)view,
-			 (unsigned long)(view + NPAGES * PG));
-		f = fopen("/proc/self/maps", "r");
-		ASSERT_NE(NULL, f);
-		while (fgets(line, sizeof(line), f))
-			if (!strncmp(line, want, strlen(want)))
-				found = 1;
-		fclose(f);
-		EXPECT_TRUE(found) TH_LOG("no single rw-p VMA %s after unmap", want);
+		EXPECT_TRUE(one_vma(view, NPAGES * PG, "rw-p"))
+			TH_LOG("no single rw-p VMA over the region after unmap");
 	}
 	EXPECT_EQ(-ENXIO, vshm_region_read(z, 2 * PG, &b, 1));
 	if (kview)
@@ -482,7 +491,7 @@ TEST_F(region, destroy_drops_mappings)
 	REQUIRE_REGION();
 	ASSERT_EQ(0, vshm_region_map(self->r, self->src, 0, 0, 2 * PG, VSHM_REGION_WRITE));
 	ASSERT_EQ(0, vshm_region_map(self->r, self->src, 0, 4 * PG, PG, 0));
-	if (variant->type == VSHM_BACKEND_MMAP) {
+	if (variant->type == VSHM_REGION_MODE_MMAP) {
 		vshm_region_destroy(self->r);
 		self->r = NULL;
 		EXPECT_EQ(self->fds0, count_open_fds());
@@ -531,7 +540,7 @@ TEST_F(region, truncated_source_copies_safely)
 	ASSERT_EQ(0, ftruncate(fd, PG));
 	n = vshm_region_read(self->r, 0, buf, 2 * PG);
 	TH_LOG("%s: read across the new end: %zd", variant->name, n);
-	if (variant->type == VSHM_BACKEND_MMAP) {
+	if (variant->type == VSHM_REGION_MODE_MMAP) {
 		EXPECT_EQ(PG, n);
 		EXPECT_EQ(0x55, buf[PG - 1]);
 		EXPECT_EQ(-EIO, vshm_region_read(self->r, 4 * PG, buf, 10));
@@ -567,7 +576,7 @@ TEST_F(region, mmap_source_handles)
 	struct stat st;
 
 	REQUIRE_REGION();
-	if (variant->type != VSHM_BACKEND_MMAP)
+	if (variant->type != VSHM_REGION_MODE_MMAP)
 		SKIP(return, "the module holds file references, not fds");
 	ASSERT_GE(fd, 0);
 	ASSERT_EQ(0, vshm_region_map(self->r, fd, 0, 0, PG, VSHM_REGION_WRITE));
@@ -590,7 +599,7 @@ TEST_F(region, mmap_source_handles)
 TEST_F(region, counters_and_listing)
 {
 	struct vshm_region_stats st;
-	struct vshm_mapping m[8], one;
+	struct vshm_mapping_entry m[8], one;
 	uint8_t buf[100];
 
 	REQUIRE_REGION();
@@ -617,26 +626,16 @@ TEST_F(region, counters_and_listing)
 /* Proves (mmap) an unmapped range is a PROT_NONE reservation again, never a hole where mmap(NULL) could land. */
 TEST_F(region, mmap_reserves_prot_none)
 {
-	char line[512], want[64];
 	uint8_t *base;
-	FILE *f;
-	int found = 0;
 
 	REQUIRE_REGION();
-	if (variant->type != VSHM_BACKEND_MMAP)
+	if (variant->type != VSHM_REGION_MODE_MMAP)
 		SKIP(return, "kmod regions are one VMA that the module manages");
 	base = vshm_region_addr(self->r);
 	ASSERT_EQ(0, vshm_region_map(self->r, self->src, 0, 4 * PG, PG, 0));
 	ASSERT_EQ(0, vshm_region_unmap(self->r, 4 * PG, PG));
-	snprintf(want, sizeof(want), "%lx-%lx ---p", (unsigned long)base,
-		 (unsigned long)(base + NPAGES * PG));
-	f = fopen("/proc/self/maps", "r");
-	ASSERT_NE(NULL, f);
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, want, strlen(want)))
-			found = 1;
-	fclose(f);
-	EXPECT_TRUE(found) TH_LOG("no single PROT_NONE VMA %s after unmap", want);
+	EXPECT_TRUE(one_vma(base, NPAGES * PG, "---p"))
+		TH_LOG("no single PROT_NONE VMA over the region after unmap");
 }
 
 static int write_max_map_count(unsigned long value)
@@ -663,7 +662,7 @@ TEST_F(region, mmap_max_map_count)
 	FILE *f;
 
 	REQUIRE_REGION();
-	if (variant->type != VSHM_BACKEND_MMAP)
+	if (variant->type != VSHM_REGION_MODE_MMAP)
 		SKIP(return, "kmod regions use one VMA whatever the number of mappings");
 	f = fopen("/proc/sys/vm/max_map_count", "r");
 	if (f) {
@@ -689,7 +688,7 @@ TEST_F(region, mmap_max_map_count)
 		nofile.rlim_cur = nofile.rlim_max < n + 256 ? nofile.rlim_max : n + 256;
 		setrlimit(RLIMIT_NOFILE, &nofile);
 	}
-	ASSERT_EQ(0, vshm_region_create(VSHM_BACKEND_MMAP, 2 * n * PG, n, &big));
+	ASSERT_EQ(0, vshm_region_create(VSHM_REGION_MODE_MMAP, 2 * n * PG, n, &big));
 	for (i = 0; i < n; i++) {
 		ret = vshm_region_map(big, self->src, 0, 2 * i * PG, PG, 0);
 		if (ret)
@@ -711,13 +710,13 @@ TEST_F(region, mmap_max_map_count)
 }
 
 /*
- * Proves the table back-end (vshmd --backend vmm) keeps the module's rules
+ * Proves the table region mode (vshmd --region-mode vmm) keeps the module's rules
  * without mapping anything: no window, overlaps refused, copies reach the
  * source through its own duplicate (also after the caller closed its fd),
  * a read-only mapping refuses copy-in, unmap makes the range a hole
  * (ENXIO), and every duplicate is closed again.
  */
-TEST(table_backend_copies_without_window)
+TEST(table_mode_copies_without_window)
 {
 	struct vshm_region *r;
 	uint8_t buf[8], *src_view;
@@ -725,10 +724,10 @@ TEST(table_backend_copies_without_window)
 
 	ASSERT_GE(src, 0);
 	fds0 = count_open_fds();
-	ASSERT_EQ(0, vshm_region_create(VSHM_BACKEND_TABLE, NPAGES * PG, 8, &r));
+	ASSERT_EQ(0, vshm_region_create(VSHM_REGION_MODE_TABLE, NPAGES * PG, 8, &r));
 	EXPECT_EQ(NULL, vshm_region_addr(r));
 	EXPECT_GT(0, vshm_region_fd(r));
-	EXPECT_EQ(VSHM_BACKEND_TABLE, vshm_region_backend(r));
+	EXPECT_EQ(VSHM_REGION_MODE_TABLE, vshm_region_mode(r));
 	dup_src = dup(src);
 	ASSERT_EQ(0, vshm_region_map(r, dup_src, PG, 2 * PG, 2 * PG,
 				     VSHM_REGION_WRITE));
@@ -762,7 +761,7 @@ TEST(table_backend_copies_without_window)
 TEST_F(region, kmod_list_mappings)
 {
 	struct vshm_kmod_mapping km[8];
-	struct vshm_mapping tab[8];
+	struct vshm_mapping_entry tab[8];
 	struct vshm_region *big;
 	struct vshm_kmod_mapping *all;
 	uint64_t cursor = 0;
@@ -770,7 +769,7 @@ TEST_F(region, kmod_list_mappings)
 	ssize_t n, i;
 
 	REQUIRE_REGION();
-	if (variant->type != VSHM_BACKEND_KMOD)
+	if (variant->type != VSHM_REGION_MODE_KMOD)
 		SKIP(return, "only kmod regions have a module to ask");
 	ASSERT_EQ(0, fstat(self->src, &st));
 	ASSERT_EQ(0, vshm_region_map(self->r, self->src, 0, 0, PG, VSHM_REGION_WRITE));
@@ -802,7 +801,7 @@ TEST_F(region, kmod_list_mappings)
 	EXPECT_EQ(0, cursor);
 
 	/* 100 mappings in one call: two of the library's batches. */
-	ASSERT_EQ(0, vshm_region_create(VSHM_BACKEND_KMOD, 200 * PG, 100, &big));
+	ASSERT_EQ(0, vshm_region_create(VSHM_REGION_MODE_KMOD, 200 * PG, 100, &big));
 	for (i = 0; i < 100; i++)
 		ASSERT_EQ(0, vshm_region_map(big, self->src, (i % 4) * PG, 2 * i * PG, PG, 0));
 	all = calloc(1000, sizeof(*all));

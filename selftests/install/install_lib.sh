@@ -53,3 +53,43 @@ syscall_group() {
 unit_field() {
 	sed -n "s/^$2=//p" "$1" | tail -n 1
 }
+
+# vshmd_wrapper PATH VSHMD ARGS...: a script at PATH that runs VSHMD with the
+# arguments it is given, then ARGS: what the demo's VMM starts as $VSHMD.
+vshmd_wrapper() {
+	local path=$1 vshmd=$2
+	shift 2
+	printf '#!/bin/sh\nexec "%s" "$@" %s\n' "$vshmd" "$*" >"$path"
+	chmod +x "$path"
+}
+
+# The host half of a test whose checks run in a VM (scripts/vm-run), by a
+# guest script that prints TAP; the guest's results are the test's.
+#
+# vm_test_start NAME: work=$BUILD/NAME, emptied; out=$work/vm.log holds the
+# build steps' and the VM's output.
+vm_test_start() {
+	export BUILD=${BUILD:-$top/build}
+	work=$BUILD/$1
+	rm -rf "$work"
+	mkdir -p "$work"
+	out=$work/vm.log
+	rm -f "$log"
+	log=$out
+}
+
+# vm_test_fail WHAT: the whole test as one failure, with the end of $out.
+vm_test_fail() {
+	tap_plan 1
+	echo "not ok 1 $1"
+	sed 's/^/#   /' "$out" | tail -n 30
+	echo "# Totals: pass:0 fail:1 xfail:0 xpass:0 skip:0 error:0"
+	exit 1
+}
+
+# vm_test_report RC: the guest's TAP lines out of the console output in
+# $out; a guest that did not finish is one failure.  RC: vm-run's status.
+vm_test_report() {
+	sed -n '/^TAP version 13/,/^# Totals:/p' "$out" | tr -d '\r'
+	grep -q '^# Totals:' "$out" || vm_test_fail "the guest script did not finish (vm-run exit $1)"
+}
