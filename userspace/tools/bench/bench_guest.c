@@ -49,6 +49,8 @@
  * compare the cost of each invalidation, not how many each side managed.
  */
 #define STORM_PERIOD_US	5000
+/* The longest one storm pass may take (SIGALRM ends the benchmark). */
+#define STORM_TIMEOUT_S	120
 
 struct guest {
 	struct kg_vm vm;
@@ -250,9 +252,18 @@ static void bench_remap_storm(struct bench *b, int memfd, int region)
 	int r;
 
 	source_xor(memfd, &pages, &all);
+	/*
+	 * A storm that starves the guest would hang the benchmark: the
+	 * alarm turns that into an error that says where.
+	 */
 	for (r = 0; r < ROUNDS; r++) {
+		alarm(STORM_TIMEOUT_S);
 		v[r] = read_during_storm(&sv, via_region, all);
+		alarm(0);
+		alarm(STORM_TIMEOUT_S);
 		u[r] = read_during_storm(&su, direct, all);
+		alarm(0);
+		printf("  storm round %d: region %.1f, plain %.1f MiB/s\n", r, v[r], u[r]);
 	}
 	add_result(b, (struct result){
 		.name = "guest_remap_storm", .unit = "MiB/s",
