@@ -390,7 +390,8 @@ static void do_list_mappings(struct vshmd *d, struct vd_ctl_conn *c,
 	struct vshm_ctl_list *l;
 	struct vd_region *reg;
 	uint8_t *body = d->buf;
-	uint32_t i;
+	uint64_t bytes;
+	ssize_t n;
 	int ret = 0;
 
 	_Static_assert(sizeof(struct vshm_ctl_list) +
@@ -404,14 +405,12 @@ static void do_list_mappings(struct vshmd *d, struct vd_ctl_conn *c,
 	}
 	l = (struct vshm_ctl_list *)body;
 	e = (struct vshm_mapping_entry *)(body + sizeof(*l));
-	*l = (struct vshm_ctl_list){ .total = reg->nmaps };
-	for (i = req.start; i < reg->nmaps && l->count < VSHM_CTL_MAX_MAPPINGS; i++)
-		e[l->count++] = (struct vshm_mapping_entry){
-			.shm_offset = reg->maps[i].shm_offset,
-			.len = reg->maps[i].len,
-			.fd_offset = reg->maps[i].fd_offset,
-			.flags = reg->maps[i].writable ? VSHM_REGION_WRITE : 0,
-		};
+	*l = (struct vshm_ctl_list){ 0 };
+	vd_region_usage(reg, &l->total, &bytes);
+	n = vshm_region_mappings(reg->r, req.start, e, VSHM_CTL_MAX_MAPPINGS);
+	l->count = n > 0 ? (uint32_t)n : 0;
+	for (n = 0; n < l->count; n++)
+		e[n].reserved = 0;
 	reply(d, c, VSHM_CTL_LIST_MAPPINGS, 0, body,
 	      sizeof(*l) + l->count * sizeof(*e), NULL, 0);
 }

@@ -66,8 +66,6 @@ static void regions_free(struct vd_device *dev)
 		 * them first.
 		 */
 		vshm_region_unmap_all(reg->r);
-		vd_region_clear(reg);
-		free(reg->maps);
 		vshm_region_destroy(reg->r);
 	}
 	free(dev->regions);
@@ -182,16 +180,18 @@ void vd_device_reset(struct vshmd *d, struct vd_device *dev)
 
 	for (i = 0; i < dev->nregions; i++) {
 		struct vd_region *reg = &dev->regions[i];
+		uint32_t n;
+		uint64_t bytes;
 		int ret;
 
 		if (!reg->r)
 			continue;
+		vd_region_usage(reg, &n, &bytes);
 		ret = vshm_region_unmap_all(reg->r);
 		if (ret)
 			vd_log(d, VD_LOG_ERR, "device %u shmid %u: unmap all: %s",
 			       dev->id, i, vshm_strerror(ret));
-		dropped += reg->nmaps;
-		vd_region_clear(reg);
+		dropped += n;
 	}
 	vd_count(d, dev, unmaps, dropped);
 	dev->nmappings = 0;
@@ -247,8 +247,12 @@ void vd_device_stats(struct vshmd *d, struct vd_device *dev,
 			continue;
 		st->devices++;
 		for (i = 0; i < it->nregions; i++) {
-			st->mappings += it->regions[i].nmaps;
-			st->mapped_bytes += it->regions[i].mapped_bytes;
+			uint32_t n;
+			uint64_t bytes;
+
+			vd_region_usage(&it->regions[i], &n, &bytes);
+			st->mappings += n;
+			st->mapped_bytes += bytes;
 		}
 	}
 	memset(st->reserved, 0, sizeof(st->reserved));

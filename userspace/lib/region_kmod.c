@@ -24,7 +24,8 @@ _Static_assert(VSHM_KMOD_SOURCE_SHMEM == VSHM_SOURCE_SHMEM &&
 #define KMOD_LIST_CHUNK	64
 
 static int kmod_map(struct vshm_region *r, int fd, uint64_t fd_offset,
-		    uint64_t shm_offset, uint64_t len, uint32_t flags)
+		    uint64_t shm_offset, uint64_t len, uint32_t flags,
+		    enum vshmi_src_kind kind, size_t first, size_t count)
 {
 	struct vshm_map arg = {
 		.fd = fd, .flags = flags, .fd_offset = fd_offset,
@@ -34,13 +35,11 @@ static int kmod_map(struct vshm_region *r, int fd, uint64_t fd_offset,
 		.shm_offset = shm_offset, .len = len, .fd_offset = fd_offset,
 		.flags = flags & VSHM_REGION_WRITE,
 	};
-	size_t first, count;
 
+	(void)kind;	/* the module judges the source again itself */
 	if (ioctl(r->fd, VSHM_IOC_MAP, &arg) < 0)
 		return -errno;
-	/* The module accepted it, so the range covers whole mappings only. */
-	if (vshmi_maptab_covered(&r->tab, shm_offset, len, &first, &count) == 0)
-		vshmi_maptab_replace(&r->tab, first, count, &m, NULL);
+	vshmi_maptab_replace(&r->tab, first, count, &m, NULL);
 	return 0;
 }
 
