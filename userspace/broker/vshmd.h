@@ -296,6 +296,11 @@ int vd_inspect(struct vshmd *d, struct vd_ctl_conn *c, uint32_t request,
 /* device.c */
 int vd_device_add(struct vshmd *d, uint32_t flags, const uint64_t *sizes,
 		  uint32_t nregions, int be_fd, int fw_fd, struct vd_device **out);
+/* A device a killed broker served (ADOPT_DEVICE); kmod only, else -EOPNOTSUPP. */
+int vd_device_adopt(struct vshmd *d, uint32_t flags,
+		    const struct vshm_ctl_adopt_region *e, uint32_t nregions,
+		    int be_fd, int fw_fd, const int *region_fds,
+		    struct vd_device **out);
 struct vd_device *vd_device_find(struct vshmd *d, uint32_t id);
 void vd_device_reset(struct vshmd *d, struct vd_device *dev);
 void vd_device_remove(struct vshmd *d, struct vd_device *dev, const char *why);

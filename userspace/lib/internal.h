@@ -182,6 +182,8 @@ struct vshm_region {
 };
 
 int vshmi_region_kmod_init(struct vshm_region *r);
+/* Let go of a kmod region, leaving its mappings to whoever holds its fd. */
+void vshmi_region_kmod_forget(struct vshm_region *r);
 int vshmi_region_mmap_init(struct vshm_region *r);
 /* The mmap region mode without its window (VSHM_REGION_MODE_TABLE). */
 int vshmi_region_table_init(struct vshm_region *r);

@@ -65,6 +65,18 @@ void vshm_region_destroy(struct vshm_region *r)
 	free(r);
 }
 
+void vshm_region_forget(struct vshm_region *r)
+{
+	if (!r)
+		return;
+	if (r->type == VSHM_REGION_MODE_KMOD)
+		vshmi_region_kmod_forget(r);
+	else
+		r->ops->destroy(r);	/* its mappings live in this process */
+	vshmi_maptab_free(&r->tab);
+	free(r);
+}
+
 enum vshm_region_mode vshm_region_mode(const struct vshm_region *r)
 {
 	return r->type;
