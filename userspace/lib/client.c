@@ -265,6 +265,11 @@ int vshm_client_adopt_device(struct vshm_client *c, int backend_fd,
 		return vshmi_fail(err, EINVAL,
 				  "nregions %u (at most %u) or flags 0x%x (only DRAFT_FLAGS, STRICT_HOLES)",
 				  nregions, VSHM_MAX_SHMIDS, flags);
+	/* Older brokers close the connection on a request number they do not know. */
+	if (!c->has_broker_info || c->broker_info.major < 1 ||
+	    (c->broker_info.major == 1 && c->broker_info.minor < 3))
+		return vshmi_fail(err, EOPNOTSUPP,
+				  "the broker does not know ADOPT_DEVICE: it predates vshm 1.3");
 	fds[nfds++] = backend_fd;
 	if (forward_fd >= 0) {
 		req.flags |= VSHM_CTL_DEV_FORWARD;
