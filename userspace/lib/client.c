@@ -188,6 +188,18 @@ int vshm_client_get_region(struct vshm_client *c, uint32_t dev_id,
 	return 0;
 }
 
+/* What ADD_DEVICE and ADOPT_DEVICE accept from the caller. */
+static int check_device_args(uint32_t nregions, uint32_t flags,
+			     struct vshm_err *err)
+{
+	if (nregions > VSHM_MAX_SHMIDS ||
+	    (flags & ~(VSHM_CTL_DEV_DRAFT_FLAGS | VSHM_CTL_DEV_STRICT_HOLES)))
+		return vshmi_fail(err, EINVAL,
+				  "nregions %u (at most %u) or flags 0x%x (only DRAFT_FLAGS, STRICT_HOLES)",
+				  nregions, VSHM_MAX_SHMIDS, flags);
+	return 0;
+}
+
 int vshm_client_add_device(struct vshm_client *c, int backend_fd,
 			   int forward_fd, const uint64_t *sizes,
 			   uint32_t nregions, uint32_t flags, uint32_t *dev_id,
@@ -202,11 +214,9 @@ int vshm_client_add_device(struct vshm_client *c, int backend_fd,
 	size_t len;
 	int ret;
 
-	if (nregions > VSHM_MAX_SHMIDS ||
-	    (flags & ~(VSHM_CTL_DEV_DRAFT_FLAGS | VSHM_CTL_DEV_STRICT_HOLES)))
-		return vshmi_fail(err, EINVAL,
-				  "nregions %u (at most %u) or flags 0x%x (only DRAFT_FLAGS, STRICT_HOLES)",
-				  nregions, VSHM_MAX_SHMIDS, flags);
+	ret = check_device_args(nregions, flags, err);
+	if (ret)
+		return ret;
 	if (forward_fd >= 0)
 		req.flags |= VSHM_CTL_DEV_FORWARD;
 	memcpy(buf, &req, sizeof(req));
@@ -260,11 +270,9 @@ int vshm_client_adopt_device(struct vshm_client *c, int backend_fd,
 	size_t len;
 	int ret;
 
-	if (nregions > VSHM_MAX_SHMIDS ||
-	    (flags & ~(VSHM_CTL_DEV_DRAFT_FLAGS | VSHM_CTL_DEV_STRICT_HOLES)))
-		return vshmi_fail(err, EINVAL,
-				  "nregions %u (at most %u) or flags 0x%x (only DRAFT_FLAGS, STRICT_HOLES)",
-				  nregions, VSHM_MAX_SHMIDS, flags);
+	ret = check_device_args(nregions, flags, err);
+	if (ret)
+		return ret;
 	/* Older brokers close the connection on a request number they do not know. */
 	if (!c->has_broker_info || c->broker_info.major < 1 ||
 	    (c->broker_info.major == 1 && c->broker_info.minor < 3))

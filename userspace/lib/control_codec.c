@@ -67,12 +67,15 @@ static int req_hello(const struct vshm_msg *m, const char *name,
 	return zero_at(m, 8, 8, name, "reserved", err);
 }
 
-static int req_add_device(const struct vshm_msg *m, const char *name,
-			  struct vshm_err *err)
+/*
+ * The header ADD_DEVICE and ADOPT_DEVICE share (u32 flags, u32 nregions,
+ * u64 reserved), followed by nregions entries of esize bytes.
+ */
+static int device_header(const struct vshm_msg *m, const char *name,
+			 size_t esize, struct vshm_err *err)
 {
 	uint32_t flags = vshmi_get32(m->payload);
 	uint32_t n = vshmi_get32(m->payload + 4);
-	unsigned int want_fds;
 	int ret;
 
 	if (flags & ~VSHM_CTL_DEV_FLAGS_ALL)
@@ -84,11 +87,24 @@ static int req_add_device(const struct vshm_msg *m, const char *name,
 	if (n > VSHM_MAX_SHMIDS)
 		return vshmi_fail(err, VSHM_EFIELD, "%s: nregions %u, at most %u",
 				  name, n, VSHM_MAX_SHMIDS);
-	if (m->hdr.size != sizeof(struct vshm_ctl_add_device) + 8 * n)
+	if (m->hdr.size != 16 + esize * n)
 		return vshmi_fail(err, VSHM_ESIZE,
-				  "%s: payload is %u bytes, must be 16 + 8 * nregions (%u) = %zu",
-				  name, m->hdr.size, n,
-				  sizeof(struct vshm_ctl_add_device) + 8 * n);
+				  "%s: payload is %u bytes, must be 16 + %zu * nregions (%u) = %zu",
+				  name, m->hdr.size, esize, n, 16 + esize * n);
+	return 0;
+}
+
+static int req_add_device(const struct vshm_msg *m, const char *name,
+			  struct vshm_err *err)
+{
+	uint32_t flags = vshmi_get32(m->payload);
+	uint32_t n = vshmi_get32(m->payload + 4);
+	unsigned int want_fds;
+	int ret;
+
+	ret = device_header(m, name, 8, err);
+	if (ret)
+		return ret;
 	want_fds = 1 + !!(flags & VSHM_CTL_DEV_FORWARD);
 	if (m->nfds < want_fds)
 		return vshmi_fail(err, VSHM_EFDMISSING,
@@ -115,20 +131,9 @@ static int req_adopt_device(const struct vshm_msg *m, const char *name,
 	unsigned int want_fds, i;
 	int ret;
 
-	if (flags & ~VSHM_CTL_DEV_FLAGS_ALL)
-		return vshmi_fail(err, VSHM_EFIELD, "%s: flags 0x%x, known are 0x%x",
-				  name, flags, VSHM_CTL_DEV_FLAGS_ALL);
-	ret = zero_at(m, 8, 8, name, "reserved", err);
+	ret = device_header(m, name, esize, err);
 	if (ret)
 		return ret;
-	if (n > VSHM_MAX_SHMIDS)
-		return vshmi_fail(err, VSHM_EFIELD, "%s: nregions %u, at most %u",
-				  name, n, VSHM_MAX_SHMIDS);
-	if (m->hdr.size != sizeof(struct vshm_ctl_adopt_device) + esize * n)
-		return vshmi_fail(err, VSHM_ESIZE,
-				  "%s: payload is %u bytes, must be 16 + 24 * nregions (%u) = %zu",
-				  name, m->hdr.size, n,
-				  sizeof(struct vshm_ctl_adopt_device) + esize * n);
 	want_fds = 1 + !!(flags & VSHM_CTL_DEV_FORWARD);
 	for (i = 0; i < n; i++) {
 		const uint8_t *e = m->payload + 16 + esize * i;
