@@ -55,6 +55,26 @@ int vshm_client_add_device(struct vshm_client *c, int backend_fd,
 			   uint32_t nregions, uint32_t flags, uint32_t *dev_id,
 			   int *region_fds, struct vshm_err *err);
 /*
+ * Hand a restarted broker a device the last one served, whose regions live
+ * on in /dev/vshm (Documentation/protocol.rst, "Restarting the broker"):
+ * the broker's end of its backend channel, its forward socket (-1: none),
+ * region sizes and region fds indexed by shmid (size 0: no region, its
+ * fd is not read), each region's guest address (UINT64_MAX: not placed;
+ * guest_addrs NULL: none placed) and the flags ADD_DEVICE had
+ * (VSHM_CTL_DEV_DRAFT_FLAGS, VSHM_CTL_DEV_STRICT_HOLES).  The fds are sent,
+ * not closed.  The broker serves the mappings the regions hold as they
+ * are, nothing is remapped; *dev_id is the device's new id.  -EOPNOTSUPP:
+ * the broker has no module (--region-mode mmap or vmm), whose regions die with
+ * it; -EBADF: an fd is not a vshm region; -EINVAL: a size or the hole
+ * policy differs from the region's; -EEXIST: a guest address overlaps;
+ * -E2BIG: more regions than one message carries fds for.
+ */
+int vshm_client_adopt_device(struct vshm_client *c, int backend_fd,
+			     int forward_fd, const uint64_t *sizes,
+			     const int *region_fds, const uint64_t *guest_addrs,
+			     uint32_t nregions, uint32_t flags, uint32_t *dev_id,
+			     struct vshm_err *err);
+/*
  * Fetch one region fd of a device (the caller owns it); *size (if not NULL)
  * gets its size.  An mmap broker (no VSHM_CTL_FEAT_KMOD) answers -ENODEV.
  */

@@ -54,7 +54,12 @@ extern "C" {
 #define VSHM_CTL_LIST_SHARED_OBJECTS 16u /* the shared-object table */
 #define VSHM_CTL_LIST_CLIENTS	17u /* connected control clients */
 #define VSHM_CTL_GET_LIMITS	18u /* limits and their current use */
-#define VSHM_CTL_MAX_REQUEST	18u
+/*
+ * Hand a restarted broker a device whose regions live on in /dev/vshm
+ * (fds: backend channel [, forward socket], region fds); kmod only.
+ */
+#define VSHM_CTL_ADOPT_DEVICE	19u
+#define VSHM_CTL_MAX_REQUEST	19u
 
 /* Limits. */
 #define VSHM_CTL_MAX_RAM_RANGES	32u	/* entries (and memfds) in SET_MEM_TABLE */
@@ -137,6 +142,28 @@ struct vshm_ctl_device {
 	uint32_t dev_id;
 	uint32_t nregions;	/* as requested */
 	uint32_t region_mode;	/* VSHM_CTL_REGIONS_* */
+	uint32_t reserved;
+};
+
+/*
+ * ADOPT_DEVICE request: this header then nregions struct
+ * vshm_ctl_adopt_region (index = shmid), nregions <= 256.  Fds: the
+ * backend channel, the forward socket if VSHM_CTL_DEV_FORWARD, then the
+ * region fd of each shmid whose size is not 0, in shmid order (so at most
+ * VSHM_MAX_FDS - 2 regions).  The reply body is struct vshm_ctl_device.
+ */
+struct vshm_ctl_adopt_device {
+	uint32_t flags;		/* VSHM_CTL_DEV_*, as ADD_DEVICE had them */
+	uint32_t nregions;
+	uint64_t reserved;
+	/* struct vshm_ctl_adopt_region regions[nregions]; */
+};
+
+/* One shmid of an ADOPT_DEVICE request. */
+struct vshm_ctl_adopt_region {
+	uint64_t size;		/* 0: no region; else its fd's region size */
+	uint64_t guest_addr;	/* with VSHM_CTL_REGION_PLACED, else 0 */
+	uint32_t flags;		/* VSHM_CTL_REGION_PLACED */
 	uint32_t reserved;
 };
 

@@ -113,6 +113,24 @@ int vshm_region_create_flags(enum vshm_region_mode type, uint64_t size,
  * region fd, so a VMM still holding the fd sees holes, never the sources).
  */
 void vshm_region_destroy(struct vshm_region *r);
+/*
+ * Take over a live /dev/vshm region from its fd (a broker restarting
+ * while the VMM kept the region): the region uses a duplicate of
+ * region_fd (the caller keeps its own), and its table is the module's
+ * listing (VSHM_IOC_LIST_MAPPINGS), so lookups, iteration and info see
+ * every mapping an earlier owner made.  Size and mapping limit are the
+ * module's; flags is the hole policy the caller expects
+ * (VSHM_REGION_STRICT_HOLES or 0).  Nothing is remapped.  0, or -EBADF
+ * (not an open fd), -ENOTTY (not a vshm region fd), -EINVAL (unknown flags,
+ * or the region's hole policy is the other one), -ENOMEM, -EMFILE.
+ */
+int vshm_region_adopt(int region_fd, uint32_t flags, struct vshm_region **out);
+/*
+ * Free the handle and leave the mappings be: a kmod region's stay for
+ * whoever holds its fd (vshm_region_destroy() drops them first).  An mmap
+ * or table region lives in this process only: the same as destroy.
+ */
+void vshm_region_forget(struct vshm_region *r);
 /* The region mode in use (never VSHM_REGION_MODE_AUTO). */
 enum vshm_region_mode vshm_region_mode(const struct vshm_region *r);
 /* The region size in bytes. */

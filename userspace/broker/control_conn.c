@@ -243,6 +243,57 @@ static void do_add_device(struct vshmd *d, struct vd_ctl_conn *c,
 	reply(d, c, VSHM_CTL_ADD_DEVICE, 0, &rep, sizeof(rep), NULL, 0);
 }
 
+/*
+ * ADOPT_DEVICE: a VMM hands this broker a device an earlier one served
+ * (Documentation/protocol.rst, "Restarting the broker").  The region fds
+ * stay the message's (the regions hold duplicates) and go with it.
+ */
+static void do_adopt_device(struct vshmd *d, struct vd_ctl_conn *c,
+			    struct vshm_msg *msg, const uint8_t *p)
+{
+	struct vshm_ctl_adopt_region e[VSHM_MAX_SHMIDS];
+	int region_fds[VSHM_MAX_SHMIDS];
+	struct vshm_ctl_adopt_device req;
+	struct vshm_ctl_device rep = { 0 };
+	struct vd_device *dev;
+	uint32_t i, next;
+	uint64_t n = 0;
+	int be, fw = -1, ret;
+
+	memcpy(&req, p, sizeof(req));
+	if (req.nregions)
+		memcpy(e, p + sizeof(req), req.nregions * sizeof(e[0]));
+	be = vshm_msg_take_fd(msg, 0);
+	next = 1;
+	if (req.flags & VSHM_CTL_DEV_FORWARD)
+		fw = vshm_msg_take_fd(msg, next++);
+	for (i = 0; i < req.nregions; i++)
+		region_fds[i] = e[i].size ? msg->fds[next++] : -1;
+	ret = vd_device_adopt(d, req.flags, e, req.nregions, be, fw, region_fds,
+			      &dev);
+	if (ret == -EOPNOTSUPP) {
+		vd_log_limited(d, &d->peer_log, VD_LOG_WARN,
+			       "ADOPT_DEVICE refused: without the module (--region-mode mmap or vmm) regions live in the broker or the VMM and died with the old broker; add the device again");
+	} else if (ret) {
+		vd_log_limited(d, &d->peer_log, VD_LOG_WARN,
+			       "ADOPT_DEVICE refused: %s", vshm_strerror(ret));
+	}
+	if (ret) {
+		reply(d, c, VSHM_CTL_ADOPT_DEVICE, ret, NULL, 0, NULL, 0);
+		return;
+	}
+	for (i = 0; i < dev->nregions; i++)
+		n += dev->regions[i].r != NULL;
+	rep.dev_id = dev->id;
+	rep.nregions = dev->nregions;
+	rep.region_mode = VSHM_CTL_REGIONS_KMOD;
+	dev->added_by = c->id;
+	vd_log(d, VD_LOG_INFO, "device %u adopted: %u shmids, %llu regions, %u mappings kept%s",
+	       dev->id, dev->nregions, (unsigned long long)n, dev->nmappings,
+	       dev->fw ? ", forward socket" : "");
+	reply(d, c, VSHM_CTL_ADOPT_DEVICE, 0, &rep, sizeof(rep), NULL, 0);
+}
+
 static struct vd_region *find_region(struct vshmd *d, uint32_t dev_id,
 				     uint32_t shmid, int *err)
 {
@@ -390,7 +441,8 @@ static void do_list_mappings(struct vshmd *d, struct vd_ctl_conn *c,
 	struct vshm_ctl_list *l;
 	struct vd_region *reg;
 	uint8_t *body = d->buf;
-	uint32_t i;
+	uint64_t bytes;
+	ssize_t n;
 	int ret = 0;
 
 	_Static_assert(sizeof(struct vshm_ctl_list) +
@@ -404,14 +456,12 @@ static void do_list_mappings(struct vshmd *d, struct vd_ctl_conn *c,
 	}
 	l = (struct vshm_ctl_list *)body;
 	e = (struct vshm_mapping_entry *)(body + sizeof(*l));
-	*l = (struct vshm_ctl_list){ .total = reg->nmaps };
-	for (i = req.start; i < reg->nmaps && l->count < VSHM_CTL_MAX_MAPPINGS; i++)
-		e[l->count++] = (struct vshm_mapping_entry){
-			.shm_offset = reg->maps[i].shm_offset,
-			.len = reg->maps[i].len,
-			.fd_offset = reg->maps[i].fd_offset,
-			.flags = reg->maps[i].writable ? VSHM_REGION_WRITE : 0,
-		};
+	*l = (struct vshm_ctl_list){ 0 };
+	vd_region_usage(reg, &l->total, &bytes);
+	n = vshm_region_mappings(reg->r, req.start, e, VSHM_CTL_MAX_MAPPINGS);
+	l->count = n > 0 ? (uint32_t)n : 0;
+	for (n = 0; n < l->count; n++)
+		e[n].reserved = 0;
 	reply(d, c, VSHM_CTL_LIST_MAPPINGS, 0, body,
 	      sizeof(*l) + l->count * sizeof(*e), NULL, 0);
 }
@@ -443,6 +493,9 @@ static void handle(struct vshmd *d, struct vd_ctl_conn *c, struct vshm_msg *msg)
 		return;
 	case VSHM_CTL_ADD_DEVICE:
 		do_add_device(d, c, msg, p);
+		return;
+	case VSHM_CTL_ADOPT_DEVICE:
+		do_adopt_device(d, c, msg, p);
 		return;
 	case VSHM_CTL_GET_REGION:
 		do_get_region(d, c, p);

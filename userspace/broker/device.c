@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "vshmd.h"
@@ -66,8 +67,6 @@ static void regions_free(struct vd_device *dev)
 		 * them first.
 		 */
 		vshm_region_unmap_all(reg->r);
-		vd_region_clear(reg);
-		free(reg->maps);
 		vshm_region_destroy(reg->r);
 	}
 	free(dev->regions);
@@ -84,12 +83,15 @@ static void device_free(struct vshmd *d, struct vd_device *dev)
 	free(dev);
 }
 
-/* Takes ownership of be_fd and fw_fd (-1: none), also on failure. */
-int vd_device_add(struct vshmd *d, uint32_t flags, const uint64_t *sizes,
-		  uint32_t nregions, int be_fd, int fw_fd, struct vd_device **out)
+/*
+ * A device that is not served yet: its channels checked, nregions empty
+ * region slots.  Takes ownership of be_fd and fw_fd (-1: none), also on
+ * failure.
+ */
+static int device_new(struct vshmd *d, uint32_t flags, uint32_t nregions,
+		      int be_fd, int fw_fd, struct vd_device **out)
 {
 	struct vd_device *dev;
-	uint32_t i;
 	int ret;
 
 	dev = calloc(1, sizeof(*dev));
@@ -140,6 +142,45 @@ int vd_device_add(struct vshmd *d, uint32_t flags, const uint64_t *sizes,
 			goto err_free;
 		dev->nregions = nregions;
 	}
+	*out = dev;
+	return 0;
+
+err_free:
+	device_free(d, dev);
+	return ret;
+}
+
+/* Watch its channels, give it an id and serve it. */
+static int device_publish(struct vshmd *d, struct vd_device *dev)
+{
+	int ret;
+
+	ret = vd_watch_set(d, &dev->be_w, EPOLLIN | EPOLLRDHUP);
+	if (!ret && dev->fw)
+		ret = vd_watch_set(d, &dev->fw_w, EPOLLIN | EPOLLRDHUP);
+	if (ret)
+		return ret;
+	dev->id = ++d->next_id;
+	vd_closer_attach(d, dev->be, &dev->be_close, dev->id);
+	if (dev->fw)
+		vd_closer_attach(d, dev->fw, &dev->fw_close, dev->id);
+	dev->next = d->devices;
+	d->devices = dev;
+	d->ndevices++;
+	return 0;
+}
+
+/* Takes ownership of be_fd and fw_fd (-1: none), also on failure. */
+int vd_device_add(struct vshmd *d, uint32_t flags, const uint64_t *sizes,
+		  uint32_t nregions, int be_fd, int fw_fd, struct vd_device **out)
+{
+	struct vd_device *dev;
+	uint32_t i;
+	int ret;
+
+	ret = device_new(d, flags, nregions, be_fd, fw_fd, &dev);
+	if (ret)
+		return ret;
 	for (i = 0; i < nregions; i++) {
 		if (!sizes[i])
 			continue;
@@ -156,22 +197,135 @@ int vd_device_add(struct vshmd *d, uint32_t flags, const uint64_t *sizes,
 		}
 		dev->regions[i].size = sizes[i];
 	}
-	ret = vd_watch_set(d, &dev->be_w, EPOLLIN | EPOLLRDHUP);
-	if (!ret && dev->fw)
-		ret = vd_watch_set(d, &dev->fw_w, EPOLLIN | EPOLLRDHUP);
+	ret = device_publish(d, dev);
 	if (ret)
 		goto err_free;
-	dev->id = ++d->next_id;
-	vd_closer_attach(d, dev->be, &dev->be_close, dev->id);
-	if (dev->fw)
-		vd_closer_attach(d, dev->fw, &dev->fw_close, dev->id);
-	dev->next = d->devices;
-	d->devices = dev;
-	d->ndevices++;
 	*out = dev;
 	return 0;
 
 err_free:
+	device_free(d, dev);
+	return ret;
+}
+
+/* Does reg hold the kmod region whose inode is st? */
+static bool same_region(const struct vd_region *reg, const struct stat *st)
+{
+	struct stat cur;
+
+	return reg->r && fstat(vshm_region_fd(reg->r), &cur) == 0 &&
+	       cur.st_dev == st->st_dev && cur.st_ino == st->st_ino;
+}
+
+/* Is the region behind fd served already, by another device or by dev? */
+static bool region_served(struct vshmd *d, const struct vd_device *dev, int fd)
+{
+	const struct vd_device *it;
+	struct stat st;
+	uint32_t i;
+
+	if (fstat(fd, &st) < 0)
+		return false;	/* vshm_region_adopt() says why */
+	for (it = d->devices; it; it = it->next)
+		for (i = 0; !it->dead && i < it->nregions; i++)
+			if (same_region(&it->regions[i], &st))
+				return true;
+	for (i = 0; i < dev->nregions; i++)
+		if (same_region(&dev->regions[i], &st))
+			return true;
+	return false;
+}
+
+static bool overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+	return a < b + blen && b < a + alen;
+}
+
+/*
+ * Take one region of an adopted device over from its fd (borrowed) and
+ * place it where the old broker had it.
+ */
+static int adopt_region(struct vshmd *d, struct vd_device *dev, uint32_t shmid,
+			const struct vshm_ctl_adopt_region *e, int fd)
+{
+	struct vd_region *reg = &dev->regions[shmid];
+	uint64_t bytes;
+	uint32_t i, n;
+	int ret;
+
+	/* Two devices over one region would each keep half its story. */
+	if (region_served(d, dev, fd))
+		return -EEXIST;
+	ret = vshm_region_adopt(fd, dev->flags & VSHM_CTL_DEV_STRICT_HOLES ?
+				VSHM_REGION_STRICT_HOLES : 0, &reg->r);
+	if (ret)
+		return ret == -ENOTTY ? -EBADF : ret;
+	reg->size = e->size;
+	if (vshm_region_size(reg->r) != e->size)
+		return -EINVAL;
+	if (e->flags & VSHM_CTL_REGION_PLACED) {
+		if (vd_route_overlaps(d, e->guest_addr, e->size, NULL))
+			return -EEXIST;
+		for (i = 0; i < shmid; i++)
+			if (dev->regions[i].has_addr &&
+			    overlap(e->guest_addr, e->size,
+				    dev->regions[i].guest_addr,
+				    dev->regions[i].size))
+				return -EEXIST;
+		reg->guest_addr = e->guest_addr;
+		reg->has_addr = true;
+	}
+	vd_region_usage(reg, &n, &bytes);
+	dev->nmappings += n;
+	return 0;
+}
+
+/*
+ * ADOPT_DEVICE: the device a killed broker served, whose regions live on
+ * in the module.  Every mapping stays as it is; on failure the regions
+ * are let go, never unmapped.  Takes ownership of be_fd and fw_fd;
+ * region_fds[shmid] are borrowed (-1 where e[shmid].size is 0).
+ */
+int vd_device_adopt(struct vshmd *d, uint32_t flags,
+		    const struct vshm_ctl_adopt_region *e, uint32_t nregions,
+		    int be_fd, int fw_fd, const int *region_fds,
+		    struct vd_device **out)
+{
+	struct vd_device *dev;
+	uint32_t i;
+	int ret;
+
+	if (d->region_mode != VSHM_REGION_MODE_KMOD) {
+		close(be_fd);
+		if (fw_fd >= 0)
+			close(fw_fd);
+		return -EOPNOTSUPP;
+	}
+	ret = device_new(d, flags, nregions, be_fd, fw_fd, &dev);
+	if (ret)
+		return ret;
+	for (i = 0; i < nregions; i++) {
+		if (!e[i].size)
+			continue;
+		ret = adopt_region(d, dev, i, &e[i], region_fds[i]);
+		if (ret) {
+			vd_log(d, VD_LOG_WARN,
+			       "ADOPT_DEVICE: region shmid %u: %s", i,
+			       vshm_strerror(ret));
+			goto err_forget;
+		}
+	}
+	ret = device_publish(d, dev);
+	if (ret)
+		goto err_forget;
+	*out = dev;
+	return 0;
+
+err_forget:
+	for (i = 0; i < nregions; i++) {
+		vshm_region_forget(dev->regions[i].r);
+		dev->regions[i].r = NULL;
+	}
 	device_free(d, dev);
 	return ret;
 }
@@ -182,16 +336,18 @@ void vd_device_reset(struct vshmd *d, struct vd_device *dev)
 
 	for (i = 0; i < dev->nregions; i++) {
 		struct vd_region *reg = &dev->regions[i];
+		uint32_t n;
+		uint64_t bytes;
 		int ret;
 
 		if (!reg->r)
 			continue;
+		vd_region_usage(reg, &n, &bytes);
 		ret = vshm_region_unmap_all(reg->r);
 		if (ret)
 			vd_log(d, VD_LOG_ERR, "device %u shmid %u: unmap all: %s",
 			       dev->id, i, vshm_strerror(ret));
-		dropped += reg->nmaps;
-		vd_region_clear(reg);
+		dropped += n;
 	}
 	vd_count(d, dev, unmaps, dropped);
 	dev->nmappings = 0;
@@ -247,8 +403,12 @@ void vd_device_stats(struct vshmd *d, struct vd_device *dev,
 			continue;
 		st->devices++;
 		for (i = 0; i < it->nregions; i++) {
-			st->mappings += it->regions[i].nmaps;
-			st->mapped_bytes += it->regions[i].mapped_bytes;
+			uint32_t n;
+			uint64_t bytes;
+
+			vd_region_usage(&it->regions[i], &n, &bytes);
+			st->mappings += n;
+			st->mapped_bytes += bytes;
 		}
 	}
 	memset(st->reserved, 0, sizeof(st->reserved));

@@ -43,19 +43,22 @@ static int list_regions(struct vshmd *d, const void *p, size_t *len)
 				  dev->id != req.dev_id))
 			continue;
 		for (shmid = 0; shmid < dev->nregions; shmid++) {
-			const struct vd_region *reg = &dev->regions[shmid];
+			struct vd_region *reg = &dev->regions[shmid];
+			uint32_t nmappings;
+			uint64_t bytes;
 
 			if (!reg->r)
 				continue;
 			if (l->total++ < req.start || l->count >= VSHM_CTL_MAX_REGIONS)
 				continue;
+			vd_region_usage(reg, &nmappings, &bytes);
 			e[l->count++] = (struct vshm_ctl_region_entry){
 				.dev_id = dev->id,
 				.shmid = shmid,
 				.size = reg->size,
 				.guest_addr = reg->has_addr ? reg->guest_addr : 0,
-				.mapped_bytes = reg->mapped_bytes,
-				.nmappings = reg->nmaps,
+				.mapped_bytes = bytes,
+				.nmappings = nmappings,
 				.flags = reg->has_addr ? VSHM_CTL_REGION_PLACED : 0,
 			};
 		}

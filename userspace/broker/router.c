@@ -76,42 +76,24 @@ static int file_io(int fd, uint64_t off, void *buf, uint32_t len, bool write)
 	return 0;
 }
 
-/* The mapping that holds region offset pos, or NULL (a hole). */
-static const struct vd_map *map_at(const struct vd_region *reg, uint64_t pos)
-{
-	uint32_t lo = 0, hi = reg->nmaps;
-
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-
-		if (reg->maps[mid].shm_offset + reg->maps[mid].len <= pos)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo < reg->nmaps && reg->maps[lo].shm_offset <= pos)
-		return &reg->maps[lo];
-	return NULL;
-}
-
 /*
  * Is every byte of [off, off + len) mapped (and writable, for a write)?
  * Checked whole before a MEM_WRITE copies anything: a range that runs into
- * a hole or a read-only mapping leaves the guest's memory as it was.
+ * a hole or a read-only mapping leaves the guest's memory as it was.  The
+ * mappings are libvshm's (vshm_region_lookup()): the broker has no table.
  */
 static int region_check(const struct vd_region *reg, uint64_t off,
 			uint32_t len, bool write)
 {
 	uint64_t pos = off, end = off + len;
+	struct vshm_mapping_entry m;
 
 	while (pos < end) {
-		const struct vd_map *m = map_at(reg, pos);
-
-		if (!m)
+		if (vshm_region_lookup(reg->r, pos, &m))
 			return -ENXIO;
-		if (write && !m->writable)
+		if (write && !(m.flags & VSHM_REGION_WRITE))
 			return -EACCES;
-		pos = m->shm_offset + m->len;
+		pos = m.shm_offset + m.len;
 	}
 	return 0;
 }
@@ -132,12 +114,12 @@ static int region_io(struct vd_region *reg, uint64_t off, void *buf,
 		return ret;
 	while (done < len) {
 		uint64_t pos = off + done, chunk;
-		const struct vd_map *m = map_at(reg, pos);
+		struct vshm_mapping_entry m;
 		ssize_t n;
 
-		if (!m)
+		if (vshm_region_lookup(reg->r, pos, &m))
 			return -ENXIO;	/* checked above: cannot happen */
-		chunk = m->shm_offset + m->len - pos;
+		chunk = m.shm_offset + m.len - pos;
 		if (chunk > len - done)
 			chunk = len - done;
 		n = write ? vshm_region_write(reg->r, pos, (uint8_t *)buf + done,

@@ -87,20 +87,15 @@ struct vd_close_owner {
 	uint32_t owner;
 };
 
-/* One mapping of a region, as the broker validated and executed it. */
-struct vd_map {
-	uint64_t shm_offset, len, fd_offset;
-	bool writable;
-};
-
+/*
+ * A region of a device.  Its mappings are libvshm's to keep (the module's,
+ * for kmod regions): the broker asks vshm_region_lookup() and friends.
+ */
 struct vd_region {
 	struct vshm_region *r;	/* NULL when the shmid has no region */
 	uint64_t size;
 	uint64_t guest_addr;
 	bool has_addr;
-	struct vd_map *maps;	/* sorted by shm_offset, non-overlapping */
-	uint32_t nmaps, cap;
-	uint64_t mapped_bytes;
 };
 
 /* Replies the forward socket still owes, in order. */
@@ -139,7 +134,7 @@ struct vd_device {
 	uint32_t nregions;
 	enum vshm_flag_encoding enc;
 	struct vd_region *regions;	/* nregions entries */
-	uint32_t nmappings;
+	uint32_t nmappings;	/* over all its regions */
 	uint32_t nsobjs;	/* shared objects it added */
 	uint32_t added_by;	/* id of the control connection that added it */
 	struct vshm_chan *be;
@@ -301,6 +296,11 @@ int vd_inspect(struct vshmd *d, struct vd_ctl_conn *c, uint32_t request,
 /* device.c */
 int vd_device_add(struct vshmd *d, uint32_t flags, const uint64_t *sizes,
 		  uint32_t nregions, int be_fd, int fw_fd, struct vd_device **out);
+/* A device a killed broker served (ADOPT_DEVICE); kmod only, else -EOPNOTSUPP. */
+int vd_device_adopt(struct vshmd *d, uint32_t flags,
+		    const struct vshm_ctl_adopt_region *e, uint32_t nregions,
+		    int be_fd, int fw_fd, const int *region_fds,
+		    struct vd_device **out);
 struct vd_device *vd_device_find(struct vshmd *d, uint32_t id);
 void vd_device_reset(struct vshmd *d, struct vd_device *dev);
 void vd_device_remove(struct vshmd *d, struct vd_device *dev, const char *why);
@@ -318,6 +318,9 @@ int vd_shmem_unmap(struct vshmd *d, struct vd_device *dev,
 		   const struct vshm_vu_mmap *m);
 /* Every SHMEM_UNMAP check, nothing executed. */
 int vd_shmem_unmap_check(struct vd_device *dev, const struct vshm_vu_mmap *m);
+/* The mappings a region holds and the bytes they cover, as libvshm counts. */
+void vd_region_usage(struct vd_region *reg, uint32_t *nmappings,
+		     uint64_t *bytes);
 
 /* vmm.c: forwarding mode, the VMM executes approved operations */
 bool vd_vmm_mode(const struct vshmd *d);
@@ -333,7 +336,6 @@ void vd_vmm_answer(struct vshmd *d, struct vd_ctl_conn *c,
 void vd_vmm_tick(struct vshmd *d);
 /* A VMM connection is closing: its devices go with it. */
 void vd_vmm_conn_closed(struct vshmd *d, struct vd_ctl_conn *c);
-void vd_region_clear(struct vd_region *reg);
 
 /* router.c: guest addresses to RAM or regions */
 int vd_route_read(struct vshmd *d, uint64_t ga, void *buf, uint32_t len);

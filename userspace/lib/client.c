@@ -188,6 +188,18 @@ int vshm_client_get_region(struct vshm_client *c, uint32_t dev_id,
 	return 0;
 }
 
+/* What ADD_DEVICE and ADOPT_DEVICE accept from the caller. */
+static int check_device_args(uint32_t nregions, uint32_t flags,
+			     struct vshm_err *err)
+{
+	if (nregions > VSHM_MAX_SHMIDS ||
+	    (flags & ~(VSHM_CTL_DEV_DRAFT_FLAGS | VSHM_CTL_DEV_STRICT_HOLES)))
+		return vshmi_fail(err, EINVAL,
+				  "nregions %u (at most %u) or flags 0x%x (only DRAFT_FLAGS, STRICT_HOLES)",
+				  nregions, VSHM_MAX_SHMIDS, flags);
+	return 0;
+}
+
 int vshm_client_add_device(struct vshm_client *c, int backend_fd,
 			   int forward_fd, const uint64_t *sizes,
 			   uint32_t nregions, uint32_t flags, uint32_t *dev_id,
@@ -202,11 +214,9 @@ int vshm_client_add_device(struct vshm_client *c, int backend_fd,
 	size_t len;
 	int ret;
 
-	if (nregions > VSHM_MAX_SHMIDS ||
-	    (flags & ~(VSHM_CTL_DEV_DRAFT_FLAGS | VSHM_CTL_DEV_STRICT_HOLES)))
-		return vshmi_fail(err, EINVAL,
-				  "nregions %u (at most %u) or flags 0x%x (only DRAFT_FLAGS, STRICT_HOLES)",
-				  nregions, VSHM_MAX_SHMIDS, flags);
+	ret = check_device_args(nregions, flags, err);
+	if (ret)
+		return ret;
 	if (forward_fd >= 0)
 		req.flags |= VSHM_CTL_DEV_FORWARD;
 	memcpy(buf, &req, sizeof(req));
@@ -241,6 +251,65 @@ err_remove:
 	}
 	vshm_client_remove_device(c, dev.dev_id, NULL);
 	return ret;
+}
+
+int vshm_client_adopt_device(struct vshm_client *c, int backend_fd,
+			     int forward_fd, const uint64_t *sizes,
+			     const int *region_fds, const uint64_t *guest_addrs,
+			     uint32_t nregions, uint32_t flags, uint32_t *dev_id,
+			     struct vshm_err *err)
+{
+	struct vshm_ctl_adopt_device req = { .flags = flags, .nregions = nregions };
+	uint8_t buf[sizeof(req) +
+		    sizeof(struct vshm_ctl_adopt_region) * VSHM_MAX_SHMIDS];
+	int fds[VSHM_MAX_FDS];
+	unsigned int nfds = 0;
+	struct vshm_ctl_device dev;
+	const void *body;
+	uint32_t i;
+	size_t len;
+	int ret;
+
+	ret = check_device_args(nregions, flags, err);
+	if (ret)
+		return ret;
+	/* Older brokers close the connection on a request number they do not know. */
+	if (!c->has_broker_info || c->broker_info.major < 1 ||
+	    (c->broker_info.major == 1 && c->broker_info.minor < 3))
+		return vshmi_fail(err, EOPNOTSUPP,
+				  "the broker does not know ADOPT_DEVICE: it predates vshm 1.3");
+	fds[nfds++] = backend_fd;
+	if (forward_fd >= 0) {
+		req.flags |= VSHM_CTL_DEV_FORWARD;
+		fds[nfds++] = forward_fd;
+	}
+	memcpy(buf, &req, sizeof(req));
+	for (i = 0; i < nregions; i++) {
+		struct vshm_ctl_adopt_region e = { .size = sizes[i] };
+
+		if (!sizes[i])
+			goto put;
+		if (nfds == VSHM_MAX_FDS)
+			return vshmi_fail(err, E2BIG,
+					  "more than %u fds: at most %u regions with a forward socket, %u without",
+					  VSHM_MAX_FDS, VSHM_MAX_FDS - 2,
+					  VSHM_MAX_FDS - 1);
+		fds[nfds++] = region_fds[i];
+		if (guest_addrs && guest_addrs[i] != UINT64_MAX) {
+			e.guest_addr = guest_addrs[i];
+			e.flags = VSHM_CTL_REGION_PLACED;
+		}
+put:
+		memcpy(buf + sizeof(req) + i * sizeof(e), &e, sizeof(e));
+	}
+	ret = call(c, VSHM_CTL_ADOPT_DEVICE, buf,
+		   sizeof(req) + nregions * sizeof(struct vshm_ctl_adopt_region),
+		   fds, nfds, &body, &len, err);
+	if (ret)
+		return ret;
+	memcpy(&dev, body, sizeof(dev));
+	*dev_id = dev.dev_id;
+	return 0;
 }
 
 int vshm_client_set_region_addr(struct vshm_client *c, uint32_t dev_id,

@@ -34,6 +34,8 @@ _Static_assert(sizeof(struct vshm_ctl_list_start) == 8, "list_start");
 _Static_assert(sizeof(struct vshm_ctl_shared_object_entry) == 32, "sobj_entry");
 _Static_assert(sizeof(struct vshm_ctl_client_entry) == 40, "client_entry");
 _Static_assert(sizeof(struct vshm_ctl_limit) == 48, "limit");
+_Static_assert(sizeof(struct vshm_ctl_adopt_device) == 16, "adopt_device");
+_Static_assert(sizeof(struct vshm_ctl_adopt_region) == 24, "adopt_region");
 
 #define ST sizeof(struct vshm_ctl_status)
 
@@ -65,12 +67,15 @@ static int req_hello(const struct vshm_msg *m, const char *name,
 	return zero_at(m, 8, 8, name, "reserved", err);
 }
 
-static int req_add_device(const struct vshm_msg *m, const char *name,
-			  struct vshm_err *err)
+/*
+ * The header ADD_DEVICE and ADOPT_DEVICE share (u32 flags, u32 nregions,
+ * u64 reserved), followed by nregions entries of esize bytes.
+ */
+static int device_header(const struct vshm_msg *m, const char *name,
+			 size_t esize, struct vshm_err *err)
 {
 	uint32_t flags = vshmi_get32(m->payload);
 	uint32_t n = vshmi_get32(m->payload + 4);
-	unsigned int want_fds;
 	int ret;
 
 	if (flags & ~VSHM_CTL_DEV_FLAGS_ALL)
@@ -82,11 +87,24 @@ static int req_add_device(const struct vshm_msg *m, const char *name,
 	if (n > VSHM_MAX_SHMIDS)
 		return vshmi_fail(err, VSHM_EFIELD, "%s: nregions %u, at most %u",
 				  name, n, VSHM_MAX_SHMIDS);
-	if (m->hdr.size != sizeof(struct vshm_ctl_add_device) + 8 * n)
+	if (m->hdr.size != 16 + esize * n)
 		return vshmi_fail(err, VSHM_ESIZE,
-				  "%s: payload is %u bytes, must be 16 + 8 * nregions (%u) = %zu",
-				  name, m->hdr.size, n,
-				  sizeof(struct vshm_ctl_add_device) + 8 * n);
+				  "%s: payload is %u bytes, must be 16 + %zu * nregions (%u) = %zu",
+				  name, m->hdr.size, esize, n, 16 + esize * n);
+	return 0;
+}
+
+static int req_add_device(const struct vshm_msg *m, const char *name,
+			  struct vshm_err *err)
+{
+	uint32_t flags = vshmi_get32(m->payload);
+	uint32_t n = vshmi_get32(m->payload + 4);
+	unsigned int want_fds;
+	int ret;
+
+	ret = device_header(m, name, 8, err);
+	if (ret)
+		return ret;
 	want_fds = 1 + !!(flags & VSHM_CTL_DEV_FORWARD);
 	if (m->nfds < want_fds)
 		return vshmi_fail(err, VSHM_EFDMISSING,
@@ -98,6 +116,57 @@ static int req_add_device(const struct vshm_msg *m, const char *name,
 				  "%s: %u fds, must be %u (the forward socket needs flag FORWARD)",
 				  name, m->nfds, want_fds);
 	return vshmi_check_region_sizes(m->payload + 16, n, name, err);
+}
+
+/*
+ * ADOPT_DEVICE: the device's flags and regions, an fd for every region
+ * and only for those, placed regions page-aligned and not wrapping.
+ */
+static int req_adopt_device(const struct vshm_msg *m, const char *name,
+			    struct vshm_err *err)
+{
+	const size_t esize = sizeof(struct vshm_ctl_adopt_region);
+	uint32_t flags = vshmi_get32(m->payload);
+	uint32_t n = vshmi_get32(m->payload + 4);
+	unsigned int want_fds, i;
+	int ret;
+
+	ret = device_header(m, name, esize, err);
+	if (ret)
+		return ret;
+	want_fds = 1 + !!(flags & VSHM_CTL_DEV_FORWARD);
+	for (i = 0; i < n; i++) {
+		const uint8_t *e = m->payload + 16 + esize * i;
+		uint64_t sz = vshmi_get64(e), ga = vshmi_get64(e + 8), end;
+		uint32_t rflags = vshmi_get32(e + 16);
+
+		if (sz % VSHM_PAGE_SIZE)
+			return vshmi_fail(err, VSHM_EFIELD,
+					  "%s: size of shmid %u is %llu, not a multiple of %u",
+					  name, i, (unsigned long long)sz,
+					  VSHM_PAGE_SIZE);
+		if (rflags & ~VSHM_CTL_REGION_PLACED)
+			return vshmi_fail(err, VSHM_EFIELD,
+					  "%s: shmid %u flags 0x%x, known are 0x%x",
+					  name, i, rflags, VSHM_CTL_REGION_PLACED);
+		ret = zero_at(m, 16 + esize * i + 20, 4, name, "reserved", err);
+		if (ret)
+			return ret;
+		if (!(rflags & VSHM_CTL_REGION_PLACED) ? ga != 0 :
+		    !sz || ga % VSHM_PAGE_SIZE ||
+		    __builtin_add_overflow(ga, sz, &end))
+			return vshmi_fail(err, VSHM_EFIELD,
+					  "%s: shmid %u guest_addr 0x%llx: placed regions are page-aligned and do not wrap, others 0",
+					  name, i, (unsigned long long)ga);
+		want_fds += sz != 0;
+	}
+	if (m->nfds != want_fds)
+		return vshmi_fail(err, m->nfds < want_fds ? VSHM_EFDMISSING :
+				  VSHM_EFDEXTRA,
+				  "%s: %u fds, must be %u (backend channel%s, one per region)",
+				  name, m->nfds, want_fds,
+				  flags & VSHM_CTL_DEV_FORWARD ? ", forward socket" : "");
+	return 0;
 }
 
 static int req_region_ref(const struct vshm_msg *m, const char *name,
@@ -517,6 +586,10 @@ static const struct ctl_pair ctl_specs[] = {
 	[VSHM_CTL_GET_LIMITS] = {
 		REQ("GET_LIMITS", 0, 0, 0, 0, NULL),
 		REP("GET_LIMITS", 8 + 48 * VSHM_CTL_MAX_LIMITS, 0, rep_list) },
+	[VSHM_CTL_ADOPT_DEVICE] = {
+		REQ("ADOPT_DEVICE", 16, 16 + 24 * VSHM_MAX_SHMIDS, 1, VSHM_MAX_FDS,
+		    req_adopt_device),
+		REP("ADOPT_DEVICE", 16, 0, rep_device) },
 };
 
 int vshmi_ctl_spec(uint32_t request, bool reply, struct vshmi_spec *spec)

@@ -96,6 +96,16 @@ enum vshmi_src_kind {
 	VSHMI_SRC_DMABUF,	/* memcpy (a dma-buf cannot shrink) */
 };
 
+/*
+ * Judge a mapping's source as the module does, never blocking on it
+ * (source.c): 0 and *kind, or -EBADF (unusable fd), -ENODEV (not a
+ * shmem or hugetlbfs file or a dma-buf), -EOVERFLOW (fd_offset + len
+ * wraps or passes the source's end), -EACCES (a writable mapping of a
+ * source not open for writing, or write-sealed).
+ */
+int vshmi_source_check(int fd, uint64_t fd_offset, uint64_t len,
+		       bool writable, enum vshmi_src_kind *kind);
+
 /* The mmap region mode's handle on a mapping's source (fd -1: none). */
 struct vshmi_src {
 	int fd;			/* our own open file description where possible */
@@ -142,8 +152,14 @@ void vshmi_maptab_free(struct vshmi_maptab *t);
 /* Back-end operations behind struct vshm_region. */
 struct vshm_region;
 struct vshmi_region_ops {
+	/*
+	 * Called once region.c checked the range, the overlap and the
+	 * source (vshmi_source_check(): kind); [first, first + count) are
+	 * the table entries the range covers, replaced on success.
+	 */
 	int (*map)(struct vshm_region *r, int fd, uint64_t fd_offset,
-		   uint64_t shm_offset, uint64_t len, uint32_t flags);
+		   uint64_t shm_offset, uint64_t len, uint32_t flags,
+		   enum vshmi_src_kind kind, size_t first, size_t count);
 	int (*unmap)(struct vshm_region *r, uint64_t shm_offset, uint64_t len);
 	int (*unmap_all)(struct vshm_region *r);
 	ssize_t (*copy)(struct vshm_region *r, uint64_t offset, void *buf,
@@ -166,6 +182,8 @@ struct vshm_region {
 };
 
 int vshmi_region_kmod_init(struct vshm_region *r);
+/* Let go of a kmod region, leaving its mappings to whoever holds its fd. */
+void vshmi_region_kmod_forget(struct vshm_region *r);
 int vshmi_region_mmap_init(struct vshm_region *r);
 /* The mmap region mode without its window (VSHM_REGION_MODE_TABLE). */
 int vshmi_region_table_init(struct vshm_region *r);

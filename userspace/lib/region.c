@@ -65,6 +65,18 @@ void vshm_region_destroy(struct vshm_region *r)
 	free(r);
 }
 
+void vshm_region_forget(struct vshm_region *r)
+{
+	if (!r)
+		return;
+	if (r->type == VSHM_REGION_MODE_KMOD)
+		vshmi_region_kmod_forget(r);
+	else
+		r->ops->destroy(r);	/* its mappings live in this process */
+	vshmi_maptab_free(&r->tab);
+	free(r);
+}
+
 enum vshm_region_mode vshm_region_mode(const struct vshm_region *r)
 {
 	return r->type;
@@ -85,16 +97,39 @@ void *vshm_region_addr(const struct vshm_region *r)
 	return r->base;
 }
 
+/*
+ * Every region mode's map starts here, with the same checks in the same
+ * order: flags, alignment and bounds, then the mappings the range meets,
+ * then the source.  The region mode only executes.
+ */
 int vshm_region_map(struct vshm_region *r, int fd, uint64_t fd_offset,
 		    uint64_t shm_offset, uint64_t len, uint32_t flags)
 {
+	bool replace = flags & VSHM_REGION_REPLACE;
+	enum vshmi_src_kind kind;
+	size_t first, count;
 	int ret;
 
-	/* The table entry must be insertable once the back-end succeeded. */
+	if (r->broken)
+		return -EIO;
+	ret = vshmi_region_check_map(r, fd_offset, shm_offset, len, flags);
+	if (ret)
+		return ret;
+	ret = vshmi_maptab_covered(&r->tab, shm_offset, len, &first, &count);
+	if (ret)
+		return replace ? -EINVAL : -EEXIST;
+	if (count && !replace)
+		return -EEXIST;
+	ret = vshmi_source_check(fd, fd_offset, len, flags & VSHM_REGION_WRITE,
+				 &kind);
+	if (ret)
+		return ret;
+	/* The table entry must be insertable once the region mode succeeded. */
 	ret = vshmi_maptab_reserve(&r->tab, 1);
 	if (ret)
 		return ret;
-	ret = r->ops->map(r, fd, fd_offset, shm_offset, len, flags);
+	ret = r->ops->map(r, fd, fd_offset, shm_offset, len, flags, kind,
+			  first, count);
 	if (!ret)
 		r->maps++;
 	return ret;

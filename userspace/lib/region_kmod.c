@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/vshm.h>
+#include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -24,7 +25,8 @@ _Static_assert(VSHM_KMOD_SOURCE_SHMEM == VSHM_SOURCE_SHMEM &&
 #define KMOD_LIST_CHUNK	64
 
 static int kmod_map(struct vshm_region *r, int fd, uint64_t fd_offset,
-		    uint64_t shm_offset, uint64_t len, uint32_t flags)
+		    uint64_t shm_offset, uint64_t len, uint32_t flags,
+		    enum vshmi_src_kind kind, size_t first, size_t count)
 {
 	struct vshm_map arg = {
 		.fd = fd, .flags = flags, .fd_offset = fd_offset,
@@ -34,13 +36,11 @@ static int kmod_map(struct vshm_region *r, int fd, uint64_t fd_offset,
 		.shm_offset = shm_offset, .len = len, .fd_offset = fd_offset,
 		.flags = flags & VSHM_REGION_WRITE,
 	};
-	size_t first, count;
 
+	(void)kind;	/* the module judges the source again itself */
 	if (ioctl(r->fd, VSHM_IOC_MAP, &arg) < 0)
 		return -errno;
-	/* The module accepted it, so the range covers whole mappings only. */
-	if (vshmi_maptab_covered(&r->tab, shm_offset, len, &first, &count) == 0)
-		vshmi_maptab_replace(&r->tab, first, count, &m, NULL);
+	vshmi_maptab_replace(&r->tab, first, count, &m, NULL);
 	return 0;
 }
 
@@ -231,4 +231,80 @@ ssize_t vshm_kmod_list_mappings(int region_fd, uint64_t *cursor,
 			break;
 	}
 	return (ssize_t)filled;
+}
+
+/* Fill the shadow table of an adopted region from the module's listing. */
+static int kmod_load_table(struct vshm_region *r)
+{
+	struct vshm_kmod_mapping chunk[KMOD_LIST_CHUNK];
+	uint64_t cursor = 0;
+	ssize_t n, i;
+	int ret;
+
+	for (;;) {
+		n = vshm_kmod_list_mappings(r->fd, &cursor, chunk, KMOD_LIST_CHUNK);
+		if (n <= 0)
+			return (int)n;
+		ret = vshmi_maptab_reserve(&r->tab, n);
+		if (ret)
+			return ret;
+		for (i = 0; i < n; i++) {
+			struct vshm_mapping_entry m = {
+				.shm_offset = chunk[i].shm_offset,
+				.len = chunk[i].len,
+				.fd_offset = chunk[i].fd_offset,
+				.flags = chunk[i].flags,
+			};
+
+			vshmi_maptab_replace(&r->tab, r->tab.n, 0, &m, NULL);
+		}
+	}
+}
+
+int vshm_region_adopt(int region_fd, uint32_t flags, struct vshm_region **out)
+{
+	struct vshm_region_info info = { 0 };
+	struct vshm_region *r;
+	bool strict;
+	int fd, ret;
+
+	if (region_fd < 0 || !out)
+		return -EBADF;
+	if (flags & ~VSHM_REGION_STRICT_HOLES)
+		return -EINVAL;
+	if (ioctl(region_fd, VSHM_IOC_REGION_INFO, &info) < 0)
+		return errno == EBADF ? -EBADF : -ENOTTY;
+	strict = !(info.flags & VSHM_REGION_SAFE_HOLES);
+	if (strict != !!(flags & VSHM_REGION_STRICT_HOLES))
+		return -EINVAL;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	fd = fcntl(region_fd, F_DUPFD_CLOEXEC, 0);
+	if (fd < 0) {
+		ret = -errno;
+		free(r);
+		return ret;
+	}
+	r->fd = fd;
+	r->type = VSHM_REGION_MODE_KMOD;
+	r->ops = &kmod_ops;
+	r->size = info.size;
+	r->max_mappings = info.max_mappings;
+	r->create_flags = info.flags & VSHM_REGION_SAFE_HOLES ?
+			  VSHM_REGION_ZERO_HOLES : VSHM_REGION_STRICT_HOLES;
+	ret = kmod_load_table(r);
+	if (ret) {
+		vshmi_maptab_free(&r->tab);
+		close(fd);
+		free(r);
+		return ret;
+	}
+	*out = r;
+	return 0;
+}
+
+void vshmi_region_kmod_forget(struct vshm_region *r)
+{
+	close(r->fd);
 }

@@ -44,14 +44,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "internal.h"
-
-#define VSHMI_TMPFS_MAGIC	0x01021994
-#define VSHMI_HUGETLBFS_MAGIC	0x958458f6
-#define VSHMI_DMA_BUF_MAGIC	0x444d4142
 
 static uint64_t page_size(void)
 {
@@ -107,50 +102,6 @@ static int rereserve(struct vshm_region *r, uint64_t off, uint64_t len)
 	return -EIO;
 }
 
-/*
- * EBADF, ENODEV, EOVERFLOW (source end) or EACCES, as the module checks a
- * source; *kind says how copies will reach it.
- */
-static int check_source(int fd, uint64_t fd_offset, uint64_t len, bool writable,
-			enum vshmi_src_kind *kind)
-{
-	struct statfs sfs;
-	struct stat st;
-	int fl, seals;
-
-	if (fd < 0 || fstat(fd, &st) < 0)
-		return -EBADF;
-	if (fstatfs(fd, &sfs) < 0)
-		return -EBADF;
-	switch ((unsigned long)sfs.f_type) {
-	case VSHMI_TMPFS_MAGIC:
-	case VSHMI_HUGETLBFS_MAGIC:
-		if (!S_ISREG(st.st_mode))
-			return -ENODEV;
-		*kind = sfs.f_type == VSHMI_TMPFS_MAGIC ? VSHMI_SRC_SHMEM :
-							 VSHMI_SRC_HUGETLB;
-		break;
-	case VSHMI_DMA_BUF_MAGIC:
-		*kind = VSHMI_SRC_DMABUF;
-		break;
-	default:
-		return -ENODEV;
-	}
-	if (fd_offset + len > (uint64_t)st.st_size)
-		return -EOVERFLOW;
-	if (!writable)
-		return 0;
-	fl = fcntl(fd, F_GETFL);
-	if (fl < 0)
-		return -EBADF;
-	if ((fl & O_ACCMODE) == O_RDONLY || (fl & O_PATH))
-		return -EACCES;
-	seals = fcntl(fd, F_GET_SEALS);
-	if (seals > 0 && (seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)))
-		return -EACCES;
-	return 0;
-}
-
 int vshmi_region_check_map(const struct vshm_region *r, uint64_t fd_offset,
 			   uint64_t shm_offset, uint64_t len, uint32_t flags)
 {
@@ -204,29 +155,15 @@ static int reopen(int fd, int mode, bool *shared_ofd)
 }
 
 static int mmap_map(struct vshm_region *r, int fd, uint64_t fd_offset,
-		    uint64_t shm_offset, uint64_t len, uint32_t flags)
+		    uint64_t shm_offset, uint64_t len, uint32_t flags,
+		    enum vshmi_src_kind kind, size_t first, size_t count)
 {
 	bool writable = flags & VSHM_REGION_WRITE;
 	struct vshmi_src sh = { .fd = -1 };
-	enum vshmi_src_kind kind;
 	struct vshm_mapping_entry m;
-	size_t first, count;
 	int ret, src = fd;
 	void *p;
 
-	if (r->broken)
-		return -EIO;
-	ret = vshmi_region_check_map(r, fd_offset, shm_offset, len, flags);
-	if (ret)
-		return ret;
-	ret = check_source(fd, fd_offset, len, writable, &kind);
-	if (ret)
-		return ret;
-	ret = vshmi_maptab_covered(&r->tab, shm_offset, len, &first, &count);
-	if (ret)
-		return flags & VSHM_REGION_REPLACE ? -EINVAL : -EEXIST;
-	if (count && !(flags & VSHM_REGION_REPLACE))
-		return -EEXIST;
 	if (r->tab.n - count + 1 > r->max_mappings)
 		return -ENOSPC;
 

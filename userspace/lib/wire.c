@@ -176,6 +176,26 @@ static void rx_take_fds(struct vshm_chan *ch, struct msghdr *mh)
 	}
 }
 
+/*
+ * How much the first read of a frame asks for: the whole frame when its
+ * header is already there and valid (peeked), else the header.  A frame
+ * its sender wrote at once is then taken off the socket whole or not at
+ * all, so that a reader killed between two reads (a broker's kill -9)
+ * never leaves its successor the tail of a frame.
+ */
+static size_t frame_len(struct vshm_chan *ch)
+{
+	struct vshm_hdr hdr;
+	ssize_t n;
+
+	do {
+		n = recv(ch->fd, &hdr, sizeof(hdr), MSG_PEEK | MSG_DONTWAIT);
+	} while (n < 0 && errno == EINTR);
+	if (n != VSHM_HDR_SIZE || vshmi_check_header(ch->proto, &hdr, NULL))
+		return VSHM_HDR_SIZE;
+	return VSHM_HDR_SIZE + hdr.size;
+}
+
 static int chan_break(struct vshm_chan *ch, int code)
 {
 	rx_drop(ch);
@@ -198,10 +218,10 @@ int vshm_chan_recv(struct vshm_chan *ch, struct vshm_msg *msg,
 				  "channel is broken by an earlier error: %s",
 				  vshm_strerror(ch->broken));
 	for (;;) {
-		size_t want = ch->rx_have < VSHM_HDR_SIZE ?
-			      VSHM_HDR_SIZE - ch->rx_have :
-			      VSHM_HDR_SIZE + ch->rx.hdr.size - ch->rx_have;
-		struct iovec iov = { frame + ch->rx_have, want };
+		size_t had = ch->rx_have;
+		size_t want = had < VSHM_HDR_SIZE ? VSHM_HDR_SIZE - had :
+			      VSHM_HDR_SIZE + ch->rx.hdr.size - had;
+		struct iovec iov = { frame + had, had ? want : frame_len(ch) };
 		struct msghdr mh = {
 			.msg_iov = &iov, .msg_iovlen = 1,
 			.msg_control = cbuf.buf, .msg_controllen = sizeof(cbuf.buf),
@@ -232,7 +252,7 @@ int vshm_chan_recv(struct vshm_chan *ch, struct vshm_msg *msg,
 			return chan_break(ch, -VSHM_ETRUNC);
 		}
 		ch->rx_have += n;
-		if (ch->rx_have == VSHM_HDR_SIZE) {
+		if (had < VSHM_HDR_SIZE && ch->rx_have >= VSHM_HDR_SIZE) {
 			ret = vshmi_check_header(ch->proto, &ch->rx.hdr, err);
 			if (ret)
 				return chan_break(ch, ret);

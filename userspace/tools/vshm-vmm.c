@@ -36,6 +36,15 @@
  * device would decide on its own (map now, unmap now) the demo's driver
  * tells them over a separate "script" socket.
  *
+ * With --restart-broker (kmod mode) vshmd is killed with SIGKILL halfway,
+ * as a crash, while the guest's mappings are in place; the VMM starts a
+ * new vshmd and hands it each device back with ADOPT_DEVICE (the copy it
+ * kept of vshmd's end of each backend channel, the region fd, the guest
+ * address), then the RAM table.  The guest reads the same bytes
+ * throughout, and the rest of the walkthrough runs on the new broker,
+ * which unmaps what the old one mapped (Documentation/protocol.rst,
+ * "Restarting the broker").
+ *
  * Exit status: 0 every check passed, 1 a check failed, 4 KVM (or the
  * module) cannot be had here, with the reason printed.
  */
@@ -91,6 +100,7 @@ struct device {
 	uint32_t dev_id;
 	uint64_t size;
 	int region_fd;		/* kmod */
+	int keep_be;		/* --restart-broker: a copy of vshmd's end of the channel */
 	struct vshm_region *res;	/* forward: the VMM's reservation */
 	void *view;		/* what the memslot maps: either of the above */
 };
@@ -101,6 +111,8 @@ struct vmm {
 	struct vshm_client *client;
 	bool forward;		/* forwarding mode (no module) */
 	bool strict;		/* strict holes: the guest's access fails */
+	bool restart;		/* --restart-broker */
+	char vshmd[PATH_MAX];	/* the vshmd this VMM starts */
 	struct kg_vm vm;
 	struct kg_vcpu vcpu;
 	int ram_fd;
@@ -358,7 +370,11 @@ static bool plug_device(struct vmm *v, struct device *d, uint64_t gpa, uint32_t 
 		  sh.config.nregions, (unsigned long long)sh.config.memory_sizes[0] >> 10);
 	ret = vshm_client_add_device(v->client, sh.backend_fd, -1, sh.config.memory_sizes,
 				     1, flags, &d->dev_id, &d->region_fd, &err);
-	close(sh.backend_fd);	/* vshmd holds its own copy now */
+	/* vshmd holds its own copy now; a VMM that may restart it keeps one. */
+	if (v->restart)
+		d->keep_be = sh.backend_fd;
+	else
+		close(sh.backend_fd);
 	if (!demo_check(&v->t, ret == 0 && (v->forward || d->region_fd >= 0),
 			v->forward ? "vshmd took the backend channel (ADD_DEVICE); the VMM will place the mappings" :
 			"vshmd took the backend channel (ADD_DEVICE) and returned the region fd"))
@@ -442,6 +458,60 @@ static void hole_write_check(struct vmm *v, const struct kg_exit *ex, const char
 	demo_check(&v->t, ex->kind == KG_EXIT_RUN_ERROR && ex->err == EFAULT, line);
 }
 
+/*
+ * --restart-broker: kill vshmd as a crash would, start a new one and hand
+ * it the devices back.  The guest must not notice: its reads before, while
+ * no broker runs, and after are the same bytes.
+ */
+static void restart_broker(struct vmm *v)
+{
+	struct vshm_ctl_ram_range ram = { .guest_addr = RAM_GPA, .size = RAM_SIZE };
+	struct device *d[] = { &v->a, &v->b };
+	uint64_t gpa[] = { A_GPA, B_GPA };
+	uint32_t flags = v->strict ? VSHM_CTL_DEV_STRICT_HOLES : 0;
+	struct vshm_err err;
+	char line[160];
+	int i, ret;
+
+	demo_step("6b. vshmd is killed (kill -9) mid-run; a new vshmd takes the devices over");
+	if (v->forward) {
+		demo_note("skipped: forwarding mode has no module; a new vshmd would refuse ADOPT_DEVICE");
+		demo_note("(EOPNOTSUPP) and the VMM would add its devices again.");
+		return;
+	}
+	kill(v->broker.pid, SIGKILL);
+	waitpid(v->broker.pid, NULL, 0);
+	v->broker.pid = 0;
+	vshm_client_close(v->client);
+	v->client = NULL;
+	unlink(v->broker.sock);
+	unlink(v->broker.log);
+	rmdir(v->broker.dir);
+	demo_note("The regions and their mappings are vshm.ko's, held by the VMM's region fds.");
+	read_is(v, A_GPA + MAP_OFF + 16, "B wr",
+		"with no broker running, the guest reads the same bytes");
+	ret = demo_start_vshmd(&v->broker, v->vshmd, "kmod", TIMEOUT_MS, &v->client);
+	if (!demo_check(&v->t, ret == 0, "a new vshmd started"))
+		return;
+	demo_check(&v->t, vshm_client_set_mem_table(v->client, &ram, &v->ram_fd, 1, &err) == 0,
+		   "SET_MEM_TABLE sent again to the new vshmd");
+	for (i = 0; i < 2; i++) {
+		ret = vshm_client_adopt_device(v->client, d[i]->keep_be, -1, &d[i]->size,
+					       &d[i]->region_fd, &gpa[i], 1, flags,
+					       &d[i]->dev_id, &err);
+		snprintf(line, sizeof(line),
+			 "the new vshmd took device %s over (ADOPT_DEVICE: channel, region fd, guest address)",
+			 d[i]->name);
+		if (!demo_check(&v->t, ret == 0, line))
+			demo_note("%s", err.msg);
+	}
+	read_is(v, A_GPA + MAP_OFF + 16, "B wr",
+		"after the restart the guest reads the same bytes: nothing was remapped");
+	demo_check(&v->t, script(v, &v->b, OP_MEM_READ, A_GPA + MAP_OFF + 8, NULL,
+				 &(struct script_msg){ 0 }) == 0,
+		   "B's MEM_READ is served by the new vshmd");
+}
+
 static void walkthrough(struct vmm *v)
 {
 	struct script_msg m;
@@ -474,6 +544,8 @@ static void walkthrough(struct vmm *v)
 	demo_check(&v->t, script(v, &v->b, OP_MEM_WRITE, A_GPA + MAP_OFF + 16, "B wrote!", &m) == 0,
 		   "B's MEM_WRITE acknowledged with 0");
 	read_is(v, A_GPA + MAP_OFF + 16, "B wr", "the guest reads B's bytes");
+	if (v->restart)
+		restart_broker(v);
 	ex = guest(v, KG_CMD_WRITE32, RAM_GPA + 0x100, word("RAM!"));
 	demo_check(&v->t, ex.kind == KG_EXIT_DONE &&
 		   script(v, &v->b, OP_MEM_READ, RAM_GPA + 0x100, NULL, &m) == 0 &&
@@ -574,6 +646,8 @@ static void teardown(struct vmm *v)
 		vshm_region_destroy(d[i]->res);
 		if (d[i]->region_fd >= 0)
 			close(d[i]->region_fd);
+		if (d[i]->keep_be >= 0)
+			close(d[i]->keep_be);
 	}
 	kg_vcpu_destroy(&v->vcpu);
 	kg_vm_destroy(&v->vm);
@@ -585,12 +659,15 @@ static void teardown(struct vmm *v)
 
 static void usage(const char *prog)
 {
-	printf("usage: %s [--mode auto|kmod|forward] [--strict-holes] [--vshmd PATH | --connect SOCKET]\n"
+	printf("usage: %s [--mode auto|kmod|forward] [--strict-holes] [--restart-broker]\n"
+	       "          [--vshmd PATH | --connect SOCKET]\n"
 	       "       %s --version\n"
 	       "  --mode kmod     vshmd --region-mode kmod: vshm.ko maps, the VMM mmaps each region fd\n"
 	       "  --mode forward  vshmd --region-mode vmm: no module, the VMM maps what vshmd approved\n"
 	       "  --mode auto     kmod if /dev/vshm exists, else forward (default)\n"
 	       "  --strict-holes  devices with strict holes: the guest's access to a hole fails\n"
+	       "  --restart-broker  kill vshmd (SIGKILL) halfway and hand a new one the devices\n"
+	       "                  (ADOPT_DEVICE); kmod mode, not with --connect\n"
 	       "  --connect       use a running vshmd; its back-end decides the mode\n", prog, prog);
 }
 
@@ -598,7 +675,6 @@ static void usage(const char *prog)
 static int broker_setup(struct vmm *v, const char *mode, const char *sock, const char *given,
 			struct vshm_err *err, const char **why)
 {
-	char vshmd[PATH_MAX];
 	int ret;
 
 	if (sock) {
@@ -630,8 +706,8 @@ static int broker_setup(struct vmm *v, const char *mode, const char *sock, const
 		*why = "--mode kmod needs /dev/vshm (load vshm.ko)";
 		return -ENODEV;
 	}
-	demo_find_vshmd(vshmd, sizeof(vshmd), given);
-	ret = demo_start_vshmd(&v->broker, vshmd, v->forward ? "vmm" : "kmod", TIMEOUT_MS,
+	demo_find_vshmd(v->vshmd, sizeof(v->vshmd), given);
+	ret = demo_start_vshmd(&v->broker, v->vshmd, v->forward ? "vmm" : "kmod", TIMEOUT_MS,
 			       &v->client);
 	if (ret)
 		*why = "vshmd did not start (its log follows)";
@@ -645,6 +721,7 @@ int main(int argc, char **argv)
 		{ "connect", required_argument, NULL, 'c' },
 		{ "mode", required_argument, NULL, 'm' },
 		{ "strict-holes", no_argument, NULL, 's' },
+		{ "restart-broker", no_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -653,8 +730,10 @@ int main(int argc, char **argv)
 		.ram_fd = -1,
 		.vm = { .kvm_fd = -1, .vm_fd = -1 },
 		.vcpu = { .fd = -1, .stats_fd = -1 },
-		.a = { .name = "A", .size = A_SIZE, .script = -1, .region_fd = -1 },
-		.b = { .name = "B", .size = B_SIZE, .script = -1, .region_fd = -1 },
+		.a = { .name = "A", .size = A_SIZE, .script = -1, .region_fd = -1,
+		       .keep_be = -1 },
+		.b = { .name = "B", .size = B_SIZE, .script = -1, .region_fd = -1,
+		       .keep_be = -1 },
 	};
 	struct vshm_ctl_ram_range ram = { .guest_addr = RAM_GPA, .size = RAM_SIZE };
 	const char *given = NULL, *sock = NULL, *mode = "auto", *why = NULL;
@@ -671,6 +750,8 @@ int main(int argc, char **argv)
 			mode = optarg;
 		} else if (c == 's') {
 			v.strict = true;
+		} else if (c == 'r') {
+			v.restart = true;
 		} else if (c == 'V') {
 			printf("vshm-vmm %s\n", VSHM_VERSION_STRING);
 			return 0;
@@ -682,7 +763,10 @@ int main(int argc, char **argv)
 			return c == 'h' ? 0 : 2;
 		}
 	}
-	if (optind < argc) {
+	if (optind < argc || (v.restart && sock)) {
+		if (v.restart && sock)
+			fprintf(stderr, "%s: --restart-broker restarts the vshmd it started: not with --connect\n",
+				argv[0]);
 		usage(argv[0]);
 		return 2;
 	}
