@@ -11,26 +11,16 @@
  *                       the host mapping (ns/page).  Target <= 1.1x.
  *   guest_read_stream,  the guest reads / writes every word of the slot
  *   guest_write_stream  once it is mapped (MiB/s).  Target >= 0.95x.
- *   guest_remap_storm   the guest streams reads while a host thread
- *                       remaps one page of the range it reads, once per
- *                       STORM_PERIOD_US on both sides (VSHM_MAP_REPLACE on
- *                       the region; mmap(MAP_FIXED) of the same memfd page
- *                       on the plain side): what the invalidations cost
- *                       the guest (MiB/s, info).  The note gives the
- *                       remaps done and their mean host-side cost.
  *
  * Every read is checked: the guest reports the XOR of the words it read,
- * which must be the source's, on both sides and during the storm.
+ * which must be the source's, on both sides.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -42,15 +32,6 @@
 #define SLOT		1
 #define SLOT_GPA	0x10000000UL
 #define SLOT_LEN	(16UL << 20)
-/* The page the storm remaps: inside the range the guest reads. */
-#define STORM_PAGE	(SLOT_LEN / 2)
-/*
- * The storm's pace: the same on both sides, so that the guest's rates
- * compare the cost of each invalidation, not how many each side managed.
- */
-#define STORM_PERIOD_US	5000
-/* The longest one storm pass may take (SIGALRM ends the benchmark). */
-#define STORM_TIMEOUT_S	120
 
 struct guest {
 	struct kg_vm vm;
@@ -190,92 +171,6 @@ static void bench_touch_and_stream(struct bench *b, int memfd, int region)
 		"guest writes 16 MiB, region slot vs plain memslot");
 }
 
-struct storm {
-	int region;		/* remap with VSHM_MAP_REPLACE, or -1: */
-	char *direct;		/* remap with mmap(MAP_FIXED) here */
-	int memfd;
-	atomic_bool stop;
-	unsigned long remaps;
-	double remap_ns;	/* host time spent in the remaps */
-};
-
-static void *storm_thread(void *arg)
-{
-	struct storm *s = arg;
-	struct vshm_map req = { .fd = s->memfd, .flags = VSHM_MAP_WRITE | VSHM_MAP_REPLACE,
-				.fd_offset = STORM_PAGE, .shm_offset = STORM_PAGE,
-				.len = PAGE };
-
-	while (!atomic_load(&s->stop)) {
-		double t0 = now_ns();
-
-		if (s->region >= 0) {
-			if (ioctl(s->region, VSHM_IOC_MAP, &req))
-				die("VSHM_MAP_REPLACE in the storm");
-		} else if (mmap(s->direct + STORM_PAGE, PAGE, PROT_READ | PROT_WRITE,
-				MAP_SHARED | MAP_FIXED, s->memfd, STORM_PAGE) == MAP_FAILED) {
-			die("mmap(MAP_FIXED) in the storm");
-		}
-		s->remap_ns += now_ns() - t0;
-		s->remaps++;
-		usleep(STORM_PERIOD_US);
-	}
-	return NULL;
-}
-
-/* MiB/s of one guest read pass over @hva while a thread remaps a page. */
-static double read_during_storm(struct storm *s, void *hva, uint32_t all)
-{
-	struct guest g;
-	pthread_t t;
-	double ns;
-
-	guest_start(&g, hva);
-	guest_timed(&g, KG_CMD_READ_RANGE, all);
-	atomic_store(&s->stop, false);
-	if (pthread_create(&t, NULL, storm_thread, s))
-		die("pthread_create");
-	ns = guest_timed(&g, KG_CMD_READ_RANGE, all);
-	atomic_store(&s->stop, true);
-	pthread_join(t, NULL);
-	guest_stop(&g);
-	return mib_per_s(ns);
-}
-
-static void bench_remap_storm(struct bench *b, int memfd, int region)
-{
-	char *via_region = map_slot(region), *direct = map_slot(memfd);
-	struct storm sv = { .region = region, .memfd = memfd };
-	struct storm su = { .region = -1, .direct = direct, .memfd = memfd };
-	double v[ROUNDS], u[ROUNDS];
-	uint32_t pages, all;
-	int r;
-
-	source_xor(memfd, &pages, &all);
-	/*
-	 * A storm that starves the guest would hang the benchmark: the
-	 * alarm turns that into an error that says where.
-	 */
-	for (r = 0; r < ROUNDS; r++) {
-		alarm(STORM_TIMEOUT_S);
-		v[r] = read_during_storm(&sv, via_region, all);
-		alarm(0);
-		alarm(STORM_TIMEOUT_S);
-		u[r] = read_during_storm(&su, direct, all);
-		alarm(0);
-		printf("  storm round %d: region %.1f, plain %.1f MiB/s\n", r, v[r], u[r]);
-	}
-	add_result(b, (struct result){
-		.name = "guest_remap_storm", .unit = "MiB/s",
-		.vshm = median(v, ROUNDS), .other = median(u, ROUNDS), .kind = T_INFO },
-		"guest reads 16 MiB, a page remapped every %d us: %lu vs %lu remaps, %.0f vs %.0f ns each",
-		STORM_PERIOD_US, sv.remaps, su.remaps,
-		sv.remaps ? sv.remap_ns / sv.remaps : 0,
-		su.remaps ? su.remap_ns / su.remaps : 0);
-	munmap(via_region, SLOT_LEN);
-	munmap(direct, SLOT_LEN);
-}
-
 void bench_guest(struct bench *b)
 {
 	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC), memfd, region;
@@ -289,17 +184,9 @@ void bench_guest(struct bench *b)
 	memfd = make_memfd(SLOT_LEN);
 	fill_source(memfd);
 	region = make_region(b, SLOT_LEN, 0);
-	/*
-	 * Three mappings, so that the storm's page is one of its own: a
-	 * replace must cover whole mappings.  Faults do not care.
-	 */
-	if (vshm_map(region, memfd, 0, 0, STORM_PAGE) ||
-	    vshm_map(region, memfd, STORM_PAGE, STORM_PAGE, PAGE) ||
-	    vshm_map(region, memfd, STORM_PAGE + PAGE, STORM_PAGE + PAGE,
-		     SLOT_LEN - STORM_PAGE - PAGE))
+	if (vshm_map(region, memfd, 0, 0, SLOT_LEN))
 		die("mapping the source into the region");
 	bench_touch_and_stream(b, memfd, region);
-	bench_remap_storm(b, memfd, region);
 	close(region);
 	close(memfd);
 }
