@@ -59,6 +59,7 @@ struct vshm_dmabuf_import;
  *	shmem and hugetlbfs pages, and the pages of mapped dma-bufs.
  * @dmabuf_attachments: dma-bufs attached, counted once per region.
  * @faults: page faults served.
+ * @pmd_faults: those of @faults served with a PMD entry.
  * @copied_in: bytes written with pwrite().
  * @copied_out: bytes read with pread().
  */
@@ -69,6 +70,7 @@ struct vshm_totals {
 	atomic64_t pages_held;
 	atomic64_t dmabuf_attachments;
 	atomic64_t faults;
+	atomic64_t pmd_faults;
 	atomic64_t copied_in;
 	atomic64_t copied_out;
 };
@@ -86,6 +88,11 @@ extern struct vshm_totals vshm_totals;
  *	region lock hold a reference on the mapping (vshm_mapping_get()),
  *	never on the page, whose refcount may belong to a dma-buf exporter.
  *	Called with the region lock held (read or write).  Returns 0 or -errno.
+ * @get_pmd_page: optional; like @get_page, for the PMD_SIZE bytes of the
+ *	mapping from page @index on: their first page if they are one
+ *	physically contiguous, PMD-aligned run of one folio that the mapping
+ *	holds (a hugetlbfs huge page, a PMD-sized shmem folio), so that one
+ *	PMD entry may map them; else -ENOENT.
  * @begin_cpu_access: optional; called before pread()/pwrite() touch
  *	pages of the mapping, without the region lock.  Returns 0 or -errno.
  * @end_cpu_access: optional; called after them.  Sources without it are
@@ -98,6 +105,8 @@ struct vshm_source_ops {
 	const char *name;
 	int (*get_page)(struct vshm_mapping *map, pgoff_t index,
 			struct page **pagep);
+	int (*get_pmd_page)(struct vshm_mapping *map, pgoff_t index,
+			    struct page **pagep);
 	int (*begin_cpu_access)(struct vshm_mapping *map, bool write);
 	void (*end_cpu_access)(struct vshm_mapping *map, bool write);
 	void (*release)(struct vshm_mapping *map);
@@ -174,6 +183,7 @@ struct vshm_mapping {
  * @nr_mappings: mappings in @mappings.
  * @mapped_bytes: bytes they cover.
  * @faults: faults served.
+ * @pmd_faults: those of @faults served with a PMD entry.
  * @copied_in: bytes written with pwrite().
  * @copied_out: bytes read with pread().
  * @maps: successful maps.
@@ -194,6 +204,7 @@ struct vshm_region {
 	u64 nr_mappings;
 	u64 mapped_bytes;
 	atomic64_t faults;
+	atomic64_t pmd_faults;
 	atomic64_t copied_in;
 	atomic64_t copied_out;
 	atomic64_t maps;

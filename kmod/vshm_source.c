@@ -103,6 +103,33 @@ static int vshm_pinned_get_page(struct vshm_mapping *map, pgoff_t index,
 	return 0;
 }
 
+#ifdef VSHM_HAVE_PMD_PFNMAP
+/*
+ * A PMD entry may map the PMD_SIZE bytes from @index if their pages are
+ * one aligned run of one folio.  The units were pinned in order of source
+ * offset, and a folio that left the page cache never comes back to it, so
+ * when the first and the last page are the folio's, so are those between.
+ */
+static int vshm_pinned_get_pmd_page(struct vshm_mapping *map, pgoff_t index,
+				    struct page **pagep)
+{
+	struct page *first, *last;
+	int ret;
+
+	ret = vshm_pinned_get_page(map, index, &first);
+	if (!ret)
+		ret = vshm_pinned_get_page(map, index + HPAGE_PMD_NR - 1, &last);
+	if (ret)
+		return ret;
+	if (!IS_ALIGNED(page_to_pfn(first), HPAGE_PMD_NR) ||
+	    page_folio(first) != page_folio(last) ||
+	    vshm_nth_page(first, HPAGE_PMD_NR - 1) != last)
+		return -ENOENT;
+	*pagep = first;
+	return 0;
+}
+#endif
+
 /*
  * Allocate the huge pages of the pinned range that the source lacks, as
  * fallocate() would: the pin must not allocate them itself (GUP through a
@@ -407,12 +434,18 @@ static void vshm_pinned_release(struct vshm_mapping *map)
 static const struct vshm_source_ops vshm_shmem_ops = {
 	.name = "shmem",
 	.get_page = vshm_pinned_get_page,
+#ifdef VSHM_HAVE_PMD_PFNMAP
+	.get_pmd_page = vshm_pinned_get_pmd_page,
+#endif
 	.release = vshm_pinned_release,
 };
 
 static const struct vshm_source_ops vshm_hugetlb_ops = {
 	.name = "hugetlbfs",
 	.get_page = vshm_pinned_get_page,
+#ifdef VSHM_HAVE_PMD_PFNMAP
+	.get_pmd_page = vshm_pinned_get_pmd_page,
+#endif
 	.release = vshm_pinned_release,
 };
 
