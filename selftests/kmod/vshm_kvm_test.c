@@ -719,6 +719,7 @@ TEST_F(kvm_huge, stage2_pages_and_tail_pages)
 	EXPECT_EQ(0, huge_cmd(&self->vcpu, KG_CMD_READ32, 16, 0, &v));
 	EXPECT_EQ(word32(SEED_H, 16), v);
 	ASSERT_EQ(0, vm_stat(self->vm.vm_fd, "pages_2m", &after));
+	TH_LOG("KVM pages_2m: %" PRIu64 " before, %" PRIu64 " after", before, after);
 	if (pmds) {
 		EXPECT_LE(before + (kvm_refs_tails ? 1 : 2), after);
 	} else {
