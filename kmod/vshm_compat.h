@@ -61,6 +61,29 @@ static inline struct page *vshm_nth_page(struct page *page, unsigned long n)
 #endif
 }
 
+/*
+ * 6.12: VM_PFNMAP VMAs may hold PMD entries, inserted by ->huge_fault()
+ * (probes/pmd_pfnmap.c).  Before, the fault path never asks a PFN map for
+ * one, and every region PTE maps 4 KiB.
+ */
+#ifdef VSHM_HAVE_PMD_PFNMAP
+#ifndef VSHM_HAVE_VMF_INSERT_PFN_PMD_ULONG
+#include <linux/pfn_t.h>
+#endif
+#include <linux/huge_mm.h>
+
+/* 6.16 removed pfn_t: vmf_insert_pfn_pmd() takes the pfn itself. */
+static inline vm_fault_t vshm_insert_pfn_pmd(struct vm_fault *vmf,
+					     unsigned long pfn, bool write)
+{
+#ifdef VSHM_HAVE_VMF_INSERT_PFN_PMD_ULONG
+	return vmf_insert_pfn_pmd(vmf, pfn, write);
+#else
+	return vmf_insert_pfn_pmd(vmf, pfn_to_pfn_t(pfn), write);
+#endif
+}
+#endif
+
 /* 6.13: MODULE_IMPORT_NS() takes a string literal instead of a name. */
 #ifdef VSHM_HAVE_MODULE_IMPORT_NS_STRING
 #define VSHM_IMPORT_NS(ns)	MODULE_IMPORT_NS(#ns)

@@ -59,6 +59,7 @@ struct vshm_dmabuf_import;
  *	shmem and hugetlbfs pages, and the pages of mapped dma-bufs.
  * @dmabuf_attachments: dma-bufs attached, counted once per region.
  * @faults: page faults served.
+ * @pmd_faults: those of @faults served with a PMD entry.
  * @copied_in: bytes written with pwrite().
  * @copied_out: bytes read with pread().
  */
@@ -69,6 +70,7 @@ struct vshm_totals {
 	atomic64_t pages_held;
 	atomic64_t dmabuf_attachments;
 	atomic64_t faults;
+	atomic64_t pmd_faults;
 	atomic64_t copied_in;
 	atomic64_t copied_out;
 };
@@ -86,6 +88,11 @@ extern struct vshm_totals vshm_totals;
  *	region lock hold a reference on the mapping (vshm_mapping_get()),
  *	never on the page, whose refcount may belong to a dma-buf exporter.
  *	Called with the region lock held (read or write).  Returns 0 or -errno.
+ * @get_pmd_page: optional; like @get_page, for the PMD_SIZE bytes of the
+ *	mapping from page @index on: their first page if they are one
+ *	physically contiguous, PMD-aligned run of one folio that the mapping
+ *	holds (a hugetlbfs huge page, a PMD-sized shmem folio), so that one
+ *	PMD entry may map them; else -ENOENT.
  * @begin_cpu_access: optional; called before pread()/pwrite() touch
  *	pages of the mapping, without the region lock.  Returns 0 or -errno.
  * @end_cpu_access: optional; called after them.  Sources without it are
@@ -98,6 +105,8 @@ struct vshm_source_ops {
 	const char *name;
 	int (*get_page)(struct vshm_mapping *map, pgoff_t index,
 			struct page **pagep);
+	int (*get_pmd_page)(struct vshm_mapping *map, pgoff_t index,
+			    struct page **pagep);
 	int (*begin_cpu_access)(struct vshm_mapping *map, bool write);
 	void (*end_cpu_access)(struct vshm_mapping *map, bool write);
 	void (*release)(struct vshm_mapping *map);
@@ -106,40 +115,56 @@ struct vshm_source_ops {
 /**
  * struct vshm_mapping - one mapping of a source into a region
  * @node: in the region's table, ordered by @start.
- * @link: on a list of detached mappings waiting to be released.
- * @users: the table's reference, set on insertion, plus one per copy in
- *	flight; the mapping is released when the last goes.
+ * @link: on a list of detached mappings waiting to be released; shares
+ *	the space of @node, which a detached mapping no longer uses.
+ * @ops: the source's operations.
  * @start: offset in the region, page aligned.
  * @len: length in bytes, page aligned, non-zero.
  * @fd_offset: offset in the source, page aligned.
+ * @users: the table's reference, set on insertion, plus one per copy in
+ *	flight; the mapping is released when the last goes.
  * @writable: mapped with VSHM_MAP_WRITE.
- * @file: the source file (shmem, hugetlbfs), or NULL.
- * @ops: the source's operations.
- * @pages: the source pages the mapping pinned when it was made (shmem,
- *	hugetlbfs): one entry per unit of 1 << @unit_shift bytes of the
- *	source, from the unit that holds @fd_offset to the one that holds its
- *	last byte; each entry is the unit's first page, and the unit's pages
- *	follow it in the memmap.  Every base page of every unit is pinned.
- * @nr_units: entries in @pages.
- * @unit_shift: log2 of the bytes one entry covers: PAGE_SHIFT for shmem,
- *	the huge page shift for hugetlbfs (whose huge pages are pinned whole).
- * @import: the region's attachment to the source buffer, shared with
- *	the region's other mappings of it (dma-buf).
+ * @unit_shift: pinned sources: log2 of the bytes one pinned unit covers:
+ *	PAGE_SHIFT for shmem, the huge page shift for hugetlbfs (whose huge
+ *	pages are pinned whole).
+ * @file: pinned sources (shmem, hugetlbfs): the source file.
+ * @nr_units: pinned sources: units pinned, from the unit that holds
+ *	@fd_offset to the one that holds its last byte.
+ * @pages: pinned sources with more than one unit: one entry per unit, the
+ *	unit's first page; the unit's pages follow it in the memmap.  Every
+ *	base page of every unit is pinned.
+ * @page: pinned sources of one unit: that unit's first page, held here
+ *	rather than in an array of one (most mappings are one page or one
+ *	huge page).
+ * @import: dma-buf sources: the region's attachment to the buffer, shared
+ *	with the region's other mappings of it.
+ *
+ * 88 bytes on 64-bit: what one mapping costs in kernel memory, with
+ * kmalloc's rounding to 96, when it spans one page or one huge page.
  */
 struct vshm_mapping {
-	struct rb_node node;
-	struct list_head link;
-	refcount_t users;
+	union {
+		struct rb_node node;
+		struct list_head link;
+	};
+	const struct vshm_source_ops *ops;
 	u64 start;
 	u64 len;
 	u64 fd_offset;
+	refcount_t users;
 	bool writable;
-	struct file *file;
-	const struct vshm_source_ops *ops;
-	struct page **pages;
-	unsigned long nr_units;
-	unsigned int unit_shift;
-	struct vshm_dmabuf_import *import;
+	u8 unit_shift;
+	union {
+		struct {
+			struct file *file;
+			unsigned long nr_units;
+			union {
+				struct page **pages;
+				struct page *page;
+			};
+		};
+		struct vshm_dmabuf_import *import;
+	};
 };
 
 /**
@@ -158,6 +183,7 @@ struct vshm_mapping {
  * @nr_mappings: mappings in @mappings.
  * @mapped_bytes: bytes they cover.
  * @faults: faults served.
+ * @pmd_faults: those of @faults served with a PMD entry.
  * @copied_in: bytes written with pwrite().
  * @copied_out: bytes read with pread().
  * @maps: successful maps.
@@ -178,6 +204,7 @@ struct vshm_region {
 	u64 nr_mappings;
 	u64 mapped_bytes;
 	atomic64_t faults;
+	atomic64_t pmd_faults;
 	atomic64_t copied_in;
 	atomic64_t copied_out;
 	atomic64_t maps;

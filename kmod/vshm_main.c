@@ -203,6 +203,7 @@ static int vshm_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "dmabuf_attachments %lld\n",
 		   atomic64_read(&vshm_totals.dmabuf_attachments));
 	seq_printf(m, "faults %lld\n", atomic64_read(&vshm_totals.faults));
+	seq_printf(m, "pmd_faults %lld\n", atomic64_read(&vshm_totals.pmd_faults));
 	seq_printf(m, "copied_in %lld\n", atomic64_read(&vshm_totals.copied_in));
 	seq_printf(m, "copied_out %lld\n", atomic64_read(&vshm_totals.copied_out));
 	return 0;

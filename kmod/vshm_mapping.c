@@ -9,12 +9,19 @@
  * released by the caller after it has zapped their PTEs, or later by the
  * last copy in flight that still uses one (vshm_mapping_get()).
  */
+#include <linux/build_bug.h>
 #include <linux/list.h>
 #include <linux/rbtree.h>
 
 #include <uapi/linux/vshm.h>
 
 #include "vshm_internal.h"
+
+/*
+ * The cost of a mapping that Documentation/kmod.rst ("Limits") states: one
+ * kmalloc-96 object on 64-bit, with no page array for one page.
+ */
+static_assert(!IS_ENABLED(CONFIG_64BIT) || sizeof(struct vshm_mapping) <= 96);
 
 static inline u64 vshm_mapping_end(const struct vshm_mapping *map)
 {

@@ -168,6 +168,55 @@ out:
 	return ret;
 }
 
+#ifdef VSHM_HAVE_PMD_PFNMAP
+/*
+ * The core mm asks for a PMD entry first wherever the PMD is empty and the
+ * system's THP policy allows (transparent_hugepage/enabled "always", or
+ * "madvise" with MADV_HUGEPAGE).  One is only given where a single mapping
+ * covers the whole PMD-aligned range of the VMA and its source holds those
+ * bytes in one aligned folio (get_pmd_page); everything else, holes
+ * included, falls back to vshm_vm_fault() and 4 KiB PTEs.  So does a write
+ * to a read-only mapping: the core mm then splits (zaps) the PMD and the
+ * 4 KiB path raises SIGBUS.  The entry is writable exactly when a PTE
+ * would be (vshm_pte_prot()); the cache mode comes from vm_page_prot.
+ */
+static vm_fault_t vshm_vm_huge_fault(struct vm_fault *vmf, unsigned int order)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct vshm_region *region = vma->vm_file->private_data;
+	unsigned long addr = vmf->address & PMD_MASK;
+	bool write = vmf->flags & FAULT_FLAG_WRITE;
+	vm_fault_t ret = VM_FAULT_FALLBACK;
+	struct vshm_mapping *map;
+	struct page *page;
+	u64 off;
+
+	if (order != PMD_ORDER || addr < vma->vm_start ||
+	    vma->vm_end - addr < PMD_SIZE)
+		return VM_FAULT_FALLBACK;
+	off = ((u64)vma->vm_pgoff << PAGE_SHIFT) + (addr - vma->vm_start);
+
+	down_read(&region->lock);
+	map = vshm_mapping_lookup(region, off);
+	if (!map || !map->ops->get_pmd_page || (write && !map->writable) ||
+	    map->start + map->len - off < PMD_SIZE)
+		goto out;
+	if (map->ops->get_pmd_page(map, (off - map->start) >> PAGE_SHIFT, &page))
+		goto out;
+	ret = vshm_insert_pfn_pmd(vmf, page_to_pfn(page),
+				  map->writable && (vma->vm_flags & VM_WRITE));
+	if (ret == VM_FAULT_NOPAGE) {
+		atomic64_inc(&region->faults);
+		atomic64_inc(&region->pmd_faults);
+		atomic64_inc(&vshm_totals.faults);
+		atomic64_inc(&vshm_totals.pmd_faults);
+	}
+out:
+	up_read(&region->lock);
+	return ret;
+}
+#endif
+
 /*
  * A write to a present read-only PTE of a shared mapping: the core mm
  * would make it writable unless this refuses.  A safe hole's zero page must
@@ -219,6 +268,9 @@ static int vshm_vm_mprotect(struct vm_area_struct *vma, unsigned long start,
 
 static const struct vm_operations_struct vshm_vm_ops = {
 	.fault = vshm_vm_fault,
+#ifdef VSHM_HAVE_PMD_PFNMAP
+	.huge_fault = vshm_vm_huge_fault,
+#endif
 	.pfn_mkwrite = vshm_vm_pfn_mkwrite,
 	.mprotect = vshm_vm_mprotect,
 };
@@ -560,10 +612,14 @@ static long vshm_ioctl_region_info(struct vshm_region *region,
 		.flags = region->flags,
 		.max_mappings = region->max_mappings,
 		.faults = atomic64_read(&region->faults),
+		.pmd_faults = atomic64_read(&region->pmd_faults),
 		.copied_in = atomic64_read(&region->copied_in),
 		.copied_out = atomic64_read(&region->copied_out),
 		.maps = atomic64_read(&region->maps),
 		.unmaps = atomic64_read(&region->unmaps),
+#ifdef VSHM_HAVE_PMD_PFNMAP
+		.pmd_size = PMD_SIZE,
+#endif
 	};
 
 	down_read(&region->lock);
@@ -680,6 +736,13 @@ static const struct file_operations vshm_region_fops = {
 	.owner = THIS_MODULE,
 	.release = vshm_region_release,
 	.mmap = vshm_region_mmap,
+#ifdef VSHM_HAVE_PMD_PFNMAP
+	/*
+	 * PMD-aligned addresses for mmaps of 2 MiB and more, at the region
+	 * offset's alignment, so that PMD entries can map them.
+	 */
+	.get_unmapped_area = thp_get_unmapped_area,
+#endif
 	.read_iter = vshm_region_read_iter,
 	.write_iter = vshm_region_write_iter,
 	.llseek = generic_file_llseek,

@@ -13,7 +13,8 @@
  *   the source afterwards takes them out of the file but not out of the
  *   mapping, which keeps showing (and writing) them, so no PTE, fault or
  *   copy can ever reach freed memory;
- * - faults, fault-around and copies only look pages up in @map->pages;
+ * - faults, fault-around and copies only look pages up among the
+ *   mapping's pinned units;
  * - writes through the region's PTEs are invisible to dirty tracking, so
  *   a writable mapping marks its pages dirty when it unpins them.
  *
@@ -74,6 +75,15 @@ static unsigned long vshm_unit_pages(const struct vshm_mapping *map)
 	return 1UL << (map->unit_shift - PAGE_SHIFT);
 }
 
+/*
+ * The pinned units' first pages: @map->pages, or @map->page for a mapping
+ * of one unit, which has no array.
+ */
+static struct page **vshm_pinned_units(struct vshm_mapping *map)
+{
+	return map->nr_units == 1 ? &map->page : map->pages;
+}
+
 /* First source byte of the pinned range: @fd_offset rounded down to a unit. */
 static u64 vshm_pin_start(const struct vshm_mapping *map)
 {
@@ -88,10 +98,37 @@ static int vshm_pinned_get_page(struct vshm_mapping *map, pgoff_t index,
 
 	if (WARN_ON_ONCE(unit >= map->nr_units))
 		return -EFAULT;
-	*pagep = vshm_nth_page(map->pages[unit],
+	*pagep = vshm_nth_page(vshm_pinned_units(map)[unit],
 			       (off & ((1ULL << map->unit_shift) - 1)) >> PAGE_SHIFT);
 	return 0;
 }
+
+#ifdef VSHM_HAVE_PMD_PFNMAP
+/*
+ * A PMD entry may map the PMD_SIZE bytes from @index if their pages are
+ * one aligned run of one folio.  The units were pinned in order of source
+ * offset, and a folio that left the page cache never comes back to it, so
+ * when the first and the last page are the folio's, so are those between.
+ */
+static int vshm_pinned_get_pmd_page(struct vshm_mapping *map, pgoff_t index,
+				    struct page **pagep)
+{
+	struct page *first, *last;
+	int ret;
+
+	ret = vshm_pinned_get_page(map, index, &first);
+	if (!ret)
+		ret = vshm_pinned_get_page(map, index + HPAGE_PMD_NR - 1, &last);
+	if (ret)
+		return ret;
+	if (!IS_ALIGNED(page_to_pfn(first), HPAGE_PMD_NR) ||
+	    page_folio(first) != page_folio(last) ||
+	    vshm_nth_page(first, HPAGE_PMD_NR - 1) != last)
+		return -ENOENT;
+	*pagep = first;
+	return 0;
+}
+#endif
 
 /*
  * Allocate the huge pages of the pinned range that the source lacks, as
@@ -137,7 +174,7 @@ static void vshm_folio_mark_dirty_lock(struct folio *folio)
 
 /*
  * Unpin the first @nr_units units.  memfd_pin_folios() pins each folio
- * once, and one folio's pages sit next to each other in @map->pages.
+ * once, and one folio's pages sit next to each other among the units.
  */
 static void vshm_unpin(struct vshm_mapping *map, unsigned long nr_units)
 {
@@ -145,7 +182,7 @@ static void vshm_unpin(struct vshm_mapping *map, unsigned long nr_units)
 	unsigned long i;
 
 	for (i = 0; i < nr_units; i++) {
-		struct folio *folio = page_folio(map->pages[i]);
+		struct folio *folio = page_folio(vshm_pinned_units(map)[i]);
 
 		if (folio == last)
 			continue;
@@ -169,7 +206,7 @@ static int vshm_shmem_init_pinned(struct vshm_mapping *map)
 	if (map->unit_shift != PAGE_SHIFT)	/* hugetlbfs zeroes at allocation */
 		return 0;
 	for (i = 0; i < map->nr_units; i++) {
-		struct folio *folio = page_folio(map->pages[i]), *cached;
+		struct folio *folio = page_folio(vshm_pinned_units(map)[i]), *cached;
 
 		if (folio == last || folio_test_uptodate(folio))
 			continue;
@@ -185,7 +222,7 @@ static int vshm_shmem_init_pinned(struct vshm_mapping *map)
 }
 
 /*
- * Fill @map->pages from folios pinned by memfd_pin_folios(), which
+ * Fill the pinned units from folios pinned by memfd_pin_folios(), which
  * allocates what the source lacks and migrates out of ZONE_MOVABLE and CMA.
  * Sets *@filled to the units pinned, also on failure.
  */
@@ -226,7 +263,8 @@ static int vshm_pin_range(struct vshm_mapping *map, unsigned long *filled)
 			last = folio;
 			for (; in < folio_size(folio) && pos < end;
 			     in += unit_size, pos += unit_size)
-				map->pages[(*filled)++] = folio_page(folio, in >> PAGE_SHIFT);
+				vshm_pinned_units(map)[(*filled)++] =
+					folio_page(folio, in >> PAGE_SHIFT);
 		}
 	}
 	kfree(batch);
@@ -241,11 +279,13 @@ static void vshm_unpin(struct vshm_mapping *map, unsigned long nr_units)
 	unsigned long i;
 
 	if (map->unit_shift == PAGE_SHIFT) {
-		unpin_user_pages_dirty_lock(map->pages, nr_units, map->writable);
+		unpin_user_pages_dirty_lock(vshm_pinned_units(map), nr_units,
+					    map->writable);
 		return;
 	}
 	for (i = 0; i < nr_units; i++)
-		unpin_user_page_range_dirty_lock(map->pages[i], vshm_unit_pages(map),
+		unpin_user_page_range_dirty_lock(vshm_pinned_units(map)[i],
+						 vshm_unit_pages(map),
 						 map->writable);
 }
 
@@ -274,6 +314,7 @@ static int vshm_pin_record(struct vshm_mapping *map, unsigned long done,
 			   struct page **batch, long n)
 {
 	unsigned long per_unit = vshm_unit_pages(map);
+	struct page **units = vshm_pinned_units(map);
 	long i;
 
 	for (i = 0; i < n; i++) {
@@ -281,13 +322,13 @@ static int vshm_pin_record(struct vshm_mapping *map, unsigned long done,
 		unsigned long sub = (done + i) % per_unit;
 		u64 off = vshm_pin_start(map) + ((u64)(done + i) << PAGE_SHIFT);
 
-		if (sub ? batch[i] != vshm_nth_page(map->pages[unit], sub) :
+		if (sub ? batch[i] != vshm_nth_page(units[unit], sub) :
 			  !vshm_page_is_source(map, off, batch[i])) {
 			unpin_user_pages(batch, n);
 			return -EAGAIN;
 		}
 		if (!sub)
-			map->pages[unit] = batch[i];
+			units[unit] = batch[i];
 	}
 	return 0;
 }
@@ -300,7 +341,8 @@ static void vshm_unpin_partial(struct vshm_mapping *map, unsigned long pinned)
 
 	vshm_unpin(map, whole);
 	if (rest)
-		unpin_user_page_range_dirty_lock(map->pages[whole], rest, false);
+		unpin_user_page_range_dirty_lock(vshm_pinned_units(map)[whole],
+						 rest, false);
 }
 
 /*
@@ -370,30 +412,47 @@ err_free_batch:
 
 #endif /* VSHM_HAVE_MEMFD_PIN_FOLIOS */
 
+/* Free the unit array of vshm_pin_open(), if the mapping has one. */
+static void vshm_pinned_free_units(struct vshm_mapping *map)
+{
+	if (map->nr_units > 1)
+		kvfree(map->pages);
+	map->pages = NULL;
+	map->nr_units = 0;
+}
+
 static void vshm_pinned_release(struct vshm_mapping *map)
 {
 	vshm_unpin(map, map->nr_units);
 	atomic64_sub(map->nr_units * vshm_unit_pages(map), &vshm_totals.pages_held);
-	kvfree(map->pages);
-	map->pages = NULL;
-	map->nr_units = 0;
+	vshm_pinned_free_units(map);
+	if (map->writable)
+		mapping_unmap_writable(map->file->f_mapping);
+	fput(map->file);
 }
 
 static const struct vshm_source_ops vshm_shmem_ops = {
 	.name = "shmem",
 	.get_page = vshm_pinned_get_page,
+#ifdef VSHM_HAVE_PMD_PFNMAP
+	.get_pmd_page = vshm_pinned_get_pmd_page,
+#endif
 	.release = vshm_pinned_release,
 };
 
 static const struct vshm_source_ops vshm_hugetlb_ops = {
 	.name = "hugetlbfs",
 	.get_page = vshm_pinned_get_page,
+#ifdef VSHM_HAVE_PMD_PFNMAP
+	.get_pmd_page = vshm_pinned_get_pmd_page,
+#endif
 	.release = vshm_pinned_release,
 };
 
 /*
- * Pin every page of the mapping's source range into @map->pages.  E2BIG
- * if that takes more than VSHM_MAX_PIN_UNITS entries.
+ * Pin every page of the mapping's source range into its units
+ * (vshm_pinned_units()).  E2BIG if that takes more than VSHM_MAX_PIN_UNITS
+ * entries.
  */
 static int vshm_pin_open(struct vshm_mapping *map, bool hugetlb)
 {
@@ -411,10 +470,12 @@ static int vshm_pin_open(struct vshm_mapping *map, bool hugetlb)
 	if (last - first >= VSHM_MAX_PIN_UNITS)
 		return -E2BIG;
 	map->nr_units = last - first + 1;
-	map->pages = kvcalloc(map->nr_units, sizeof(*map->pages),
-			      GFP_KERNEL_ACCOUNT);
-	if (!map->pages)
-		return -ENOMEM;
+	if (map->nr_units > 1) {
+		map->pages = kvcalloc(map->nr_units, sizeof(*map->pages),
+				      GFP_KERNEL_ACCOUNT);
+		if (!map->pages)
+			return -ENOMEM;
+	}
 	/* The GUP variant of vshm_pin_range() does it after its mmap. */
 	if (vshm_pin_unmapped && hugetlb) {
 		ret = vshm_hugetlb_populate(map);
@@ -434,9 +495,7 @@ static int vshm_pin_open(struct vshm_mapping *map, bool hugetlb)
 err_unpin:
 	vshm_unpin(map, filled);
 err_free_pages:
-	kvfree(map->pages);
-	map->pages = NULL;
-	map->nr_units = 0;
+	vshm_pinned_free_units(map);
 	return ret;
 }
 
@@ -535,7 +594,6 @@ static struct vshm_mapping *vshm_mapping_alloc(u64 fd_offset, u64 len,
 	if (!map)
 		return NULL;
 	RB_CLEAR_NODE(&map->node);
-	INIT_LIST_HEAD(&map->link);
 	map->fd_offset = fd_offset;
 	map->len = len;
 	map->writable = writable;
@@ -664,11 +722,6 @@ err_put_file:
 void vshm_source_close(struct vshm_mapping *map)
 {
 	map->ops->release(map);
-	if (map->file) {
-		if (map->writable)
-			mapping_unmap_writable(map->file->f_mapping);
-		fput(map->file);
-	}
 	kfree(map);
 }
 
@@ -681,13 +734,15 @@ void vshm_source_close(struct vshm_mapping *map)
 void vshm_source_describe(const struct vshm_mapping *map,
 			  struct vshm_mapping_info *info)
 {
-	struct file *file = map->file;
+	struct file *file;
 	struct inode *inode;
 
 	if (map->ops == &vshm_hugetlb_ops) {
 		info->source_kind = VSHM_SOURCE_HUGETLBFS;
+		file = map->file;
 	} else if (map->ops == &vshm_shmem_ops) {
 		info->source_kind = VSHM_SOURCE_SHMEM;
+		file = map->file;
 	} else {
 		info->source_kind = VSHM_SOURCE_DMABUF;
 		file = vshm_dmabuf_file(map);

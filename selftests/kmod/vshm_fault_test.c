@@ -7,7 +7,9 @@
  * region and its sources in both directions, and a region with 10,000
  * mappings is still one VMA.  Under the safe hole policy, holes and
  * unmapped ranges read as zeros, writes there are dropped, and pread() and
- * pwrite() follow the same rule.
+ * pwrite() follow the same rule.  Where the kernel allows it (6.12 on),
+ * whole aligned 2 MiB shmem folios are mapped with one PMD entry each, and
+ * everything else with 4 KiB entries.
  *
  * Runs in the VM with vshm.ko loaded.
  */
@@ -16,6 +18,7 @@
 #include <stdint.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -681,3 +684,159 @@ TEST_F(safe_holes, pread_zeros_pwrite_discards)
 }
 
 TEST_HARNESS_MAIN
+
+/*
+ * PMD entries for shmem: a file on a tmpfs mounted with huge=always has
+ * 2 MiB folios.  Where a mapping covers a whole PMD-aligned 2 MiB of the
+ * region and its source offset is 2 MiB aligned too, one fault maps the
+ * whole 2 MiB (REGION_INFO's pmd_faults) on kernels that allow PMD entries
+ * in PFN maps (6.12 on, pmd_size non-zero); elsewhere, and for ranges that
+ * are not aligned or not whole, faults map 4 KiB.  The bytes are the
+ * file's either way, and writes through a PMD entry reach the file.
+ */
+#define THP_SIZE	VT_PMD_SIZE
+#define THP_FILE_SIZE	(2 * THP_SIZE)
+#define THP_REGION_SIZE	(4 * THP_SIZE)
+
+FIXTURE(thp) {
+	char dir[64];
+	bool mounted;
+	int file;
+	int region;
+	uint8_t *map;
+};
+
+FIXTURE_SETUP(thp)
+{
+	long huge_before, huge_after;
+	uint8_t *p;
+
+	VT_REQUIRE_DEVICE();
+	vt_install_fault_handler();
+	self->file = -1;
+	self->region = -1;
+	self->map = NULL;
+	snprintf(self->dir, sizeof(self->dir), "/tmp/vshm-thp.XXXXXX");
+	ASSERT_NE(NULL, mkdtemp(self->dir));
+	if (mount("vshm-thp", self->dir, "tmpfs", 0, "huge=always,size=16m"))
+		SKIP(return, "cannot mount a tmpfs with huge=always: %s",
+		     strerror(errno));
+	self->mounted = true;
+	huge_before = vt_proc_field("/proc/meminfo", "ShmemHugePages");
+	self->file = open(self->dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	ASSERT_LE(0, self->file);
+	ASSERT_EQ(0, ftruncate(self->file, THP_FILE_SIZE));
+	p = mmap(NULL, THP_FILE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+		 self->file, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	vt_fill(p, THP_FILE_SIZE, SEED_C, 0);
+	munmap(p, THP_FILE_SIZE);
+	huge_after = vt_proc_field("/proc/meminfo", "ShmemHugePages");
+	if (huge_before < 0 || huge_after - huge_before < 2 * (long)(THP_SIZE >> 10))
+		SKIP(return, "tmpfs got no 2 MiB folios (ShmemHugePages %ld -> %ld kB)",
+		     huge_before, huge_after);
+	self->region = vt_create_region(THP_REGION_SIZE, 0);
+	ASSERT_LE(0, self->region);
+	self->map = vt_mmap(self->region, THP_REGION_SIZE, PROT_READ | PROT_WRITE, 0);
+	ASSERT_NE(NULL, self->map);
+}
+
+FIXTURE_TEARDOWN(thp)
+{
+	if (self->map)
+		munmap(self->map, THP_REGION_SIZE);
+	if (self->region >= 0)
+		close(self->region);
+	if (self->file >= 0)
+		close(self->file);
+	if (self->mounted)
+		umount2(self->dir, MNT_DETACH);
+	rmdir(self->dir);
+}
+
+/* pmd_faults of the region, or ~0 if REGION_INFO failed. */
+static uint64_t pmd_faults(int region)
+{
+	struct vshm_region_info info;
+
+	return vt_info(region, &info) ? ~0ULL : info.pmd_faults;
+}
+
+/*
+ * Two aligned 2 MiB folios mapped whole: one fault each, with PMD entries
+ * where the kernel allows them; the mmap is 2 MiB aligned there
+ * (get_unmapped_area), reads give the file's bytes and a write after a
+ * read takes no further fault (the entry was writable from the start).
+ */
+TEST_F(thp, aligned_folios_get_pmd_entries)
+{
+	struct vshm_region_info info;
+	static uint8_t buf[THP_FILE_SIZE];
+	const char *why;
+	bool pmds;
+	uint64_t faults;
+	uint8_t c;
+
+	ASSERT_EQ(0, vt_map(self->region, self->file, VSHM_MAP_WRITE, 0, 0,
+			    THP_FILE_SIZE));
+	pmds = vt_pmds_expected(self->region, &why);
+	if (pmds)
+		EXPECT_EQ(0, (uintptr_t)self->map % THP_SIZE);
+	ASSERT_EQ(0, vt_peek(self->map + 5 * P, &c));
+	ASSERT_EQ(0, vt_peek(self->map + THP_SIZE + 9 * P, &c));
+	EXPECT_EQ(vt_byte(SEED_C, THP_SIZE + 9 * P), c);
+	EXPECT_EQ(pmds ? 2 : 0, pmd_faults(self->region)) {
+		TH_LOG("PMD entries %sexpected%s%s", pmds ? "" : "not ",
+		       pmds ? "" : ": ", why);
+	}
+	ASSERT_EQ(0, vt_info(self->region, &info));
+	faults = info.faults;
+	ASSERT_EQ(0, vt_copy(buf, self->map, THP_FILE_SIZE));
+	EXPECT_EQ(-1, vt_check(buf, THP_FILE_SIZE, SEED_C, 0));
+	ASSERT_EQ(0, vt_poke(self->map + THP_SIZE + 77, 0x3c));
+	ASSERT_EQ(1, pread(self->file, &c, 1, THP_SIZE + 77));
+	EXPECT_EQ(0x3c, c);
+	ASSERT_EQ(0, vt_info(self->region, &info));
+	if (pmds)
+		EXPECT_EQ(faults, info.faults);
+}
+
+/*
+ * No PMD entry where one would not map exactly the mapping's bytes: a
+ * source offset off the 2 MiB grid, and a mapping one page short of 2 MiB.
+ * Every byte still reads right, through 4 KiB entries.
+ */
+TEST_F(thp, unaligned_or_partial_ranges_get_4k_entries)
+{
+	static uint8_t buf[THP_SIZE];
+
+	ASSERT_EQ(0, vt_map(self->region, self->file, 0, P, 0, THP_SIZE));
+	ASSERT_EQ(0, vt_map(self->region, self->file, 0, THP_SIZE, THP_SIZE,
+			    THP_SIZE - P));
+	ASSERT_EQ(0, vt_copy(buf, self->map, THP_SIZE));
+	EXPECT_EQ(-1, vt_check(buf, THP_SIZE, SEED_C, P));
+	ASSERT_EQ(0, vt_copy(buf, self->map + THP_SIZE, THP_SIZE - P));
+	EXPECT_EQ(-1, vt_check(buf, THP_SIZE - P, SEED_C, THP_SIZE));
+	EXPECT_EQ(0, pmd_faults(self->region));
+	EXPECT_EQ(SIGBUS, vt_peek(self->map + 2 * THP_SIZE - P, buf));
+}
+
+/*
+ * A PMD entry of a read-only mapping refuses stores: the write splits it
+ * and the 4 KiB path raises SIGBUS; UNMAP zaps the entry.
+ */
+TEST_F(thp, readonly_pmd_refuses_stores_and_unmap_zaps_it)
+{
+	uint8_t c;
+
+	ASSERT_EQ(0, vt_map(self->region, self->file, 0, 0, 0, THP_SIZE));
+	ASSERT_EQ(0, vt_peek(self->map + 3 * P, &c));
+	EXPECT_EQ(vt_byte(SEED_C, 3 * P), c);
+	EXPECT_EQ(SIGBUS, vt_poke(self->map + 3 * P, 1));
+	EXPECT_EQ(SIGBUS, vt_poke(self->map + 300 * P, 1));
+	ASSERT_EQ(0, vt_peek(self->map + 300 * P, &c));
+	EXPECT_EQ(vt_byte(SEED_C, 300 * P), c);
+	ASSERT_EQ(0, vt_unmap(self->region, 0, THP_SIZE));
+	EXPECT_EQ(SIGBUS, vt_peek(self->map + 3 * P, &c));
+	EXPECT_EQ(SIGBUS, vt_peek(self->map + 400 * P, &c));
+}

@@ -6,8 +6,9 @@
  * mmap; read-only pieces refuse stores; unmapped ranges raise SIGBUS; a
  * source never touched before maps zeros; truncation or a punched hole
  * while mapped leaves the mapping its pinned huge pages (never freed
- * memory); and every huge page goes back to the pool once
- * everything is closed.
+ * memory); every huge page goes back to the pool once everything is
+ * closed; and from Linux 6.12 on, a huge page mapped whole is mapped with
+ * one PMD entry.
  *
  * Reserves 8 huge pages through /proc/sys/vm/nr_hugepages and restores
  * the old value afterwards; skips if the pool cannot grow.
@@ -223,6 +224,60 @@ TEST_F(huge, unmap_sigbus)
 	EXPECT_EQ(vt_byte(SEED_A, 9 * P), c);
 	ASSERT_EQ(0, vt_unmap_all(self->region));
 	EXPECT_EQ(SIGBUS, vt_peek(self->map + P, &c));
+}
+
+/*
+ * PMD entries: where the kernel allows them (6.12 on), the region's mmap
+ * is 2 MiB aligned and one fault maps a whole huge page mapped whole
+ * (pmd_faults), writable at once for a writable mapping (a write after a
+ * read takes no fault); a read-only one still refuses stores.  A mapping
+ * that starts inside a huge page gets 4 KiB entries.  Before 6.12 every
+ * fault maps 4 KiB and pmd_faults stays 0.  The bytes are the source's
+ * either way.
+ */
+TEST_F(huge, pmd_entries)
+{
+	const size_t h = self->hps;
+	struct vshm_region_info info;
+	static uint8_t buf[2 * P];
+	uint64_t faults;
+	const char *why;
+	bool pmds;
+	uint8_t c;
+
+	NEED_HUGE();
+	if (h != VT_PMD_SIZE)
+		SKIP(return, "huge pages of %zu bytes, not the PMD size", h);
+	ASSERT_EQ(0, vt_map(self->region, self->a, VSHM_MAP_WRITE, 0, 0, h));
+	ASSERT_EQ(0, vt_map(self->region, self->a, 0, h, h, h));
+	ASSERT_EQ(0, vt_map(self->region, self->a, 0, P, 2 * h, h - P));
+	pmds = vt_pmds_expected(self->region, &why);
+	if (pmds)
+		EXPECT_EQ(0, (uintptr_t)self->map % h);
+
+	ASSERT_EQ(0, vt_peek(self->map + 100 * P + 3, &c));
+	EXPECT_EQ(vt_byte(SEED_A, 100 * P + 3), c);
+	ASSERT_EQ(0, vt_info(self->region, &info));
+	faults = info.faults;
+	ASSERT_EQ(0, vt_poke(self->map + 511 * P, 0x5e));
+	ASSERT_EQ(0, vt_copy(buf, self->map + 511 * P, P));
+	EXPECT_EQ(0x5e, buf[0]);
+	ASSERT_EQ(1, pread(self->a, &c, 1, 511 * P));
+	EXPECT_EQ(0x5e, c);
+
+	ASSERT_EQ(0, vt_peek(self->map + h + 7 * P, &c));
+	EXPECT_EQ(vt_byte(SEED_A, h + 7 * P), c);
+	EXPECT_EQ(SIGBUS, vt_poke(self->map + h + 7 * P, 1));
+	ASSERT_EQ(0, vt_copy(buf, self->map + 2 * h, 2 * P));
+	EXPECT_EQ(-1, vt_check(buf, 2 * P, SEED_A, P));
+
+	ASSERT_EQ(0, vt_info(self->region, &info));
+	EXPECT_EQ(pmds ? 2 : 0, info.pmd_faults) {
+		TH_LOG("PMD entries %sexpected%s%s", pmds ? "" : "not ",
+		       pmds ? "" : ": ", why);
+	}
+	if (pmds)
+		EXPECT_EQ(faults + 2, info.faults);
 }
 
 /* Errors: past the source's end is EOVERFLOW, misaligned is EINVAL. */

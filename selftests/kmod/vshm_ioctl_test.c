@@ -69,7 +69,8 @@ TEST_F(dev, api_version)
  * CREATE_REGION returns an O_RDWR | O_CLOEXEC fd whose size (lseek, fstat)
  * is the region size, and whose REGION_INFO starts empty, with the
  * requested max_mappings (0 meaning the module parameter) and zeroed
- * reserved fields.
+ * reserved fields; its pmd_size is the x86-64 PMD (2 MiB) from Linux 6.12
+ * on and 0 before, where region mmaps have 4 KiB entries only.
  */
 TEST_F(dev, create_region_success)
 {
@@ -101,6 +102,8 @@ TEST_F(dev, create_region_success)
 	EXPECT_EQ(0, info.unmaps);
 	EXPECT_EQ(0, info.nr_dmabufs);
 	EXPECT_LT(0, info.max_dmabufs);
+	EXPECT_EQ(0, info.pmd_faults);
+	EXPECT_EQ(vt_kernel_pmd_size(), info.pmd_size);
 	for (i = 0; i < ARRAY_SIZE(info.reserved); i++)
 		EXPECT_EQ(0, info.reserved[i]);
 	close(region);

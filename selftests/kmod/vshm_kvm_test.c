@@ -12,8 +12,11 @@
  * remaps and replaces reach the guest (MMU notifier), that a read-only
  * mapping turns guest writes into MMIO exits, and that under the safe hole
  * policy the guest reads zeros from holes and unmapped ranges, its writes
- * there are dropped, and it runs on; and that the guest's range commands,
- * which the guest benchmarks use, cover exactly their range.
+ * there are dropped, and it runs on; that the guest's range commands,
+ * which the guest benchmarks use, cover exactly their range; and that a
+ * region backed by hugetlbfs gets 2 MiB stage-2 mappings where the host
+ * kernel maps PMDs (6.12 on), with KVM's refusal of huge pages' tail pages
+ * before 6.13 asserted as documented.
  *
  * Runs in the VM with vshm.ko and kvm_amd (or kvm_intel) loaded; skips with
  * the kernel log's reason if no KVM module loaded.
@@ -23,6 +26,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/klog.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -531,6 +535,211 @@ TEST_F(kvm, guest_range_commands_cover_exactly_the_range)
 					    0xfffff000UL, 2 * P, &ex));
 	/* The vCPU still takes commands after the refusals. */
 	EXPECT_EQ(word32(SEED_A, 0), guest_read(&self->vcpu, 0));
+}
+
+/*
+ * A region backed by a hugetlbfs memfd (2 huge pages, mapped whole) as
+ * slot 4 at HUGE_GPA, in a VM of its own.  Reserves the huge pages through
+ * /proc/sys/vm/nr_hugepages and restores the old value afterwards.
+ */
+#define HUGE_SLOT	4
+#define HUGE_GPA	0x40000000UL
+#define NR_HUGE		"/proc/sys/vm/nr_hugepages"
+#define HUGE_RESERVE	2
+#define SEED_H		14
+
+FIXTURE(kvm_huge) {
+	uint64_t old_nr;
+	bool reserved;
+	size_t hps;
+	int region;
+	int h;
+	uint8_t *map;
+	struct kg_vm vm;
+	struct kg_vcpu vcpu;
+	bool have_vm, have_vcpu;
+};
+
+FIXTURE_SETUP(kvm_huge)
+{
+	char reason[256];
+	uint64_t nr = 0;
+	long kb;
+	int ret;
+
+	self->region = -1;
+	self->h = -1;
+	self->map = NULL;
+	ret = kg_vm_create(&self->vm);
+	if (ret == -ENOENT || ret == -ENXIO || ret == -ENODEV) {
+		kvm_kernel_reason(reason, sizeof(reason));
+		SKIP(return, "no /dev/kvm (%s): %s", strerror(-ret), reason);
+	}
+	ASSERT_EQ(0, ret);
+	self->have_vm = true;
+	kb = vt_proc_field("/proc/meminfo", "Hugepagesize");
+	if (kb * 1024UL != VT_PMD_SIZE)
+		SKIP(return, "huge pages of %ld kB, not the PMD size", kb);
+	self->hps = VT_PMD_SIZE;
+	ASSERT_EQ(0, vt_read_u64_file(NR_HUGE, &self->old_nr));
+	ASSERT_EQ(0, vt_write_u64_file(NR_HUGE, self->old_nr + HUGE_RESERVE));
+	self->reserved = true;
+	if (vt_read_u64_file(NR_HUGE, &nr) || nr < self->old_nr + HUGE_RESERVE)
+		SKIP(return, "could reserve only %" PRIu64 " of %d huge pages",
+		     nr - self->old_nr, HUGE_RESERVE);
+
+	self->h = vt_memfd(2 * self->hps, SEED_H, MFD_HUGETLB);
+	ASSERT_LE(0, self->h);
+	self->region = vt_create_region(2 * self->hps, 0);
+	ASSERT_LE(0, self->region);
+	ASSERT_EQ(0, vt_map(self->region, self->h, VSHM_MAP_WRITE, 0, 0, 2 * self->hps));
+	self->map = vt_mmap(self->region, 2 * self->hps, PROT_READ | PROT_WRITE, 0);
+	ASSERT_NE(NULL, self->map);
+	ASSERT_EQ(0, kg_vm_set_slot(&self->vm, HUGE_SLOT, HUGE_GPA, self->map,
+				    2 * self->hps, 0));
+	ASSERT_EQ(0, kg_vcpu_create(&self->vm, &self->vcpu));
+	self->have_vcpu = true;
+}
+
+FIXTURE_TEARDOWN(kvm_huge)
+{
+	if (self->have_vcpu)
+		kg_vcpu_destroy(&self->vcpu);
+	if (self->have_vm)
+		kg_vm_destroy(&self->vm);
+	if (self->map)
+		munmap(self->map, 2 * self->hps);
+	if (self->region >= 0)
+		close(self->region);
+	if (self->h >= 0)
+		close(self->h);
+	if (self->reserved)
+		vt_write_u64_file(NR_HUGE, self->old_nr);
+}
+
+/* The VM-wide KVM statistic @name, from the VM's binary stats fd. */
+static int vm_stat(int vm_fd, const char *name, uint64_t *val)
+{
+	struct kvm_stats_header hdr;
+	struct kvm_stats_desc *desc;
+	int fd, ret = -EOPNOTSUPP;
+	size_t desc_size;
+	char *descs = NULL;
+	uint32_t i;
+
+	fd = ioctl(vm_fd, KVM_GET_STATS_FD, NULL);
+	if (fd < 0)
+		return -errno;
+	if (pread(fd, &hdr, sizeof(hdr), 0) != sizeof(hdr)) {
+		ret = -EIO;
+		goto out;
+	}
+	desc_size = sizeof(*desc) + hdr.name_size;
+	descs = calloc(hdr.num_desc, desc_size);
+	if (!descs) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	if (pread(fd, descs, hdr.num_desc * desc_size, hdr.desc_offset) !=
+	    (ssize_t)(hdr.num_desc * desc_size)) {
+		ret = -EIO;
+		goto out;
+	}
+	for (i = 0; i < hdr.num_desc; i++) {
+		desc = (struct kvm_stats_desc *)(descs + i * desc_size);
+		if (strncmp(desc->name, name, hdr.name_size) || desc->size != 1)
+			continue;
+		ret = pread(fd, val, sizeof(*val), hdr.data_offset + desc->offset) ==
+		      sizeof(*val) ? 0 : -EIO;
+		break;
+	}
+out:
+	free(descs);
+	close(fd);
+	return ret;
+}
+
+/*
+ * The guest's 4-byte access at @off of the huge slot: 0 if it completed
+ * (the word read in *@value), else KVM_RUN's errno (-1 for any other exit),
+ * with the vCPU made ready for the next command.
+ */
+static int huge_cmd(struct kg_vcpu *vcpu, enum kg_cmd cmd, uint64_t off,
+		    uint32_t value, uint32_t *result)
+{
+	struct kg_exit ex;
+	int kind = guest(vcpu, cmd, HUGE_GPA + off, value, &ex);
+
+	*result = ex.value;
+	if (kind == KG_EXIT_DONE)
+		return 0;
+	kg_vcpu_restart(vcpu);
+	return kind == KG_EXIT_RUN_ERROR ? ex.err : -1;
+}
+
+/*
+ * What a guest sees of a hugetlbfs source, per kernel (Documentation/
+ * kmod.rst, "What KVM sees"):
+ * - from 6.12, where the region gives PMD entries, KVM maps the slot with
+ *   2 MiB stage-2 entries: its pages_2m statistic grows;
+ * - KVM before 6.13 takes a reference on the exact page a PFN map's entry
+ *   points at, which fails on a huge page's tail pages (refcount 0): the
+ *   guest's first access to a huge page through a tail page makes KVM_RUN
+ *   fail with EFAULT, while one through the head page works and, with a
+ *   PMD entry, maps the whole 2 MiB, tail pages included;
+ * - from 6.13 every access works.
+ * The vCPU runs on after an EFAULT, and the guest's writes reach the
+ * source.
+ */
+TEST_F(kvm_huge, stage2_pages_and_tail_pages)
+{
+	const size_t h = self->hps;
+	bool kvm_refs_tails = !vt_kernel_at_least(6, 13);
+	uint64_t before = 0, after = 0;
+	const char *why;
+	uint32_t v = 0;
+	bool pmds;
+	int err;
+
+	pmds = vt_pmds_expected(self->region, &why);
+	TH_LOG("PMD entries %sexpected%s%s; KVM %s tail pages", pmds ? "" : "not ",
+	       pmds ? "" : ": ", why, kvm_refs_tails ? "refuses" : "maps");
+	ASSERT_EQ(0, vm_stat(self->vm.vm_fd, "pages_2m", &before));
+
+	/* A first touch of the second huge page through a tail page. */
+	err = huge_cmd(&self->vcpu, KG_CMD_READ32, h + 7 * P + 8, 0, &v);
+	if (kvm_refs_tails) {
+		EXPECT_EQ(EFAULT, err);
+	} else {
+		EXPECT_EQ(0, err);
+		EXPECT_EQ(word32(SEED_H, h + 7 * P + 8), v);
+	}
+
+	/* The first huge page through its head page: always works. */
+	EXPECT_EQ(0, huge_cmd(&self->vcpu, KG_CMD_READ32, 16, 0, &v));
+	EXPECT_EQ(word32(SEED_H, 16), v);
+	ASSERT_EQ(0, vm_stat(self->vm.vm_fd, "pages_2m", &after));
+	TH_LOG("KVM pages_2m: %" PRIu64 " before, %" PRIu64 " after", before, after);
+	if (pmds) {
+		EXPECT_LE(before + (kvm_refs_tails ? 1 : 2), after);
+	} else {
+		EXPECT_EQ(before, after);
+	}
+
+	/* Its tail pages: through the 2 MiB stage-2 entry, or refused. */
+	err = huge_cmd(&self->vcpu, KG_CMD_READ32, 9 * P + 4, 0, &v);
+	if (pmds || !kvm_refs_tails) {
+		EXPECT_EQ(0, err);
+		EXPECT_EQ(word32(SEED_H, 9 * P + 4), v);
+		EXPECT_EQ(0, huge_cmd(&self->vcpu, KG_CMD_SSE_WRITE32, 300 * P + 4,
+				      0xfeed0001, &v));
+		EXPECT_EQ(0xfeed0001, pread32(self->h, 300 * P + 4));
+	} else {
+		EXPECT_EQ(EFAULT, err);
+	}
+	EXPECT_EQ(0, huge_cmd(&self->vcpu, KG_CMD_WRITE32, 32, 0xfeed0002, &v));
+	EXPECT_EQ(0xfeed0002, pread32(self->h, 32));
+	EXPECT_EQ(0, huge_cmd(&self->vcpu, KG_CMD_NOP, 0, 0, &v));
 }
 
 TEST_HARNESS_MAIN

@@ -3,7 +3,8 @@
  * Helpers shared by the vshm.ko selftests: region and mapping ioctls that
  * return -errno, memfds filled with a recognisable pattern, a SIGBUS/SIGSEGV
  * probe for touching region mappings, the VMA count of an address range,
- * and readers for the module parameters and the debugfs totals.
+ * readers for the module parameters and the debugfs totals, and what the
+ * running kernel lets a region's mmap have (PMD entries).
  *
  * The pattern: the 64-bit word at byte offset @off of a source filled with
  * @seed is vt_word(seed, off).  Its top byte is 0x5a, so it is never zero
@@ -25,6 +26,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <linux/vshm.h>
@@ -442,6 +444,58 @@ static inline long vt_proc_field(const char *path, const char *key)
 	}
 	fclose(f);
 	return v;
+}
+
+/* Whether the running kernel is release @major.@minor or later. */
+static inline bool vt_kernel_at_least(int major, int minor)
+{
+	struct utsname u;
+	int ma = 0, mi = 0;
+
+	if (uname(&u) || sscanf(u.release, "%d.%d", &ma, &mi) != 2)
+		return false;
+	return ma > major || (ma == major && mi >= minor);
+}
+
+/* The PMD size of x86-64, which the tests run on. */
+#define VT_PMD_SIZE		(2UL << 20)
+
+/*
+ * The pmd_size REGION_INFO must report: PMD entries in region mmaps from
+ * Linux 6.12 on (kmod/probes/pmd_pfnmap.c), none before.
+ */
+static inline uint64_t vt_kernel_pmd_size(void)
+{
+	return vt_kernel_at_least(6, 12) ? VT_PMD_SIZE : 0;
+}
+
+/*
+ * Whether faults on @region's mmap should get PMD entries where a mapping
+ * allows them: the region reports a pmd_size, and the THP policy is
+ * "always" (the tests do not madvise).  If not, *@why says why.
+ */
+static inline bool vt_pmds_expected(int region, const char **why)
+{
+	struct vshm_region_info info;
+	char line[128] = "";
+	FILE *f;
+
+	if (ioctl(region, VSHM_IOC_REGION_INFO, &info) || !info.pmd_size) {
+		*why = "this kernel gives region mmaps 4 KiB entries only";
+		return false;
+	}
+	f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "re");
+	if (f) {
+		if (!fgets(line, sizeof(line), f))
+			line[0] = '\0';
+		fclose(f);
+	}
+	if (!strstr(line, "[always]")) {
+		*why = "transparent_hugepage/enabled is not \"always\"";
+		return false;
+	}
+	*why = "";
+	return true;
 }
 
 #endif /* VSHM_TEST_H */

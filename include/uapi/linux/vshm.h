@@ -128,7 +128,15 @@ struct vshm_unmap {
  * @max_dmabufs: the most distinct dma-bufs the region may use at once
  *	(the module's max_dmabufs parameter when the region was created);
  *	a map of one more fails with ENOSPC.
+ * @pmd_faults: those of @faults that mapped a whole PMD (2 MiB on x86-64)
+ *	with one entry; always 0 where @pmd_size is 0.
+ * @pmd_size: the size one such entry maps, or 0 if the running kernel
+ *	gives region mmaps 4 KiB entries only (before Linux 6.12).
  * @reserved: zeroed by the kernel.
+ *
+ * @pmd_faults and @pmd_size took the first 16 bytes of what was reserved:
+ * the size and the other offsets are unchanged, and an older kernel
+ * reports both as 0.
  */
 struct vshm_region_info {
 	__u64 size;
@@ -143,7 +151,9 @@ struct vshm_region_info {
 	__u64 unmaps;
 	__u32 nr_dmabufs;
 	__u32 max_dmabufs;
-	__u64 reserved[5];
+	__u64 pmd_faults;
+	__u64 pmd_size;
+	__u64 reserved[3];
 };
 
 /* Kinds of source, as VSHM_IOC_LIST_MAPPINGS reports them. */
