@@ -278,8 +278,7 @@ static void run_mode(const char *qemu, const char *mode)
 		ksft_print_msg("QEMU did not come up with vhost-user-vshm-pci (log above)\n");
 		goto skip_all;
 	}
-	ksft_print_msg("QEMU %s is up with vhost-user-vshm-pci (qtest accelerator, vshmd --region-mode %s)\n",
-		       qemu, mode);
+	ksft_print_msg("QEMU %s is up with vhost-user-vshm-pci (qtest accelerator)\n", qemu);
 	checks(&r);
 	if (ksft_get_fail_cnt())
 		show_log(r.st.log);
