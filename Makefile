@@ -55,7 +55,8 @@ check:
 	scripts/check
 
 # QEMU with vshm's integration (scripts/qemu-build, cached in
-# ${VSHM_CACHE:-/var/cache/vshm}/qemu), driven over qtest in the VM.
+# ${VSHM_CACHE:-/var/cache/vshm}/qemu), in the VM: driven over qtest (make
+# check runs that part), then booting a Linux guest.
 check-qemu:
 	scripts/check-qemu
 

@@ -12,12 +12,18 @@
  * and relays any other back-end request to a forward socket that replaces
  * this process's end, so the front-end's own handler still sees them.
  *
- * The region fd vshmd returns is mmapped once and exposed, through the
- * shared memory capability, as BAR VSHM_BAR.  Guest reads go straight to
- * the mapping (holes read as zeros: vshmd's default, safe hole policy).
- * Guest writes go through pwrite() on the region fd instead: a store into
- * a read-only mapping through the mmap would raise SIGBUS in this process,
- * while pwrite() refuses it with an error and discards writes to holes.
+ * With vshm.ko (vshmd --region-mode kmod) the region fd vshmd returns is
+ * mmapped once.  Without it (vshmd --region-mode vmm, forwarding mode) the
+ * device reserves the region in this process (libvshm's mmap region, with
+ * holes that read zeros) and executes the maps vshmd forwards, with their
+ * source fds, in that reservation (vshm_vmm_serve(), from the main loop).
+ * Either view is exposed, through the shared memory capability, as BAR
+ * VSHM_BAR.  Guest reads go straight to it (holes read as zeros: vshmd's
+ * default, safe hole policy).  Guest writes go through the region instead
+ * (pwrite() on the region fd, or vshm_region_write()): a store into a
+ * read-only mapping through the view would raise SIGBUS or SIGSEGV in this
+ * process, while the region refuses it with an error and discards writes
+ * to holes.
  *
  * A memory listener tells vshmd where the guest put the BAR
  * (SET_REGION_ADDR) and which fd backs each range of guest RAM
@@ -37,6 +43,7 @@
 #include "system/address-spaces.h"
 #include "system/ramblock.h"
 #include "exec/cpu-common.h"
+#include "qemu/main-loop.h"
 
 #include <vshm/client.h>
 
@@ -70,7 +77,8 @@ struct VHostUserVshmPCI {
     struct vshm_client *client;
     uint32_t dev_id;
     bool registered;
-    int region_fd;
+    int region_fd;              /* module mode */
+    struct vshm_region *reservation;    /* forwarding mode */
     char *channel_error;        /* why taking the backend channel failed */
     MemoryRegion bar;
     MemoryRegion region;
@@ -124,8 +132,15 @@ static void vuv_bar_write(void *opaque, hwaddr addr, uint64_t data,
 {
     VHostUserVshmPCI *d = opaque;
     uint64_t le = cpu_to_le64(data);
+    ssize_t n;
 
-    if (pwrite(d->region_fd, &le, size, addr) != size) {
+    if (d->reservation) {
+        n = vshm_region_write(d->reservation, addr, &le, size);
+        errno = n < 0 ? (int)-n : EFAULT;
+    } else {
+        n = pwrite(d->region_fd, &le, size, addr);
+    }
+    if (n != size) {
         qemu_log_mask(LOG_GUEST_ERROR,
                       "vhost-user-vshm: guest write of %u byte(s) at region "
                       "offset 0x%" HWADDR_PRIx " refused: %s\n", size, addr,
@@ -138,11 +153,14 @@ static uint64_t vuv_bar_read(void *opaque, hwaddr addr, unsigned size)
 {
     VHostUserVshmPCI *d = opaque;
     uint64_t le = 0;
+    ssize_t n;
 
-    if (pread(d->region_fd, &le, size, addr) != size) {
-        return 0;
+    if (d->reservation) {
+        n = vshm_region_read(d->reservation, addr, &le, size);
+    } else {
+        n = pread(d->region_fd, &le, size, addr);
     }
-    return le64_to_cpu(le);
+    return n == size ? le64_to_cpu(le) : 0;
 }
 
 static const MemoryRegionOps vuv_bar_ops = {
@@ -228,16 +246,61 @@ static void vuv_listener_commit(MemoryListener *l)
     }
 }
 
+/* Forwarding mode: the reservation vshmd's VMM_MAP/UNMAP/RESET name. */
+static struct vshm_region *vuv_lookup_reservation(uint32_t dev_id,
+                                                  uint32_t shmid, void *opaque)
+{
+    VHostUserVshmPCI *d = opaque;
+
+    if (!d->registered || dev_id != d->dev_id || shmid != VSHM_SHMID) {
+        return NULL;
+    }
+    return d->reservation;
+}
+
+/* vshmd's own requests: in forwarding mode, the maps it approved. */
+static void vuv_broker_request(struct vshm_client *c, struct vshm_msg *msg,
+                               void *opaque)
+{
+    if (vshm_vmm_serve(c, msg, vuv_lookup_reservation, opaque, NULL) ==
+        -EOPNOTSUPP) {
+        vshm_client_answer(c, msg->hdr.request, ENOSYS, NULL, 0, NULL, 0,
+                           NULL);
+    }
+}
+
 /*
- * Back the BAR with the region fd, mapped once.  The region is turned into
- * a ROM device after the RAM block is made from the fd: reads stay direct,
- * writes reach vuv_bar_write().
+ * The control connection in the main loop: vshmd's requests (forwarding
+ * mode) are served here, and the back-end's SHMEM_MAP is acknowledged only
+ * after this ran.  When vshmd goes, the view keeps what was mapped.
+ */
+static void vuv_broker_readable(void *opaque)
+{
+    VHostUserVshmPCI *d = opaque;
+    struct vshm_err err;
+
+    if (vshm_client_dispatch(d->client, &err) < 0) {
+        warn_report("vhost-user-vshm: the connection to vshmd ended: %s; "
+                    "the region keeps its mappings", err.msg);
+        qemu_set_fd_handler(vshm_client_fd(d->client), NULL, NULL, NULL);
+    }
+}
+
+/*
+ * Back the BAR with the region's view: the region fd mapped once, or the
+ * reservation.  The memory region is turned into a ROM device after its
+ * RAM block is made: reads stay direct, writes reach vuv_bar_write().
  */
 static bool vuv_map_region(VHostUserVshmPCI *d, Error **errp)
 {
-    if (!memory_region_init_ram_from_fd(&d->region, OBJECT(d), "vshm-region",
-                                        d->region_size, RAM_SHARED,
-                                        d->region_fd, 0, errp)) {
+    if (d->reservation) {
+        memory_region_init_ram_ptr(&d->region, OBJECT(d), "vshm-region",
+                                   d->region_size,
+                                   vshm_region_addr(d->reservation));
+    } else if (!memory_region_init_ram_from_fd(&d->region, OBJECT(d),
+                                               "vshm-region", d->region_size,
+                                               RAM_SHARED, d->region_fd, 0,
+                                               errp)) {
         return false;
     }
     d->region.ram = false;
@@ -254,6 +317,7 @@ static void vhost_user_vshm_pci_realize(VirtIOPCIProxy *vpci, Error **errp)
     VHostUserVshmPCI *d = VHOST_USER_VSHM_PCI(vpci);
     struct vshm_err err;
     bool ok;
+    int ret;
 
     if (!d->broker_path) {
         error_setg(errp, "vhost-user-vshm-pci: set vshmd= to vshmd's control "
@@ -272,10 +336,26 @@ static void vhost_user_vshm_pci_realize(VirtIOPCIProxy *vpci, Error **errp)
                    d->broker_path, err.msg);
         return;
     }
-    if (!(vshm_client_features(d->client) & VSHM_CTL_FEAT_KMOD)) {
-        error_setg(errp, "vhost-user-vshm-pci: vshmd at %s has no /dev/vshm "
-                   "(region fds need vshm.ko; forwarding mode is not "
-                   "supported by this device yet)", d->broker_path);
+    switch (vshm_client_region_mode(d->client)) {
+    case VSHM_CTL_REGIONS_KMOD:
+        break;
+    case VSHM_CTL_REGIONS_VMM:
+        ret = vshm_region_create_flags(VSHM_REGION_MODE_MMAP, d->region_size, 0,
+                                       VSHM_REGION_ZERO_HOLES,
+                                       &d->reservation);
+        if (ret) {
+            error_setg(errp, "vhost-user-vshm-pci: reserving %" PRIu64
+                       " bytes for the region: %s", d->region_size,
+                       vshm_strerror(ret));
+            goto fail;
+        }
+        vshm_client_set_handler(d->client, vuv_broker_request, d);
+        break;
+    default:
+        error_setg(errp, "vhost-user-vshm-pci: vshmd at %s keeps the regions "
+                   "in its own memory (--region-mode mmap), where no guest "
+                   "can see them: run it with --region-mode kmod or vmm",
+                   d->broker_path);
         goto fail;
     }
 
@@ -303,7 +383,7 @@ static void vhost_user_vshm_pci_realize(VirtIOPCIProxy *vpci, Error **errp)
                    "(protocol feature BACKEND_REQ)");
         goto fail;
     }
-    if (d->region_fd < 0) {
+    if (!d->reservation && d->region_fd < 0) {
         error_setg(errp, "vhost-user-vshm-pci: vshmd returned no region fd");
         goto fail;
     }
@@ -321,6 +401,8 @@ static void vhost_user_vshm_pci_realize(VirtIOPCIProxy *vpci, Error **errp)
         .priority = MEMORY_LISTENER_PRIORITY_DEV_BACKEND,
     };
     memory_listener_register(&d->listener, &address_space_memory);
+    qemu_set_fd_handler(vshm_client_fd(d->client), vuv_broker_readable, NULL,
+                        d);
     return;
 
 fail:
@@ -332,6 +414,11 @@ fail:
     g_clear_pointer(&d->channel_error, g_free);
     vshm_client_close(d->client);
     d->client = NULL;
+    /* Once the RAM block exists it points into the reservation. */
+    if (d->reservation && !d->region.ram_block) {
+        vshm_region_destroy(d->reservation);
+    }
+    d->reservation = NULL;
 }
 
 static const Property vhost_user_vshm_pci_properties[] = {
