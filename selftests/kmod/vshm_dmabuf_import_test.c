@@ -17,7 +17,7 @@
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 
-#include "../kmod-exporter/vshm_selftest_exporter.h"
+#include "vshm_selftest_exporter.h"
 #include "vshm_test.h"
 #include "kselftest_harness.h"
 

@@ -6,7 +6,8 @@
 # (read-only here), $2 a writable directory for the results: N.rc and
 # N.log for checks 2-4 of packages_test.sh, which prints them.  The root's
 # own programs run in it (chroot) with /dev, /proc, /sys and fresh /run
-# and /tmp: its modprobe, its systemd-udevd and the installed vshmd.
+# and /tmp: its modprobe, its systemd-udevd and the installed vshmd; then
+# its systemd (packages_systemd_guest.sh: the sd-* results).
 
 set -u
 root=$1
@@ -75,4 +76,10 @@ as_unit env VSHMD=/usr/sbin/vshmd TMPDIR=/tmp /var/tmp/vmm-sim --region-mode kmo
 rc=$?
 grep -q 'kmod (/dev/vshm)' "$out/4.log" || rc=1
 result 4 $rc
+
+# 5-8. the units under the root's systemd, once the broker of check 3 is
+# gone (sd-*.rc and sd-*.log)
+for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+pids=()
+"$(dirname "$0")/packages_systemd_guest.sh" "$root" "$out"
 exit 0
