@@ -7,14 +7,17 @@
 #    refuses to build otherwise);
 #  - debian/libvshm1.symbols lists exactly the symbols of libvshm.map, each
 #    in its version node, with the release of that node (LIBVSHM_X.Y ->
-#    X.Y.0) as its minimal version.
+#    X.Y.0) as its minimal version;
+#  - no version node of libvshm.map is newer than VERSION: a node names
+#    the release that adds its symbols, and the packages would claim a
+#    release that does not exist yet (lintian refuses the symbols file).
 
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 1
 . selftests/common/tap.sh
 
-tap_plan 2
+tap_plan 3
 
 changelog=$(dpkg-parsechangelog -l debian/changelog -S Version 2>"$log")
 upstream=${changelog%-*}
@@ -42,5 +45,16 @@ from_symbols() {
 expected=$(from_map)
 [ -n "$expected" ] && diff -u <(echo "$expected") <(from_symbols) >"$log" 2>&1
 check $? "debian/libvshm1.symbols matches libvshm.map: every symbol, its node, the node's release"
+
+# X.Y of VERSION, against every LIBVSHM_X.Y node (sort -V: 1.10 > 1.9).
+release=$(cut -d. -f1,2 VERSION)
+newer=$(sed -n 's/^LIBVSHM_\([0-9.]*\) *{.*/\1/p' userspace/lib/libvshm.map |
+	while read -r node; do
+		[ "$(printf '%s\n%s\n' "$node" "$release" | sort -V | tail -n 1)" = "$node" ] &&
+			[ "$node" != "$release" ] && echo "LIBVSHM_$node"
+	done)
+echo "VERSION $(cat VERSION); nodes newer than $release: ${newer:-none}" >>"$log"
+[ -z "$newer" ]
+check $? "no version node of libvshm.map is newer than VERSION's release"
 
 totals
