@@ -59,20 +59,6 @@ static int stop(pid_t pid)
 	return wait_exit(pid, 5);
 }
 
-static bool file_has(const char *path, const char *s)
-{
-	char buf[1 << 16];
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	buf[n > 0 ? n : 0] = 0;
-	return strstr(buf, s);
-}
-
 /* A Unix stream socket bound at path; listening if backlog > 0. */
 static int bound_socket(const char *path, int backlog)
 {

@@ -216,12 +216,12 @@ static inline int client_pump(struct vshm_client *c, int timeout_ms,
 	return ret;
 }
 
-/* Does the broker's log contain s? */
-static inline bool broker_log_has(struct broker *b, const char *s)
+/* Do the first 64 KiB of the file at path contain s? */
+static inline bool file_has(const char *path, const char *s)
 {
 	char buf[1 << 16];
 	ssize_t n;
-	int fd = open(b->log, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
 		return false;
@@ -231,6 +231,12 @@ static inline bool broker_log_has(struct broker *b, const char *s)
 		return false;
 	buf[n] = 0;
 	return strstr(buf, s);
+}
+
+/* Does the broker's log contain s? */
+static inline bool broker_log_has(struct broker *b, const char *s)
+{
+	return file_has(b->log, s);
 }
 
 /* Open fds of the broker process. */

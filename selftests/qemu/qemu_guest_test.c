@@ -55,26 +55,13 @@ static pid_t start_qemu(struct run *r, const char *qemu, const char *kernel, con
 		"-chardev", chr, "-device", dev,
 		"-D", r->st.log, "-d", "guest_errors", NULL,
 	};
-	pid_t pid;
-	int fd;
 
 	snprintf(ram, sizeof(ram), "memory-backend-memfd,id=ram,size=%dM,share=on", RAM_MIB);
 	snprintf(con, sizeof(con), "file:%s", r->console);
 	snprintf(ctl, sizeof(ctl), "socket,id=ctl,path=%s", r->ctl_sock);
 	snprintf(chr, sizeof(chr), "socket,id=vu,path=%s", r->st.be_sock);
-	snprintf(dev, sizeof(dev), "vhost-user-vshm-pci,chardev=vu,virtio-id=%d,vshmd=%s,region-size=%llu",
-		 VIRTIO_ID, r->st.b.sock, (unsigned long long)REGION_SIZE);
-	pid = fork();
-	if (pid == 0) {
-		fd = open(r->st.log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		execv(qemu, (char *const *)argv);
-		_exit(127);
-	}
-	return pid;
+	qemu_device_arg(dev, sizeof(dev), &r->st);
+	return qemu_spawn(qemu, argv, r->st.log);
 }
 
 /* The guest's next line on ttyS1 (without CR/LF), or NULL after ms. */
@@ -229,23 +216,6 @@ static void checks(struct run *r)
 			 "%s: a remap at the unmapped offset shows the new bytes\n", r->mode);
 }
 
-/* Does the guest's console log hold s? */
-static bool console_has(struct run *r, const char *s)
-{
-	char buf[1 << 16];
-	ssize_t n;
-	int fd = open(r->console, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = 0;
-	return strstr(buf, s) != NULL;
-}
-
 /*
  * The guest quits, /init says so on the console and powers off, QEMU
  * (-no-reboot) exits with 0.  A guest panic would also end QEMU with 0,
@@ -260,7 +230,7 @@ static bool guest_powers_off(struct run *r)
 	status = wait_for(r->st.qemu, GUEST_TIMEOUT_MS);
 	r->st.qemu = 0;
 	return status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
-	       console_has(r, "qemu_guest: exit status 0");
+	       file_has(r->console, "qemu_guest: exit status 0");
 }
 
 static bool kernel_path(char *buf, size_t len)

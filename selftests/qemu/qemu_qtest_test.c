@@ -153,25 +153,12 @@ static pid_t start_qemu(struct run *r, const char *qemu)
 		"-serial", "none", "-monitor", "none", "-chardev", chr, "-device", dev,
 		"-D", r->st.log, "-d", "guest_errors", NULL,
 	};
-	pid_t pid;
-	int fd;
 
 	snprintf(ram, sizeof(ram), "memory-backend-memfd,id=ram,size=%dM,share=on", RAM_MIB);
 	snprintf(qtarg, sizeof(qtarg), "unix:%s", r->qt_sock);
 	snprintf(chr, sizeof(chr), "socket,id=vu,path=%s", r->st.be_sock);
-	snprintf(dev, sizeof(dev), "vhost-user-vshm-pci,chardev=vu,virtio-id=%d,vshmd=%s,region-size=%llu",
-		 VIRTIO_ID, r->st.b.sock, (unsigned long long)REGION_SIZE);
-	pid = fork();
-	if (pid == 0) {
-		fd = open(r->st.log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		execv(qemu, (char *const *)argv);
-		_exit(127);
-	}
-	return pid;
+	qemu_device_arg(dev, sizeof(dev), &r->st);
+	return qemu_spawn(qemu, argv, r->st.log);
 }
 
 /* Find the device on bus 0 and put its BAR 4 at BAR_GPA; the slot or -1. */

@@ -338,4 +338,29 @@ static inline void show_log(const char *path)
 		fclose(f);
 }
 
+/* The -device argument of the vshm device that st's back-end and vshmd serve. */
+static inline void qemu_device_arg(char *buf, size_t len, const struct qemu_stack *st)
+{
+	snprintf(buf, len, "vhost-user-vshm-pci,chardev=vu,virtio-id=%d,vshmd=%s,region-size=%llu",
+		 VIRTIO_ID, st->b.sock, (unsigned long long)REGION_SIZE);
+}
+
+/* Start QEMU (argv, NULL-terminated) with its stdout and stderr appended to log. */
+static inline pid_t qemu_spawn(const char *qemu, const char *const *argv, const char *log)
+{
+	pid_t pid = fork();
+	int fd;
+
+	if (pid == 0) {
+		fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execv(qemu, (char *const *)argv);
+		_exit(127);
+	}
+	return pid;
+}
+
 #endif
