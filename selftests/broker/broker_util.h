@@ -35,7 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <vshm/vshm.h>
+#include <libvshm.h>
 
 #include "fd_util.h"
 #include "self_path.h"

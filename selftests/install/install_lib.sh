@@ -24,6 +24,8 @@ expected_files() {
 	echo "$l/pkgconfig/libvshm.pc"
 	for h in "$top"/include/vshm/*.h; do echo "$p/include/vshm/$(basename "$h")"; done
 	echo "$p/include/vshm/version.h"
+	echo "$p/include/vshm/vshm.h"
+	echo "$p/include/libvshm.h"
 	echo "$p/include/linux/vshm.h"
 	for h in "$top"/userspace/lib/man/*.3; do echo "$p/share/man/man3/$(basename "$h")"; done
 	echo "$p/share/man/man8/vshmd.8"

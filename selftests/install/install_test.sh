@@ -88,7 +88,7 @@ check $rc "the man pages name the installed HTML documentation ($(echo $pages | 
 cat >"$work/hello.c" <<'EOC'
 #include <stdio.h>
 #include <string.h>
-#include <vshm/vshm.h>
+#include <libvshm.h>
 #include <linux/vshm.h>
 int main(void)
 {

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Code written against libvshm 1.2 still builds and behaves the same: the
- * names 1.3 replaced (include/vshm/deprecated.h) are aliases of the new ones.
+ * names 1.3 replaced (include/vshm/deprecated.h) are aliases of the new ones,
+ * reached through the umbrella header's old name, <vshm/vshm.h>.
  * The rest of the tree builds with VSHM_NO_DEPRECATED; this file alone
  * builds without it, as a program outside the tree would.
  */
@@ -11,6 +12,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+/* The umbrella header's name before 1.3.0 (generated, see Makefile). */
 #include <vshm/vshm.h>
 
 #include "kselftest_harness.h"

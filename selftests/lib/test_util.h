@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <vshm/vshm.h>
+#include <libvshm.h>
 
 #include "fd_util.h"
 

@@ -14,7 +14,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
-#include <vshm/vshm.h>
+#include <libvshm.h>
 
 #define VD_PRINTF(a, b) __attribute__((format(printf, a, b)))
 #define VD_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))

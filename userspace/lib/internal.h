@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
-#include <vshm/vshm.h>
+#include <libvshm.h>
 
 #define VSHMI_PRINTF(a, b) __attribute__((format(printf, a, b)))
 #define VSHMI_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))

@@ -22,7 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <vshm/vshm.h>
+#include <libvshm.h>
 
 /* Shared with the selftests (userspace/common): vgem_open(), vgem_dmabuf(),
  * path_near_self(), reads_zero_in_child(). */

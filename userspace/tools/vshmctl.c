@@ -25,7 +25,7 @@
 #include <string.h>
 
 #include <json-c/json.h>
-#include <vshm/vshm.h>
+#include <libvshm.h>
 
 #define RUN_DIR		"/run/vshm"
 #define SOCKET_NAME	"control.sock"	/* RUN_DIR/VM/SOCKET_NAME, as vshmd@.service */

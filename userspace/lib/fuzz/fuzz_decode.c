@@ -16,7 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <vshm/vshm.h>
+#include <libvshm.h>
 
 #include "../scm_rights.h"
 

@@ -34,7 +34,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <vshm/vshm.h>
+#include <libvshm.h>
 
 #include "bench.h"
 
