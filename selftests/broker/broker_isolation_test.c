@@ -11,6 +11,8 @@
  *              must survive, too
  *  - linger:   a TCP socket with SO_LINGER 30 s and unsent data attached
  *              to frames that take no fd (close() used to wait 30 s)
+ *  - linger_many_devices: NEVIL devices do that at once, more than the
+ *              closer threads kept idle (there used to be 4 in all)
  *  - fd_flood: forwarded frames with an fd each, the VMM not reading: the
  *              broker's fd count stays bounded (bytes alone allowed ~30k)
  *  - emfile:   the broker's RLIMIT_NOFILE lowered and more control
@@ -390,6 +392,124 @@ TEST_F(iso, linger)
 	EXPECT_EQ(8, n);
 }
 
+/* CPU time (user + system) of pid in clock ticks. */
+static long cpu_ticks(pid_t pid)
+{
+	unsigned long ut = 0, st = 0;
+	char path[64], buf[1024], *s;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	s = strrchr(buf, ')');
+	if (!s || sscanf(s + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+			 &ut, &st) != 2)
+		return -1;
+	return (long)(ut + st);
+}
+
+/* The broker's thread count, from /proc (-1 if unreadable). */
+static int broker_threads(pid_t pid)
+{
+	char path[64], line[128];
+	int n = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Threads: %d", &n) == 1)
+			break;
+	fclose(f);
+	return n;
+}
+
+/* Send one lingering socket on a frame that takes no fd; the broker holds the last copy. */
+static void send_lingering(struct __test_metadata *_metadata, struct tdev *dev,
+			   int *peer)
+{
+	const struct vshm_hdr h = { VSHM_VU_BACKEND_SHMEM_UNMAP, NR, 40 };
+	uint8_t frame[12 + 40];
+	struct iovec first = { frame, 1 };
+	int s = lingering_socket(peer);
+
+	ASSERT_LE(0, s);
+	memcpy(frame, &h, sizeof(h));
+	put_mmap(frame + 12, 0, 0, 0, PG, 0);
+	ASSERT_EQ(0, send_with_fds(dev->be, &first, 1, &s, 1));
+	close(s);
+	ASSERT_EQ((ssize_t)sizeof(frame) - 1,
+		  write(dev->be, frame + 1, sizeof(frame) - 1));
+	EXPECT_EQ(EBADMSG, recv_u64(dev, VSHM_VU_BACKEND_SHMEM_UNMAP));
+}
+
+/*
+ * More devices with a hanging close than the closer pool once had threads
+ * (4) or keeps idle (2): the pool grows, one thread per such device, so the
+ * well-behaved device's fds (one per SHMEM_MAP) are still closed at once
+ * and it is never held back for 64 of them waiting (about 300 maps in the
+ * probing time).  Once the closes end, the extra threads exit again.
+ */
+TEST_F(iso, linger_many_devices)
+{
+	int peers[NEVIL], base, peak, now, i, n = 0;
+	uint64_t t0, maps;
+	long cpu0, cpu1;
+
+	if (!close_lingers())
+		SKIP(return, "no TCP loopback socket whose close() lingers: %s",
+		     strerror(errno));
+	base = broker_threads(self->b.pid);
+	ASSERT_LT(0, base);
+	for (i = 0; i < NEVIL; i++)
+		ASSERT_EQ(0, tdev_add(&self->b, &self->evil[i], RSZ,
+				      EVIL_GA + i * RSZ));
+	probe_start(_metadata, self);
+	for (i = 0; i < NEVIL; i++) {
+		send_lingering(_metadata, &self->evil[i], &peers[i]);
+		n++;
+	}
+	/* Long enough for the prober to send 64 fds several times over. */
+	t0 = now_us();
+	while (now_us() - t0 < 2500000)
+		usleep(100000);
+	peak = broker_threads(self->b.pid);
+	maps = self->p.rounds / 4;
+	probe_check(_metadata, self, "linger_many_devices");
+	TH_LOG("%d devices' closes hang: %d broker threads (%d before), %llu good-device maps",
+	       NEVIL, peak, base, (unsigned long long)maps);
+	EXPECT_LE(base + NEVIL - 2, peak);
+	EXPECT_LT(64, maps);
+	/* Every hanging device is still served itself. */
+	for (i = 0; i < NEVIL; i++)
+		EXPECT_EQ(ENOENT, do_unmap(&self->evil[i], 0, 0, PG));
+	/* A reset ends the lingering closes; idle threads above the floor exit. */
+	for (i = 0; i < n; i++)
+		close(peers[i]);
+	t0 = now_us();
+	do {
+		usleep(100000);
+		now = broker_threads(self->b.pid);
+	} while (now > base && now_us() - t0 < 8000000);
+	EXPECT_EQ(base, now);
+	/* The threads kept wait for work without spinning. */
+	cpu0 = cpu_ticks(self->b.pid);
+	usleep(1000000);
+	cpu1 = cpu_ticks(self->b.pid);
+	TH_LOG("idle broker: %ld cpu ticks in 1 s", cpu1 - cpu0);
+	EXPECT_LE(cpu1 - cpu0, sysconf(_SC_CLK_TCK) / 10);
+}
+
 /* Forwarded frames with an fd each, the VMM never reading them. */
 TEST_F(iso, fd_flood)
 {
@@ -433,30 +553,6 @@ TEST_F(iso, fd_flood)
 	EXPECT_LE(300, sent);
 	/* VD_MAX_INFLIGHT_FDS (256) plus one frame's and the closers' slack */
 	EXPECT_LE(peak, base + 256 + 32 + 64 + 8);
-}
-
-/* CPU time (user + system) of pid in clock ticks. */
-static long cpu_ticks(pid_t pid)
-{
-	unsigned long ut = 0, st = 0;
-	char path[64], buf[1024], *s;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	s = strrchr(buf, ')');
-	if (!s || sscanf(s + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
-			 &ut, &st) != 2)
-		return -1;
-	return (long)(ut + st);
 }
 
 static int connect_raw(const char *path)

@@ -4,21 +4,24 @@
  * block for as long as its sender chose: a TCP socket with SO_LINGER and
  * unsent data waits up to the linger time, a terminal drains its output, a
  * file system may flush.  Every fd that came from a peer (received with a
- * message, or a queued duplicate of one) is therefore handed to a small
- * pool of closer threads instead of being closed on the loop.
+ * message, or a queued duplicate of one) is therefore handed to closer
+ * threads instead of being closed on the loop.
  *
- * Isolation: the queue is bounded (VD_CLOSE_QUEUE fds) and each entry
- * remembers the device it came from (0: a control connection).  A thread
- * never takes an fd of an owner that another thread is closing, so one
- * device's blocking close() holds at most one of the VD_CLOSERS threads,
- * and the fds of other devices keep being closed by the others.  Queued
- * fds still count against the fd limit, so they count against their
- * device: a device with VD_CLOSE_DEV_MAX fds waiting to be closed is not
- * read until the closers catch up (limits.c).  The loop learns which
- * closes finished from the done list, collected every timer tick.
+ * Isolation: each queued fd remembers the device it came from (0: a
+ * control connection), and a thread never takes an fd of an owner that
+ * another thread is closing, so one owner's blocking close() holds one
+ * thread, never more.  The pool grows on demand: an fd whose owner no
+ * thread is closing gets a waiting thread, or a new one, up to a cap of
+ * one per owner there can be (max-devices + 1, at most VD_CLOSERS_MAX).
+ * Under that cap no owner's fds ever wait for another owner's close.
+ * Threads above VD_CLOSERS_MIN exit after VD_CLOSER_IDLE_MS without work.
+ * Queued fds still count against the fd limit, so they count against
+ * their device: a device with VD_CLOSE_DEV_MAX fds waiting to be closed is
+ * not read until they are closed (limits.c).  The loop learns which closes
+ * finished from the done list, collected every timer tick.
  *
- * If the queue is full anyway (many devices at their allowance), or the
- * threads could not be started (the fuzzer), the fd is closed in place.
+ * If the queue is full anyway (many devices at their allowance), or no
+ * thread could be started (the fuzzer), the fd is closed in place.
  */
 #include <errno.h>
 #include <string.h>
@@ -27,50 +30,176 @@
 
 #include "vshmd.h"
 
+static bool owner_busy(const struct vd_closer *cl, uint32_t owner)
+{
+	uint32_t i;
+
+	for (i = 0; i < cl->nbusy; i++)
+		if (cl->busy[i] == owner)
+			return true;
+	return false;
+}
+
+/* Index of the oldest queued fd whose owner no thread is closing, or count. */
+static uint32_t next_ready(const struct vd_closer *cl)
+{
+	uint32_t i;
+
+	for (i = 0; i < cl->count; i++)
+		if (!owner_busy(cl, cl->q[i].owner))
+			break;
+	return i;
+}
+
+static void *closer_main(void *arg);
+
+/* Start one more thread; the caller holds the lock. */
+static int grow_locked(struct vd_closer *cl)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+	int ret;
+
+	if (pthread_attr_init(&attr))
+		return -ENOMEM;
+	/* close() needs little stack. */
+	pthread_attr_setstacksize(&attr, 64 * 1024);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	ret = pthread_create(&t, &attr, closer_main, cl);
+	pthread_attr_destroy(&attr);
+	if (ret)
+		return -ret;
+	cl->nrunning++;
+	cl->nstarting++;
+	return 0;
+}
+
+/*
+ * Owners with an fd ready to be taken (queued, and no thread closing one
+ * of theirs), counted up to limit + 1: enough to compare with limit.
+ */
+static uint32_t ready_owners(const struct vd_closer *cl, uint32_t limit)
+{
+	uint32_t seen[VD_CLOSERS_MAX + 1], n = 0, i, j;
+
+	for (i = 0; i < cl->count && n <= limit; i++) {
+		if (owner_busy(cl, cl->q[i].owner))
+			continue;
+		for (j = 0; j < n; j++)
+			if (seen[j] == cl->q[i].owner)
+				break;
+		if (j == n)
+			seen[n++] = cl->q[i].owner;
+	}
+	return n;
+}
+
+/*
+ * Every owner with an fd ready gets a thread: a waiting one, else a new
+ * one.  Threads already signalled or starting will take one each.  At the
+ * cap (or if no thread can be started) the rest wait for the next close to
+ * finish.  The caller holds the lock.
+ */
+static void staff_locked(struct vd_closer *cl)
+{
+	uint32_t covered = cl->nwake + cl->nstarting;
+	uint32_t need = ready_owners(cl, covered);
+
+	while (need > covered && cl->nwaiting > cl->nwake) {
+		cl->nwake++;
+		covered++;
+		pthread_cond_signal(&cl->cond);
+	}
+	while (need > covered && cl->nrunning < cl->max && !cl->stop &&
+	       !grow_locked(cl))
+		covered++;
+}
+
+static void busy_remove(struct vd_closer *cl, uint32_t owner)
+{
+	uint32_t i;
+
+	for (i = 0; i < cl->nbusy; i++)
+		if (cl->busy[i] == owner) {
+			cl->busy[i] = cl->busy[--cl->nbusy];
+			return;
+		}
+}
+
+/* Now plus ms, on the closer's clock (CLOCK_MONOTONIC). */
+static void deadline(struct timespec *ts, unsigned int ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+/*
+ * Wait for work until idle_end; false: this thread should exit (idle that
+ * long, and above the floor).  A thread of the floor starts a new idle
+ * period instead.
+ */
+static bool wait_locked(struct vd_closer *cl, struct timespec *idle_end)
+{
+	int ret;
+
+	cl->nwaiting++;
+	ret = pthread_cond_timedwait(&cl->cond, &cl->lock, idle_end);
+	cl->nwaiting--;
+	if (cl->nwake > cl->nwaiting)
+		cl->nwake = cl->nwaiting;
+	else if (ret != ETIMEDOUT && cl->nwake)
+		cl->nwake--;
+	if (ret != ETIMEDOUT)
+		return true;
+	if (next_ready(cl) == cl->count && cl->nrunning > VD_CLOSERS_MIN)
+		return false;
+	deadline(idle_end, VD_CLOSER_IDLE_MS);
+	return true;
+}
+
 static void *closer_main(void *arg)
 {
 	struct vd_closer *cl = arg;
-	uint32_t slot = 0, i, j;
 	struct vd_close_item it;
+	struct timespec idle_end;
+	uint32_t i;
 
 	pthread_mutex_lock(&cl->lock);
+	cl->nstarting--;
+	deadline(&idle_end, VD_CLOSER_IDLE_MS);
 	while (!cl->stop || cl->count) {
-		/* The oldest fd whose owner no other thread is closing. */
-		for (i = 0; i < cl->count; i++) {
-			for (j = 0; j < VD_CLOSERS; j++)
-				if (cl->busy[j].active &&
-				    cl->busy[j].owner == cl->q[i].owner)
-					break;
-			if (j == VD_CLOSERS)
-				break;
-		}
+		i = next_ready(cl);
 		if (i == cl->count) {
-			if (cl->stop)
+			/* Wake-ups without work do not restart the idle time. */
+			if (cl->stop || !wait_locked(cl, &idle_end))
 				break;
-			pthread_cond_wait(&cl->cond, &cl->lock);
 			continue;
 		}
 		it = cl->q[i];
 		memmove(&cl->q[i], &cl->q[i + 1],
 			(cl->count - i - 1) * sizeof(cl->q[0]));
 		cl->count--;
-		for (slot = 0; slot < VD_CLOSERS; slot++)
-			if (!cl->busy[slot].active)
-				break;
-		cl->busy[slot].active = true;
-		cl->busy[slot].owner = it.owner;
+		cl->busy[cl->nbusy++] = it.owner;
+		/* Other owners' fds may be ready too: they need their own threads. */
+		staff_locked(cl);
 		pthread_mutex_unlock(&cl->lock);
 
 		close(it.fd);
 
 		pthread_mutex_lock(&cl->lock);
-		cl->busy[slot].active = false;
+		busy_remove(cl, it.owner);
 		cl->done[cl->ndone++] = it.owner;
-		/* Another thread may have skipped this owner's next fd. */
-		pthread_cond_broadcast(&cl->cond);
+		deadline(&idle_end, VD_CLOSER_IDLE_MS);
 	}
 	cl->nrunning--;
-	pthread_cond_broadcast(&cl->cond);
+	/* vd_closer_stop() waits for the last one. */
+	if (cl->stop)
+		pthread_cond_broadcast(&cl->cond);
 	pthread_mutex_unlock(&cl->lock);
 	return NULL;
 }
@@ -78,50 +207,45 @@ static void *closer_main(void *arg)
 int vd_closer_start(struct vshmd *d)
 {
 	struct vd_closer *cl = &d->closer;
-	pthread_attr_t attr;
+	pthread_condattr_t ca;
 	unsigned int i;
-	int ret;
+	int ret = 0;
 
 	if (pthread_mutex_init(&cl->lock, NULL))
 		return -ENOMEM;
-	if (pthread_cond_init(&cl->cond, NULL)) {
+	/* Idle timeouts are intervals: a clock step must not shorten them. */
+	if (pthread_condattr_init(&ca)) {
+		pthread_mutex_destroy(&cl->lock);
+		return -ENOMEM;
+	}
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	ret = pthread_cond_init(&cl->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	if (ret) {
 		pthread_mutex_destroy(&cl->lock);
 		return -ENOMEM;
 	}
 	cl->initialized = true;
-	pthread_attr_init(&attr);
-	/* close() needs little stack. */
-	pthread_attr_setstacksize(&attr, 64 * 1024);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	for (i = 0; i < VD_CLOSERS; i++) {
-		pthread_t t;
-
-		ret = pthread_create(&t, &attr, closer_main, cl);
-		if (ret)
-			break;
-		pthread_mutex_lock(&cl->lock);
-		cl->nrunning++;
-		pthread_mutex_unlock(&cl->lock);
-	}
-	pthread_attr_destroy(&attr);
-	return cl->nrunning ? 0 : -ret;
+	/* One thread per owner: every device and the control connections. */
+	cl->max = d->opt.max_devices + 1;
+	if (cl->max > VD_CLOSERS_MAX)
+		cl->max = VD_CLOSERS_MAX;
+	pthread_mutex_lock(&cl->lock);
+	for (i = 0; i < VD_CLOSERS_MIN && !ret; i++)
+		ret = grow_locked(cl);
+	pthread_mutex_unlock(&cl->lock);
+	return cl->nrunning ? 0 : ret;
 }
 
 void vd_closer_stop(struct vshmd *d, unsigned int wait_ms)
 {
 	struct vd_closer *cl = &d->closer;
 	struct timespec ts;
-	bool left;
+	uint32_t left, blocked;
 
 	if (!cl->initialized)
 		return;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += wait_ms / 1000;
-	ts.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	deadline(&ts, wait_ms);
 	pthread_mutex_lock(&cl->lock);
 	cl->stop = true;
 	pthread_cond_broadcast(&cl->cond);
@@ -129,6 +253,7 @@ void vd_closer_stop(struct vshmd *d, unsigned int wait_ms)
 	       pthread_cond_timedwait(&cl->cond, &cl->lock, &ts) != ETIMEDOUT)
 		;
 	left = cl->nrunning;
+	blocked = cl->nbusy;
 	pthread_mutex_unlock(&cl->lock);
 	/*
 	 * A thread still inside close() keeps its fd; exit() ends it (and
@@ -137,7 +262,7 @@ void vd_closer_stop(struct vshmd *d, unsigned int wait_ms)
 	if (left) {
 		vd_log(d, VD_LOG_WARN,
 		       "stopping with %u fd closes still blocked (a peer's SO_LINGER or similar)",
-		       (unsigned int)left);
+		       blocked);
 		return;
 	}
 	pthread_cond_destroy(&cl->cond);
@@ -158,7 +283,7 @@ void vd_close_fd(struct vshmd *d, uint32_t owner, int fd)
 	}
 	pthread_mutex_lock(&cl->lock);
 	if (!cl->nrunning || cl->stop ||
-	    cl->count + cl->ndone + VD_CLOSERS >= VD_CLOSE_QUEUE) {
+	    cl->count + cl->ndone + cl->nbusy >= VD_CLOSE_QUEUE) {
 		pthread_mutex_unlock(&cl->lock);
 		vd_log_limited(d, &d->closer_log, VD_LOG_WARN,
 			       "fd closer threads full or not running (queue of %u): closing in place",
@@ -167,7 +292,8 @@ void vd_close_fd(struct vshmd *d, uint32_t owner, int fd)
 		return;
 	}
 	cl->q[cl->count++] = (struct vd_close_item){ .fd = fd, .owner = owner };
-	pthread_cond_signal(&cl->cond);
+	if (!owner_busy(cl, owner))
+		staff_locked(cl);
 	pthread_mutex_unlock(&cl->lock);
 	d->closing++;
 	dev = owner ? vd_device_find(d, owner) : NULL;

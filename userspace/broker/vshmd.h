@@ -56,8 +56,15 @@ struct vd_log_bucket {
 #define VD_LOG_BUCKET_BURST	20u
 #define VD_LOG_BUCKET_PER_S	2u
 
-/* closer.c: peers' fds are closed by VD_CLOSERS threads, never the loop. */
-#define VD_CLOSERS		4u
+/*
+ * closer.c: peers' fds are closed by closer threads, never the loop: at
+ * least VD_CLOSERS_MIN, one more per owner whose closes are under way, up
+ * to max-devices + 1 but never more than VD_CLOSERS_MAX; a thread above the
+ * floor exits after VD_CLOSER_IDLE_MS without work.
+ */
+#define VD_CLOSERS_MIN		2u
+#define VD_CLOSERS_MAX		256u
+#define VD_CLOSER_IDLE_MS	2000u
 #define VD_CLOSE_QUEUE		4096u
 /* A device with this many fds waiting to be closed is not read. */
 #define VD_CLOSE_DEV_MAX	64u
@@ -73,8 +80,13 @@ struct vd_closer {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	bool initialized, stop;
-	uint32_t nrunning;
-	struct { bool active; uint32_t owner; } busy[VD_CLOSERS];
+	uint32_t nrunning;	/* threads started and not exited */
+	uint32_t max;		/* the cap on nrunning */
+	uint32_t nwaiting;	/* threads waiting for work */
+	uint32_t nwake;		/* of those, already signalled */
+	uint32_t nstarting;	/* created, not yet looking for work */
+	uint32_t busy[VD_CLOSERS_MAX];	/* owners being closed, nbusy of them */
+	uint32_t nbusy;
 	struct vd_close_item q[VD_CLOSE_QUEUE];	/* oldest first */
 	uint32_t count;
 	uint32_t done[VD_CLOSE_QUEUE];		/* owners of finished closes */
