@@ -64,11 +64,12 @@ static int grow_locked(struct vd_closer *cl)
 		return -ENOMEM;
 	/* close() needs little stack. */
 	pthread_attr_setstacksize(&attr, 64 * 1024);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	ret = pthread_create(&t, &attr, closer_main, cl);
 	pthread_attr_destroy(&attr);
 	if (ret)
 		return -ret;
+	/* Joined by vd_closer_stop(), or detached if it leaves idle. */
+	cl->tids[cl->ntids++] = t;
 	cl->nrunning++;
 	cl->nstarting++;
 	return 0;
@@ -197,9 +198,15 @@ static void *closer_main(void *arg)
 		deadline(&idle_end, VD_CLOSER_IDLE_MS);
 	}
 	cl->nrunning--;
-	/* vd_closer_stop() waits for the last one. */
-	if (cl->stop)
+	if (cl->stop) {
+		/* vd_closer_stop() waits for the last one, then joins them. */
 		pthread_cond_broadcast(&cl->cond);
+	} else {
+		for (i = 0; !pthread_equal(cl->tids[i], pthread_self()); i++)
+			;
+		cl->tids[i] = cl->tids[--cl->ntids];
+		pthread_detach(pthread_self());
+	}
 	pthread_mutex_unlock(&cl->lock);
 	return NULL;
 }
@@ -240,8 +247,8 @@ int vd_closer_start(struct vshmd *d)
 void vd_closer_stop(struct vshmd *d, unsigned int wait_ms)
 {
 	struct vd_closer *cl = &d->closer;
+	uint32_t left, blocked, i;
 	struct timespec ts;
-	uint32_t left, blocked;
 
 	if (!cl->initialized)
 		return;
@@ -265,6 +272,10 @@ void vd_closer_stop(struct vshmd *d, unsigned int wait_ms)
 		       blocked);
 		return;
 	}
+	/* Every thread has left its loop: let them finish before exit(). */
+	for (i = 0; i < cl->ntids; i++)
+		pthread_join(cl->tids[i], NULL);
+	cl->ntids = 0;
 	pthread_cond_destroy(&cl->cond);
 	pthread_mutex_destroy(&cl->lock);
 	cl->initialized = false;

@@ -85,6 +85,8 @@ struct vd_closer {
 	uint32_t nwaiting;	/* threads waiting for work */
 	uint32_t nwake;		/* of those, already signalled */
 	uint32_t nstarting;	/* created, not yet looking for work */
+	pthread_t tids[VD_CLOSERS_MAX];	/* joinable threads, ntids of them */
+	uint32_t ntids;
 	uint32_t busy[VD_CLOSERS_MAX];	/* owners being closed, nbusy of them */
 	uint32_t nbusy;
 	struct vd_close_item q[VD_CLOSE_QUEUE];	/* oldest first */
