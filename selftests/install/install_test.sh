@@ -67,7 +67,7 @@ check $? "it installs exactly the expected files"
 grep -q '^755 .*/sbin/vshmd$' "$log" && grep -q '^644 .*60-vshm.rules$' "$log" &&
 	grep -q 'SUBSYSTEM=="misc", KERNEL=="vshm", OWNER="root", GROUP="kvm", MODE="0660"' "$log" &&
 	grep -q 'vshm.conf:vshm$' "$log" &&
-	grep -q 'ExecStart=/usr/local/sbin/vshmd --control-socket /run/vshm/%i/control.sock' "$log" &&
+	grep -q 'ExecStart=/usr/local/sbin/vshmd --vm %i ' "$log" &&
 	grep -q 'Group=kvm$' "$log" && grep -q 'service:Type=notify$' "$log" &&
 	grep -q 'service:Requires=vshmd@%i.socket$' "$log" &&
 	grep -q '^644 .*vshmd@.socket$' "$log" &&

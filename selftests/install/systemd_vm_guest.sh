@@ -28,7 +28,8 @@ systemctl is-active vshmd@vm1.socket && ! systemctl is-active vshmd@vm1.service 
 [ "\$(stat -c '%U:%G %a' $sock)" = "root:kvm 660" ]
 EOS
 	step activation <<EOS
-$vshmctl --socket $sock stats && systemctl is-active vshmd@vm1.service
+$vshmctl --socket $sock stats && systemctl is-active vshmd@vm1.service &&
+$vshmctl --vm vm1 stats
 EOS
 	step notify <<EOS
 systemctl show -p Type -p ActiveState -p StatusText vshmd@vm1.service | tee $work/show
@@ -43,7 +44,8 @@ journalctl --no-pager -u vshmd@vm1.service -p info | grep -q 'info: ready' &&
 EOS
 	step second <<EOS
 $BUILD/out/broker/vshmd --control-socket $sock --region-mode mmap
-[ \$? = 1 ] && $vshmctl --socket $sock stats
+[ \$? = 1 ] && $vshmctl --socket $sock stats &&
+{ $BUILD/out/broker/vshmd --vm vm1 --region-mode mmap; [ \$? = 1 ]; }
 EOS
 	step restart <<EOS
 systemctl restart vshmd@vm1.service && systemctl is-active vshmd@vm1.service &&
@@ -92,10 +94,10 @@ result() { # NAME DESCRIPTION
 	check "$(cat "$work/$1.rc" 2>/dev/null || echo 1)" "$2"
 }
 result socket "vshmd@vm1.socket listens at /run/vshm/vm1/control.sock, root:kvm 0660; the service waits"
-result activation "the first connection starts vshmd@vm1.service, which serves it"
+result activation "the first connection starts vshmd@vm1.service, which serves it (vshmctl --vm vm1 too)"
 result notify "Type=notify: active after READY=1, StatusText 'Serving ...'"
 result journal "journal priorities: 'info: ready' has PRIORITY=6, -p warning hides info lines"
-result second "a second vshmd on the unit's socket exits 1, the unit's broker keeps serving"
+result second "a second vshmd on the unit's socket (--control-socket, or --vm vm1) exits 1, the unit's broker keeps serving"
 result restart "systemctl restart: active again, the socket kept, served"
 result stop "stopping the units removes the socket"
 totals

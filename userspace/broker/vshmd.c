@@ -19,12 +19,21 @@
 #include "privileges.h"
 #include "vshmd.h"
 
+/* --vm NAME's socket: RUN_DIR/NAME/SOCKET_NAME, as in vshmctl.c and vshmd@.socket. */
+#define RUN_DIR		"/run/vshm"
+#define SOCKET_NAME	"control.sock"
+
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: vshmd --control-socket PATH [OPTIONS]\n"
+		"Usage: vshmd --vm NAME [OPTIONS]\n"
+		"       vshmd --control-socket PATH [OPTIONS]\n"
 		"       vshmd --listen-fd N [OPTIONS]\n"
 		"\n"
+		"  --vm NAME              the socket of VM NAME, as vshmd@NAME.socket\n"
+		"                         and vshmctl --vm place it:\n"
+		"                         " RUN_DIR "/NAME/" SOCKET_NAME "\n"
+		"                         ($VSHM_RUN_DIR instead of " RUN_DIR ")\n"
 		"  --control-socket PATH  Unix socket the VMM connects to: bound by\n"
 		"                         vshmd, which creates its directory\n"
 		"  --listen-fd N          serve the listening socket the VMM passed\n"
@@ -76,7 +85,36 @@ enum {
 	OPT_MAX_MAPPINGS, OPT_MAX_INFLIGHT, OPT_MAX_RATE, OPT_MAX_CLIENTS,
 	OPT_LOG_LEVEL, OPT_LOG_FILE, OPT_MAX_SOBJS, OPT_USER, OPT_GROUP,
 	OPT_VMM_TIMEOUT, OPT_LISTEN_FD, OPT_VERSION, OPT_BACKEND_DEPRECATED,
+	OPT_VM,
 };
+
+/*
+ * --vm NAME: the instance's socket under $VSHM_RUN_DIR (tests, unprivileged
+ * brokers) or RUN_DIR.  A usage error names the argument.
+ */
+static int vm_socket(struct vd_options *o, const char *name)
+{
+	const char *dir = getenv("VSHM_RUN_DIR");
+	int n;
+
+	if (!*name || strchr(name, '/') || !strcmp(name, ".") ||
+	    !strcmp(name, "..")) {
+		fprintf(stderr, "vshmd: invalid value '%s' for --vm: a VM name, without '/'\n",
+			name);
+		return -EINVAL;
+	}
+	if (!dir || !*dir)
+		dir = RUN_DIR;
+	n = snprintf(o->vm_socket, sizeof(o->vm_socket), "%s/%s/" SOCKET_NAME,
+		     dir, name);
+	if (n < 0 || n >= (int)sizeof(o->vm_socket)) {
+		fprintf(stderr, "vshmd: --vm '%s': %s/%s/" SOCKET_NAME
+			" is longer than a socket path can be (%zu bytes)\n",
+			name, dir, name, sizeof(o->vm_socket) - 1);
+		return -EINVAL;
+	}
+	return 0;
+}
 
 static int parse_options(struct vd_options *o, int argc, char **argv)
 {
@@ -98,11 +136,13 @@ static int parse_options(struct vd_options *o, int argc, char **argv)
 		{ "listen-fd", required_argument, NULL, OPT_LISTEN_FD },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "backend", required_argument, NULL, OPT_BACKEND_DEPRECATED },
+		{ "vm", required_argument, NULL, OPT_VM },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	const char *socket_opt = NULL, *vm = NULL;
+	int c, longindex = 0;
 	uint64_t v;
-	int c;
 
 	*o = (struct vd_options){
 		.region_mode = VSHM_REGION_MODE_AUTO,
@@ -116,12 +156,15 @@ static int parse_options(struct vd_options *o, int argc, char **argv)
 		.vmm_timeout_ms = 5000,
 		.listen_fd = -1,
 	};
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "h", longopts, &longindex)) != -1) {
 		int bad = 0;
 
 		switch (c) {
 		case OPT_SOCKET:
-			o->control_socket = optarg;
+			socket_opt = optarg;
+			break;
+		case OPT_VM:
+			vm = optarg;
 			break;
 		case OPT_BACKEND_DEPRECATED:
 			fprintf(stderr, "vshmd: warning: --backend is deprecated, use --region-mode\n");
@@ -198,7 +241,7 @@ static int parse_options(struct vd_options *o, int argc, char **argv)
 		}
 		if (bad) {
 			fprintf(stderr, "vshmd: invalid value '%s' for --%s\n", optarg,
-				longopts[c - OPT_SOCKET].name);
+				longopts[longindex].name);
 			return -EINVAL;
 		}
 	}
@@ -206,9 +249,20 @@ static int parse_options(struct vd_options *o, int argc, char **argv)
 		fprintf(stderr, "vshmd: unexpected argument '%s'\n", argv[optind]);
 		return -EINVAL;
 	}
+	if (vm && socket_opt) {
+		fprintf(stderr, "vshmd: --vm '%s' and --control-socket '%s' both name the socket: give one\n",
+			vm, socket_opt);
+		return -EINVAL;
+	}
+	o->control_socket = socket_opt;
+	if (vm) {
+		if (vm_socket(o, vm))
+			return -EINVAL;
+		o->control_socket = o->vm_socket;
+	}
 	/* LISTEN_FDS: systemd passes the socket (checked when listening). */
 	if (!o->control_socket && o->listen_fd < 0 && !getenv("LISTEN_FDS")) {
-		fprintf(stderr, "vshmd: --control-socket PATH (or --listen-fd N) is required\n");
+		fprintf(stderr, "vshmd: --vm NAME, --control-socket PATH or --listen-fd N is required\n");
 		usage(stderr);
 		return -EINVAL;
 	}

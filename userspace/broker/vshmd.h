@@ -189,7 +189,8 @@ struct vd_ram {
 };
 
 struct vd_options {
-	const char *control_socket;
+	const char *control_socket;	/* --control-socket, or vm_socket */
+	char vm_socket[108];	/* --vm NAME: RUN_DIR/NAME/control.sock */
 	int listen_fd;		/* --listen-fd, -1: none */
 	enum vshm_region_mode region_mode;
 	int wait_device;	/* seconds, 0: do not wait */

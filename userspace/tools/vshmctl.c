@@ -9,9 +9,10 @@
  * Every view is fetched whole before anything is printed, so a failure
  * prints nothing on stdout (JSON in particular is printed only on
  * success).  JSON is built with json-c.
- * The socket is --vm NAME's /run/vshm/NAME/control.sock (vshmd@NAME.socket),
- * else --socket PATH, else $VSHM_CONTROL_SOCKET, else the only such socket
- * under /run/vshm.
+ * The socket is --vm NAME's /run/vshm/NAME/control.sock (vshmd@NAME.socket,
+ * vshmd --vm NAME), else --socket PATH, else $VSHM_CONTROL_SOCKET, else the
+ * only such socket under /run/vshm ($VSHM_RUN_DIR instead of /run/vshm, as
+ * for vshmd).
  * Exit status: 0 success, 1 the broker refused or could not be reached,
  * 2 usage error (the message names the argument).  See vshmctl(8).
  */
@@ -31,6 +32,14 @@
 #define SOCKET_NAME	"control.sock"	/* RUN_DIR/VM/SOCKET_NAME, as vshmd@.service */
 #define TIMEOUT_MS	5000
 #define ARRAY_LEN(a)	(sizeof(a) / sizeof((a)[0]))
+
+/* Where the instances' sockets are: $VSHM_RUN_DIR (tests), else RUN_DIR. */
+static const char *run_dir(void)
+{
+	const char *dir = getenv("VSHM_RUN_DIR");
+
+	return dir && *dir ? dir : RUN_DIR;
+}
 
 /* One run: the connection, and where a view writes. */
 struct ctl {
@@ -540,10 +549,12 @@ static int run(struct ctl *x, enum command cmd, uint32_t dev, uint32_t shmid)
 /* No socket named: the only vshmd@ instance's, as the unit places it. */
 static int default_socket(char *out, size_t len)
 {
+	char pattern[256];
 	glob_t g;
 	int ret;
 
-	ret = glob(RUN_DIR "/*/" SOCKET_NAME, 0, NULL, &g);
+	snprintf(pattern, sizeof(pattern), "%s/*/" SOCKET_NAME, run_dir());
+	ret = glob(pattern, 0, NULL, &g);
 	if (ret == 0 && g.gl_pathc == 1) {
 		snprintf(out, len, "%s", g.gl_pathv[0]);
 		globfree(&g);
@@ -551,12 +562,12 @@ static int default_socket(char *out, size_t len)
 	}
 	if (ret == 0)
 		fprintf(stderr,
-			"vshmctl: %zu brokers under " RUN_DIR ": name one with --vm NAME or --socket PATH\n",
-			g.gl_pathc);
+			"vshmctl: %zu brokers under %s: name one with --vm NAME or --socket PATH\n",
+			g.gl_pathc, run_dir());
 	else
 		fprintf(stderr,
-			"vshmctl: no broker socket " RUN_DIR "/*/" SOCKET_NAME
-			": give --socket PATH, --vm NAME or $VSHM_CONTROL_SOCKET\n");
+			"vshmctl: no broker socket %s: give --socket PATH, --vm NAME or $VSHM_CONTROL_SOCKET\n",
+			pattern);
 	globfree(&g);
 	return 1;
 }
@@ -606,7 +617,8 @@ int main(int argc, char **argv)
 			return bad_usage("unknown option '%s'", argv[optind - 1]);
 		}
 	}
-	if (vm && (!*vm || strchr(vm, '/')))
+	if (vm && (!*vm || strchr(vm, '/') || !strcmp(vm, ".") ||
+		   !strcmp(vm, "..")))
 		return bad_usage("--vm '%s': a VM name, without '/'", vm);
 	if (optind >= argc)
 		return bad_usage("%s", "missing COMMAND (stats, devices, mappings, regions, ram, shared-objects, clients, limits, state, version)");
@@ -633,7 +645,9 @@ int main(int argc, char **argv)
 		return bad_usage("SHMID '%s' is not a shmid (0..255)", argv[optind + 1]);
 
 	if (vm) {
-		snprintf(sock, sizeof(sock), RUN_DIR "/%s/" SOCKET_NAME, vm);
+		if (snprintf(sock, sizeof(sock), "%s/%s/" SOCKET_NAME, run_dir(),
+			     vm) >= (int)sizeof(sock))
+			return bad_usage("--vm '%s': the socket path is too long", vm);
 		path = sock;
 	} else if (!path || !*path) {
 		if (default_socket(sock, sizeof(sock)))
