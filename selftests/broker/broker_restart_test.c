@@ -7,13 +7,15 @@
  * The mappings stay, the region fds keep the same mappings (no remap),
  * the new broker serves the back-end's next requests, nothing leaks, and
  * bad input is refused without touching a mapping.  The kill also lands
- * under load: a back-end maps and unmaps in a loop meanwhile.  Without
- * /dev/vshm only the refusal (EOPNOTSUPP) can be checked.
+ * under load: a back-end maps and unmaps in a loop meanwhile.  The
+ * shared-object table is not carried over, and lookups say so (ESTALE).
+ * Without /dev/vshm only the refusal (EOPNOTSUPP) can be checked.
  */
 #include <sys/mman.h>
 
 #include "kselftest_harness.h"
 #include "broker_util.h"
+#include "vgem_util.h"
 
 #define RS_GA		(1ull << 32)
 #define RS_SIZE0	(1u << 20)
@@ -283,6 +285,76 @@ TEST(adopt_validates_its_input)
 	rdev_close(&live);
 	EXPECT_EQ(0, broker_stop(&b));
 	EXPECT_EQ(fds_test, count_open_fds());
+}
+
+/*
+ * Proves: the shared-object table is not carried across a restart, and
+ * says so.  A dma-buf added to the killed broker is not in the new one's
+ * table: while the adopted device is served, a LOOKUP of it (by the
+ * adopted device or by a device added to the new broker) and of any
+ * unknown UUID gets ESTALE with no fd, and the adopted owner's REMOVE
+ * ESTALE, while a new device's REMOVE of a UUID it never added stays
+ * ENOENT.  The owner adds the object again and it is served; once the
+ * adopted device is removed (its objects with it) a miss is ENOENT again.
+ */
+TEST(shared_objects_not_carried_say_estale)
+{
+	struct broker a, b;
+	struct rdev r;
+	struct tdev fresh;
+	struct vshm_err err;
+	uint8_t u[16], other[16];
+	int drm, dmabuf, got, i;
+
+	for (i = 0; i < 16; i++) {
+		u[i] = 0xa0 + i;
+		other[i] = 0x50 + i;
+	}
+	ASSERT_EQ(0, broker_start(&a, NULL));
+	NEED_KMOD(&a);
+	drm = vgem_open();
+	if (drm < 0) {
+		broker_stop(&a);
+		SKIP(return, "no vgem device: a shared object needs a dma-buf (scripts/vm-run --with-vgem)");
+	}
+	dmabuf = vgem_dmabuf(drm, 16 * PG, true);
+	ASSERT_LE(0, dmabuf);
+	ASSERT_EQ(0, rdev_add(&a, &r));
+	ASSERT_EQ(0, so_ack(&r.t, VSHM_VU_BACKEND_SHARED_OBJECT_ADD, u, dmabuf));
+	EXPECT_EQ(0, so_lookup(&r.t, u, &got));
+	EXPECT_LE(0, got);
+	close(got);
+
+	kill9(&a);
+	ASSERT_EQ(0, broker_start(&b, NULL));
+	ASSERT_EQ(0, rdev_adopt(&b, &r, 0, &err)) TH_LOG("adopt: %s", err.msg);
+	EXPECT_TRUE(broker_log_has(&b, "not carried over"));
+	ASSERT_EQ(0, tdev_add(&b, &fresh, PG, UINT64_MAX));
+
+	EXPECT_EQ(ESTALE, so_lookup(&r.t, u, &got));
+	EXPECT_EQ(-1, got);
+	EXPECT_EQ(ESTALE, so_lookup(&fresh, u, &got));
+	EXPECT_EQ(-1, got);
+	EXPECT_EQ(ESTALE, so_lookup(&fresh, other, &got));
+	EXPECT_EQ(ESTALE, so_ack(&r.t, VSHM_VU_BACKEND_SHARED_OBJECT_REMOVE, u, -1));
+	EXPECT_EQ(ENOENT, so_ack(&fresh, VSHM_VU_BACKEND_SHARED_OBJECT_REMOVE, u, -1));
+
+	/* The owner adds it again: served as before. */
+	ASSERT_EQ(0, so_ack(&r.t, VSHM_VU_BACKEND_SHARED_OBJECT_ADD, u, dmabuf));
+	EXPECT_EQ(0, so_lookup(&fresh, u, &got));
+	EXPECT_LE(0, got);
+	close(got);
+
+	/* No adopted device left: a miss means "never added" again. */
+	EXPECT_EQ(0, vshm_client_remove_device(b.c, r.t.id, NULL));
+	EXPECT_EQ(ENOENT, so_lookup(&fresh, u, &got));
+	EXPECT_EQ(ENOENT, so_lookup(&fresh, other, &got));
+	EXPECT_TRUE(broker_alive(&b));
+	tdev_close(&fresh);
+	rdev_close(&r);
+	close(dmabuf);
+	close(drm);
+	EXPECT_EQ(0, broker_stop(&b));
 }
 
 /*

@@ -22,47 +22,12 @@
 #define BUFSZ	(64u << 10)
 #define LIMIT	4
 
-static const uint32_t NR = VSHM_HDR_VERSION | VSHM_HDR_NEED_REPLY;
-
 static void make_uuid(uint8_t u[16], uint8_t tag)
 {
 	int i;
 
 	for (i = 0; i < 16; i++)
 		u[i] = tag ^ (uint8_t)(i * 17);
-}
-
-/* ADD / REMOVE with NEED_REPLY: the REPLY_ACK value, or -1. */
-static int64_t so_ack(struct tdev *t, uint32_t req, const uint8_t uuid[16], int fd)
-{
-	if (send_frame(t->be, req, NR, 16, uuid, 16, &fd, fd >= 0 ? 1 : 0))
-		return -1;
-	return recv_u64(t, req);
-}
-
-/* LOOKUP: the reply value (-1 on a bad reply); *fd gets the fd or -1. */
-static int64_t so_lookup(struct tdev *t, const uint8_t uuid[16], int *fd)
-{
-	struct vshm_msg *m = malloc(sizeof(*m));
-	int64_t ret = -1;
-	uint64_t v;
-
-	*fd = -1;
-	if (!m)
-		return -1;
-	if (send_frame(t->be, VSHM_VU_BACKEND_SHARED_OBJECT_LOOKUP,
-		       VSHM_HDR_VERSION, 16, uuid, 16, NULL, 0) == 0 &&
-	    recv_msg(t, m, T_TIMEOUT_MS) == 0) {
-		if (vshm_decode_reply_u64(m, VSHM_VU_BACKEND_SHARED_OBJECT_LOOKUP,
-					  &v, NULL) == 0 &&
-		    ((v == 0 && m->nfds == 1) || (v != 0 && m->nfds == 0))) {
-			ret = (int64_t)v;
-			*fd = vshm_msg_take_fd(m, 0);
-		}
-		vshm_msg_release(m);
-	}
-	free(m);
-	return ret;
 }
 
 static bool same_file(int a, int b)

@@ -318,6 +318,11 @@ int vd_device_adopt(struct vshmd *d, uint32_t flags,
 	ret = device_publish(d, dev);
 	if (ret)
 		goto err_forget;
+	/* The old broker's shared-object table died with it. */
+	dev->adopted = true;
+	vd_log(d, VD_LOG_INFO,
+	       "device %u: shared objects added to the old broker are not carried over: LOOKUP misses answer ESTALE until their owner adds them again",
+	       dev->id);
 	*out = dev;
 	return 0;
 

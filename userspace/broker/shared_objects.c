@@ -16,6 +16,13 @@
  * NEED_REPLY is set; LOOKUP is always answered, u64 0 with the fd, or a
  * positive errno without one.  Every fd received is either in the table
  * or closed before the request returns.
+ *
+ * The table is not carried across a broker restart: its dma-bufs were the
+ * dead broker's, and nobody handed them to the VMM.  So that a back-end
+ * can tell "lost in a restart" from "never added", a miss is ESTALE rather
+ * than ENOENT while a device adopted from the old broker (ADOPT_DEVICE) is
+ * served: a LOOKUP by anyone, and a REMOVE by an adopted device.  The
+ * owner adds the object again (protocol.rst, "Restarting the broker").
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -150,6 +157,17 @@ static int add(struct vshmd *d, struct vd_device *dev, struct vshm_msg *msg,
 	return 0;
 }
 
+/* Could a missing object be one the previous broker held? */
+static bool table_lost(struct vshmd *d)
+{
+	struct vd_device *dev;
+
+	for (dev = d->devices; dev; dev = dev->next)
+		if (dev->adopted && !dev->dead)
+			return true;
+	return false;
+}
+
 static int remove_one(struct vshmd *d, struct vd_device *dev,
 		      const uint8_t uuid[16])
 {
@@ -157,7 +175,7 @@ static int remove_one(struct vshmd *d, struct vd_device *dev,
 	char us[37];
 
 	if (!p)
-		return -ENOENT;
+		return dev->adopted ? -ESTALE : -ENOENT;
 	if ((*p)->owner != dev->id)
 		return -EPERM;
 	unlink_free(d, p);
@@ -184,7 +202,7 @@ void vd_sobj_request(struct vshmd *d, struct vd_device *dev,
 		ret = remove_one(d, dev, uuid);
 	else if (!ret) {
 		p = find(d, uuid);
-		ret = p ? 0 : -ENOENT;
+		ret = p ? 0 : table_lost(d) ? -ESTALE : -ENOENT;
 	}
 	/* Whatever fd the request still holds is not the table's. */
 	vd_msg_release(d, dev->id, msg);

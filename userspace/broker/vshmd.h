@@ -150,6 +150,7 @@ struct vd_device {
 	struct vd_region *regions;	/* nregions entries */
 	uint32_t nmappings;	/* over all its regions */
 	uint32_t nsobjs;	/* shared objects it added */
+	bool adopted;		/* ADOPT_DEVICE: its shared objects were lost */
 	uint32_t added_by;	/* id of the control connection that added it */
 	struct vshm_chan *be;
 	struct vshm_chan *fw;
