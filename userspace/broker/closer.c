@@ -96,21 +96,22 @@ static uint32_t ready_owners(const struct vd_closer *cl, uint32_t limit)
 }
 
 /*
- * Every owner with an fd ready gets a thread: a waiting one, else a new
- * one.  Threads already signalled or starting will take one each.  At the
- * cap (or if no thread can be started) the rest wait for the next close to
- * finish.  The caller holds the lock.
+ * Every owner with an fd ready gets a thread: the waiting ones are woken
+ * (all of them: a wake-up that races with an idle timeout is never lost,
+ * and each takes one owner or waits again), and if there are more such
+ * owners than waiting and starting threads, new ones are started.  At the
+ * cap (or if no thread can be started) the rest wait for the next close
+ * to finish.  The caller holds the lock.
  */
 static void staff_locked(struct vd_closer *cl)
 {
-	uint32_t covered = cl->nwake + cl->nstarting;
+	uint32_t covered = cl->nwaiting + cl->nstarting;
 	uint32_t need = ready_owners(cl, covered);
 
-	while (need > covered && cl->nwaiting > cl->nwake) {
-		cl->nwake++;
-		covered++;
-		pthread_cond_signal(&cl->cond);
-	}
+	if (!need)
+		return;
+	if (cl->nwaiting)
+		pthread_cond_broadcast(&cl->cond);
 	while (need > covered && cl->nrunning < cl->max && !cl->stop &&
 	       !grow_locked(cl))
 		covered++;
@@ -151,10 +152,6 @@ static bool wait_locked(struct vd_closer *cl, struct timespec *idle_end)
 	cl->nwaiting++;
 	ret = pthread_cond_timedwait(&cl->cond, &cl->lock, idle_end);
 	cl->nwaiting--;
-	if (cl->nwake > cl->nwaiting)
-		cl->nwake = cl->nwaiting;
-	else if (ret != ETIMEDOUT && cl->nwake)
-		cl->nwake--;
 	if (ret != ETIMEDOUT)
 		return true;
 	if (next_ready(cl) == cl->count && cl->nrunning > VD_CLOSERS_MIN)

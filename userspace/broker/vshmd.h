@@ -83,7 +83,6 @@ struct vd_closer {
 	uint32_t nrunning;	/* threads started and not exited */
 	uint32_t max;		/* the cap on nrunning */
 	uint32_t nwaiting;	/* threads waiting for work */
-	uint32_t nwake;		/* of those, already signalled */
 	uint32_t nstarting;	/* created, not yet looking for work */
 	pthread_t tids[VD_CLOSERS_MAX];	/* joinable threads, ntids of them */
 	uint32_t ntids;
