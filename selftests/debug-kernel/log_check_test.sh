@@ -29,7 +29,7 @@ if [ -z "$dk" ] || [ -z "$mods" ] || [ ! -f "$mods/vshm_selftest_lockdep.ko" ]; 
 	exit 4
 fi
 
-"$top/scripts/vm-run" --sysroot "$dk" --timeout 900 -- \
+"$top/scripts/vm-run" --sysroot "$dk" --timeout 900 --append "${VSHM_DEBUG_APPEND:-no5lvl}" -- \
 	env VSHM_LOAD_MODULES="$mods/vshm_selftest_lockdep.ko $mods/vshm_selftest_kasan.ko" \
 	"$top/scripts/run-selftests" --kernel-log \
 	"$top/selftests/debug-kernel/load_modules.sh" >"$log" 2>&1
