@@ -93,6 +93,13 @@ extern struct vshm_totals vshm_totals;
  *	physically contiguous, PMD-aligned run of one folio that the mapping
  *	holds (a hugetlbfs huge page, a PMD-sized shmem folio), so that one
  *	PMD entry may map them; else -ENOENT.
+ * @write_back: the pages are ordinary write-back memory, as the source's
+ *	own mmaps map them (page cache pages that the mapping pinned), so
+ *	their entries may be written in runs without looking each page's
+ *	memory type up (vshm_pte_insert_run()).  Not for dma-bufs: an
+ *	exporter may have changed its pages' type (drm_gem_shmem's
+ *	write-combined objects, vgem's among them, are set_pages_array_wc()),
+ *	which vmf_insert_pfn_prot() then carries into each entry.
  * @begin_cpu_access: optional; called before pread()/pwrite() touch
  *	pages of the mapping, without the region lock.  Returns 0 or -errno.
  * @end_cpu_access: optional; called after them.  Sources without it are
@@ -107,6 +114,7 @@ struct vshm_source_ops {
 			struct page **pagep);
 	int (*get_pmd_page)(struct vshm_mapping *map, pgoff_t index,
 			    struct page **pagep);
+	bool write_back;
 	int (*begin_cpu_access)(struct vshm_mapping *map, bool write);
 	void (*end_cpu_access)(struct vshm_mapping *map, bool write);
 	void (*release)(struct vshm_mapping *map);
@@ -214,6 +222,12 @@ struct vshm_region {
 	unsigned int nr_dmabufs;
 	unsigned int max_dmabufs;
 };
+
+/* vshm_pte.c */
+pgprot_t vshm_pte_prot(struct vm_area_struct *vma, bool writable);
+unsigned long vshm_pte_insert_run(struct vm_area_struct *vma,
+				  struct vshm_mapping *map, unsigned long start,
+				  unsigned long end, pgprot_t prot);
 
 /* vshm_main.c */
 struct vfsmount *vshm_mount_get(void);

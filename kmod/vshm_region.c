@@ -40,36 +40,12 @@
 #define VSHM_FAULT_AROUND_PAGES	16
 
 /*
- * The protection for a PTE in @vma: writable whenever the VMA and the
- * mapping are, never writable if the mapping is not.  The access bits come
- * from the VMA's flags, because write-notify keeps vm_page_prot read-only;
- * the rest comes from vm_page_prot.  This is pgprot_modify(), which x86
- * modules cannot link (it reads the unexported cc_mask), done by hand: the
- * encryption bit is part of every vm_get_page_prot() value, and the cache
- * mode is carried over as the generic pgprot_modify() does.
- */
-static pgprot_t vshm_pte_prot(struct vm_area_struct *vma, bool writable)
-{
-	pgprot_t old = vma->vm_page_prot;
-	vm_flags_t flags = vma->vm_flags;
-	pgprot_t prot;
-
-	if (!writable)
-		flags &= ~VM_WRITE;
-	prot = vm_get_page_prot(flags);
-	if (pgprot_val(old) == pgprot_val(pgprot_noncached(old)))
-		prot = pgprot_noncached(prot);
-	else if (pgprot_val(old) == pgprot_val(pgprot_writecombine(old)))
-		prot = pgprot_writecombine(prot);
-	return prot;
-}
-
-/*
  * Map the pages of @map around the one just faulted in, within the same
  * aligned window, VMA and mapping, as the page cache's fault-around does:
  * guests touch memory sequentially, and a fault costs far more than a PTE.
- * The mapping pinned all its pages when it was made, so any neighbour can
- * be mapped without allocating.  Best effort: any failure just stops it;
+ * The mapping holds all its pages from the moment it is made, so any
+ * neighbour can be mapped without allocating, in one pass over the page
+ * table (vshm_pte_insert_run()).  Best effort: any failure just stops it;
  * the next fault will retry.
  */
 static void vshm_fault_around(struct vm_fault *vmf, struct vshm_mapping *map,
@@ -77,24 +53,18 @@ static void vshm_fault_around(struct vm_fault *vmf, struct vshm_mapping *map,
 {
 	struct vm_area_struct *vma = vmf->vma;
 	unsigned long window = VSHM_FAULT_AROUND_PAGES * PAGE_SIZE;
+	u64 vma_start = (u64)vma->vm_pgoff << PAGE_SHIFT;
 	unsigned long start = max(ALIGN_DOWN(vmf->address, window), vma->vm_start);
 	unsigned long end = min(start + window, vma->vm_end);
-	unsigned long addr;
 
-	for (addr = start; addr < end; addr += PAGE_SIZE) {
-		u64 off = ((u64)vma->vm_pgoff << PAGE_SHIFT) + (addr - vma->vm_start);
-		struct page *page;
-
-		if (addr == vmf->address || off < map->start)
-			continue;
-		if (off >= map->start + map->len)
-			break;
-		if (map->ops->get_page(map, (off - map->start) >> PAGE_SHIFT, &page))
-			break;
-		if (vmf_insert_pfn_prot(vma, addr, page_to_pfn(page), prot) &
-		    VM_FAULT_ERROR)
-			break;
-	}
+	/* Within the mapping: addresses that show its first and last page. */
+	if (map->start > vma_start + (start - vma->vm_start))
+		start = vma->vm_start + (map->start - vma_start);
+	if (map->start + map->len < vma_start + (end - vma->vm_start))
+		end = vma->vm_start + (map->start + map->len - vma_start);
+	if (vshm_pte_insert_run(vma, map, start, vmf->address, prot) ==
+	    (vmf->address - start) >> PAGE_SHIFT)
+		vshm_pte_insert_run(vma, map, vmf->address + PAGE_SIZE, end, prot);
 }
 
 /* Zap every PTE of [start, start + len) in every VMA of the region. */

@@ -434,6 +434,7 @@ static void vshm_pinned_release(struct vshm_mapping *map)
 static const struct vshm_source_ops vshm_shmem_ops = {
 	.name = "shmem",
 	.get_page = vshm_pinned_get_page,
+	.write_back = true,
 #ifdef VSHM_HAVE_PMD_PFNMAP
 	.get_pmd_page = vshm_pinned_get_pmd_page,
 #endif
@@ -443,6 +444,7 @@ static const struct vshm_source_ops vshm_shmem_ops = {
 static const struct vshm_source_ops vshm_hugetlb_ops = {
 	.name = "hugetlbfs",
 	.get_page = vshm_pinned_get_page,
+	.write_back = true,
 #ifdef VSHM_HAVE_PMD_PFNMAP
 	.get_pmd_page = vshm_pinned_get_pmd_page,
 #endif
