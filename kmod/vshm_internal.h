@@ -28,7 +28,10 @@
  * holds a reference on the mapping instead (struct vshm_mapping, @users).
  * VSHM_IOC_MAP takes the caller's mmap_lock (the mmap of the source that
  * checks permissions and, before 6.11, pins; vshm_source.c) before the
- * region lock, never under it.
+ * region lock, never under it.  With VSHM_MAP_POPULATE it then takes, after
+ * dropping the region lock, i_mmap_rwsem alone (to list the region's
+ * VMAs), and then, for each VMA, its process's mmap_lock -> region->lock,
+ * as a fault would (vshm_pte.c).
  * VSHM_IOC_LIST_MAPPINGS takes only the region lock (read) and copies its
  * snapshot to user space after dropping it, for the same reason.
  * vshm_mnt_lock (vshm_main.c) is a leaf, taken with no other vshm lock held;
@@ -228,6 +231,7 @@ pgprot_t vshm_pte_prot(struct vm_area_struct *vma, bool writable);
 unsigned long vshm_pte_insert_run(struct vm_area_struct *vma,
 				  struct vshm_mapping *map, unsigned long start,
 				  unsigned long end, pgprot_t prot);
+void vshm_region_populate(struct vshm_region *region, u64 start, u64 len);
 
 /* vshm_main.c */
 struct vfsmount *vshm_mount_get(void);

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Entering a region's pages into page tables ahead of the faults that would
- * ask for them: the runs that fault-around maps beside a faulting page.
+ * ask for them: the runs that fault-around maps beside a faulting page, and
+ * VSHM_MAP_POPULATE, which enters a new mapping's pages into every mmap of
+ * the region when the mapping is made.
  *
  * Every page of a mapping is held from MAP on (pinned, or held by the
  * dma-buf exporter), so entering one never allocates a page, only page
@@ -15,13 +17,31 @@
  * Making an entry where there was none needs no MMU notifier (KVM learns
  * of it from its own next fault); only zaps do.
  *
- * Called with the VMA's mmap_lock (or VMA lock) and the region lock (read)
- * held, from the fault path.
+ * Lock order (as in vshm_internal.h):
+ *   i_mmap_rwsem (read)                   only to collect the region's
+ *                                          VMAs, with no other lock held
+ *   mmap_lock (read) -> region->lock (read)
+ *                                          entering pages into one VMA, as
+ *                                          the fault path does
+ * Populate runs after VSHM_IOC_MAP has dropped the region's write lock.
+ * It takes the mmap_lock of other processes (those that mmap the region),
+ * one at a time, never while holding the region lock or i_mmap_rwsem.
  */
 #include <linux/mm.h>
+#include <linux/mmap_lock.h>
+#include <linux/rbtree.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
 
 #include "vshm_compat.h"
 #include "vshm_internal.h"
+
+/*
+ * Most pages entered under one hold of the region lock: one page table's
+ * worth, so that populating a large mapping lets MAP and UNMAP in between.
+ */
+#define VSHM_POPULATE_CHUNK	(PMD_SIZE >> PAGE_SHIFT)
 
 /**
  * vshm_pte_prot() - the protection of a region PTE in a VMA
@@ -186,4 +206,145 @@ unsigned long vshm_pte_insert_run(struct vm_area_struct *vma,
 				&run))
 		return 0;
 	return (end - start) >> PAGE_SHIFT;
+}
+
+/*
+ * Enter the pages that region offsets [@start, @end) have now into
+ * @vma, one page table's worth per hold of the region lock.  Holes are
+ * left alone (a fault decides what they show); so are ranges that a PMD
+ * entry will map.
+ */
+static void vshm_populate_vma(struct vshm_region *region,
+			      struct vm_area_struct *vma, u64 start, u64 end)
+{
+	u64 vma_start = vshm_vma_offset(vma, vma->vm_start);
+	u64 off = max(start, vma_start);
+
+	end = min(end, vshm_vma_offset(vma, vma->vm_end));
+	while (off < end) {
+		unsigned long addr = vma->vm_start + (off - vma_start);
+		unsigned long chunk = min_t(u64, end - off,
+					    VSHM_POPULATE_CHUNK << PAGE_SHIFT);
+		struct vshm_mapping *map;
+
+		if (fatal_signal_pending(current))
+			return;
+		cond_resched();
+		chunk = min(chunk, ALIGN(addr + 1, PMD_SIZE) - addr);
+		down_read(&region->lock);
+		map = vshm_mapping_lookup(region, off);
+		if (!map) {
+			/* Unmapped meanwhile: the rest of the chunk is its fault's. */
+			up_read(&region->lock);
+			off += chunk;
+			continue;
+		}
+		chunk = min_t(u64, chunk, map->start + map->len - off);
+		if (!vshm_pmd_mappable(vma, map, addr) &&
+		    vshm_pte_insert_run(vma, map, addr, addr + chunk,
+					vshm_pte_prot(vma, map->writable)) !=
+		    chunk >> PAGE_SHIFT) {
+			up_read(&region->lock);
+			return;
+		}
+		up_read(&region->lock);
+		off += chunk;
+	}
+}
+
+/* A VMA of the region to populate: a reference on its mm, and its start. */
+struct vshm_populate_target {
+	struct mm_struct *mm;
+	unsigned long addr;
+};
+
+/*
+ * Record up to @max VMAs of the region that show a part of [@first,
+ * @last] (page offsets), with a reference on each one's mm.  The region's
+ * inode has its own address_space, so i_mmap holds its VMAs and no
+ * other; the interval tree's iterators are not exported, so this walks it
+ * in order.  A VMA whose mm is exiting is left out.
+ */
+static unsigned int vshm_populate_collect(struct vshm_region *region,
+					  pgoff_t first, pgoff_t last,
+					  struct vshm_populate_target *targets,
+					  unsigned int max)
+{
+	struct address_space *mapping = region->inode->i_mapping;
+	unsigned int n = 0;
+	struct rb_node *node;
+
+	i_mmap_lock_read(mapping);
+	for (node = rb_first_cached(&mapping->i_mmap); node && n < max;
+	     node = rb_next(node)) {
+		struct vm_area_struct *vma = rb_entry(node, struct vm_area_struct,
+						      shared.rb);
+
+		if (vma->vm_pgoff > last || vma->vm_pgoff + vma_pages(vma) <= first)
+			continue;
+		if (targets && !mmget_not_zero(vma->vm_mm))
+			continue;
+		if (targets)
+			targets[n] = (struct vshm_populate_target){
+				.mm = vma->vm_mm, .addr = vma->vm_start,
+			};
+		n++;
+	}
+	i_mmap_unlock_read(mapping);
+	return n;
+}
+
+/*
+ * Populate the VMA that starts at @addr of @mm, if it is still a VMA of
+ * this region (the process may have unmapped it or mapped something else
+ * there since it was collected).
+ */
+static void vshm_populate_mm(struct vshm_region *region, struct mm_struct *mm,
+			     unsigned long addr, u64 start, u64 end)
+{
+	struct vm_area_struct *vma;
+
+	if (mmap_read_lock_killable(mm))
+		return;
+	vma = find_vma(mm, addr);
+	if (vma && vma->vm_start <= addr && vma->vm_file &&
+	    file_inode(vma->vm_file) == region->inode)
+		vshm_populate_vma(region, vma, start, end);
+	mmap_read_unlock(mm);
+}
+
+/**
+ * vshm_region_populate() - enter a range's pages into every mmap of a region
+ * @region: the region.
+ * @start: region offset of the range, page aligned.
+ * @len: its length, page aligned and non-zero.
+ *
+ * VSHM_MAP_POPULATE, after the mapping is in the table: every VMA of the
+ * region that exists when this starts gets an entry for each page of the
+ * range that a mapping holds, as a read fault there would give (writable
+ * for a writable mapping in a writable VMA), so that the first touch of
+ * the range takes no fault.  Best effort: whatever cannot be entered (no
+ * memory for a page table or for the list of VMAs, a fatal signal, a
+ * process exiting) is left to its fault, which gives the same entry.
+ * Must be called with no vshm lock held and not under any mmap_lock.
+ */
+void vshm_region_populate(struct vshm_region *region, u64 start, u64 len)
+{
+	pgoff_t first = start >> PAGE_SHIFT, last = (start + len - 1) >> PAGE_SHIFT;
+	struct vshm_populate_target *targets;
+	unsigned int i, n;
+
+	n = vshm_populate_collect(region, first, last, NULL, UINT_MAX);
+	if (!n)
+		return;
+	targets = kvmalloc_array(n, sizeof(*targets), GFP_KERNEL);
+	if (!targets)
+		return;
+	n = vshm_populate_collect(region, first, last, targets, n);
+	for (i = 0; i < n; i++) {
+		vshm_populate_mm(region, targets[i].mm, targets[i].addr, start,
+				 start + len);
+		mmput(targets[i].mm);
+	}
+	kvfree(targets);
 }

@@ -525,6 +525,9 @@ static long vshm_ioctl_map(struct vshm_region *region, void __user *uarg)
 	up_write(&region->lock);
 
 	vshm_mapping_free_list(&replaced);
+	/* The map is made: populating is best effort and cannot fail it. */
+	if (arg.flags & VSHM_MAP_POPULATE)
+		vshm_region_populate(region, arg.shm_offset, arg.len);
 	return 0;
 
 err_unlock:

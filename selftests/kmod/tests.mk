@@ -26,3 +26,6 @@ VM_TESTS += kmod/vshm_chaos_test
 VM_TESTS += kmod/vshm_list_test
 kmod/vshm_list_test_CFLAGS := $(shell pkg-config --cflags libdrm)
 kmod/vshm_list_test_LDLIBS := $(shell pkg-config --libs libdrm)
+VM_TESTS += kmod/vshm_populate_test
+kmod/vshm_populate_test_CFLAGS := $(shell pkg-config --cflags libdrm)
+kmod/vshm_populate_test_LDLIBS := $(shell pkg-config --libs libdrm)

@@ -9,7 +9,8 @@
  * unmapped ranges read as zeros, writes there are dropped, and pread() and
  * pwrite() follow the same rule.  Where the kernel allows it (6.12 on),
  * whole aligned 2 MiB shmem folios are mapped with one PMD entry each, and
- * everything else with 4 KiB entries.
+ * everything else with 4 KiB entries; VSHM_MAP_POPULATE leaves the former
+ * to their fault.  (vshm_populate_test checks the flag itself.)
  *
  * Runs in the VM with vshm.ko loaded.
  */
@@ -839,4 +840,40 @@ TEST_F(thp, readonly_pmd_refuses_stores_and_unmap_zaps_it)
 	ASSERT_EQ(0, vt_unmap(self->region, 0, THP_SIZE));
 	EXPECT_EQ(SIGBUS, vt_peek(self->map + 3 * P, &c));
 	EXPECT_EQ(SIGBUS, vt_peek(self->map + 400 * P, &c));
+}
+
+/*
+ * VSHM_MAP_POPULATE leaves the 2 MiB ranges that a PMD entry will map to
+ * their first fault (one fault each, with a PMD entry: 4 KiB entries
+ * there would rule it out for good) and populates the rest, so a mapping
+ * off the 2 MiB grid reads without a fault.  Where the kernel gives no
+ * PMD entries, everything is populated and nothing faults.
+ */
+TEST_F(thp, populate_leaves_pmd_ranges_to_their_fault)
+{
+	struct vshm_region_info info;
+	const char *why;
+	uint64_t faults;
+	bool pmds;
+	uint8_t c;
+
+	ASSERT_EQ(0, vt_map(self->region, self->file, VSHM_MAP_POPULATE, 0, 0,
+			    THP_FILE_SIZE));
+	ASSERT_EQ(0, vt_map(self->region, self->file, VSHM_MAP_POPULATE, P,
+			    2 * THP_SIZE, THP_SIZE));
+	pmds = vt_pmds_expected(self->region, &why);
+	ASSERT_EQ(0, vt_info(self->region, &info));
+	if (info.pmd_size && !pmds)
+		SKIP(return, "%s: populate leaves the folios to 4 KiB faults", why);
+	faults = info.faults;
+	ASSERT_EQ(0, vt_peek(self->map + 2 * THP_SIZE + 3 * P, &c));
+	EXPECT_EQ(vt_byte(SEED_C, 4 * P), c);
+	ASSERT_EQ(0, vt_info(self->region, &info));
+	EXPECT_EQ(faults, info.faults);
+	ASSERT_EQ(0, vt_peek(self->map + 5 * P, &c));
+	ASSERT_EQ(0, vt_peek(self->map + THP_SIZE + 9 * P, &c));
+	EXPECT_EQ(vt_byte(SEED_C, THP_SIZE + 9 * P), c);
+	ASSERT_EQ(0, vt_info(self->region, &info));
+	EXPECT_EQ(pmds ? 2 : 0, info.pmd_faults);
+	EXPECT_EQ(faults + (pmds ? 2 : 0), info.faults);
 }

@@ -424,7 +424,7 @@ TEST_F(region, map_success)
 TEST_F(region, map_unknown_flags)
 {
 	static const uint32_t bad[] = {
-		1U << 2, 1U << 31, ~VSHM_MAP_FLAGS_ALL, VSHM_MAP_WRITE | (1U << 7),
+		1U << 3, 1U << 31, ~VSHM_MAP_FLAGS_ALL, VSHM_MAP_WRITE | (1U << 7),
 	};
 	unsigned int i;
 

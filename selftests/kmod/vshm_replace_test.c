@@ -230,7 +230,7 @@ TEST_F(replace, failure_changes_nothing)
 	EXPECT_EQ(-EACCES, vt_map(self->region, ro, r | VSHM_MAP_WRITE, 0, 2 * P, 4 * P));
 	EXPECT_EQ(-EOVERFLOW, vt_map(self->region, self->c, r, 6 * P, 2 * P, 4 * P));
 	EXPECT_EQ(-EOVERFLOW, vt_map(self->region, self->c, r, 0, 2 * P, 16 * P));
-	EXPECT_EQ(-EINVAL, vt_map(self->region, self->c, r | 4, 0, 2 * P, 4 * P));
+	EXPECT_EQ(-EINVAL, vt_map(self->region, self->c, r | 8, 0, 2 * P, 4 * P));
 	EXPECT_EQ(-EINVAL, vt_map(self->region, self->c, r, 1, 2 * P, 4 * P));
 	check_two(_metadata, self, &before);
 	close(ro);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Concurrency stress, about 20 seconds on one region: threads map, replace
+ * (some maps with VSHM_MAP_POPULATE, which enters pages into every view)
  * and unmap (with ioctls), fault pages in for reading and writing through
  * the region's mmap, mmap and munmap extra views of the region, and copy
  * with pread/pwrite, all at once.  Every call returns success or one of
@@ -99,7 +100,8 @@ static void *mapper(void *arg)
 			uint64_t off = (r >> 16) % (NPAGES - len + 1);
 			uint64_t fo = (r >> 24) % (SRC_PAGES - len + 1);
 			uint32_t flags = ((r >> 32) & 1 ? VSHM_MAP_WRITE : 0) |
-					 ((r >> 33) % 4 == 0 ? VSHM_MAP_REPLACE : 0);
+					 ((r >> 33) % 4 == 0 ? VSHM_MAP_REPLACE : 0) |
+					 ((r >> 35) % 4 == 0 ? VSHM_MAP_POPULATE : 0);
 			int ret = vt_map(st->region, st->src[(r >> 40) % NSRC], flags,
 					 fo * P, off * P, len * P);
 

@@ -73,7 +73,33 @@ struct vshm_region_create {
  * mapping that the range covers only partly makes the call fail (EINVAL).
  */
 #define VSHM_MAP_REPLACE	(1U << 1)
-#define VSHM_MAP_FLAGS_ALL	(VSHM_MAP_WRITE | VSHM_MAP_REPLACE)
+
+/**
+ * define VSHM_MAP_POPULATE - enter the new mapping's pages into every mmap
+ *
+ * Once the mapping is made, every mmap of the region that exists at the
+ * time (in any process) gets a page table entry for each page of the
+ * range, as a read fault there would give it: writable for a
+ * VSHM_MAP_WRITE mapping in a writable mmap, read-only otherwise.  The
+ * first touch of the range then takes no fault, and a KVM guest's first
+ * access finds the host entry present.  It costs the MAP the time those
+ * faults would have taken (without the fault entries and exits), and page
+ * tables for the whole range in each mmap, even for pages never touched.
+ *
+ * Best effort, and never a reason for the MAP to fail: an entry that
+ * cannot be made (no memory for a page table, a fatal signal, a process
+ * exiting) is left to its fault, which gives the same entry.  mmaps made
+ * after the call fault as usual.  Where a 2 MiB range will be mapped with
+ * one PMD entry by its first fault (Linux 6.12 on, a huge folio of the
+ * source), it is left to that fault, which maps it whole.  Works the same
+ * for every kind of source, and with VSHM_MAP_REPLACE.  Kernels before
+ * this flag refuse it with EINVAL, as any unknown flag.
+ */
+#define VSHM_MAP_POPULATE	(1U << 2)
+
+/* Every flag VSHM_IOC_MAP accepts. */
+#define VSHM_MAP_FLAGS_ALL	(VSHM_MAP_WRITE | VSHM_MAP_REPLACE | \
+				 VSHM_MAP_POPULATE)
 
 /**
  * struct vshm_map - argument of VSHM_IOC_MAP
@@ -84,7 +110,8 @@ struct vshm_region_create {
  *	VSHM_MAP_WRITE, write-sealed with VSHM_MAP_WRITE, or append-only and
  *	open for writing; a security module's refusal of that mmap as it
  *	returns it (usually EACCES or EPERM).
- * @flags: VSHM_MAP_WRITE and/or VSHM_MAP_REPLACE.
+ * @flags: any of VSHM_MAP_WRITE, VSHM_MAP_REPLACE and VSHM_MAP_POPULATE;
+ *	other bits give EINVAL.
  * @fd_offset: offset in the source, a multiple of the page size.
  * @shm_offset: offset in the region, a multiple of the page size.
  * @len: bytes to map, a non-zero multiple of the page size.
