@@ -13,6 +13,15 @@
  *                   against the memfd mmap'ed directly.  Target <= 1.1x.
  *   memcpy          steady-state memcpy bandwidth out of the region,
  *                   against the direct mapping.  Target >= 0.95x.
+ *   first_touch_populated
+ *                   the same first touch after VSHM_MAP_POPULATE entered
+ *                   the pages into the region's mmap at MAP, against the
+ *                   memfd's first touch (info: what a guest's first access
+ *                   costs when the broker populates).
+ *   populate_total  MAP with VSHM_MAP_POPULATE and then the first touch,
+ *                   against MAP without it and the first touch's faults,
+ *                   per page (info: whether populating costs more than
+ *                   the faults it saves).
  *   kernel_bytes    kernel memory per mapping (the Slab line of
  *                   /proc/meminfo over 100k mappings), against one VMA per
  *                   mapping (the userspace way, as many as fit).  Target:
@@ -249,6 +258,90 @@ static void bench_faults_and_copy(struct bench *b)
 	close(memfd);
 }
 
+/* VSHM_IOC_MAP of @len bytes at 0 with @flags; ns per page. */
+static double time_map(int region, int memfd, size_t len, unsigned int flags)
+{
+	struct vshm_map req = { .fd = memfd, .flags = flags, .len = len };
+	double t0 = now_ns();
+
+	if (ioctl(region, VSHM_IOC_MAP, &req))
+		die("VSHM_IOC_MAP");
+	return (now_ns() - t0) / (len / PAGE);
+}
+
+/*
+ * One round of a fresh mmap of the region, a MAP of the whole memfd with
+ * @flags and the first touch of every page: ns per page of the MAP into
+ * *@map_ns and of the touch into *@touch_ns.
+ */
+static void map_and_touch(int region, int memfd, size_t len, unsigned int flags,
+			  double *map_ns, double *touch_ns)
+{
+	char *view = mmap(NULL, len, PROT_READ, MAP_SHARED, region, 0);
+
+	if (view == MAP_FAILED)
+		die("mmap");
+	*map_ns = time_map(region, memfd, len, flags);
+	*touch_ns = touch_pages(view, len);
+	if (vshm_unmap(region, 0, len))
+		die("VSHM_IOC_UNMAP");
+	munmap(view, len);
+}
+
+/*
+ * What VSHM_MAP_POPULATE buys: the region's mmap exists before the MAP (as
+ * the VMM's does before the broker maps), and the MAP enters the pages.
+ * Three interleaved paths per round: MAP + faulting touch, MAP|POPULATE +
+ * touch, and the memfd's own first touch.
+ */
+static void bench_populate(struct bench *b)
+{
+	const size_t len = 32 << 20;
+	int memfd = make_memfd(len), region = make_region(b, len, 0);
+	double m0[ROUNDS], t0[ROUNDS], m1[ROUNDS], t1[ROUNDS], td[ROUNDS];
+	double sum0[ROUNDS], sum1[ROUNDS];
+	struct vshm_map probe = { .fd = memfd, .flags = VSHM_MAP_POPULATE, .len = PAGE };
+	int r;
+
+	if (ioctl(region, VSHM_IOC_MAP, &probe)) {
+		if (errno != EINVAL)
+			die("VSHM_IOC_MAP");
+		printf("skip first_touch_populated, populate_total: the module lacks VSHM_MAP_POPULATE\n");
+		close(region);
+		close(memfd);
+		return;
+	}
+	if (vshm_unmap(region, 0, PAGE))
+		die("VSHM_IOC_UNMAP");
+	for (r = 0; r < ROUNDS; r++) {
+		char *direct;
+
+		map_and_touch(region, memfd, len, VSHM_MAP_WRITE, &m0[r], &t0[r]);
+		map_and_touch(region, memfd, len, VSHM_MAP_WRITE | VSHM_MAP_POPULATE,
+			      &m1[r], &t1[r]);
+		direct = mmap(NULL, len, PROT_READ, MAP_SHARED, memfd, 0);
+		if (direct == MAP_FAILED)
+			die("mmap");
+		td[r] = touch_pages(direct, len);
+		munmap(direct, len);
+		sum0[r] = m0[r] + t0[r];
+		sum1[r] = m1[r] + t1[r];
+	}
+	add_result(b, (struct result){
+		.name = "first_touch_populated", .unit = "ns/page",
+		.vshm = median(t1, ROUNDS), .other = median(td, ROUNDS),
+		.kind = T_INFO },
+		"touch after MAP|POPULATE vs the memfd's first touch (faults: %.0f ns/page)",
+		median(t0, ROUNDS));
+	add_result(b, (struct result){
+		.name = "populate_total", .unit = "ns/page",
+		.vshm = median(sum1, ROUNDS), .other = median(sum0, ROUNDS),
+		.kind = T_INFO },
+		"MAP|POPULATE + touch vs MAP + faulting touch (MAP alone %.0f vs %.0f)",
+		median(m1, ROUNDS), median(m0, ROUNDS));
+	close(region);
+	close(memfd);
+}
 
 /* The Slab line of /proc/meminfo, in bytes. */
 static double slab_bytes(void)
@@ -340,6 +433,8 @@ void bench_kmod(struct bench *b)
 		bench_map_scaling(b);
 	if (wanted(b, "first_touch") || wanted(b, "memcpy"))
 		bench_faults_and_copy(b);
+	if (wanted(b, "first_touch") || wanted(b, "populate"))
+		bench_populate(b);
 	if (wanted(b, "kernel_bytes"))
 		bench_kernel_bytes(b);
 	if (b->only && !b->nr_results) {

@@ -10,8 +10,9 @@
  * (kmod region mode when /dev/vshm exists, else mmap); --guest: a KVM
  * guest's view of a region (needs /dev/vshm and /dev/kvm).  Default:
  * --kmod and --broker when /dev/vshm exists, else --broker.  --only NAME: just the module's
- * benchmark NAME (map_unmap_64k, map_at_N, first_touch, kernel_bytes; the
- * first and memcpy share one), to measure one path without the long ones.
+ * benchmark NAME (map_unmap_64k, map_at_N, first_touch, populate,
+ * kernel_bytes; first_touch also runs memcpy, which shares its rounds, and
+ * populate), to measure one path without the long ones.
  */
 #include <fcntl.h>
 #include <stdio.h>
