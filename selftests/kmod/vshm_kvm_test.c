@@ -617,48 +617,6 @@ FIXTURE_TEARDOWN(kvm_huge)
 		vt_write_u64_file(NR_HUGE, self->old_nr);
 }
 
-/* The VM-wide KVM statistic @name, from the VM's binary stats fd. */
-static int vm_stat(int vm_fd, const char *name, uint64_t *val)
-{
-	struct kvm_stats_header hdr;
-	struct kvm_stats_desc *desc;
-	int fd, ret = -EOPNOTSUPP;
-	size_t desc_size;
-	char *descs = NULL;
-	uint32_t i;
-
-	fd = ioctl(vm_fd, KVM_GET_STATS_FD, NULL);
-	if (fd < 0)
-		return -errno;
-	if (pread(fd, &hdr, sizeof(hdr), 0) != sizeof(hdr)) {
-		ret = -EIO;
-		goto out;
-	}
-	desc_size = sizeof(*desc) + hdr.name_size;
-	descs = calloc(hdr.num_desc, desc_size);
-	if (!descs) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	if (pread(fd, descs, hdr.num_desc * desc_size, hdr.desc_offset) !=
-	    (ssize_t)(hdr.num_desc * desc_size)) {
-		ret = -EIO;
-		goto out;
-	}
-	for (i = 0; i < hdr.num_desc; i++) {
-		desc = (struct kvm_stats_desc *)(descs + i * desc_size);
-		if (strncmp(desc->name, name, hdr.name_size) || desc->size != 1)
-			continue;
-		ret = pread(fd, val, sizeof(*val), hdr.data_offset + desc->offset) ==
-		      sizeof(*val) ? 0 : -EIO;
-		break;
-	}
-out:
-	free(descs);
-	close(fd);
-	return ret;
-}
-
 /*
  * The guest's 4-byte access at @off of the huge slot: 0 if it completed
  * (the word read in *@value), else KVM_RUN's errno (-1 for any other exit),
@@ -704,7 +662,7 @@ TEST_F(kvm_huge, stage2_pages_and_tail_pages)
 	pmds = vt_pmds_expected(self->region, &why);
 	TH_LOG("PMD entries %sexpected%s%s; KVM %s tail pages", pmds ? "" : "not ",
 	       pmds ? "" : ": ", why, kvm_refs_tails ? "refuses" : "maps");
-	ASSERT_EQ(0, vm_stat(self->vm.vm_fd, "pages_2m", &before));
+	ASSERT_EQ(0, kg_stat(self->vm.vm_fd, "pages_2m", &before));
 
 	/* A first touch of the second huge page through a tail page. */
 	err = huge_cmd(&self->vcpu, KG_CMD_READ32, h + 7 * P + 8, 0, &v);
@@ -718,7 +676,7 @@ TEST_F(kvm_huge, stage2_pages_and_tail_pages)
 	/* The first huge page through its head page: always works. */
 	EXPECT_EQ(0, huge_cmd(&self->vcpu, KG_CMD_READ32, 16, 0, &v));
 	EXPECT_EQ(word32(SEED_H, 16), v);
-	ASSERT_EQ(0, vm_stat(self->vm.vm_fd, "pages_2m", &after));
+	ASSERT_EQ(0, kg_stat(self->vm.vm_fd, "pages_2m", &after));
 	TH_LOG("KVM pages_2m: %" PRIu64 " before, %" PRIu64 " after", before, after);
 	if (pmds) {
 		EXPECT_LE(before + (kvm_refs_tails ? 1 : 2), after);

@@ -377,3 +377,44 @@ const char *kg_exit_name(enum kg_exit_kind kind)
 	}
 	return "?";
 }
+
+int kg_stat(int fd, const char *name, uint64_t *value)
+{
+	struct kvm_stats_header hdr;
+	struct kvm_stats_desc *desc;
+	int stats_fd, ret = -EOPNOTSUPP;
+	char *descs = NULL;
+	size_t desc_size;
+	uint32_t i;
+
+	stats_fd = kg_ioctl(fd, KVM_GET_STATS_FD, NULL);
+	if (stats_fd < 0)
+		return stats_fd == -ENOTTY || stats_fd == -EINVAL ? -EOPNOTSUPP : stats_fd;
+	if (pread(stats_fd, &hdr, sizeof(hdr), 0) != sizeof(hdr)) {
+		ret = -EIO;
+		goto out;
+	}
+	desc_size = sizeof(*desc) + hdr.name_size;
+	descs = calloc(hdr.num_desc, desc_size);
+	if (!descs) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	if (pread(stats_fd, descs, hdr.num_desc * desc_size, hdr.desc_offset) !=
+	    (ssize_t)(hdr.num_desc * desc_size)) {
+		ret = -EIO;
+		goto out;
+	}
+	for (i = 0; i < hdr.num_desc; i++) {
+		desc = (struct kvm_stats_desc *)(descs + i * desc_size);
+		if (strncmp(desc->name, name, hdr.name_size) || desc->size != 1)
+			continue;
+		ret = pread(stats_fd, value, sizeof(*value),
+			    hdr.data_offset + desc->offset) == sizeof(*value) ? 0 : -EIO;
+		break;
+	}
+out:
+	free(descs);
+	close(stats_fd);
+	return ret;
+}

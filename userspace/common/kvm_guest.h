@@ -207,6 +207,12 @@ int kg_vcpu_restart(struct kg_vcpu *vcpu);
  * -EOPNOTSUPP if the kernel has no binary stats fd or no such counter.
  */
 int kg_vcpu_insn_emulation(struct kg_vcpu *vcpu, uint64_t *count);
+/*
+ * Read the one-value binary statistic @name of @fd, a VM fd (pages_4k,
+ * pages_2m...) or a vCPU fd (pf_taken, pf_fixed...).  -EOPNOTSUPP if the
+ * kernel has no binary stats fd or no such statistic.
+ */
+int kg_stat(int fd, const char *name, uint64_t *value);
 
 /*
  * Post @cmd on @gpa with @value in the mailbox and run to the next exit.

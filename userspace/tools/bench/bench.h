@@ -36,7 +36,7 @@ struct bench {
 	const char *where;	/* "native" or "vm": where this run happened */
 	int dev;		/* /dev/vshm, or -1 */
 	unsigned long max_mappings;	/* the module's parameter */
-	const char *only;	/* run only this module benchmark, or NULL */
+	const char *only;	/* run only this benchmark (--only), or NULL */
 	char tools_dir[3072];	/* where vshm-bench lives (vshmd is ../broker) */
 	struct result results[MAX_RESULTS];
 	int nr_results;

@@ -26,19 +26,9 @@
 
 #include <linux/vshm.h>
 
-#include "bench.h"
-#include "kvm_guest.h"
+#include "bench_guest.h"
 
-#define SLOT		1
-#define SLOT_GPA	0x10000000UL
-#define SLOT_LEN	(16UL << 20)
-
-struct guest {
-	struct kg_vm vm;
-	struct kg_vcpu vcpu;
-};
-
-static void guest_start(struct guest *g, void *hva)
+void guest_start(struct guest *g, void *hva)
 {
 	int ret = kg_vm_create(&g->vm);
 
@@ -46,7 +36,8 @@ static void guest_start(struct guest *g, void *hva)
 		errno = -ret;
 		die("creating a KVM VM");
 	}
-	ret = kg_vm_set_slot(&g->vm, SLOT, SLOT_GPA, hva, SLOT_LEN, 0);
+	if (hva)
+		ret = kg_vm_set_slot(&g->vm, SLOT, SLOT_GPA, hva, SLOT_LEN, 0);
 	if (!ret)
 		ret = kg_vcpu_create(&g->vm, &g->vcpu);
 	if (ret) {
@@ -55,18 +46,18 @@ static void guest_start(struct guest *g, void *hva)
 	}
 }
 
-static void guest_stop(struct guest *g)
+void guest_stop(struct guest *g)
 {
 	kg_vcpu_destroy(&g->vcpu);
 	kg_vm_destroy(&g->vm);
 }
 
-/* Run one range command; ns it took.  @expect: its result, unless ~0. */
-static double guest_timed(struct guest *g, enum kg_cmd cmd, uint32_t expect)
+double guest_timed_range(struct guest *g, enum kg_cmd cmd, uint64_t off,
+			 uint32_t len, uint32_t expect)
 {
 	struct kg_exit ex;
 	double t0 = now_ns();
-	int ret = kg_guest_command(&g->vcpu, cmd, SLOT_GPA, SLOT_LEN, &ex);
+	int ret = kg_guest_command(&g->vcpu, cmd, SLOT_GPA + off, len, &ex);
 	double t = now_ns() - t0;
 
 	if (ret || ex.kind != KG_EXIT_DONE) {
@@ -83,13 +74,17 @@ static double guest_timed(struct guest *g, enum kg_cmd cmd, uint32_t expect)
 	return t;
 }
 
-static double mib_per_s(double ns)
+double guest_timed(struct guest *g, enum kg_cmd cmd, uint32_t expect)
+{
+	return guest_timed_range(g, cmd, 0, SLOT_LEN, expect);
+}
+
+double mib_per_s(double ns)
 {
 	return SLOT_LEN / (ns / 1e9) / (1 << 20);
 }
 
-/* XOR of the source's words: over each page's first word, and over all. */
-static void source_xor(int memfd, uint32_t *pages, uint32_t *all)
+void source_xor(int memfd, uint32_t *pages, uint32_t *all)
 {
 	uint32_t *p = mmap(NULL, SLOT_LEN, PROT_READ, MAP_SHARED, memfd, 0);
 	size_t i;
@@ -105,7 +100,7 @@ static void source_xor(int memfd, uint32_t *pages, uint32_t *all)
 	munmap(p, SLOT_LEN);
 }
 
-static void fill_source(int memfd)
+void fill_source(int memfd)
 {
 	uint32_t *p = mmap(NULL, SLOT_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
 	size_t i;
@@ -117,7 +112,7 @@ static void fill_source(int memfd)
 	munmap(p, SLOT_LEN);
 }
 
-static void *map_slot(int fd)
+void *map_slot(int fd)
 {
 	void *p = mmap(NULL, SLOT_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 
@@ -171,22 +166,52 @@ static void bench_touch_and_stream(struct bench *b, int memfd, int region)
 		"guest writes 16 MiB, region slot vs plain memslot");
 }
 
+static bool guest_wanted(const struct bench *b, const char *name)
+{
+	return !b->only || !strcmp(b->only, name);
+}
+
 void bench_guest(struct bench *b)
 {
-	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC), memfd, region;
+	struct guest keeper;
+	int kvm, memfd, region;
 
+	if (!guest_wanted(b, "guest_first_touch") &&
+	    !guest_wanted(b, "guest_huge_first_touch") &&
+	    !guest_wanted(b, "guest_remap_storm")) {
+		fprintf(stderr, "vshm-bench: --only %s: no guest benchmark of that name\n",
+			b->only);
+		exit(2);
+	}
+	kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (kvm < 0) {
 		printf("skip guest benchmarks: /dev/kvm: %s (load kvm_amd or kvm_intel)\n",
 		       strerror(errno));
 		return;
 	}
 	close(kvm);
+	/*
+	 * KVM turns static keys on with the first VM and vCPU of the system
+	 * (preempt notifiers in __schedule, no-APIC vCPUs) and off with the
+	 * last, patching kernel text each time.  Under QEMU's TCG such a
+	 * patch has crashed the VM ("Oops: int3" in __schedule) while the
+	 * benchmarks made and dropped one VM after another: one VM kept for
+	 * the whole run leaves the keys on.
+	 */
+	guest_start(&keeper, NULL);
 	memfd = make_memfd(SLOT_LEN);
 	fill_source(memfd);
-	region = make_region(b, SLOT_LEN, 0);
-	if (vshm_map(region, memfd, 0, 0, SLOT_LEN))
-		die("mapping the source into the region");
-	bench_touch_and_stream(b, memfd, region);
-	close(region);
+	if (guest_wanted(b, "guest_first_touch")) {
+		region = make_region(b, SLOT_LEN, 0);
+		if (vshm_map(region, memfd, 0, 0, SLOT_LEN))
+			die("mapping the source into the region");
+		bench_touch_and_stream(b, memfd, region);
+		close(region);
+	}
+	if (guest_wanted(b, "guest_huge_first_touch"))
+		bench_guest_huge(b);
+	if (guest_wanted(b, "guest_remap_storm"))
+		bench_guest_storm(b, memfd);
 	close(memfd);
+	guest_stop(&keeper);
 }

@@ -12,7 +12,9 @@
  * --kmod and --broker when /dev/vshm exists, else --broker.  --only NAME: just the module's
  * benchmark NAME (map_unmap_64k, map_at_N, first_touch, populate,
  * kernel_bytes; first_touch also runs memcpy, which shares its rounds, and
- * populate), to measure one path without the long ones.
+ * populate) or the guest's (guest_first_touch, which includes the streams,
+ * guest_huge_first_touch, guest_remap_storm), to measure one path without
+ * the long ones.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -47,7 +49,10 @@ int main(int argc, char **argv)
 			json = argv[++i];
 		} else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
 			b.only = argv[++i];
-			kmod = true;
+			if (!strncmp(b.only, "guest_", 6))
+				guest = true;
+			else
+				kmod = true;
 		} else if (!strcmp(argv[i], "--version")) {
 			printf("vshm-bench %s\n", VSHM_VERSION_STRING);
 			return 0;
