@@ -195,8 +195,9 @@ void bench_guest(struct bench *b)
 	 * (preempt notifiers in __schedule, no-APIC vCPUs) and off with the
 	 * last, patching kernel text each time.  Under QEMU's TCG such a
 	 * patch has crashed the VM ("Oops: int3" in __schedule) while the
-	 * benchmarks made and dropped one VM after another: one VM kept for
-	 * the whole run leaves the keys on.
+	 * benchmarks made and dropped one VM after another (as it has in the
+	 * selftests, see scripts/run-selftests): one VM kept for the whole
+	 * run leaves the keys on.
 	 */
 	guest_start(&keeper, NULL);
 	memfd = make_memfd(SLOT_LEN);
