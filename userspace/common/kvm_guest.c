@@ -75,17 +75,28 @@ err:
 	return ret;
 }
 
+/* The destroy functions also run on half-built objects: -1 and MAP_FAILED
+ * mean unset.
+ */
+static void kg_close(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+static void *kg_unmap(void *addr, size_t len)
+{
+	if (addr != MAP_FAILED && addr)
+		munmap(addr, len);
+	return MAP_FAILED;
+}
+
 void kg_vm_destroy(struct kg_vm *vm)
 {
-	if (vm->vm_fd >= 0)
-		close(vm->vm_fd);
-	if (vm->kvm_fd >= 0)
-		close(vm->kvm_fd);
-	if (vm->ram != MAP_FAILED && vm->ram)
-		munmap(vm->ram, KG_RAM_SIZE);
-	vm->vm_fd = -1;
-	vm->kvm_fd = -1;
-	vm->ram = MAP_FAILED;
+	kg_close(&vm->vm_fd);
+	kg_close(&vm->kvm_fd);
+	vm->ram = kg_unmap(vm->ram, KG_RAM_SIZE);
 }
 
 int kg_vm_set_slot(struct kg_vm *vm, uint32_t slot, uint64_t gpa, void *hva,
@@ -232,10 +243,8 @@ int kg_vcpu_create(struct kg_vm *vm, struct kg_vcpu *vcpu)
 	if (kg_ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION,
 		     (void *)KVM_CAP_BINARY_STATS_FD) > 0) {
 		vcpu->stats_fd = kg_ioctl(vcpu->fd, KVM_GET_STATS_FD, NULL);
-		if (vcpu->stats_fd >= 0 && kg_vcpu_find_insn_emulation(vcpu)) {
-			close(vcpu->stats_fd);
-			vcpu->stats_fd = -1;
-		}
+		if (vcpu->stats_fd >= 0 && kg_vcpu_find_insn_emulation(vcpu))
+			kg_close(&vcpu->stats_fd);
 	}
 	return 0;
 
@@ -246,15 +255,9 @@ err:
 
 void kg_vcpu_destroy(struct kg_vcpu *vcpu)
 {
-	if (vcpu->stats_fd >= 0)
-		close(vcpu->stats_fd);
-	if (vcpu->run != MAP_FAILED && vcpu->run)
-		munmap(vcpu->run, vcpu->run_size);
-	if (vcpu->fd >= 0)
-		close(vcpu->fd);
-	vcpu->stats_fd = -1;
-	vcpu->run = MAP_FAILED;
-	vcpu->fd = -1;
+	kg_close(&vcpu->stats_fd);
+	vcpu->run = kg_unmap(vcpu->run, vcpu->run_size);
+	kg_close(&vcpu->fd);
 }
 
 int kg_vcpu_insn_emulation(struct kg_vcpu *vcpu, uint64_t *count)
