@@ -52,14 +52,6 @@ static int call(struct vshm_client *c, uint32_t request, const void *payload,
 	return 0;
 }
 
-int vshmi_client_call(struct vshm_client *c, uint32_t request,
-		      const void *payload, size_t plen, const int *fds,
-		      unsigned int nfds, const void **body, size_t *len,
-		      struct vshm_err *err)
-{
-	return call(c, request, payload, plen, fds, nfds, body, len, err);
-}
-
 /*
  * HELLO, offering every feature.  A broker before vshm 1.2 refuses the
  * BROKER_INFO bit with EBADMSG and keeps the connection: ask again
@@ -381,12 +373,20 @@ int vshm_client_stats(struct vshm_client *c, uint32_t dev_id,
 	return ret;
 }
 
-ssize_t vshmi_client_list_out(const void *body, void *out, size_t esize,
-			      size_t max, uint32_t *total)
+ssize_t vshmi_client_list_call(struct vshm_client *c, uint32_t request,
+			       const void *payload, size_t plen, void *out,
+			       size_t esize, size_t max, uint32_t *total,
+			       struct vshm_err *err)
 {
 	struct vshm_ctl_list l;
-	size_t n;
+	const void *body;
+	size_t len, n;
+	int ret;
 
+	ret = call(c, request, payload, plen, NULL, 0, &body, &len, err);
+	if (ret)
+		return ret;
+	/* The decoder checked count against the body's length. */
 	memcpy(&l, body, sizeof(l));
 	n = l.count < max ? l.count : max;
 	if (n)
@@ -400,14 +400,8 @@ ssize_t vshm_client_list_devices(struct vshm_client *c,
 				 struct vshm_ctl_device_entry *out, size_t max,
 				 uint32_t *total, struct vshm_err *err)
 {
-	const void *body;
-	size_t len;
-	int ret;
-
-	ret = call(c, VSHM_CTL_LIST_DEVICES, NULL, 0, NULL, 0, &body, &len, err);
-	if (ret)
-		return ret;
-	return vshmi_client_list_out(body, out, sizeof(*out), max, total);
+	return vshmi_client_list_call(c, VSHM_CTL_LIST_DEVICES, NULL, 0, out,
+				      sizeof(*out), max, total, err);
 }
 
 ssize_t vshm_client_list_mappings(struct vshm_client *c, uint32_t dev_id,
@@ -418,13 +412,8 @@ ssize_t vshm_client_list_mappings(struct vshm_client *c, uint32_t dev_id,
 	struct vshm_ctl_list_mappings req = {
 		.dev_id = dev_id, .shmid = shmid, .start = start,
 	};
-	const void *body;
-	size_t len;
-	int ret;
 
-	ret = call(c, VSHM_CTL_LIST_MAPPINGS, &req, sizeof(req), NULL, 0, &body,
-		   &len, err);
-	if (ret)
-		return ret;
-	return vshmi_client_list_out(body, out, sizeof(*out), max, total);
+	return vshmi_client_list_call(c, VSHM_CTL_LIST_MAPPINGS, &req,
+				      sizeof(req), out, sizeof(*out), max,
+				      total, err);
 }

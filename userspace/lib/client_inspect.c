@@ -7,7 +7,6 @@
  * are refused here with EOPNOTSUPP before anything is sent.
  */
 #include <errno.h>
-#include <string.h>
 
 #include "client_internal.h"
 
@@ -26,20 +25,12 @@ static ssize_t list_call(struct vshm_client *c, uint32_t request,
 			 size_t esize, size_t max, uint32_t *total,
 			 struct vshm_err *err)
 {
-	const void *body;
-	size_t len;
-	int ret;
-
 	if (!(c->features & VSHM_CTL_FEAT_BROKER_INFO))
 		return vshmi_fail(err, EOPNOTSUPP,
 				  "the broker does not answer %s: it predates vshm 1.2 (it did not grant VSHM_CTL_FEAT_BROKER_INFO in HELLO)",
 				  vshmi_ctl_name(request));
-	ret = vshmi_client_call(c, request, payload, plen, NULL, 0, &body, &len,
-				err);
-	if (ret)
-		return ret;
-	/* The decoder checked count against the body's length. */
-	return vshmi_client_list_out(body, out, esize, max, total);
+	return vshmi_client_list_call(c, request, payload, plen, out, esize,
+				      max, total, err);
 }
 
 ssize_t vshm_client_list_regions(struct vshm_client *c, uint32_t dev_id,

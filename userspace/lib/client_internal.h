@@ -53,20 +53,14 @@ int vshmi_client_pump(struct vshm_client *c);
 /* Pump, polling, until the blocking call's reply is in (or timeout_ms). */
 int vshmi_client_wait(struct vshm_client *c, int timeout_ms);
 /*
- * Send a request and wait for its reply (client.c).  On success *body /
- * *len (if body is not NULL) point into c->msg, valid until the next call.
+ * Send a LIST_* request and wait for its reply (client.c); copy up to max
+ * of its entries, of esize bytes each, to out, and its total into *total
+ * if not NULL.  Returns the number copied.
  */
-int vshmi_client_call(struct vshm_client *c, uint32_t request,
-		      const void *payload, size_t plen, const int *fds,
-		      unsigned int nfds, const void **body, size_t *len,
-		      struct vshm_err *err);
-/*
- * Copy up to max entries of esize bytes out of a list reply's body (a
- * struct vshm_ctl_list, then its entries); its total into *total if not
- * NULL.  Returns the number copied.
- */
-ssize_t vshmi_client_list_out(const void *body, void *out, size_t esize,
-			      size_t max, uint32_t *total);
+ssize_t vshmi_client_list_call(struct vshm_client *c, uint32_t request,
+			       const void *payload, size_t plen, void *out,
+			       size_t esize, size_t max, uint32_t *total,
+			       struct vshm_err *err);
 /* Describe a connection failure code in err (may be NULL). */
 void vshmi_client_error(struct vshm_client *c, int code, struct vshm_err *err);
 
