@@ -36,9 +36,7 @@ struct run {
 	struct qemu_stack st;
 	const char *mode;
 	char ctl_sock[96], console[96];
-	int ctl;		/* the guest's ttyS1 */
-	char buf[4096];
-	size_t len;
+	struct line_conn ctl;	/* the guest's ttyS1 */
 	uint64_t region_addr;	/* guest-physical, from the guest's sysfs */
 };
 
@@ -64,51 +62,15 @@ static pid_t start_qemu(struct run *r, const char *qemu, const char *kernel, con
 	return qemu_spawn(qemu, argv, r->st.log);
 }
 
-/* The guest's next line on ttyS1 (without CR/LF), or NULL after ms. */
-static const char *guest_line(struct run *r, int ms)
-{
-	static char line[512];
-
-	for (;;) {
-		char *nl = memchr(r->buf, '\n', r->len);
-		struct pollfd p = { r->ctl, POLLIN, 0 };
-		ssize_t n;
-
-		if (nl) {
-			size_t l = nl - r->buf;
-
-			if (l >= sizeof(line))
-				l = sizeof(line) - 1;
-			memcpy(line, r->buf, l);
-			line[l] = 0;
-			if (l && line[l - 1] == '\r')
-				line[l - 1] = 0;
-			r->len -= nl + 1 - r->buf;
-			memmove(r->buf, nl + 1, r->len);
-			return line;
-		}
-		if (r->len == sizeof(r->buf) || poll(&p, 1, ms) != 1)
-			return NULL;
-		n = recv(r->ctl, r->buf + r->len, sizeof(r->buf) - r->len, 0);
-		if (n <= 0)
-			return NULL;
-		r->len += n;
-	}
-}
-
 static const char *guest_cmd(struct run *r, const char *fmt, ...)
 {
-	char cmd[128];
 	va_list ap;
-	int n;
+	bool sent;
 
 	va_start(ap, fmt);
-	n = vsnprintf(cmd, sizeof(cmd) - 1, fmt, ap);
+	sent = line_vsend(&r->ctl, fmt, ap);
 	va_end(ap);
-	cmd[n++] = '\n';
-	if (send(r->ctl, cmd, n, MSG_NOSIGNAL) != n)
-		return NULL;
-	return guest_line(r, GUEST_TIMEOUT_MS);
+	return sent ? line_next(&r->ctl, GUEST_TIMEOUT_MS) : NULL;
 }
 
 /* The guest's 64-bit load at region offset off, as 8 bytes. */
@@ -159,7 +121,7 @@ static bool guest_ready(struct run *r)
 {
 	unsigned long long off = 0, len = 0, addr = 0;
 	unsigned int bar;
-	const char *l = guest_line(r, BOOT_TIMEOUT_S * 1000);
+	const char *l = line_next(&r->ctl, BOOT_TIMEOUT_S * 1000);
 
 	if (!l)
 		return false;
@@ -225,7 +187,7 @@ static bool guest_powers_off(struct run *r)
 {
 	int status;
 
-	if (send(r->ctl, "q\n", 2, MSG_NOSIGNAL) != 2)
+	if (send(r->ctl.fd, "q\n", 2, MSG_NOSIGNAL) != 2)
 		return false;
 	status = wait_for(r->st.qemu, GUEST_TIMEOUT_MS);
 	r->st.qemu = 0;
@@ -250,7 +212,7 @@ static bool kernel_path(char *buf, size_t len)
 /* One boot: vshmd with --region-mode mode, the back-end, QEMU and its guest. */
 static void run_mode(const char *qemu, const char *kernel, const char *initrd, const char *mode)
 {
-	struct run r = { .ctl = -1, .mode = mode };
+	struct run r = { .ctl.fd = -1, .mode = mode };
 	int listen_fd = -1, ret, i;
 	const char *what;
 
@@ -269,14 +231,8 @@ static void run_mode(const char *qemu, const char *kernel, const char *initrd, c
 	ksft_print_msg("vshmd --region-mode %s: booting %s with %s under TCG (a few minutes)\n",
 		       mode, kernel, initrd);
 	r.st.qemu = start_qemu(&r, qemu, kernel, initrd);
-	{
-		struct pollfd p = { listen_fd, POLLIN, 0 };
-
-		if (poll(&p, 1, 60000) == 1)
-			r.ctl = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
-	}
-	close(listen_fd);
-	if (r.ctl < 0) {
+	r.ctl.fd = accept_within(listen_fd, 60000);
+	if (r.ctl.fd < 0) {
 		show_log(r.st.log);
 		ksft_print_msg("QEMU did not come up (log above)\n");
 		goto fail_all;
@@ -290,7 +246,7 @@ static void run_mode(const char *qemu, const char *kernel, const char *initrd, c
 		ksft_print_msg("the guest's console:\n");
 		show_log(r.console);
 	}
-	close(r.ctl);
+	close(r.ctl.fd);
 	goto out;
 
 fail_all:

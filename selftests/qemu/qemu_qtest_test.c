@@ -26,53 +26,25 @@
 #define RAM_PROBE_GPA	0x200000ull
 #define CHECKS_PER_MODE	13
 
-/* The qtest connection. */
-struct qtest {
-	int fd;
-	char buf[4096];
-	size_t len;
-};
-
 /* Send one command and return its "OK ..." reply line (NULL if none). */
-static const char *qt_cmd(struct qtest *q, const char *fmt, ...)
+static const char *qt_cmd(struct line_conn *q, const char *fmt, ...)
 {
-	static char line[4096];
-	char cmd[256];
+	const char *line;
 	va_list ap;
-	int n;
+	bool sent;
 
 	va_start(ap, fmt);
-	n = vsnprintf(cmd, sizeof(cmd) - 1, fmt, ap);
+	sent = line_vsend(q, fmt, ap);
 	va_end(ap);
-	cmd[n++] = '\n';
-	if (send(q->fd, cmd, n, MSG_NOSIGNAL) != n)
+	if (!sent)
 		return NULL;
-	for (;;) {
-		char *nl = memchr(q->buf, '\n', q->len);
-		struct pollfd p = { q->fd, POLLIN, 0 };
-		ssize_t r;
-
-		if (nl) {
-			size_t l = nl - q->buf;
-
-			memcpy(line, q->buf, l);
-			line[l] = 0;
-			memmove(q->buf, nl + 1, q->len - l - 1);
-			q->len -= l + 1;
-			if (!strncmp(line, "IRQ", 3))
-				continue;
-			return strncmp(line, "OK", 2) ? NULL : line;
-		}
-		if (q->len == sizeof(q->buf) || poll(&p, 1, TIMEOUT_MS) != 1)
-			return NULL;
-		r = recv(q->fd, q->buf + q->len, sizeof(q->buf) - q->len, 0);
-		if (r <= 0)
-			return NULL;
-		q->len += r;
-	}
+	do
+		line = line_next(q, TIMEOUT_MS);
+	while (line && !strncmp(line, "IRQ", 3));
+	return line && !strncmp(line, "OK", 2) ? line : NULL;
 }
 
-static bool qt_value(struct qtest *q, uint64_t *v, const char *fmt, ...)
+static bool qt_value(struct line_conn *q, uint64_t *v, const char *fmt, ...)
 {
 	char cmd[256];
 	const char *r;
@@ -90,7 +62,7 @@ static uint32_t cfg_addr(int dev, int reg)
 	return 0x80000000u | (uint32_t)dev << 11 | (uint32_t)reg;
 }
 
-static bool cfg_read32(struct qtest *q, int dev, int reg, uint32_t *v)
+static bool cfg_read32(struct line_conn *q, int dev, int reg, uint32_t *v)
 {
 	uint64_t x;
 
@@ -100,14 +72,14 @@ static bool cfg_read32(struct qtest *q, int dev, int reg, uint32_t *v)
 	return true;
 }
 
-static bool cfg_write32(struct qtest *q, int dev, int reg, uint32_t v)
+static bool cfg_write32(struct line_conn *q, int dev, int reg, uint32_t v)
 {
 	return qt_cmd(q, "outl 0xcf8 0x%x", cfg_addr(dev, reg)) &&
 	       qt_cmd(q, "outl 0xcfc 0x%x", v);
 }
 
 /* 8 bytes of guest memory as a string (little-endian readq). */
-static bool guest_read8(struct qtest *q, uint64_t gpa, char out[9])
+static bool guest_read8(struct line_conn *q, uint64_t gpa, char out[9])
 {
 	uint64_t v;
 
@@ -118,7 +90,7 @@ static bool guest_read8(struct qtest *q, uint64_t gpa, char out[9])
 	return true;
 }
 
-static bool guest_write8(struct qtest *q, uint64_t gpa, const char *s)
+static bool guest_write8(struct line_conn *q, uint64_t gpa, const char *s)
 {
 	uint64_t v;
 
@@ -126,7 +98,7 @@ static bool guest_write8(struct qtest *q, uint64_t gpa, const char *s)
 	return qt_cmd(q, "writeq 0x%" PRIx64 " 0x%" PRIx64, gpa, v) != NULL;
 }
 
-static bool guest_reads(struct qtest *q, uint64_t gpa, const char *want)
+static bool guest_reads(struct line_conn *q, uint64_t gpa, const char *want)
 {
 	char got[9];
 
@@ -140,7 +112,7 @@ struct run {
 	struct qemu_stack st;
 	const char *mode;
 	char qt_sock[96];
-	struct qtest q;
+	struct line_conn q;
 };
 
 static pid_t start_qemu(struct run *r, const char *qemu)
@@ -162,7 +134,7 @@ static pid_t start_qemu(struct run *r, const char *qemu)
 }
 
 /* Find the device on bus 0 and put its BAR 4 at BAR_GPA; the slot or -1. */
-static int program_bar(struct qtest *q)
+static int program_bar(struct line_conn *q)
 {
 	uint32_t id, cmd;
 	int dev;
@@ -253,13 +225,7 @@ static void run_mode(const char *qemu, const char *mode)
 		goto skip_all;
 	}
 	r.st.qemu = start_qemu(&r, qemu);
-	{
-		struct pollfd p = { qt_listen, POLLIN, 0 };
-
-		if (poll(&p, 1, 60000) == 1)
-			r.q.fd = accept4(qt_listen, NULL, NULL, SOCK_CLOEXEC);
-	}
-	close(qt_listen);
+	r.q.fd = accept_within(qt_listen, 60000);
 	if (r.q.fd < 0) {
 		show_log(r.st.log);
 		ksft_print_msg("QEMU did not come up with vhost-user-vshm-pci (log above)\n");

@@ -236,6 +236,66 @@ static inline int listen_unix(const char *path)
 	return fd;
 }
 
+/* The first connection on listen_fd within ms, or -1; listen_fd is closed. */
+static inline int accept_within(int listen_fd, int ms)
+{
+	struct pollfd p = { listen_fd, POLLIN, 0 };
+	int fd = -1;
+
+	if (poll(&p, 1, ms) == 1)
+		fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	close(listen_fd);
+	return fd;
+}
+
+/* A text connection of one command or reply a line: QEMU's qtest, the guest's ttyS1. */
+struct line_conn {
+	int fd;
+	char buf[4096];
+	size_t len;
+	char line[4096];
+};
+
+/* Send one command line, fmt and its arguments without the newline. */
+static inline bool line_vsend(struct line_conn *c, const char *fmt, va_list ap)
+{
+	char cmd[256];
+	int n = vsnprintf(cmd, sizeof(cmd) - 1, fmt, ap);
+
+	if (n < 0 || n >= (int)sizeof(cmd) - 1)
+		return false;
+	cmd[n++] = '\n';
+	return send(c->fd, cmd, n, MSG_NOSIGNAL) == n;
+}
+
+/* The next line (without CR/LF), or NULL after ms; valid until the next call. */
+static inline const char *line_next(struct line_conn *c, int ms)
+{
+	for (;;) {
+		char *nl = memchr(c->buf, '\n', c->len);
+		struct pollfd p = { c->fd, POLLIN, 0 };
+		ssize_t n;
+
+		if (nl) {
+			size_t l = nl - c->buf;
+
+			memcpy(c->line, c->buf, l);
+			c->line[l] = 0;
+			if (l && c->line[l - 1] == '\r')
+				c->line[l - 1] = 0;
+			c->len -= l + 1;
+			memmove(c->buf, nl + 1, c->len);
+			return c->line;
+		}
+		if (c->len == sizeof(c->buf) || poll(&p, 1, ms) != 1)
+			return NULL;
+		n = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, 0);
+		if (n <= 0)
+			return NULL;
+		c->len += n;
+	}
+}
+
 static inline bool qemu_alive(pid_t qemu)
 {
 	return waitpid(qemu, NULL, WNOHANG) == 0;
