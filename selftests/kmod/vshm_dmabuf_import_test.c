@@ -175,6 +175,20 @@ FIXTURE_TEARDOWN(import)
 		close(self->drm);
 }
 
+/* A refused map left the region as it was: no mapping, buffer or attachment. */
+static void expect_nothing_held(struct __test_metadata *_metadata,
+				FIXTURE_DATA(import) *self)
+{
+	struct vshm_region_info info;
+	uint64_t total;
+
+	ASSERT_EQ(0, vt_info(self->region, &info));
+	EXPECT_EQ(0, info.nr_mappings);
+	EXPECT_EQ(0, info.nr_dmabufs);
+	ASSERT_EQ(0, vt_stat("dmabuf_attachments", &total));
+	EXPECT_EQ(self->attachments, total);
+}
+
 #define NEED_TEST_EXPORTER()						\
 	do {								\
 		if (self->exp < 0)					\
@@ -294,8 +308,6 @@ TEST_F(import, cap_refuses_next_distinct_buffer)
  */
 TEST_F(import, unknown_exporter_refused)
 {
-	struct vshm_region_info info;
-	uint64_t total;
 	int buf, kmsg;
 
 	NEED_TEST_EXPORTER();
@@ -306,11 +318,7 @@ TEST_F(import, unknown_exporter_refused)
 	EXPECT_EQ(-ENODEV, vt_map(self->region, buf, 0, 0, 0, VT_PAGE));
 	EXPECT_EQ(-ENODEV, vt_map(self->region, buf, VSHM_MAP_WRITE, 0, 0, VT_PAGE));
 	EXPECT_TRUE(kmsg_has(kmsg, "\"vshm_selftest_exporter\"", "refused"));
-	ASSERT_EQ(0, vt_info(self->region, &info));
-	EXPECT_EQ(0, info.nr_mappings);
-	EXPECT_EQ(0, info.nr_dmabufs);
-	ASSERT_EQ(0, vt_stat("dmabuf_attachments", &total));
-	EXPECT_EQ(self->attachments, total);
+	expect_nothing_held(_metadata, self);
 	close(kmsg);
 	close(buf);
 }
@@ -323,8 +331,6 @@ TEST_F(import, unknown_exporter_refused)
  */
 TEST_F(import, dmabuf_debug_refused)
 {
-	struct vshm_region_info info;
-	uint64_t total;
 	char why[256];
 	int buf, kmsg, memfd, has;
 
@@ -339,11 +345,7 @@ TEST_F(import, dmabuf_debug_refused)
 	EXPECT_EQ(-EOPNOTSUPP, vt_map(self->region, buf, VSHM_MAP_WRITE, 0, VT_PAGE,
 				      4 * VT_PAGE));
 	EXPECT_TRUE(kmsg_has(kmsg, "\"vgem\"", "CONFIG_DMABUF_DEBUG"));
-	ASSERT_EQ(0, vt_info(self->region, &info));
-	EXPECT_EQ(0, info.nr_mappings);
-	EXPECT_EQ(0, info.nr_dmabufs);
-	ASSERT_EQ(0, vt_stat("dmabuf_attachments", &total));
-	EXPECT_EQ(self->attachments, total);
+	expect_nothing_held(_metadata, self);
 	memfd = vt_memfd(VT_PAGE, 1, 0);
 	ASSERT_LE(0, memfd);
 	EXPECT_EQ(0, vt_map(self->region, memfd, VSHM_MAP_WRITE, 0, 0, VT_PAGE));

@@ -99,10 +99,7 @@ FIXTURE_TEARDOWN(huge)
 {
 	if (!self->ready)
 		return;
-	if (self->map)
-		munmap(self->map, 4 * self->hps);
-	if (self->region >= 0)
-		close(self->region);
+	vt_drop_region(&self->region, &self->map, 4 * self->hps);
 	if (self->a >= 0)
 		close(self->a);
 	vt_write_u64_file(NR_HUGE, self->old_nr);

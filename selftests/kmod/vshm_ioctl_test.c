@@ -89,17 +89,13 @@ TEST_F(dev, create_region_success)
 	ASSERT_EQ(0, fstat(region, &st));
 	EXPECT_EQ((off_t)(NPAGES * P), st.st_size);
 
-	ASSERT_EQ(0, vt_info(region, &info));
+	VT_EXPECT_TABLE(region, info, 0, 0, 0, 0);
 	EXPECT_EQ(NPAGES * P, info.size);
 	EXPECT_EQ(0, info.flags);
 	EXPECT_EQ(5, info.max_mappings);
-	EXPECT_EQ(0, info.nr_mappings);
-	EXPECT_EQ(0, info.mapped_bytes);
 	EXPECT_EQ(0, info.faults);
 	EXPECT_EQ(0, info.copied_in);
 	EXPECT_EQ(0, info.copied_out);
-	EXPECT_EQ(0, info.maps);
-	EXPECT_EQ(0, info.unmaps);
 	EXPECT_EQ(0, info.nr_dmabufs);
 	EXPECT_LT(0, info.max_dmabufs);
 	EXPECT_EQ(0, info.pmd_faults);
@@ -402,11 +398,7 @@ TEST_F(region, map_success)
 	ASSERT_EQ(0, vt_map(self->region, c, VSHM_MAP_WRITE, P, 0, 2 * P));
 	/* Adjacent on both sides: pages 8-9 between A and B. */
 	ASSERT_EQ(0, vt_map(self->region, self->b, 0, 0, 8 * P, 2 * P));
-	ASSERT_EQ(0, vt_info(self->region, &info));
-	EXPECT_EQ(4, info.nr_mappings);
-	EXPECT_EQ(10 * P, info.mapped_bytes);
-	EXPECT_EQ(4, info.maps);
-	EXPECT_EQ(0, info.unmaps);
+	VT_EXPECT_TABLE(self->region, info, 4, 10 * P, 4, 0);
 
 	EXPECT_EQ(0, vt_copy(buf, self->map, 2 * P));
 	EXPECT_EQ(-1, vt_check(buf, 2 * P, SEED_C, P));
@@ -607,11 +599,9 @@ TEST_F(region, map_tmpfs_file)
  */
 TEST_F(region, map_write_readonly_source)
 {
-	char path[64];
 	int ro;
 
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", self->a);
-	ro = open(path, O_RDONLY | O_CLOEXEC);
+	ro = vt_reopen(self->a, O_RDONLY);
 	ASSERT_LE(0, ro);
 	EXPECT_EQ(-EACCES, vt_map(self->region, ro, VSHM_MAP_WRITE, 0, 0, P));
 	EXPECT_EQ(-EACCES, vt_map(self->region, ro,
@@ -627,11 +617,9 @@ TEST_F(region, map_write_readonly_source)
  */
 TEST_F(region, map_writeonly_source)
 {
-	char path[64];
 	int wo;
 
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", self->a);
-	wo = open(path, O_WRONLY | O_CLOEXEC);
+	wo = vt_reopen(self->a, O_WRONLY);
 	ASSERT_LE(0, wo);
 	EXPECT_EQ(-EACCES, vt_map(self->region, wo, 0, 0, 0, P));
 	EXPECT_EQ(-EACCES, vt_map(self->region, wo, VSHM_MAP_WRITE, 0, 0, P));
@@ -735,11 +723,7 @@ TEST_F(region, map_limit)
 	EXPECT_EQ(-ENOSPC, vt_map(r, self->a, 0, 0, 4 * P, P));
 	EXPECT_EQ(-ENOSPC, vt_map(r, self->b, VSHM_MAP_WRITE | VSHM_MAP_REPLACE,
 				  0, 4 * P, P));
-	ASSERT_EQ(0, vt_info(r, &info));
-	EXPECT_EQ(2, info.nr_mappings);
-	EXPECT_EQ(2 * P, info.mapped_bytes);
-	EXPECT_EQ(2, info.maps);
-	EXPECT_EQ(0, info.unmaps);
+	VT_EXPECT_TABLE(r, info, 2, 2 * P, 2, 0);
 	EXPECT_EQ(2, info.max_mappings);
 
 	/* One by one at the limit. */
@@ -769,11 +753,7 @@ TEST_F(region, unmap_success)
 	for (i = 4; i < 8; i++)
 		ASSERT_EQ(0, vt_peek(self->map + i * P, &c));
 	ASSERT_EQ(0, vt_unmap(self->region, 4 * P, 4 * P));
-	ASSERT_EQ(0, vt_info(self->region, &info));
-	EXPECT_EQ(1, info.nr_mappings);
-	EXPECT_EQ(2 * P, info.mapped_bytes);
-	EXPECT_EQ(2, info.maps);
-	EXPECT_EQ(1, info.unmaps);
+	VT_EXPECT_TABLE(self->region, info, 1, 2 * P, 2, 1);
 	for (i = 4; i < 8; i++)
 		EXPECT_EQ(SIGBUS, vt_peek(self->map + i * P + 7, &c));
 	EXPECT_EQ(0, vt_peek(self->map + 10 * P, &c));
@@ -852,11 +832,7 @@ TEST_F(region, unmap_all)
 	EXPECT_EQ(0, vt_peek(self->map + 4 * P, &c));
 	EXPECT_EQ(0, vt_peek(self->map + 11 * P, &c));
 	ASSERT_EQ(0, vt_unmap_all(self->region));
-	ASSERT_EQ(0, vt_info(self->region, &info));
-	EXPECT_EQ(0, info.nr_mappings);
-	EXPECT_EQ(0, info.mapped_bytes);
-	EXPECT_EQ(2, info.maps);
-	EXPECT_EQ(2, info.unmaps);
+	VT_EXPECT_TABLE(self->region, info, 0, 0, 2, 2);
 	for (i = 0; i < NPAGES; i++)
 		EXPECT_EQ(SIGBUS, vt_peek(self->map + i * P, &c));
 

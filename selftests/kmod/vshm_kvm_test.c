@@ -607,10 +607,7 @@ FIXTURE_TEARDOWN(kvm_huge)
 		kg_vcpu_destroy(&self->vcpu);
 	if (self->have_vm)
 		kg_vm_destroy(&self->vm);
-	if (self->map)
-		munmap(self->map, 2 * self->hps);
-	if (self->region >= 0)
-		close(self->region);
+	vt_drop_region(&self->region, &self->map, 2 * self->hps);
 	if (self->h >= 0)
 		close(self->h);
 	if (self->reserved)

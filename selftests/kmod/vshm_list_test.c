@@ -220,6 +220,16 @@ TEST_F(list, cursor_positions)
 	EXPECT_EQ(4 * P, e[1].shm_offset);
 }
 
+/* @l with only @field set to @value is refused with EINVAL. */
+#define EXPECT_LIST_EINVAL(region, l, field, value)			\
+	do {								\
+		struct vshm_mapping_list bad = (l);			\
+									\
+		bad.field = (value);					\
+		EXPECT_EQ(-1, ioctl(region, VSHM_IOC_LIST_MAPPINGS, &bad)); \
+		EXPECT_EQ(EINVAL, errno);				\
+	} while (0)
+
 TEST_F(list, bad_arguments)
 {
 	struct vshm_mapping_info e[2], *ro;
@@ -231,27 +241,12 @@ TEST_F(list, bad_arguments)
 	memset(&l, 0, sizeof(l));
 	l.entries = (uintptr_t)e;
 	l.capacity = 2;
-	l.flags = VSHM_LIST_MORE;
-	EXPECT_EQ(-1, ioctl(self->region, VSHM_IOC_LIST_MAPPINGS, &l));
-	EXPECT_EQ(EINVAL, errno);
-	l.flags = 0;
-	l.reserved32 = 1;
-	EXPECT_EQ(-1, ioctl(self->region, VSHM_IOC_LIST_MAPPINGS, &l));
-	EXPECT_EQ(EINVAL, errno);
-	l.reserved32 = 0;
-	l.reserved[1] = 1;
-	EXPECT_EQ(-1, ioctl(self->region, VSHM_IOC_LIST_MAPPINGS, &l));
-	EXPECT_EQ(EINVAL, errno);
-	l.reserved[1] = 0;
+	EXPECT_LIST_EINVAL(self->region, l, flags, VSHM_LIST_MORE);
+	EXPECT_LIST_EINVAL(self->region, l, reserved32, 1);
+	EXPECT_LIST_EINVAL(self->region, l, reserved[1], 1);
 	/* Output fields must come in zeroed, so they can become inputs later. */
-	l.count = 1;
-	EXPECT_EQ(-1, ioctl(self->region, VSHM_IOC_LIST_MAPPINGS, &l));
-	EXPECT_EQ(EINVAL, errno);
-	l.count = 0;
-	l.nr_mappings = 1;
-	EXPECT_EQ(-1, ioctl(self->region, VSHM_IOC_LIST_MAPPINGS, &l));
-	EXPECT_EQ(EINVAL, errno);
-	l.nr_mappings = 0;
+	EXPECT_LIST_EINVAL(self->region, l, count, 1);
+	EXPECT_LIST_EINVAL(self->region, l, nr_mappings, 1);
 
 	EXPECT_EQ(-E2BIG, list_call(self->region, &l, 0, e, VSHM_LIST_MAX_ENTRIES + 1));
 	EXPECT_EQ(-E2BIG, list_call(self->region, &l, 0, e, UINT32_MAX));

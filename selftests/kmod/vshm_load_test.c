@@ -138,11 +138,9 @@ TEST_F(module, unload_refused_while_region_mmaped)
 TEST_F(module, unload_refused_while_o_path_fd_open)
 {
 	int region = create_region(_metadata);
-	char proc_path[64];
 	int opath;
 
-	snprintf(proc_path, sizeof(proc_path), "/proc/self/fd/%d", region);
-	opath = open(proc_path, O_PATH | O_CLOEXEC);
+	opath = vt_reopen(region, O_PATH);
 	ASSERT_LE(0, opath);
 	close(region);
 	EXPECT_EQ(-1, unload_vshm());

@@ -27,15 +27,6 @@
 #define SEED		5
 #define TRACEFS		"/sys/kernel/tracing"
 
-/* Open the file behind @fd again with @flags, through /proc/self/fd. */
-static int reopen(int fd, int flags)
-{
-	char path[64];
-
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	return open(path, flags | O_CLOEXEC);
-}
-
 /* What mmap(MAP_SHARED, @prot) of @fd returns: 0 or -errno. */
 static int try_mmap(int fd, int prot)
 {
@@ -91,7 +82,7 @@ TEST_F(perm, append_only_source)
 	ASSERT_EQ(0, ioctl(self->src, FS_IOC_SETFLAGS, &flags)) {
 		TH_LOG("FS_IOC_SETFLAGS on a memfd: %s", strerror(errno));
 	}
-	ro = reopen(self->src, O_RDONLY);
+	ro = vt_reopen(self->src, O_RDONLY);
 	ASSERT_LE(0, ro);
 
 	/* The O_RDWR fd: mmap refuses even PROT_READ, and so does vshm. */

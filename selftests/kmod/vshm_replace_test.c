@@ -79,11 +79,7 @@ TEST_F(replace, one_mapping)
 	EXPECT_EQ(-1, vt_check(buf, 4 * P, SEED_B, 4 * P));
 	EXPECT_EQ(SIGBUS, vt_poke(self->map + 3 * P, 1));
 	EXPECT_EQ(SIGBUS, vt_peek(self->map + 6 * P, &c));
-	ASSERT_EQ(0, vt_info(self->region, &info));
-	EXPECT_EQ(1, info.nr_mappings);
-	EXPECT_EQ(4 * P, info.mapped_bytes);
-	EXPECT_EQ(2, info.maps);
-	EXPECT_EQ(1, info.unmaps);
+	VT_EXPECT_TABLE(self->region, info, 1, 4 * P, 2, 1);
 	EXPECT_EQ(0, fcntl(self->a, F_ADD_SEALS, F_SEAL_WRITE));
 	/* It is one mapping now: UNMAP of its exact range works. */
 	EXPECT_EQ(0, vt_unmap(self->region, 2 * P, 4 * P));
@@ -106,11 +102,7 @@ TEST_F(replace, several_mappings_and_holes)
 
 	ASSERT_EQ(0, vt_map(self->region, self->c, VSHM_MAP_WRITE | VSHM_MAP_REPLACE,
 			    0, 0, 8 * P));
-	ASSERT_EQ(0, vt_info(self->region, &info));
-	EXPECT_EQ(2, info.nr_mappings);
-	EXPECT_EQ(9 * P, info.mapped_bytes);
-	EXPECT_EQ(5, info.maps);
-	EXPECT_EQ(3, info.unmaps);
+	VT_EXPECT_TABLE(self->region, info, 2, 9 * P, 5, 3);
 	ASSERT_EQ(0, vt_copy(buf, self->map, 8 * P));
 	EXPECT_EQ(-1, vt_check(buf, 8 * P, SEED_C, 0));
 	EXPECT_EQ(0, vt_poke(self->map + 7 * P, 0x12));
@@ -127,11 +119,7 @@ TEST_F(replace, over_hole_is_map)
 
 	ASSERT_EQ(0, vt_map(self->region, self->a, 0, 0, 0, P));
 	ASSERT_EQ(0, vt_map(self->region, self->b, VSHM_MAP_REPLACE, 0, 4 * P, 3 * P));
-	ASSERT_EQ(0, vt_info(self->region, &info));
-	EXPECT_EQ(2, info.nr_mappings);
-	EXPECT_EQ(4 * P, info.mapped_bytes);
-	EXPECT_EQ(2, info.maps);
-	EXPECT_EQ(0, info.unmaps);
+	VT_EXPECT_TABLE(self->region, info, 2, 4 * P, 2, 0);
 	ASSERT_EQ(0, vt_copy(buf, self->map + 4 * P, 3 * P));
 	EXPECT_EQ(-1, vt_check(buf, 3 * P, SEED_B, 0));
 	ASSERT_EQ(0, vt_copy(buf, self->map, P));
@@ -158,11 +146,8 @@ static void check_two(struct __test_metadata *_metadata,
 	static uint8_t buf[8 * P];
 	uint8_t c;
 
-	ASSERT_EQ(0, vt_info(self->region, &info));
-	EXPECT_EQ(before->nr_mappings, info.nr_mappings);
-	EXPECT_EQ(before->mapped_bytes, info.mapped_bytes);
-	EXPECT_EQ(before->maps, info.maps);
-	EXPECT_EQ(before->unmaps, info.unmaps);
+	VT_EXPECT_TABLE(self->region, info, before->nr_mappings,
+			before->mapped_bytes, before->maps, before->unmaps);
 	ASSERT_EQ(0, vt_copy(buf, self->map + 2 * P, 8 * P));
 	EXPECT_EQ(-1, vt_check(buf, 4 * P, SEED_A, 0));
 	EXPECT_EQ(-1, vt_check(buf + 4 * P, 4 * P, SEED_B, 0));
@@ -216,12 +201,10 @@ TEST_F(replace, failure_changes_nothing)
 {
 	struct vshm_region_info before;
 	const uint32_t r = VSHM_MAP_REPLACE;
-	char path[64];
 	int ro, pfd[2];
 
 	setup_two(_metadata, self, &before);
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", self->c);
-	ro = open(path, O_RDONLY | O_CLOEXEC);
+	ro = vt_reopen(self->c, O_RDONLY);
 	ASSERT_LE(0, ro);
 	ASSERT_EQ(0, pipe(pfd));
 
@@ -400,11 +383,7 @@ TEST_F_TIMEOUT(replace, atomic_under_readers, 120)
 	EXPECT_LT(100, atomic_load(&r.reads));
 	EXPECT_LT(10, atomic_load(&r.preads));
 
-	ASSERT_EQ(0, vt_info(self->region, &info));
-	EXPECT_EQ(1, info.nr_mappings);
-	EXPECT_EQ(SPAN * P, info.mapped_bytes);
-	EXPECT_EQ(k, info.maps);
-	EXPECT_EQ(k - 1, info.unmaps);
+	VT_EXPECT_TABLE(self->region, info, 1, SPAN * P, k, k - 1);
 	for (i = 0; i < 2; i++) {
 		munmap(src[i], SPAN * P);
 		close(fds[i]);

@@ -119,6 +119,29 @@ static inline int vt_info(int region, struct vshm_region_info *info)
 	return ioctl(region, VSHM_IOC_REGION_INFO, info) ? -errno : 0;
 }
 
+/*
+ * Read @region's info into @info and expect its mapping table and
+ * counters: @nr mappings of @bytes bytes in all, after @nmaps maps and
+ * @nunmaps unmaps.  A macro: the checks are the calling test's.
+ */
+#define VT_EXPECT_TABLE(region, info, nr, bytes, nmaps, nunmaps)	\
+	do {								\
+		ASSERT_EQ(0, vt_info(region, &(info)));			\
+		EXPECT_EQ(nr, (info).nr_mappings);			\
+		EXPECT_EQ(bytes, (info).mapped_bytes);			\
+		EXPECT_EQ(nmaps, (info).maps);				\
+		EXPECT_EQ(nunmaps, (info).unmaps);			\
+	} while (0)
+
+/* Open the file behind @fd again with @flags, through /proc/self/fd. */
+static inline int vt_reopen(int fd, int flags)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	return open(path, flags | O_CLOEXEC);
+}
+
 /* mmap the whole region (or @len bytes at @off) shared; NULL on failure. */
 static inline void *vt_mmap(int region, size_t len, int prot, off_t off)
 {
@@ -266,6 +289,21 @@ static inline void vt_install_fault_handler(void)
 }
 
 /*
+ * The body of a probe: do @access with the handler armed, then return 0,
+ * or the signal that stopped it.  A macro, because sigsetjmp() must be
+ * called in the frame that the handler's siglongjmp() returns to.
+ */
+#define VT_PROBE(access)			\
+	do {					\
+		if (sigsetjmp(vt_jmp, 1))	\
+			return vt_signo;	\
+		vt_armed = 1;			\
+		access;				\
+		vt_armed = 0;			\
+		return 0;			\
+	} while (0)
+
+/*
  * Copy @len bytes from @src to @dst, either of which may be region memory.
  * Return 0, or the signal (SIGBUS, SIGSEGV) that stopped the copy; the
  * faulting address is then in vt_fault_addr.  The handler must have been
@@ -273,45 +311,25 @@ static inline void vt_install_fault_handler(void)
  */
 static inline int vt_copy(void *dst, const void *src, size_t len)
 {
-	if (sigsetjmp(vt_jmp, 1))
-		return vt_signo;
-	vt_armed = 1;
-	memcpy(dst, src, len);
-	vt_armed = 0;
-	return 0;
+	VT_PROBE(memcpy(dst, src, len));
 }
 
 /* Read one byte at @p into *@out; 0 or the signal raised. */
 static inline int vt_peek(const void *p, uint8_t *out)
 {
-	if (sigsetjmp(vt_jmp, 1))
-		return vt_signo;
-	vt_armed = 1;
-	*out = *(const volatile uint8_t *)p;
-	vt_armed = 0;
-	return 0;
+	VT_PROBE(*out = *(const volatile uint8_t *)p);
 }
 
 /* Write @v at @p; 0 or the signal raised. */
 static inline int vt_poke(void *p, uint8_t v)
 {
-	if (sigsetjmp(vt_jmp, 1))
-		return vt_signo;
-	vt_armed = 1;
-	*(volatile uint8_t *)p = v;
-	vt_armed = 0;
-	return 0;
+	VT_PROBE(*(volatile uint8_t *)p = v);
 }
 
 /* Read the 64-bit word at @p into *@out; 0 or the signal raised. */
 static inline int vt_peek64(const void *p, uint64_t *out)
 {
-	if (sigsetjmp(vt_jmp, 1))
-		return vt_signo;
-	vt_armed = 1;
-	*out = *(const volatile uint64_t *)p;
-	vt_armed = 0;
-	return 0;
+	VT_PROBE(*out = *(const volatile uint64_t *)p);
 }
 
 /* ---- /proc/self/maps */
