@@ -192,6 +192,25 @@ static int check_device_args(uint32_t nregions, uint32_t flags,
 	return 0;
 }
 
+/* Send ADD_DEVICE or ADOPT_DEVICE and take the new device's id from the reply. */
+static int new_device_call(struct vshm_client *c, uint32_t request,
+			   const void *payload, size_t plen, const int *fds,
+			   unsigned int nfds, uint32_t *dev_id,
+			   struct vshm_err *err)
+{
+	struct vshm_ctl_device dev;
+	const void *body;
+	size_t len;
+	int ret;
+
+	ret = call(c, request, payload, plen, fds, nfds, &body, &len, err);
+	if (ret)
+		return ret;
+	memcpy(&dev, body, sizeof(dev));
+	*dev_id = dev.dev_id;
+	return 0;
+}
+
 int vshm_client_add_device(struct vshm_client *c, int backend_fd,
 			   int forward_fd, const uint64_t *sizes,
 			   uint32_t nregions, uint32_t flags, uint32_t *dev_id,
@@ -199,11 +218,8 @@ int vshm_client_add_device(struct vshm_client *c, int backend_fd,
 {
 	struct vshm_ctl_add_device req = { .flags = flags, .nregions = nregions };
 	uint8_t buf[sizeof(req) + 8 * VSHM_MAX_SHMIDS];
-	struct vshm_ctl_device dev;
 	int fds[2] = { backend_fd, forward_fd };
-	const void *body;
 	uint32_t i;
-	size_t len;
 	int ret;
 
 	ret = check_device_args(nregions, flags, err);
@@ -216,19 +232,18 @@ int vshm_client_add_device(struct vshm_client *c, int backend_fd,
 		memcpy(buf + sizeof(req), sizes, 8 * nregions);
 	for (i = 0; region_fds && i < nregions; i++)
 		region_fds[i] = -1;
-	ret = call(c, VSHM_CTL_ADD_DEVICE, buf, sizeof(req) + 8 * nregions, fds,
-		   forward_fd >= 0 ? 2 : 1, &body, &len, err);
+	ret = new_device_call(c, VSHM_CTL_ADD_DEVICE, buf,
+			      sizeof(req) + 8 * nregions, fds,
+			      forward_fd >= 0 ? 2 : 1, dev_id, err);
 	if (ret)
 		return ret;
-	memcpy(&dev, body, sizeof(dev));
-	*dev_id = dev.dev_id;
 	/* Only a kmod broker has region fds to give (GET_REGION: ENODEV otherwise). */
 	if (!(c->features & VSHM_CTL_FEAT_KMOD))
 		return 0;
 	for (i = 0; region_fds && i < nregions; i++) {
 		if (!sizes[i])
 			continue;
-		ret = vshm_client_get_region(c, dev.dev_id, i, &region_fds[i],
+		ret = vshm_client_get_region(c, *dev_id, i, &region_fds[i],
 					     NULL, err);
 		if (ret)
 			goto err_remove;
@@ -241,7 +256,7 @@ err_remove:
 			close(region_fds[i]);
 		region_fds[i] = -1;
 	}
-	vshm_client_remove_device(c, dev.dev_id, NULL);
+	vshm_client_remove_device(c, *dev_id, NULL);
 	return ret;
 }
 
@@ -256,10 +271,7 @@ int vshm_client_adopt_device(struct vshm_client *c, int backend_fd,
 		    sizeof(struct vshm_ctl_adopt_region) * VSHM_MAX_SHMIDS];
 	int fds[VSHM_MAX_FDS];
 	unsigned int nfds = 0;
-	struct vshm_ctl_device dev;
-	const void *body;
 	uint32_t i;
-	size_t len;
 	int ret;
 
 	ret = check_device_args(nregions, flags, err);
@@ -294,14 +306,10 @@ int vshm_client_adopt_device(struct vshm_client *c, int backend_fd,
 put:
 		memcpy(buf + sizeof(req) + i * sizeof(e), &e, sizeof(e));
 	}
-	ret = call(c, VSHM_CTL_ADOPT_DEVICE, buf,
-		   sizeof(req) + nregions * sizeof(struct vshm_ctl_adopt_region),
-		   fds, nfds, &body, &len, err);
-	if (ret)
-		return ret;
-	memcpy(&dev, body, sizeof(dev));
-	*dev_id = dev.dev_id;
-	return 0;
+	return new_device_call(c, VSHM_CTL_ADOPT_DEVICE, buf,
+			       sizeof(req) +
+			       nregions * sizeof(struct vshm_ctl_adopt_region),
+			       fds, nfds, dev_id, err);
 }
 
 int vshm_client_set_region_addr(struct vshm_client *c, uint32_t dev_id,
