@@ -111,39 +111,86 @@ static int failed(const char *what, const struct vshm_err *err)
 	return 1;
 }
 
-/*
- * Fetch every entry of a paged list: page(start) stores up to max
- * entries.  *out is malloc'ed; the number of entries or a negative code.
- */
-typedef ssize_t (*page_fn)(struct vshm_client *c, const void *arg,
-			   uint32_t start, void *out, size_t max,
-			   uint32_t *total, struct vshm_err *err);
+enum command {
+	CMD_STATS, CMD_DEVICES, CMD_MAPPINGS, CMD_REGIONS, CMD_RAM,
+	CMD_SHARED_OBJECTS, CMD_CLIENTS, CMD_LIMITS, CMD_STATE, CMD_VERSION,
+};
 
-static ssize_t fetch_all(struct vshm_client *c, page_fn page, const void *arg,
-			 size_t esize, size_t max, void **out,
+static const struct {
+	const char *name;
+	unsigned int min_args, max_args;
+	const char *args;
+} commands[] = {
+	[CMD_STATS] = { "stats", 0, 1, "[DEV]" },
+	[CMD_DEVICES] = { "devices", 0, 0, "" },
+	[CMD_MAPPINGS] = { "mappings", 2, 2, "DEV SHMID" },
+	[CMD_REGIONS] = { "regions", 0, 1, "[DEV]" },
+	[CMD_RAM] = { "ram", 0, 0, "" },
+	[CMD_SHARED_OBJECTS] = { "shared-objects", 0, 0, "" },
+	[CMD_CLIENTS] = { "clients", 0, 0, "" },
+	[CMD_LIMITS] = { "limits", 0, 0, "" },
+	[CMD_STATE] = { "state", 0, 0, "" },
+	[CMD_VERSION] = { "version", 0, 0, "" },
+};
+
+struct region_ref {
+	uint32_t dev, shmid;
+};
+
+/* One page of the list @cmd shows: up to @max entries from entry @start. */
+static ssize_t list_page(struct vshm_client *c, enum command cmd,
+			 const struct region_ref *ref, uint32_t start,
+			 void *out, size_t max, uint32_t *total,
 			 struct vshm_err *err)
 {
-	uint8_t *buf = malloc(esize * max), *grown;
+	switch (cmd) {
+	case CMD_MAPPINGS:
+		return vshm_client_list_mappings(c, ref->dev, ref->shmid, start,
+						 out, max, total, err);
+	case CMD_REGIONS:
+		return vshm_client_list_regions(c, ref->dev, start, out, max,
+						total, err);
+	case CMD_SHARED_OBJECTS:
+		return vshm_client_list_shared_objects(c, start, out, max, total,
+						       err);
+	default:
+		return vshm_client_list_clients(c, start, out, max, total, err);
+	}
+}
+
+/*
+ * Fetch every entry of the paged list @cmd shows, @max entries of @esize
+ * bytes a page.  *out is malloc'ed; the number of entries, or -1 once the
+ * failure is reported.
+ */
+static ssize_t fetch_all(struct ctl *x, enum command cmd,
+			 const struct region_ref *ref, size_t esize, size_t max,
+			 void **out)
+{
+	uint8_t *buf = NULL, *grown;
+	struct vshm_err err;
 	uint32_t total = 0;
-	size_t n = 0, cap = max;
+	size_t n = 0, cap = 0;
 	ssize_t got;
 
-	if (!buf)
-		return -ENOMEM;
 	for (;;) {
 		if (cap - n < max) {
 			grown = realloc(buf, esize * (cap + max));
 			if (!grown) {
 				free(buf);
-				return -ENOMEM;
+				fprintf(stderr, "vshmctl: %s: out of memory\n",
+					commands[cmd].name);
+				return -1;
 			}
 			buf = grown;
 			cap += max;
 		}
-		got = page(c, arg, n, buf + esize * n, max, &total, err);
+		got = list_page(x->c, cmd, ref, n, buf + esize * n, max, &total,
+				&err);
 		if (got < 0) {
 			free(buf);
-			return got;
+			failed(commands[cmd].name, &err);
+			return -1;
 		}
 		n += got;
 		if (got == 0 || n >= total)
@@ -218,33 +265,18 @@ static int view_devices(struct ctl *x, json_object *o)
 	return 0;
 }
 
-struct region_ref {
-	uint32_t dev, shmid;
-};
-
-static ssize_t page_mappings(struct vshm_client *c, const void *arg,
-			     uint32_t start, void *out, size_t max,
-			     uint32_t *total, struct vshm_err *err)
-{
-	const struct region_ref *r = arg;
-
-	return vshm_client_list_mappings(c, r->dev, r->shmid, start, out, max,
-					 total, err);
-}
-
 static int view_mappings(struct ctl *x, uint32_t dev, uint32_t shmid,
 			 json_object *o)
 {
 	struct region_ref ref = { dev, shmid };
 	struct vshm_mapping_entry *m;
-	struct vshm_err err;
 	json_object *arr;
 	ssize_t n, i;
 
-	n = fetch_all(x->c, page_mappings, &ref, sizeof(*m),
-		      VSHM_CTL_MAX_MAPPINGS, (void **)&m, &err);
+	n = fetch_all(x, CMD_MAPPINGS, &ref, sizeof(*m), VSHM_CTL_MAX_MAPPINGS,
+		      (void **)&m);
 	if (n < 0)
-		return failed("mappings", &err);
+		return 1;
 	arr = json_object_new_array();
 	fprintf(x->txt, "%-18s %-18s %-18s %s\n", "SHM_OFFSET", "LEN", "FD_OFFSET",
 		"ACCESS");
@@ -268,25 +300,17 @@ static int view_mappings(struct ctl *x, uint32_t dev, uint32_t shmid,
 	return 0;
 }
 
-static ssize_t page_regions(struct vshm_client *c, const void *arg,
-			    uint32_t start, void *out, size_t max,
-			    uint32_t *total, struct vshm_err *err)
-{
-	return vshm_client_list_regions(c, *(const uint32_t *)arg, start, out,
-					max, total, err);
-}
-
 static int view_regions(struct ctl *x, uint32_t dev, json_object *o)
 {
+	struct region_ref ref = { .dev = dev };
 	struct vshm_ctl_region_entry *r;
-	struct vshm_err err;
 	json_object *arr;
 	ssize_t n, i;
 
-	n = fetch_all(x->c, page_regions, &dev, sizeof(*r), VSHM_CTL_MAX_REGIONS,
-		      (void **)&r, &err);
+	n = fetch_all(x, CMD_REGIONS, &ref, sizeof(*r), VSHM_CTL_MAX_REGIONS,
+		      (void **)&r);
 	if (n < 0)
-		return failed("regions", &err);
+		return 1;
 	arr = json_object_new_array();
 	fprintf(x->txt, "%-6s %-6s %-14s %-18s %-9s %s\n", "DEV", "SHMID", "SIZE",
 		"GUEST_ADDR", "MAPPINGS", "MAPPED_BYTES");
@@ -340,25 +364,16 @@ static int view_ram(struct ctl *x, json_object *o)
 	return 0;
 }
 
-static ssize_t page_sobjs(struct vshm_client *c, const void *arg,
-			  uint32_t start, void *out, size_t max,
-			  uint32_t *total, struct vshm_err *err)
-{
-	(void)arg;
-	return vshm_client_list_shared_objects(c, start, out, max, total, err);
-}
-
 static int view_shared_objects(struct ctl *x, json_object *o)
 {
 	struct vshm_ctl_shared_object_entry *s;
-	struct vshm_err err;
 	json_object *arr;
 	ssize_t n, i;
 
-	n = fetch_all(x->c, page_sobjs, NULL, sizeof(*s),
-		      VSHM_CTL_MAX_SHARED_OBJECTS, (void **)&s, &err);
+	n = fetch_all(x, CMD_SHARED_OBJECTS, NULL, sizeof(*s),
+		      VSHM_CTL_MAX_SHARED_OBJECTS, (void **)&s);
 	if (n < 0)
-		return failed("shared-objects", &err);
+		return 1;
 	arr = json_object_new_array();
 	fprintf(x->txt, "%-36s %-6s %s\n", "UUID", "DEV", "SIZE");
 	for (i = 0; i < n; i++) {
@@ -382,25 +397,16 @@ static int view_shared_objects(struct ctl *x, json_object *o)
 	return 0;
 }
 
-static ssize_t page_clients(struct vshm_client *c, const void *arg,
-			    uint32_t start, void *out, size_t max,
-			    uint32_t *total, struct vshm_err *err)
-{
-	(void)arg;
-	return vshm_client_list_clients(c, start, out, max, total, err);
-}
-
 static int view_clients(struct ctl *x, json_object *o)
 {
 	struct vshm_ctl_client_entry *cl;
-	struct vshm_err err;
 	json_object *arr;
 	ssize_t n, i;
 
-	n = fetch_all(x->c, page_clients, NULL, sizeof(*cl), VSHM_CTL_MAX_CLIENTS,
-		      (void **)&cl, &err);
+	n = fetch_all(x, CMD_CLIENTS, NULL, sizeof(*cl), VSHM_CTL_MAX_CLIENTS,
+		      (void **)&cl);
 	if (n < 0)
-		return failed("clients", &err);
+		return 1;
 	arr = json_object_new_array();
 	fprintf(x->txt, "%-6s %-8s %-6s %-6s %-8s %-9s %-7s %s\n", "ID", "PID",
 		"UID", "GID", "DEVICES", "REQUESTS", "QUEUED", "FLAGS");
@@ -506,28 +512,6 @@ static int view_state(struct ctl *x, json_object *o)
 	}
 	return ret;
 }
-
-enum command {
-	CMD_STATS, CMD_DEVICES, CMD_MAPPINGS, CMD_REGIONS, CMD_RAM,
-	CMD_SHARED_OBJECTS, CMD_CLIENTS, CMD_LIMITS, CMD_STATE, CMD_VERSION,
-};
-
-static const struct {
-	const char *name;
-	unsigned int min_args, max_args;
-	const char *args;
-} commands[] = {
-	[CMD_STATS] = { "stats", 0, 1, "[DEV]" },
-	[CMD_DEVICES] = { "devices", 0, 0, "" },
-	[CMD_MAPPINGS] = { "mappings", 2, 2, "DEV SHMID" },
-	[CMD_REGIONS] = { "regions", 0, 1, "[DEV]" },
-	[CMD_RAM] = { "ram", 0, 0, "" },
-	[CMD_SHARED_OBJECTS] = { "shared-objects", 0, 0, "" },
-	[CMD_CLIENTS] = { "clients", 0, 0, "" },
-	[CMD_LIMITS] = { "limits", 0, 0, "" },
-	[CMD_STATE] = { "state", 0, 0, "" },
-	[CMD_VERSION] = { "version", 0, 0, "" },
-};
 
 static int run(struct ctl *x, enum command cmd, uint32_t dev, uint32_t shmid)
 {
