@@ -35,7 +35,7 @@
 struct run {
 	struct qemu_stack st;
 	const char *mode;
-	char ctl_sock[96], console[96];
+	char console[96];
 	struct line_conn ctl;	/* the guest's ttyS1 */
 	uint64_t region_addr;	/* guest-physical, from the guest's sysfs */
 };
@@ -56,7 +56,7 @@ static pid_t start_qemu(struct run *r, const char *qemu, const char *kernel, con
 
 	snprintf(ram, sizeof(ram), "memory-backend-memfd,id=ram,size=%dM,share=on", RAM_MIB);
 	snprintf(con, sizeof(con), "file:%s", r->console);
-	snprintf(ctl, sizeof(ctl), "socket,id=ctl,path=%s", r->ctl_sock);
+	snprintf(ctl, sizeof(ctl), "socket,id=ctl,path=%s", r->st.test_sock);
 	snprintf(chr, sizeof(chr), "socket,id=vu,path=%s", r->st.be_sock);
 	qemu_device_arg(dev, sizeof(dev), &r->st);
 	return qemu_spawn(qemu, argv, r->st.log);
@@ -213,17 +213,11 @@ static bool kernel_path(char *buf, size_t len)
 static void run_mode(const char *qemu, const char *kernel, const char *initrd, const char *mode)
 {
 	struct run r = { .ctl.fd = -1, .mode = mode };
-	int listen_fd = -1, ret, i;
 	const char *what;
+	int ret, i;
 
-	ret = qemu_stack_start(&r.st, mode, &what);
-	if (!ret) {
-		snprintf(r.ctl_sock, sizeof(r.ctl_sock), "%s/ttyS1.sock", r.st.b.dir);
-		snprintf(r.console, sizeof(r.console), "%s/console.log", r.st.b.dir);
-		listen_fd = listen_unix(r.ctl_sock);
-		if (listen_fd < 0)
-			what = "the guest's serial socket", ret = -errno;
-	}
+	ret = qemu_stack_start(&r.st, mode, "ttyS1.sock", &what);
+	snprintf(r.console, sizeof(r.console), "%s/console.log", r.st.b.dir);
 	if (ret) {
 		ksft_print_msg("%s: %s\n", what, strerror(-ret));
 		goto fail_all;
@@ -231,7 +225,7 @@ static void run_mode(const char *qemu, const char *kernel, const char *initrd, c
 	ksft_print_msg("vshmd --region-mode %s: booting %s with %s under TCG (a few minutes)\n",
 		       mode, kernel, initrd);
 	r.st.qemu = start_qemu(&r, qemu, kernel, initrd);
-	r.ctl.fd = accept_within(listen_fd, 60000);
+	r.ctl.fd = accept_within(&r.st.test_listen, 60000);
 	if (r.ctl.fd < 0) {
 		show_log(r.st.log);
 		ksft_print_msg("QEMU did not come up (log above)\n");
@@ -254,7 +248,6 @@ fail_all:
 		ksft_test_result_fail("%s: not run, the setup failed\n", mode);
 out:
 	qemu_stack_stop(&r.st, 10000);
-	unlink(r.ctl_sock);
 	unlink(r.console);
 }
 

@@ -111,7 +111,6 @@ static bool guest_reads(struct line_conn *q, uint64_t gpa, const char *want)
 struct run {
 	struct qemu_stack st;
 	const char *mode;
-	char qt_sock[96];
 	struct line_conn q;
 };
 
@@ -127,7 +126,7 @@ static pid_t start_qemu(struct run *r, const char *qemu)
 	};
 
 	snprintf(ram, sizeof(ram), "memory-backend-memfd,id=ram,size=%dM,share=on", RAM_MIB);
-	snprintf(qtarg, sizeof(qtarg), "unix:%s", r->qt_sock);
+	snprintf(qtarg, sizeof(qtarg), "unix:%s", r->st.test_sock);
 	snprintf(chr, sizeof(chr), "socket,id=vu,path=%s", r->st.be_sock);
 	qemu_device_arg(dev, sizeof(dev), &r->st);
 	return qemu_spawn(qemu, argv, r->st.log);
@@ -210,22 +209,16 @@ static void run_mode(const char *qemu, const char *mode)
 {
 	struct run r = { .q.fd = -1, .mode = mode };
 	const char *what;
-	int qt_listen = -1, i, ret;
+	int i, ret;
 
 	ksft_print_msg("vshmd --region-mode %s\n", mode);
-	ret = qemu_stack_start(&r.st, mode, &what);
-	if (!ret) {
-		snprintf(r.qt_sock, sizeof(r.qt_sock), "%s/qtest.sock", r.st.b.dir);
-		qt_listen = listen_unix(r.qt_sock);
-		if (qt_listen < 0)
-			what = "the qtest socket", ret = -errno;
-	}
+	ret = qemu_stack_start(&r.st, mode, "qtest.sock", &what);
 	if (ret) {
 		ksft_print_msg("%s: %s\n", what, strerror(-ret));
 		goto skip_all;
 	}
 	r.st.qemu = start_qemu(&r, qemu);
-	r.q.fd = accept_within(qt_listen, 60000);
+	r.q.fd = accept_within(&r.st.test_listen, 60000);
 	if (r.q.fd < 0) {
 		show_log(r.st.log);
 		ksft_print_msg("QEMU did not come up with vhost-user-vshm-pci (log above)\n");
@@ -237,14 +230,12 @@ static void run_mode(const char *qemu, const char *mode)
 		show_log(r.st.log);
 	close(r.q.fd);		/* qtest: QEMU exits when its socket closes */
 	qemu_stack_stop(&r.st, 10000);
-	unlink(r.qt_sock);
 	return;
 
 skip_all:
 	for (i = 0; i < CHECKS_PER_MODE; i++)
 		ksft_test_result_fail("%s: not run, the setup failed\n", mode);
 	qemu_stack_stop(&r.st, 1000);
-	unlink(r.qt_sock);
 }
 
 int main(void)

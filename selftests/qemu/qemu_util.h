@@ -236,15 +236,16 @@ static inline int listen_unix(const char *path)
 	return fd;
 }
 
-/* The first connection on listen_fd within ms, or -1; listen_fd is closed. */
-static inline int accept_within(int listen_fd, int ms)
+/* The first connection on *listen_fd within ms, or -1; *listen_fd is closed. */
+static inline int accept_within(int *listen_fd, int ms)
 {
-	struct pollfd p = { listen_fd, POLLIN, 0 };
+	struct pollfd p = { *listen_fd, POLLIN, 0 };
 	int fd = -1;
 
 	if (poll(&p, 1, ms) == 1)
-		fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
-	close(listen_fd);
+		fd = accept4(*listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	close(*listen_fd);
+	*listen_fd = -1;
 	return fd;
 }
 
@@ -328,16 +329,23 @@ static inline int wait_for(pid_t pid, int ms)
 struct qemu_stack {
 	struct broker b;
 	char be_sock[96], log[96];
+	char test_sock[96];	/* where QEMU connects to the test */
+	int test_listen;	/* listening there until accept_within() */
 	pid_t backend, qemu;
 	int script;
 };
 
-/* 0, or a negative errno with *what naming the part that failed. */
-static inline int qemu_stack_start(struct qemu_stack *st, const char *mode, const char **what)
+/*
+ * vshmd, the back-end and the test's socket @test_sock_name in vshmd's
+ * directory.  0, or a negative errno with *what naming the part that failed.
+ */
+static inline int qemu_stack_start(struct qemu_stack *st, const char *mode,
+				   const char *test_sock_name, const char **what)
 {
 	int be_listen, sv[2], ret;
 
 	st->script = -1;
+	st->test_listen = -1;
 	st->backend = st->qemu = 0;
 	*what = "vshmd";
 	ret = broker_start(&st->b, mode);
@@ -365,7 +373,10 @@ static inline int qemu_stack_start(struct qemu_stack *st, const char *mode, cons
 	close(sv[1]);
 	close(be_listen);
 	st->script = sv[0];
-	return 0;
+	snprintf(st->test_sock, sizeof(st->test_sock), "%s/%s", st->b.dir, test_sock_name);
+	*what = test_sock_name;
+	st->test_listen = listen_unix(st->test_sock);
+	return st->test_listen < 0 ? -errno : 0;
 }
 
 /* Stop the back-end, wait for QEMU (killed after ms), stop vshmd. */
@@ -381,6 +392,9 @@ static inline void qemu_stack_stop(struct qemu_stack *st, int ms)
 		printf("# QEMU had to be killed\n");
 	if (st->backend > 0)
 		wait_for(st->backend, 5000);
+	if (st->test_listen >= 0)
+		close(st->test_listen);
+	unlink(st->test_sock);
 	unlink(st->be_sock);
 	unlink(st->log);
 	broker_stop(&st->b);
