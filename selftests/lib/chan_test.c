@@ -22,9 +22,8 @@ FIXTURE(chan) {
 FIXTURE_SETUP(chan)
 {
 	self->fds0 = count_open_fds();
-	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, self->sv));
-	ASSERT_EQ(0, vshm_chan_new(self->sv[0], VSHM_PROTO_BACKEND, 0, &self->rx));
-	ASSERT_EQ(0, vshm_chan_new(self->sv[1], VSHM_PROTO_BACKEND, 0, &self->tx));
+	ASSERT_EQ(0, chan_pair(VSHM_PROTO_BACKEND, SOCK_NONBLOCK, 0, self->sv,
+			       &self->rx, &self->tx));
 	self->m = new_msg();
 	self->out = new_msg();
 	ASSERT_NE(NULL, self->m);
@@ -60,6 +59,27 @@ static void fill_mmap(struct vshm_vu_mmap *m)
 	m->shm_offset = 4096;
 	m->len = 8192;
 	m->flags = 1;
+}
+
+/*
+ * Encode fill_mmap()'s request in self->m as SHMEM_MAP carrying @fd (@map)
+ * or as SHMEM_UNMAP, and send its first @n bytes (0: all) raw, with @fd
+ * attached to the first byte whatever the request.  0 if all went out.
+ */
+static int send_mmap_raw(FIXTURE_DATA(chan) *self, bool map, int fd, size_t n)
+{
+	struct vshm_vu_mmap mm;
+	const uint8_t *f;
+	size_t len;
+
+	fill_mmap(&mm);
+	if (map ? vshm_encode_shmem_map(self->m, &mm, fd, false) :
+		  vshm_encode_shmem_unmap(self->m, &mm, false))
+		return -1;
+	f = vshm_msg_frame(self->m, &len);
+	if (n == 0 || n > len)
+		n = len;
+	return raw_send(self->sv[1], f, n, &fd, 1) == (ssize_t)n ? 0 : -1;
 }
 
 /* Proves a frame arriving one byte at a time, its fd on the first byte, is returned whole once complete. */
@@ -177,16 +197,10 @@ TEST_F(chan, partial_writes_and_queue)
 /* Proves a peer closing between frames gives -EPIPE, mid-frame -VSHM_ETRUNC, and fds of the cut frame are closed. */
 TEST_F(chan, end_of_stream)
 {
-	struct vshm_vu_mmap mm;
 	int fd = memfd_filled(4096, 0);
-	const uint8_t *f;
-	size_t len;
 
 	ASSERT_GE(fd, 0);
-	fill_mmap(&mm);
-	ASSERT_EQ(0, vshm_encode_shmem_map(self->m, &mm, fd, false));
-	f = vshm_msg_frame(self->m, &len);
-	ASSERT_EQ(20, raw_send(self->sv[1], f, 20, &fd, 1));
+	ASSERT_EQ(0, send_mmap_raw(self, true, fd, 20));
 	close(fd);
 	EXPECT_EQ(-EAGAIN, vshm_chan_recv(self->rx, self->out, &self->err));
 	close(self->sv[1]);
@@ -283,16 +297,10 @@ TEST_F(chan, eof_is_broken)
 /* Proves a whole but invalid frame is rejected, its fd closed, and the next frame is still received. */
 TEST_F(chan, invalid_frame_keeps_channel)
 {
-	struct vshm_vu_mmap mm;
 	int fd = memfd_filled(4096, 0);
-	const uint8_t *f;
-	size_t len;
 
 	ASSERT_GE(fd, 0);
-	fill_mmap(&mm);
-	ASSERT_EQ(0, vshm_encode_shmem_unmap(self->m, &mm, false));
-	f = vshm_msg_frame(self->m, &len);
-	ASSERT_EQ((ssize_t)len, raw_send(self->sv[1], f, len, &fd, 1));
+	ASSERT_EQ(0, send_mmap_raw(self, false, fd, 0));
 	close(fd);
 	EXPECT_EQ(-VSHM_EFDEXTRA, vshm_chan_recv(self->rx, self->out, &self->err));
 	EXPECT_EQ(0, vshm_chan_broken(self->rx));
@@ -347,18 +355,13 @@ TEST_F(chan, closer_gets_dropped_fds)
 	struct kept_fds rxk = { .n = 0 }, txk = { .n = 0 };
 	struct vshm_vu_mmap mm;
 	int fd = memfd_filled(4096, 0), sz = 4096, n = 0, r;
-	const uint8_t *f;
-	size_t len;
 	struct stat a, b;
 	unsigned int i;
 
 	ASSERT_GE(fd, 0);
 	ASSERT_EQ(0, vshm_chan_set_closer(self->rx, keep_fd, &rxk));
 	ASSERT_EQ(0, vshm_chan_set_closer(self->tx, keep_fd, &txk));
-	fill_mmap(&mm);
-	ASSERT_EQ(0, vshm_encode_shmem_unmap(self->m, &mm, false));
-	f = vshm_msg_frame(self->m, &len);
-	ASSERT_EQ((ssize_t)len, raw_send(self->sv[1], f, len, &fd, 1));
+	ASSERT_EQ(0, send_mmap_raw(self, false, fd, 0));
 	EXPECT_EQ(-VSHM_EFDEXTRA, vshm_chan_recv(self->rx, self->out, &self->err));
 	ASSERT_EQ(1u, rxk.n);
 	ASSERT_EQ(0, fstat(fd, &a));
@@ -374,6 +377,7 @@ TEST_F(chan, closer_gets_dropped_fds)
 		ASSERT_LT(++n, 1000);
 	}
 	EXPECT_EQ(0u, vshm_chan_pending_fds(self->tx));
+	fill_mmap(&mm);
 	ASSERT_EQ(0, vshm_encode_shmem_map(self->m, &mm, fd, false));
 	ASSERT_EQ(0, vshm_chan_send(self->tx, self->m, &self->err));
 	EXPECT_EQ(1u, vshm_chan_pending_fds(self->tx));

@@ -27,9 +27,8 @@ FIXTURE(fe) {
 FIXTURE_SETUP(fe)
 {
 	self->fds0 = count_open_fds();
-	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, self->sv));
-	ASSERT_EQ(0, vshm_chan_new(self->sv[0], VSHM_PROTO_FRONTEND, VSHM_CHAN_OWN_FD, &self->fe));
-	ASSERT_EQ(0, vshm_chan_new(self->sv[1], VSHM_PROTO_FRONTEND, VSHM_CHAN_OWN_FD, &self->be));
+	ASSERT_EQ(0, chan_pair(VSHM_PROTO_FRONTEND, 0, VSHM_CHAN_OWN_FD, self->sv,
+			       &self->fe, &self->be));
 	self->m = new_msg();
 	ASSERT_NE(NULL, self->m);
 	memset(&self->err, 0, sizeof(self->err));

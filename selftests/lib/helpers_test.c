@@ -44,11 +44,21 @@ static uint64_t fe_map(struct frontend *fe, struct vshm_msg *m, bool map)
 	return -ret;
 }
 
+/* The fake guest RAM @a reads or writes, or NULL if it is not all there. */
+static uint8_t *guest_mem(struct frontend *fe, const struct vshm_vu_mem_access *a)
+{
+	if (a->guest_address < GUEST_BASE ||
+	    a->guest_address + a->size > GUEST_BASE + GUEST_SIZE)
+		return NULL;
+	return fe->guest + a->guest_address - GUEST_BASE;
+}
+
 static void *frontend_main(void *arg)
 {
 	struct frontend *fe = arg;
 	struct vshm_msg *m = new_msg(), *r = new_msg();
 	struct vshm_vu_mem_access a;
+	uint8_t *mem;
 
 	for (;;) {
 		uint64_t status = 0;
@@ -65,11 +75,11 @@ static void *frontend_main(void *arg)
 		case VSHM_VU_BACKEND_MEM_READ:
 			fe->mem_reads++;
 			vshm_decode_mem_access(m, &a, NULL);
-			if (a.guest_address < GUEST_BASE ||
-			    a.guest_address + a.size > GUEST_BASE + GUEST_SIZE)
-				vshm_encode_mem_read_reply(r, EFAULT, NULL, 0);
+			mem = guest_mem(fe, &a);
+			if (mem)
+				vshm_encode_mem_read_reply(r, 0, mem, a.size);
 			else
-				vshm_encode_mem_read_reply(r, 0, fe->guest + a.guest_address - GUEST_BASE, a.size);
+				vshm_encode_mem_read_reply(r, EFAULT, NULL, 0);
 			vshm_chan_send(fe->ch, r, NULL);
 			vshm_chan_flush_wait(fe->ch, -1);
 			reply = false;
@@ -77,11 +87,11 @@ static void *frontend_main(void *arg)
 		case VSHM_VU_BACKEND_MEM_WRITE:
 			fe->mem_writes++;
 			vshm_decode_mem_access(m, &a, NULL);
-			if (a.guest_address < GUEST_BASE ||
-			    a.guest_address + a.size > GUEST_BASE + GUEST_SIZE)
-				status = EFAULT;
+			mem = guest_mem(fe, &a);
+			if (mem)
+				memcpy(mem, a.data, a.size);
 			else
-				memcpy(fe->guest + a.guest_address - GUEST_BASE, a.data, a.size);
+				status = EFAULT;
 			break;
 		default:
 			status = ENOSYS;
@@ -110,9 +120,8 @@ FIXTURE(be) {
 FIXTURE_SETUP(be)
 {
 	self->fds0 = count_open_fds();
-	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, self->sv));
-	ASSERT_EQ(0, vshm_chan_new(self->sv[0], VSHM_PROTO_BACKEND, VSHM_CHAN_OWN_FD, &self->ch));
-	ASSERT_EQ(0, vshm_chan_new(self->sv[1], VSHM_PROTO_BACKEND, VSHM_CHAN_OWN_FD, &self->fe.ch));
+	ASSERT_EQ(0, chan_pair(VSHM_PROTO_BACKEND, 0, VSHM_CHAN_OWN_FD, self->sv,
+			       &self->ch, &self->fe.ch));
 	ASSERT_EQ(0, vshm_region_create(VSHM_REGION_MODE_MMAP, 64 * PG, 0, &self->fe.region));
 	self->fe.guest = calloc(1, GUEST_SIZE);
 	ASSERT_NE(NULL, self->fe.guest);
