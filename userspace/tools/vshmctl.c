@@ -143,6 +143,8 @@ static ssize_t list_page(struct vshm_client *c, enum command cmd,
 			 void *out, size_t max, uint32_t *total,
 			 struct vshm_err *err)
 {
+	ssize_t got;
+
 	switch (cmd) {
 	case CMD_MAPPINGS:
 		return vshm_client_list_mappings(c, ref->dev, ref->shmid, start,
@@ -153,14 +155,24 @@ static ssize_t list_page(struct vshm_client *c, enum command cmd,
 	case CMD_SHARED_OBJECTS:
 		return vshm_client_list_shared_objects(c, start, out, max, total,
 						       err);
-	default:
+	case CMD_CLIENTS:
 		return vshm_client_list_clients(c, start, out, max, total, err);
+	case CMD_RAM:
+		got = vshm_client_list_ram(c, out, max, NULL, err);
+		break;
+	default:
+		got = vshm_client_limits(c, out, max, NULL, err);
+		break;
 	}
+	/* RAM ranges and limits come whole in one reply: no next page. */
+	if (got >= 0)
+		*total = got;
+	return got;
 }
 
 /*
- * Fetch every entry of the paged list @cmd shows, @max entries of @esize
- * bytes a page.  *out is malloc'ed; the number of entries, or -1 once the
+ * Fetch every entry of the list @cmd shows, @max entries of @esize bytes
+ * a page.  *out is malloc'ed; the number of entries, or -1 once the
  * failure is reported.
  */
 static ssize_t fetch_all(struct ctl *x, enum command cmd,
@@ -340,14 +352,14 @@ static int view_regions(struct ctl *x, uint32_t dev, json_object *o)
 
 static int view_ram(struct ctl *x, json_object *o)
 {
-	struct vshm_ctl_ram_range r[VSHM_CTL_MAX_RAM_RANGES];
-	struct vshm_err err;
+	struct vshm_ctl_ram_range *r;
 	json_object *arr;
 	ssize_t n, i;
 
-	n = vshm_client_list_ram(x->c, r, VSHM_CTL_MAX_RAM_RANGES, NULL, &err);
+	n = fetch_all(x, CMD_RAM, NULL, sizeof(*r), VSHM_CTL_MAX_RAM_RANGES,
+		      (void **)&r);
 	if (n < 0)
-		return failed("ram", &err);
+		return 1;
 	arr = json_object_new_array();
 	fprintf(x->txt, "%-18s %-18s %s\n", "GUEST_ADDR", "SIZE", "FD_OFFSET");
 	for (i = 0; i < n; i++) {
@@ -361,6 +373,7 @@ static int view_ram(struct ctl *x, json_object *o)
 			r[i].guest_addr, r[i].size, r[i].fd_offset);
 	}
 	jset(o, "ram", arr);
+	free(r);
 	return 0;
 }
 
@@ -440,14 +453,14 @@ static int view_clients(struct ctl *x, json_object *o)
 
 static int view_limits(struct ctl *x, json_object *o)
 {
-	struct vshm_ctl_limit l[VSHM_CTL_MAX_LIMITS];
-	struct vshm_err err;
+	struct vshm_ctl_limit *l;
 	json_object *arr;
 	ssize_t n, i;
 
-	n = vshm_client_limits(x->c, l, VSHM_CTL_MAX_LIMITS, NULL, &err);
+	n = fetch_all(x, CMD_LIMITS, NULL, sizeof(*l), VSHM_CTL_MAX_LIMITS,
+		      (void **)&l);
 	if (n < 0)
-		return failed("limits", &err);
+		return 1;
 	arr = json_object_new_array();
 	fprintf(x->txt, "%-16s %-7s %-20s %s\n", "LIMIT", "SCOPE", "MAX", "USED");
 	for (i = 0; i < n; i++) {
@@ -464,6 +477,7 @@ static int view_limits(struct ctl *x, json_object *o)
 			scope, l[i].limit, l[i].used);
 	}
 	jset(o, "limits", arr);
+	free(l);
 	return 0;
 }
 
