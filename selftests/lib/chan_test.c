@@ -64,22 +64,29 @@ static void fill_mmap(struct vshm_vu_mmap *m)
 /*
  * Encode fill_mmap()'s request in self->m as SHMEM_MAP carrying @fd (@map)
  * or as SHMEM_UNMAP, and send its first @n bytes (0: all) raw, with @fd
- * attached to the first byte whatever the request.  0 if all went out.
+ * attached to the first byte whatever the request; @fd -1: a new memfd,
+ * closed once sent.  0 if all went out.
  */
 static int send_mmap_raw(FIXTURE_DATA(chan) *self, bool map, int fd, size_t n)
 {
+	int own = fd < 0 ? memfd_filled(4096, 0) : -1, ret = -1;
 	struct vshm_vu_mmap mm;
 	const uint8_t *f;
 	size_t len;
 
+	if (fd < 0)
+		fd = own;
 	fill_mmap(&mm);
-	if (map ? vshm_encode_shmem_map(self->m, &mm, fd, false) :
-		  vshm_encode_shmem_unmap(self->m, &mm, false))
-		return -1;
-	f = vshm_msg_frame(self->m, &len);
-	if (n == 0 || n > len)
-		n = len;
-	return raw_send(self->sv[1], f, n, &fd, 1) == (ssize_t)n ? 0 : -1;
+	if (fd >= 0 && !(map ? vshm_encode_shmem_map(self->m, &mm, fd, false) :
+			 vshm_encode_shmem_unmap(self->m, &mm, false))) {
+		f = vshm_msg_frame(self->m, &len);
+		if (n == 0 || n > len)
+			n = len;
+		ret = raw_send(self->sv[1], f, n, &fd, 1) == (ssize_t)n ? 0 : -1;
+	}
+	if (own >= 0)
+		close(own);
+	return ret;
 }
 
 /* Proves a frame arriving one byte at a time, its fd on the first byte, is returned whole once complete. */
@@ -197,11 +204,7 @@ TEST_F(chan, partial_writes_and_queue)
 /* Proves a peer closing between frames gives -EPIPE, mid-frame -VSHM_ETRUNC, and fds of the cut frame are closed. */
 TEST_F(chan, end_of_stream)
 {
-	int fd = memfd_filled(4096, 0);
-
-	ASSERT_GE(fd, 0);
-	ASSERT_EQ(0, send_mmap_raw(self, true, fd, 20));
-	close(fd);
+	ASSERT_EQ(0, send_mmap_raw(self, true, -1, 20));
 	EXPECT_EQ(-EAGAIN, vshm_chan_recv(self->rx, self->out, &self->err));
 	close(self->sv[1]);
 	self->sv[1] = -1;
@@ -297,11 +300,7 @@ TEST_F(chan, eof_is_broken)
 /* Proves a whole but invalid frame is rejected, its fd closed, and the next frame is still received. */
 TEST_F(chan, invalid_frame_keeps_channel)
 {
-	int fd = memfd_filled(4096, 0);
-
-	ASSERT_GE(fd, 0);
-	ASSERT_EQ(0, send_mmap_raw(self, false, fd, 0));
-	close(fd);
+	ASSERT_EQ(0, send_mmap_raw(self, false, -1, 0));
 	EXPECT_EQ(-VSHM_EFDEXTRA, vshm_chan_recv(self->rx, self->out, &self->err));
 	EXPECT_EQ(0, vshm_chan_broken(self->rx));
 	EXPECT_EQ(VSHM_VU_BACKEND_SHMEM_UNMAP, self->out->hdr.request);
