@@ -62,6 +62,47 @@ static void kvm_kernel_reason(char *buf, size_t len)
 			snprintf(buf, len, "%s", line);
 }
 
+/* The VM and vCPU of a fixture, each destroyed in its teardown if made. */
+struct test_vm {
+	struct kg_vm vm;
+	struct kg_vcpu vcpu;
+	bool have_vm, have_vcpu;
+};
+
+/*
+ * Create the fixture's VM, or skip the test where this host has no usable
+ * KVM.  A macro, for the harness's SKIP() and ASSERT_EQ().
+ */
+#define TEST_VM_CREATE(t)						\
+	do {								\
+		char reason_[256];					\
+		int ret_ = kg_vm_create(&(t)->vm);			\
+									\
+		if (ret_ == -ENOENT || ret_ == -ENXIO || ret_ == -ENODEV) { \
+			kvm_kernel_reason(reason_, sizeof(reason_));	\
+			SKIP(return, "no /dev/kvm (%s): %s",		\
+			     strerror(-ret_), reason_);			\
+		}							\
+		ASSERT_EQ(0, ret_);					\
+		(t)->have_vm = true;					\
+	} while (0)
+
+static int test_vm_add_vcpu(struct test_vm *t)
+{
+	int ret = kg_vcpu_create(&t->vm, &t->vcpu);
+
+	t->have_vcpu = !ret;
+	return ret;
+}
+
+static void test_vm_destroy(struct test_vm *t)
+{
+	if (t->have_vcpu)
+		kg_vcpu_destroy(&t->vcpu);
+	if (t->have_vm)
+		kg_vm_destroy(&t->vm);
+}
+
 /* The pattern's 32-bit word at @off (4-byte aligned). */
 static uint32_t word32(unsigned int seed, uint64_t off)
 {
@@ -88,28 +129,17 @@ FIXTURE(kvm) {
 	int a;
 	uint8_t *map;
 	uint8_t *safe_map;
-	struct kg_vm vm;
-	struct kg_vcpu vcpu;
-	bool have_vm, have_vcpu;
+	struct test_vm kvm;
 };
 
 FIXTURE_SETUP(kvm)
 {
-	char reason[256];
-	int ret;
-
 	self->region = -1;
 	self->safe_region = -1;
 	self->a = -1;
 	self->map = NULL;
 	self->safe_map = NULL;
-	ret = kg_vm_create(&self->vm);
-	if (ret == -ENOENT || ret == -ENXIO || ret == -ENODEV) {
-		kvm_kernel_reason(reason, sizeof(reason));
-		SKIP(return, "no /dev/kvm (%s): %s", strerror(-ret), reason);
-	}
-	ASSERT_EQ(0, ret);
-	self->have_vm = true;
+	TEST_VM_CREATE(&self->kvm);
 	vt_install_fault_handler();
 
 	self->a = vt_memfd(SRC_PAGES * P, SEED_A, 0);
@@ -119,7 +149,7 @@ FIXTURE_SETUP(kvm)
 	ASSERT_EQ(0, vt_map(self->region, self->a, VSHM_MAP_WRITE, 0, 0, SRC_PAGES * P));
 	self->map = vt_mmap(self->region, NPAGES * P, PROT_READ | PROT_WRITE, 0);
 	ASSERT_NE(NULL, self->map);
-	ASSERT_EQ(0, kg_vm_set_slot(&self->vm, REGION_SLOT, REGION_GPA, self->map,
+	ASSERT_EQ(0, kg_vm_set_slot(&self->kvm.vm, REGION_SLOT, REGION_GPA, self->map,
 				    NPAGES * P, 0));
 
 	self->safe_region = vt_create_region_flags(NPAGES * P, VSHM_REGION_SAFE_HOLES);
@@ -129,18 +159,14 @@ FIXTURE_SETUP(kvm)
 	self->safe_map = vt_mmap(self->safe_region, NPAGES * P,
 				 PROT_READ | PROT_WRITE, 0);
 	ASSERT_NE(NULL, self->safe_map);
-	ASSERT_EQ(0, kg_vm_set_slot(&self->vm, SAFE_SLOT, SAFE_GPA, self->safe_map,
+	ASSERT_EQ(0, kg_vm_set_slot(&self->kvm.vm, SAFE_SLOT, SAFE_GPA, self->safe_map,
 				    NPAGES * P, 0));
-	ASSERT_EQ(0, kg_vcpu_create(&self->vm, &self->vcpu));
-	self->have_vcpu = true;
+	ASSERT_EQ(0, test_vm_add_vcpu(&self->kvm));
 }
 
 FIXTURE_TEARDOWN(kvm)
 {
-	if (self->have_vcpu)
-		kg_vcpu_destroy(&self->vcpu);
-	if (self->have_vm)
-		kg_vm_destroy(&self->vm);
+	test_vm_destroy(&self->kvm);
 	vt_drop_region(&self->region, &self->map, NPAGES * P);
 	vt_drop_region(&self->safe_region, &self->safe_map, NPAGES * P);
 	if (self->a >= 0)
@@ -200,13 +226,13 @@ TEST_F(kvm, guest_reads_and_writes_the_source)
 	struct kg_exit ex;
 	enum kg_exit_kind kind;
 
-	EXPECT_EQ(word32(SEED_A, 0), guest_read(&self->vcpu, 0));
-	EXPECT_EQ(word32(SEED_A, 3 * P + 64), guest_read(&self->vcpu, 3 * P + 64));
+	EXPECT_EQ(word32(SEED_A, 0), guest_read(&self->kvm.vcpu, 0));
+	EXPECT_EQ(word32(SEED_A, 3 * P + 64), guest_read(&self->kvm.vcpu, 3 * P + 64));
 
-	kind = guest(&self->vcpu, KG_CMD_WRITE32, REGION_GPA + P + 8, 0x12345678, &ex);
+	kind = guest(&self->kvm.vcpu, KG_CMD_WRITE32, REGION_GPA + P + 8, 0x12345678, &ex);
 	EXPECT_DONE(ex, kind);
 	EXPECT_EQ(0x12345678U, pread32(self->a, P + 8));
-	kind = guest(&self->vcpu, KG_CMD_SSE_WRITE32, REGION_GPA + 2 * P + 16,
+	kind = guest(&self->kvm.vcpu, KG_CMD_SSE_WRITE32, REGION_GPA + 2 * P + 16,
 		     0x9abcdef0, &ex);
 	EXPECT_DONE(ex, kind);
 	EXPECT_EQ(0x9abcdef0U, pread32(self->a, 2 * P + 16));
@@ -218,13 +244,13 @@ TEST_F(kvm, backend_pwrite_is_seen_by_the_guest)
 {
 	uint32_t v1 = 0xa1a2a3a4, v2 = 0xb1b2b3b4;
 
-	EXPECT_EQ(word32(SEED_A, 40), guest_read(&self->vcpu, 40));
+	EXPECT_EQ(word32(SEED_A, 40), guest_read(&self->kvm.vcpu, 40));
 	ASSERT_EQ(sizeof(v1), pwrite(self->a, &v1, sizeof(v1), 40));
-	EXPECT_EQ(v1, guest_read(&self->vcpu, 40));
+	EXPECT_EQ(v1, guest_read(&self->kvm.vcpu, 40));
 
-	EXPECT_EQ(word32(SEED_A, P + 80), guest_read(&self->vcpu, P + 80));
+	EXPECT_EQ(word32(SEED_A, P + 80), guest_read(&self->kvm.vcpu, P + 80));
 	ASSERT_EQ(sizeof(v2), pwrite(self->region, &v2, sizeof(v2), P + 80));
-	EXPECT_EQ(v2, guest_read(&self->vcpu, P + 80));
+	EXPECT_EQ(v2, guest_read(&self->kvm.vcpu, P + 80));
 	EXPECT_EQ(v2, pread32(self->a, P + 80));
 }
 
@@ -240,17 +266,17 @@ TEST_F(kvm, write_after_read_is_not_emulated)
 	struct kg_exit ex;
 	long emulated;
 
-	if (kg_vcpu_insn_emulation(&self->vcpu, &count))
+	if (kg_vcpu_insn_emulation(&self->kvm.vcpu, &count))
 		SKIP(return, "no insn_emulation statistic (binary stats fd)");
-	EXPECT_EQ(word32(SEED_A, 2 * P), guest_read(&self->vcpu, 2 * P));
-	emulated = emulated_by(&self->vcpu, KG_CMD_WRITE32, REGION_GPA + 2 * P + 4,
+	EXPECT_EQ(word32(SEED_A, 2 * P), guest_read(&self->kvm.vcpu, 2 * P));
+	emulated = emulated_by(&self->kvm.vcpu, KG_CMD_WRITE32, REGION_GPA + 2 * P + 4,
 			       0x55aa55aa, &kind);
 	EXPECT_EQ(KG_EXIT_DONE, kind);
 	EXPECT_EQ(0, emulated);
 	EXPECT_EQ(0x55aa55aaU, pread32(self->a, 2 * P + 4));
 
-	EXPECT_EQ(word32(SEED_A, 3 * P), guest_read(&self->vcpu, 3 * P));
-	kind = guest(&self->vcpu, KG_CMD_SSE_WRITE32, REGION_GPA + 3 * P + 4,
+	EXPECT_EQ(word32(SEED_A, 3 * P), guest_read(&self->kvm.vcpu, 3 * P));
+	kind = guest(&self->kvm.vcpu, KG_CMD_SSE_WRITE32, REGION_GPA + 3 * P + 4,
 		     0x66bb66bb, &ex);
 	EXPECT_DONE(ex, kind);
 	EXPECT_EQ(0x66bb66bbU, pread32(self->a, 3 * P + 4));
@@ -268,24 +294,24 @@ TEST_F(kvm, write_after_mprotect_cycle_is_not_emulated)
 	uint64_t count;
 	long emulated;
 
-	if (kg_vcpu_insn_emulation(&self->vcpu, &count))
+	if (kg_vcpu_insn_emulation(&self->kvm.vcpu, &count))
 		SKIP(return, "no insn_emulation statistic (binary stats fd)");
 	/* Fault every source page in, from the host and from the guest. */
 	EXPECT_EQ(word32(SEED_A, 0), *(uint64_t *)self->map & 0xffffffff);
-	EXPECT_EQ(word32(SEED_A, 0), guest_read(&self->vcpu, 0));
-	EXPECT_EQ(word32(SEED_A, P), guest_read(&self->vcpu, P));
+	EXPECT_EQ(word32(SEED_A, 0), guest_read(&self->kvm.vcpu, 0));
+	EXPECT_EQ(word32(SEED_A, P), guest_read(&self->kvm.vcpu, P));
 	ASSERT_EQ(0, mprotect(self->map, NPAGES * P, PROT_READ));
 	ASSERT_EQ(0, mprotect(self->map, NPAGES * P, PROT_READ | PROT_WRITE));
 
-	EXPECT_EQ(word32(SEED_A, 0), guest_read(&self->vcpu, 0));
-	emulated = emulated_by(&self->vcpu, KG_CMD_WRITE32, REGION_GPA + 8,
+	EXPECT_EQ(word32(SEED_A, 0), guest_read(&self->kvm.vcpu, 0));
+	emulated = emulated_by(&self->kvm.vcpu, KG_CMD_WRITE32, REGION_GPA + 8,
 			       0x77cc77cc, &kind);
 	EXPECT_EQ(KG_EXIT_DONE, kind);
 	EXPECT_EQ(0, emulated);
 	EXPECT_EQ(0x77cc77ccU, pread32(self->a, 8));
 
-	EXPECT_EQ(word32(SEED_A, P), guest_read(&self->vcpu, P));
-	kind = guest(&self->vcpu, KG_CMD_SSE_WRITE32, REGION_GPA + P + 8,
+	EXPECT_EQ(word32(SEED_A, P), guest_read(&self->kvm.vcpu, P));
+	kind = guest(&self->kvm.vcpu, KG_CMD_SSE_WRITE32, REGION_GPA + P + 8,
 		     0x88dd88dd, &ex);
 	EXPECT_DONE(ex, kind);
 	EXPECT_EQ(0x88dd88ddU, pread32(self->a, P + 8));
@@ -316,20 +342,20 @@ static void expect_efault_then_usable(struct __test_metadata *_metadata,
  */
 TEST_F(kvm, strict_unmap_and_holes_fail_kvm_run_cleanly)
 {
-	EXPECT_EQ(word32(SEED_A, 0), guest_read(&self->vcpu, 0));
-	EXPECT_EQ(word32(SEED_A, 2 * P), guest_read(&self->vcpu, 2 * P));
+	EXPECT_EQ(word32(SEED_A, 0), guest_read(&self->kvm.vcpu, 0));
+	EXPECT_EQ(word32(SEED_A, 2 * P), guest_read(&self->kvm.vcpu, 2 * P));
 
-	expect_efault_then_usable(_metadata, &self->vcpu, KG_CMD_READ32, 5 * P);
-	expect_efault_then_usable(_metadata, &self->vcpu, KG_CMD_WRITE32, 6 * P);
+	expect_efault_then_usable(_metadata, &self->kvm.vcpu, KG_CMD_READ32, 5 * P);
+	expect_efault_then_usable(_metadata, &self->kvm.vcpu, KG_CMD_WRITE32, 6 * P);
 
 	ASSERT_EQ(0, vt_unmap(self->region, 0, SRC_PAGES * P));
-	expect_efault_then_usable(_metadata, &self->vcpu, KG_CMD_READ32, 0);
-	expect_efault_then_usable(_metadata, &self->vcpu, KG_CMD_WRITE32, 2 * P);
+	expect_efault_then_usable(_metadata, &self->kvm.vcpu, KG_CMD_READ32, 0);
+	expect_efault_then_usable(_metadata, &self->kvm.vcpu, KG_CMD_WRITE32, 2 * P);
 
 	ASSERT_EQ(0, vt_map(self->region, self->a, VSHM_MAP_WRITE, 0, 0, 2 * P));
-	EXPECT_EQ(word32(SEED_A, 0), guest_read(&self->vcpu, 0));
+	EXPECT_EQ(word32(SEED_A, 0), guest_read(&self->kvm.vcpu, 0));
 	ASSERT_EQ(0, vt_unmap_all(self->region));
-	expect_efault_then_usable(_metadata, &self->vcpu, KG_CMD_READ32, 0);
+	expect_efault_then_usable(_metadata, &self->kvm.vcpu, KG_CMD_READ32, 0);
 	EXPECT_EQ(word32(SEED_A, 0), pread32(self->a, 0));
 }
 
@@ -341,15 +367,15 @@ TEST_F(kvm, remap_and_replace_are_seen_by_the_guest)
 
 	ASSERT_LE(0, b);
 	ASSERT_LE(0, c);
-	EXPECT_EQ(word32(SEED_A, P + 16), guest_read(&self->vcpu, P + 16));
+	EXPECT_EQ(word32(SEED_A, P + 16), guest_read(&self->kvm.vcpu, P + 16));
 
 	ASSERT_EQ(0, vt_unmap(self->region, 0, SRC_PAGES * P));
 	ASSERT_EQ(0, vt_map(self->region, b, VSHM_MAP_WRITE, 0, 0, SRC_PAGES * P));
-	EXPECT_EQ(word32(SEED_B, P + 16), guest_read(&self->vcpu, P + 16));
+	EXPECT_EQ(word32(SEED_B, P + 16), guest_read(&self->kvm.vcpu, P + 16));
 
 	ASSERT_EQ(0, vt_map(self->region, c, VSHM_MAP_WRITE | VSHM_MAP_REPLACE, 0, 0,
 			    SRC_PAGES * P));
-	EXPECT_EQ(word32(SEED_C, P + 16), guest_read(&self->vcpu, P + 16));
+	EXPECT_EQ(word32(SEED_C, P + 16), guest_read(&self->kvm.vcpu, P + 16));
 	close(b);
 	close(c);
 }
@@ -374,35 +400,35 @@ TEST_F(kvm, read_only_mapping_gives_mmio_exit)
 	ASSERT_EQ(0, vt_map(ro_region, b, 0, 0, 0, 2 * P));
 	ro_map = vt_mmap(ro_region, 2 * P, PROT_READ, 0);
 	ASSERT_NE(NULL, ro_map);
-	ASSERT_EQ(0, kg_vm_set_slot(&self->vm, RO_SLOT, RO_GPA, ro_map, 2 * P,
+	ASSERT_EQ(0, kg_vm_set_slot(&self->kvm.vm, RO_SLOT, RO_GPA, ro_map, 2 * P,
 				    KVM_MEM_READONLY));
 
-	kind = guest(&self->vcpu, KG_CMD_READ32, RO_GPA + P + 4, 0, &ex);
+	kind = guest(&self->kvm.vcpu, KG_CMD_READ32, RO_GPA + P + 4, 0, &ex);
 	EXPECT_DONE(ex, kind);
 	EXPECT_EQ(word32(SEED_B, P + 4), ex.value);
-	kind = guest(&self->vcpu, KG_CMD_WRITE32, RO_GPA + P + 4, 0x01020304, &ex);
+	kind = guest(&self->kvm.vcpu, KG_CMD_WRITE32, RO_GPA + P + 4, 0x01020304, &ex);
 	ASSERT_EQ(KG_EXIT_MMIO, kind);
 	EXPECT_TRUE(ex.mmio_write);
 	EXPECT_EQ(RO_GPA + P + 4, ex.gpa);
 	EXPECT_EQ(4U, ex.len);
-	ASSERT_EQ(0, kg_vcpu_run(&self->vcpu, &ex));
+	ASSERT_EQ(0, kg_vcpu_run(&self->kvm.vcpu, &ex));
 	EXPECT_EQ(KG_EXIT_DONE, ex.kind);
 	EXPECT_EQ(word32(SEED_B, P + 4), pread32(b, P + 4));
 
 	/* The same source read-only in the read-write slot, at page 4. */
 	ASSERT_EQ(0, vt_map(self->region, b, 0, 0, 4 * P, P));
-	EXPECT_EQ(word32(SEED_B, 0), guest_read(&self->vcpu, 4 * P));
-	kind = guest(&self->vcpu, KG_CMD_WRITE32, REGION_GPA + 4 * P, 0x05060708, &ex);
+	EXPECT_EQ(word32(SEED_B, 0), guest_read(&self->kvm.vcpu, 4 * P));
+	kind = guest(&self->kvm.vcpu, KG_CMD_WRITE32, REGION_GPA + 4 * P, 0x05060708, &ex);
 	EXPECT_EQ(KG_EXIT_MMIO, kind) {
 		TH_LOG("exit %s errno %d", kg_exit_name(kind), ex.err);
 	}
 	if (kind == KG_EXIT_MMIO) {
-		ASSERT_EQ(0, kg_vcpu_run(&self->vcpu, &ex));
+		ASSERT_EQ(0, kg_vcpu_run(&self->kvm.vcpu, &ex));
 		EXPECT_EQ(KG_EXIT_DONE, ex.kind);
 	}
 	EXPECT_EQ(word32(SEED_B, 0), pread32(b, 0));
 
-	ASSERT_EQ(0, kg_vm_remove_slot(&self->vm, RO_SLOT));
+	ASSERT_EQ(0, kg_vm_remove_slot(&self->kvm.vm, RO_SLOT));
 	munmap(ro_map, 2 * P);
 	close(ro_region);
 	close(b);
@@ -431,21 +457,21 @@ TEST_F(kvm, safe_holes_read_zeros_and_drop_guest_writes)
 	uint32_t v;
 
 	ASSERT_LE(0, c);
-	EXPECT_EQ(KG_EXIT_DONE, safe_cmd(&self->vcpu, KG_CMD_READ32, 5 * P + 8, 0, &v));
+	EXPECT_EQ(KG_EXIT_DONE, safe_cmd(&self->kvm.vcpu, KG_CMD_READ32, 5 * P + 8, 0, &v));
 	EXPECT_EQ(0U, v);
-	EXPECT_EQ(KG_EXIT_DONE, safe_cmd(&self->vcpu, KG_CMD_WRITE32, 5 * P + 8,
+	EXPECT_EQ(KG_EXIT_DONE, safe_cmd(&self->kvm.vcpu, KG_CMD_WRITE32, 5 * P + 8,
 					 0xdead0001, &v));
-	EXPECT_EQ(KG_EXIT_DONE, safe_cmd(&self->vcpu, KG_CMD_SSE_WRITE32, 6 * P + 8,
+	EXPECT_EQ(KG_EXIT_DONE, safe_cmd(&self->kvm.vcpu, KG_CMD_SSE_WRITE32, 6 * P + 8,
 					 0xdead0002, &v));
-	EXPECT_EQ(KG_EXIT_DONE, safe_cmd(&self->vcpu, KG_CMD_READ32, 4 * P, 0, &v));
+	EXPECT_EQ(KG_EXIT_DONE, safe_cmd(&self->kvm.vcpu, KG_CMD_READ32, 4 * P, 0, &v));
 	EXPECT_EQ(0U, v);
-	EXPECT_EQ(KG_EXIT_DONE, safe_cmd(&self->vcpu, KG_CMD_NOP, 0, 0, &v));
+	EXPECT_EQ(KG_EXIT_DONE, safe_cmd(&self->kvm.vcpu, KG_CMD_NOP, 0, 0, &v));
 
 	/* A later mapping over the written holes shows only its source. */
 	ASSERT_EQ(0, vt_map(self->safe_region, c, VSHM_MAP_WRITE, 0, 5 * P, 2 * P));
-	EXPECT_EQ(KG_EXIT_DONE, safe_cmd(&self->vcpu, KG_CMD_READ32, 5 * P + 8, 0, &v));
+	EXPECT_EQ(KG_EXIT_DONE, safe_cmd(&self->kvm.vcpu, KG_CMD_READ32, 5 * P + 8, 0, &v));
 	EXPECT_EQ(word32(SEED_C, 8), v);
-	EXPECT_EQ(KG_EXIT_DONE, safe_cmd(&self->vcpu, KG_CMD_READ32, P + 8 + 5 * P, 0, &v));
+	EXPECT_EQ(KG_EXIT_DONE, safe_cmd(&self->kvm.vcpu, KG_CMD_READ32, P + 8 + 5 * P, 0, &v));
 	EXPECT_EQ(word32(SEED_C, P + 8), v);
 	EXPECT_EQ(word32(SEED_C, 8), pread32(c, 8));
 	EXPECT_EQ(word32(SEED_C, P + 8), pread32(c, P + 8));
@@ -462,30 +488,30 @@ TEST_F(kvm, safe_holes_survive_unmap_and_unmap_all)
 {
 	uint32_t v;
 
-	EXPECT_EQ(KG_EXIT_DONE, safe_cmd(&self->vcpu, KG_CMD_READ32, 2 * P, 0, &v));
+	EXPECT_EQ(KG_EXIT_DONE, safe_cmd(&self->kvm.vcpu, KG_CMD_READ32, 2 * P, 0, &v));
 	EXPECT_EQ(word32(SEED_A, 2 * P), v);
 	ASSERT_EQ(0, vt_unmap(self->safe_region, 0, SRC_PAGES * P));
-	EXPECT_EQ(KG_EXIT_DONE, safe_cmd(&self->vcpu, KG_CMD_READ32, 2 * P, 0, &v));
+	EXPECT_EQ(KG_EXIT_DONE, safe_cmd(&self->kvm.vcpu, KG_CMD_READ32, 2 * P, 0, &v));
 	EXPECT_EQ(0U, v);
-	EXPECT_EQ(KG_EXIT_DONE, safe_cmd(&self->vcpu, KG_CMD_WRITE32, 2 * P,
+	EXPECT_EQ(KG_EXIT_DONE, safe_cmd(&self->kvm.vcpu, KG_CMD_WRITE32, 2 * P,
 					 0xdead0003, &v));
-	EXPECT_EQ(KG_EXIT_DONE, safe_cmd(&self->vcpu, KG_CMD_SSE_WRITE32, 3 * P,
+	EXPECT_EQ(KG_EXIT_DONE, safe_cmd(&self->kvm.vcpu, KG_CMD_SSE_WRITE32, 3 * P,
 					 0xdead0004, &v));
 	EXPECT_EQ(word32(SEED_A, 2 * P), pread32(self->a, 2 * P));
 	EXPECT_EQ(word32(SEED_A, 3 * P), pread32(self->a, 3 * P));
 
 	ASSERT_EQ(0, vt_map(self->safe_region, self->a, VSHM_MAP_WRITE, 0, 0,
 			    SRC_PAGES * P));
-	EXPECT_EQ(KG_EXIT_DONE, safe_cmd(&self->vcpu, KG_CMD_READ32, 3 * P, 0, &v));
+	EXPECT_EQ(KG_EXIT_DONE, safe_cmd(&self->kvm.vcpu, KG_CMD_READ32, 3 * P, 0, &v));
 	EXPECT_EQ(word32(SEED_A, 3 * P), v);
 
 	ASSERT_EQ(0, vt_unmap_all(self->safe_region));
-	EXPECT_EQ(KG_EXIT_DONE, safe_cmd(&self->vcpu, KG_CMD_READ32, 3 * P, 0, &v));
+	EXPECT_EQ(KG_EXIT_DONE, safe_cmd(&self->kvm.vcpu, KG_CMD_READ32, 3 * P, 0, &v));
 	EXPECT_EQ(0U, v);
-	EXPECT_EQ(KG_EXIT_DONE, safe_cmd(&self->vcpu, KG_CMD_SSE_WRITE32, P,
+	EXPECT_EQ(KG_EXIT_DONE, safe_cmd(&self->kvm.vcpu, KG_CMD_SSE_WRITE32, P,
 					 0xdead0005, &v));
 	EXPECT_EQ(word32(SEED_A, P), pread32(self->a, P));
-	EXPECT_EQ(KG_EXIT_DONE, safe_cmd(&self->vcpu, KG_CMD_NOP, 0, 0, &v));
+	EXPECT_EQ(KG_EXIT_DONE, safe_cmd(&self->kvm.vcpu, KG_CMD_NOP, 0, 0, &v));
 }
 
 /*
@@ -506,15 +532,15 @@ TEST_F(kvm, guest_range_commands_cover_exactly_the_range)
 		if (!(off % KG_GUEST_PAGE))
 			touched ^= word32(SEED_A, off);
 	}
-	kind = guest(&self->vcpu, KG_CMD_TOUCH_PAGES, REGION_GPA, SRC_PAGES * P, &ex);
+	kind = guest(&self->kvm.vcpu, KG_CMD_TOUCH_PAGES, REGION_GPA, SRC_PAGES * P, &ex);
 	EXPECT_DONE(ex, kind);
 	EXPECT_EQ(touched, ex.value);
-	kind = guest(&self->vcpu, KG_CMD_READ_RANGE, REGION_GPA, SRC_PAGES * P, &ex);
+	kind = guest(&self->kvm.vcpu, KG_CMD_READ_RANGE, REGION_GPA, SRC_PAGES * P, &ex);
 	EXPECT_DONE(ex, kind);
 	EXPECT_EQ(all, ex.value);
 
 	/* Pages 1-2 only: page 0 and page 3 keep the pattern. */
-	kind = guest(&self->vcpu, KG_CMD_WRITE_RANGE, REGION_GPA + P, 2 * P, &ex);
+	kind = guest(&self->kvm.vcpu, KG_CMD_WRITE_RANGE, REGION_GPA + P, 2 * P, &ex);
 	EXPECT_DONE(ex, kind);
 	EXPECT_EQ(word32(SEED_A, P - 4), pread32(self->a, P - 4));
 	EXPECT_EQ((uint32_t)(REGION_GPA + P), pread32(self->a, P));
@@ -523,18 +549,18 @@ TEST_F(kvm, guest_range_commands_cover_exactly_the_range)
 	expect_write = 0;
 	for (off = P; off < 3 * P; off += 4)
 		expect_write ^= (uint32_t)(REGION_GPA + off);
-	kind = guest(&self->vcpu, KG_CMD_READ_RANGE, REGION_GPA + P, 2 * P, &ex);
+	kind = guest(&self->kvm.vcpu, KG_CMD_READ_RANGE, REGION_GPA + P, 2 * P, &ex);
 	EXPECT_DONE(ex, kind);
 	EXPECT_EQ(expect_write, ex.value);
 
-	EXPECT_EQ(-EINVAL, kg_guest_command(&self->vcpu, KG_CMD_TOUCH_PAGES,
+	EXPECT_EQ(-EINVAL, kg_guest_command(&self->kvm.vcpu, KG_CMD_TOUCH_PAGES,
 					    REGION_GPA, P + 4, &ex));
-	EXPECT_EQ(-EINVAL, kg_guest_command(&self->vcpu, KG_CMD_READ_RANGE,
+	EXPECT_EQ(-EINVAL, kg_guest_command(&self->kvm.vcpu, KG_CMD_READ_RANGE,
 					    REGION_GPA, 6, &ex));
-	EXPECT_EQ(-EINVAL, kg_guest_command(&self->vcpu, KG_CMD_WRITE_RANGE,
+	EXPECT_EQ(-EINVAL, kg_guest_command(&self->kvm.vcpu, KG_CMD_WRITE_RANGE,
 					    0xfffff000UL, 2 * P, &ex));
 	/* The vCPU still takes commands after the refusals. */
-	EXPECT_EQ(word32(SEED_A, 0), guest_read(&self->vcpu, 0));
+	EXPECT_EQ(word32(SEED_A, 0), guest_read(&self->kvm.vcpu, 0));
 }
 
 /*
@@ -555,28 +581,18 @@ FIXTURE(kvm_huge) {
 	int region;
 	int h;
 	uint8_t *map;
-	struct kg_vm vm;
-	struct kg_vcpu vcpu;
-	bool have_vm, have_vcpu;
+	struct test_vm kvm;
 };
 
 FIXTURE_SETUP(kvm_huge)
 {
-	char reason[256];
 	uint64_t nr = 0;
 	long kb;
-	int ret;
 
 	self->region = -1;
 	self->h = -1;
 	self->map = NULL;
-	ret = kg_vm_create(&self->vm);
-	if (ret == -ENOENT || ret == -ENXIO || ret == -ENODEV) {
-		kvm_kernel_reason(reason, sizeof(reason));
-		SKIP(return, "no /dev/kvm (%s): %s", strerror(-ret), reason);
-	}
-	ASSERT_EQ(0, ret);
-	self->have_vm = true;
+	TEST_VM_CREATE(&self->kvm);
 	kb = vt_proc_field("/proc/meminfo", "Hugepagesize");
 	if (kb * 1024UL != VT_PMD_SIZE)
 		SKIP(return, "huge pages of %ld kB, not the PMD size", kb);
@@ -595,18 +611,14 @@ FIXTURE_SETUP(kvm_huge)
 	ASSERT_EQ(0, vt_map(self->region, self->h, VSHM_MAP_WRITE, 0, 0, 2 * self->hps));
 	self->map = vt_mmap(self->region, 2 * self->hps, PROT_READ | PROT_WRITE, 0);
 	ASSERT_NE(NULL, self->map);
-	ASSERT_EQ(0, kg_vm_set_slot(&self->vm, HUGE_SLOT, HUGE_GPA, self->map,
+	ASSERT_EQ(0, kg_vm_set_slot(&self->kvm.vm, HUGE_SLOT, HUGE_GPA, self->map,
 				    2 * self->hps, 0));
-	ASSERT_EQ(0, kg_vcpu_create(&self->vm, &self->vcpu));
-	self->have_vcpu = true;
+	ASSERT_EQ(0, test_vm_add_vcpu(&self->kvm));
 }
 
 FIXTURE_TEARDOWN(kvm_huge)
 {
-	if (self->have_vcpu)
-		kg_vcpu_destroy(&self->vcpu);
-	if (self->have_vm)
-		kg_vm_destroy(&self->vm);
+	test_vm_destroy(&self->kvm);
 	vt_drop_region(&self->region, &self->map, 2 * self->hps);
 	if (self->h >= 0)
 		close(self->h);
@@ -659,10 +671,10 @@ TEST_F(kvm_huge, stage2_pages_and_tail_pages)
 	pmds = vt_pmds_expected(self->region, &why);
 	TH_LOG("PMD entries %sexpected%s%s; KVM %s tail pages", pmds ? "" : "not ",
 	       pmds ? "" : ": ", why, kvm_refs_tails ? "refuses" : "maps");
-	ASSERT_EQ(0, kg_stat(self->vm.vm_fd, "pages_2m", &before));
+	ASSERT_EQ(0, kg_stat(self->kvm.vm.vm_fd, "pages_2m", &before));
 
 	/* A first touch of the second huge page through a tail page. */
-	err = huge_cmd(&self->vcpu, KG_CMD_READ32, h + 7 * P + 8, 0, &v);
+	err = huge_cmd(&self->kvm.vcpu, KG_CMD_READ32, h + 7 * P + 8, 0, &v);
 	if (kvm_refs_tails) {
 		EXPECT_EQ(EFAULT, err);
 	} else {
@@ -671,9 +683,9 @@ TEST_F(kvm_huge, stage2_pages_and_tail_pages)
 	}
 
 	/* The first huge page through its head page: always works. */
-	EXPECT_EQ(0, huge_cmd(&self->vcpu, KG_CMD_READ32, 16, 0, &v));
+	EXPECT_EQ(0, huge_cmd(&self->kvm.vcpu, KG_CMD_READ32, 16, 0, &v));
 	EXPECT_EQ(word32(SEED_H, 16), v);
-	ASSERT_EQ(0, kg_stat(self->vm.vm_fd, "pages_2m", &after));
+	ASSERT_EQ(0, kg_stat(self->kvm.vm.vm_fd, "pages_2m", &after));
 	TH_LOG("KVM pages_2m: %" PRIu64 " before, %" PRIu64 " after", before, after);
 	if (pmds) {
 		EXPECT_LE(before + (kvm_refs_tails ? 1 : 2), after);
@@ -682,19 +694,19 @@ TEST_F(kvm_huge, stage2_pages_and_tail_pages)
 	}
 
 	/* Its tail pages: through the 2 MiB stage-2 entry, or refused. */
-	err = huge_cmd(&self->vcpu, KG_CMD_READ32, 9 * P + 4, 0, &v);
+	err = huge_cmd(&self->kvm.vcpu, KG_CMD_READ32, 9 * P + 4, 0, &v);
 	if (pmds || !kvm_refs_tails) {
 		EXPECT_EQ(0, err);
 		EXPECT_EQ(word32(SEED_H, 9 * P + 4), v);
-		EXPECT_EQ(0, huge_cmd(&self->vcpu, KG_CMD_SSE_WRITE32, 300 * P + 4,
+		EXPECT_EQ(0, huge_cmd(&self->kvm.vcpu, KG_CMD_SSE_WRITE32, 300 * P + 4,
 				      0xfeed0001, &v));
 		EXPECT_EQ(0xfeed0001, pread32(self->h, 300 * P + 4));
 	} else {
 		EXPECT_EQ(EFAULT, err);
 	}
-	EXPECT_EQ(0, huge_cmd(&self->vcpu, KG_CMD_WRITE32, 32, 0xfeed0002, &v));
+	EXPECT_EQ(0, huge_cmd(&self->kvm.vcpu, KG_CMD_WRITE32, 32, 0xfeed0002, &v));
 	EXPECT_EQ(0xfeed0002, pread32(self->h, 32));
-	EXPECT_EQ(0, huge_cmd(&self->vcpu, KG_CMD_NOP, 0, 0, &v));
+	EXPECT_EQ(0, huge_cmd(&self->kvm.vcpu, KG_CMD_NOP, 0, 0, &v));
 }
 
 TEST_HARNESS_MAIN
