@@ -1,7 +1,12 @@
 # SPDX-License-Identifier: GPL-2.0
-# TAP results for the shell-script selftests (sourced).  Each check's
-# output goes to $log; a failing check shows the log's tail.  End the
-# script with `totals`, whose "# Totals:" line scripts/run-selftests reads.
+# TAP results for the shell-script selftests (sourced, as
+# `. "$(dirname "$0")/../common/tap.sh"`).  Sourcing it sets $top, the top
+# of the tree, and makes it the working directory.  Each check's output
+# goes to $log; a failing check shows the log's tail.  End the script with
+# `totals`, whose "# Totals:" line scripts/run-selftests reads.
+
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$top" || exit 1
 
 n=0 pass=0 fail=0 skip=0
 log=$(mktemp /tmp/vshm-selftest-log.XXXXXX)

@@ -1,8 +1,11 @@
 # SPDX-License-Identifier: GPL-2.0
-# Helpers shared by the install tests (sourced): TAP results (tap.sh), the files
-# `make install` puts in place, and systemd's system call groups.
+# Helpers shared by the install tests (sourced, as
+# `. "$(dirname "$0")/install_lib.sh"`): TAP results
+# (tap.sh), the files `make install` puts in place, systemd's system call
+# groups, VM runs, and the checks of an installed kselftest tree.
 
 . "$(dirname "${BASH_SOURCE[0]}")/../common/tap.sh"
+export BUILD=${BUILD:-$top/build}
 
 # The release of the kernel in KDIR, as kbuild installs modules for it.
 kernel_release() {
@@ -70,14 +73,15 @@ vshmd_wrapper() {
 #
 # vm_test_start NAME: work=$BUILD/NAME, emptied; out=$work/vm.log holds the
 # build steps' and the VM's output.
+# The test needs root (make check runs as root).
 vm_test_start() {
-	export BUILD=${BUILD:-$top/build}
 	work=$BUILD/$1
 	rm -rf "$work"
 	mkdir -p "$work"
 	out=$work/vm.log
 	rm -f "$log"
 	log=$out
+	[ "$(id -u)" -eq 0 ] || { echo "# needs root (make check runs as root)"; exit 4; }
 }
 
 # vm_test_fail WHAT: the whole test as one failure, with the end of $out.
@@ -94,4 +98,77 @@ vm_test_fail() {
 vm_test_report() {
 	sed -n '/^TAP version 13/,/^# Totals:/p' "$out" | tr -d '\r'
 	grep -q '^# Totals:' "$out" || vm_test_fail "the guest script did not finish (vm-run exit $1)"
+}
+
+# vm_test_run VM-RUN-ARGS...: boot the VM (output in $out), print the
+# guest's TAP lines and exit with vm-run's status.
+vm_test_run() {
+	local rc
+	vm_run "$@" >"$out" 2>&1
+	rc=$?
+	vm_test_report $rc
+	[ $rc -eq 0 ] || [ $rc -eq 1 ] ||
+		echo "# vm-run exit status $rc (kernel log errors or a hung guest)"
+	exit $rc
+}
+
+# vm_run ARGS...: scripts/vm-run ARGS; under flock $VSHM_VM_LOCK if it is
+# set, which serializes VM boots with others.
+vm_run() {
+	if [ -n "${VSHM_VM_LOCK:-}" ]; then
+		flock "$VSHM_VM_LOCK" scripts/vm-run "$@"
+	else
+		scripts/vm-run "$@"
+	fi
+}
+
+# An installed kselftest tree ($BUILD/NAME), as the kernel's runner sees it.
+#
+# ksft_tree NAME: tree=$BUILD/NAME, emptied now and removed on exit.
+ksft_tree() {
+	tree=$BUILD/$1
+	rm -rf "$tree"
+	trap 'rm -rf "$tree"' EXIT
+}
+
+# ksft_runner_check UNKNOWN: run_kselftest.sh -l lists exactly
+# kselftest-list.txt, and -t UNKNOWN is refused.
+ksft_runner_check() {
+	local rc
+	"$tree/run_kselftest.sh" -l >"$log.list" 2>"$log" &&
+		diff -u "$tree/kselftest-list.txt" "$log.list" >>"$log"
+	rc=$?
+	rm -f "$log.list"
+	"$tree/run_kselftest.sh" -t "$1" >>"$log" 2>&1 && rc=1
+	return $rc
+}
+
+# ksft_vm_run ARGS...: in a VM with vshm.ko, run_kselftest.sh ARGS
+# (VSHM_KO: the load test unloads and reloads the module); its output,
+# without CRs, in $log.  Returns vm-run's status.
+ksft_vm_run() {
+	local rc
+	vm_run --timeout 900 --module "$BUILD/kmod/vshm.ko" -- \
+		env VSHM_KO="$BUILD/kmod/vshm.ko" "$tree/run_kselftest.sh" "$@" >"$log" 2>&1
+	rc=$?
+	tr -d '\r' <"$log" >"$log.vm" && mv "$log.vm" "$log"
+	return $rc
+}
+
+# tap_ok N [COLLECTION]: the runner's output in $log has TAP plans (one a
+# collection) for N programs in all, N "ok" lines (of COLLECTION's
+# programs, if given) and no "not ok".
+tap_ok() {
+	[ "$(awk -F'[.][.]' '/^1[.][.][0-9]+$/ { n += $2 } END { print n + 0 }' "$log")" -eq "$1" ] &&
+		[ "$(grep -c "^ok [0-9]* selftests: ${2:+$2: }" "$log")" -eq "$1" ] &&
+		! grep -q '^not ok' "$log"
+}
+
+# kmod_skips: how many drivers/vshm programs in $log skipped as a whole,
+# one more if a program found no /dev/vshm.
+kmod_skips() {
+	local s
+	s=$(grep -c '^ok [0-9]* selftests: drivers/vshm: .* # SKIP' "$log")
+	grep -q '/dev/vshm is missing' "$log" && s=$((s + 1))
+	echo "$s"
 }

@@ -21,10 +21,7 @@
 # install_vm_test.sh.
 
 set -u
-top=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$top" || exit 1
-export BUILD=${BUILD:-$top/build}
-. selftests/install/install_lib.sh
+. "$(dirname "$0")/install_lib.sh"
 
 work=$(mktemp -d /tmp/vshm-install.XXXXXX)
 pids=()

@@ -21,9 +21,7 @@
 # other mount and cgroup settings) is in Documentation/install.rst.
 
 set -u
-top=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$top" || exit 1
-. selftests/install/install_lib.sh
+. "$(dirname "$0")/install_lib.sh"
 work=$1
 root=$work/root
 sandbox=$work/sandbox_exec

@@ -17,15 +17,10 @@
 # VSHM_VM_LOCK=FILE serializes the VM boot with others (flock FILE).
 
 set -u
-top=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$top" || exit 1
-export BUILD=${BUILD:-$top/build}
-. selftests/common/tap.sh
+. "$(dirname "$0")/install_lib.sh"
 
 ksrc=$BUILD/kselftest-dropin
-tree=$BUILD/kselftest-dropin-install
-rm -rf "$tree"
-trap 'rm -rf "$tree"' EXIT
+ksft_tree kselftest-dropin-install
 
 tap_plan 5
 
@@ -63,30 +58,20 @@ done <"$tree/kselftest-list.txt"
 check $? "the installed tree: the kernel's runner, kselftest-list.txt = kmod's VM_TESTS ($(wc -l <"$tree/kselftest-list.txt" 2>/dev/null) programs), settings, config"
 
 # 3. the runner's view of it
-"$tree/run_kselftest.sh" -l >"$log.list" 2>"$log" &&
-	diff -u "$tree/kselftest-list.txt" "$log.list" >>"$log"
-rc=$?
-rm -f "$log.list"
-"$tree/run_kselftest.sh" -t drivers/vshm:no_such_test >>"$log" 2>&1 && rc=1
-check $rc "run_kselftest.sh -l lists the tree; an unknown test is refused"
+ksft_runner_check drivers/vshm:no_such_test
+check $? "run_kselftest.sh -l lists the tree; an unknown test is refused"
 
 # 4-5. in the VM, the installed runner (VSHM_KO: the load test unloads and
 # reloads the module)
 vm_tests=(vshm_load_test vshm_ioctl_test vshm_perm_test vshm_vmops_test vshm_copy_test)
 args=()
 for t in "${vm_tests[@]}"; do args+=(-t "drivers/vshm:$t"); done
-lock=()
-[ -n "${VSHM_VM_LOCK:-}" ] && lock=(flock "$VSHM_VM_LOCK")
-"${lock[@]}" scripts/vm-run --timeout 900 --module "$BUILD/kmod/vshm.ko" -- \
-	env VSHM_KO="$BUILD/kmod/vshm.ko" "$tree/run_kselftest.sh" "${args[@]}" >"$log" 2>&1
+ksft_vm_run "${args[@]}"
 rc=$?
-tr -d '\r' <"$log" >"$log.vm" && mv "$log.vm" "$log"
-[ $rc -eq 0 ] && grep -q "^1\.\.${#vm_tests[@]}\$" "$log" &&
-	[ "$(grep -c '^ok [0-9]* selftests: drivers/vshm: ' "$log")" -eq ${#vm_tests[@]} ] &&
-	! grep -q '^not ok' "$log"
+[ $rc -eq 0 ] && tap_ok ${#vm_tests[@]} drivers/vshm
 check $? "in the VM: the installed run_kselftest.sh runs ${#vm_tests[@]} drivers/vshm programs, all pass (vm-run exit $rc)"
-skips=$(grep -c '^ok [0-9]* selftests: drivers/vshm: .* # SKIP' "$log")
-[ "$skips" -eq 0 ] && ! grep -q '/dev/vshm is missing' "$log"
+skips=$(kmod_skips)
+[ "$skips" -eq 0 ]
 check $? "in the VM: none of them skips as a whole ($skips did)"
 
 totals

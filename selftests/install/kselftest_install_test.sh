@@ -13,16 +13,12 @@
 #  - in a VM with vshm.ko loaded, the installed tree's run_kselftest.sh
 #    runs module suites of drivers/vshm and the library's kmod region mode.
 # The tree goes under $BUILD, which the VM sees (its /tmp is its own).
+# VSHM_VM_LOCK=FILE serializes the VM boot with others (flock FILE).
 
 set -u
-top=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$top" || exit 1
-export BUILD=${BUILD:-$top/build}
-. selftests/common/tap.sh
+. "$(dirname "$0")/install_lib.sh"
 
-tree=$BUILD/kselftest-install
-rm -rf "$tree"
-trap 'rm -rf "$tree"' EXIT
+ksft_tree kselftest-install
 
 tap_plan 7
 
@@ -52,46 +48,29 @@ diff <(cat "$BUILD/out/selftests/native.list" "$BUILD/out/selftests/vm.list" |
 [ ! -s "$log" ]
 check $? "the tree: runner, list, settings and config of each collection ($(paste -sd' ' <<<"$collections"))"
 
-"$tree/run_kselftest.sh" -l >"$log.list" 2>"$log" &&
-	diff -u "$tree/kselftest-list.txt" "$log.list" >>"$log"
-rc=$?
-rm -f "$log.list"
-"$tree/run_kselftest.sh" -t vshm/lib:no_such_test >>"$log" 2>&1 && rc=1
-check $rc "run_kselftest.sh -l lists $(wc -l <"$tree/kselftest-list.txt") tests; an unknown test is refused"
-
-# tap_ok OUTPUT N: the runner's TAP plan is 1..N, with N "ok" lines and
-# no "not ok".
-tap_ok() {
-	grep -q "^1\.\.$2\$" "$1" && [ "$(grep -c '^ok [0-9]* selftests: ' "$1")" -eq "$2" ] &&
-		! grep -q '^not ok' "$1"
-}
+ksft_runner_check vshm/lib:no_such_test
+check $? "run_kselftest.sh -l lists $(wc -l <"$tree/kselftest-list.txt") tests; an unknown test is refused"
 
 nlib=$(grep -c '^vshm/lib:' "$tree/kselftest-list.txt")
 "$tree/run_kselftest.sh" -c vshm/lib >"$log" 2>&1
-tap_ok "$log" "$nlib"
+tap_ok "$nlib"
 check $? "natively: run_kselftest.sh -c vshm/lib ($nlib programs, TAP)"
 
 # The build tree's vshmd is not where the installed test would look for
 # it ($tree/broker): it must find the one beside it.
 "$tree/run_kselftest.sh" -t vshm/broker:broker_lifecycle_test >"$log" 2>&1
-tap_ok "$log" 1
+tap_ok 1
 check $? "natively: a broker suite runs the installed vshmd and vshmctl"
 
 # In the VM: the module suites need vshm.ko loaded (VSHM_KO: the load test
 # unloads and reloads it).
-vm_tests="-t drivers/vshm:vshm_load_test -t drivers/vshm:vshm_ioctl_test
-	-t drivers/vshm:vshm_copy_test -t vshm/lib:region_conformance_test"
-# shellcheck disable=SC2086 # one argument per word
-scripts/vm-run --timeout 900 --module "$BUILD/kmod/vshm.ko" -- \
-	env VSHM_KO="$BUILD/kmod/vshm.ko" "$tree/run_kselftest.sh" $vm_tests \
-	>"$log" 2>&1
+ksft_vm_run -t drivers/vshm:vshm_load_test -t drivers/vshm:vshm_ioctl_test \
+	-t drivers/vshm:vshm_copy_test -t vshm/lib:region_conformance_test
 rc=$?
-tr -d '\r' <"$log" >"$log.vm" && mv "$log.vm" "$log"
-[ $rc -eq 0 ] && [ "$(grep -c '^ok [0-9]* selftests: ' "$log")" -eq 4 ] &&
-	! grep -q '^not ok' "$log"
+[ $rc -eq 0 ] && tap_ok 4
 check $? "in the VM: run_kselftest.sh runs drivers/vshm and the kmod region mode (vm-run exit $rc)"
-kmod_skips=$(grep -c '^ok [0-9]* selftests: drivers/vshm: .* # SKIP' "$log")
-[ "$kmod_skips" -eq 0 ] && ! grep -q '/dev/vshm is missing' "$log"
-check $? "in the VM: no drivers/vshm program skips as a whole ($kmod_skips did), the kmod region mode variants run"
+skips=$(kmod_skips)
+[ "$skips" -eq 0 ]
+check $? "in the VM: no drivers/vshm program skips as a whole ($skips did), the kmod region mode variants run"
 
 totals

@@ -9,9 +9,7 @@
 # when they are done, and the results are checked here.
 
 set -u
-top=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$top" || exit 1
-. selftests/install/install_lib.sh
+. "$(dirname "$0")/install_lib.sh"
 work=$1
 units=/run/systemd/system
 

@@ -10,9 +10,7 @@
 #    version node (no glob in libvshm.map), and has a man page.
 
 set -u
-top=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$top" || exit 1
-. selftests/common/tap.sh
+. "$(dirname "$0")/../common/tap.sh"
 tap_workdir abi
 version=$(cat VERSION)
 

@@ -12,9 +12,7 @@
 #    and RPATH= leaves no run-time search path in them.
 
 set -u
-top=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$top" || exit 1
-. selftests/common/tap.sh
+. "$(dirname "$0")/../common/tap.sh"
 tap_workdir buildflags
 
 tap_plan 6

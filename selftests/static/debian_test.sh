@@ -13,9 +13,7 @@
 #    release that does not exist yet (lintian refuses the symbols file).
 
 set -u
-top=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$top" || exit 1
-. selftests/common/tap.sh
+. "$(dirname "$0")/../common/tap.sh"
 
 tap_plan 3
 

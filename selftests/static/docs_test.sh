@@ -11,9 +11,7 @@
 #    of the sources.
 
 set -u
-top=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$top" || exit 1
-. selftests/common/tap.sh
+. "$(dirname "$0")/../common/tap.sh"
 
 tap_workdir docs
 

@@ -8,10 +8,8 @@
 # checkpatch.pl and kernel-doc come from Debian's linux-source-6.1.
 
 set -u
-top=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$top" || exit 1
+. "$(dirname "$0")/../common/tap.sh"
 tools=$(scripts/kernel-tools) || exit 1
-. selftests/common/tap.sh
 
 shopt -s nullglob
 sources=(kmod/*.c kmod/*.h kmod/probes/*.c include/uapi/linux/vshm.h)
