@@ -277,208 +277,189 @@ static int view_devices(struct ctl *x, json_object *o)
 	return 0;
 }
 
+/* What a list view shows of one entry: its JSON object and its text row. */
+typedef void (*row_fn)(FILE *txt, const void *entry, json_object *e);
+
+/*
+ * The entries of the list @cmd shows (fetch_all()), each through @row, as
+ * the JSON array @key of @o; the number of entries, or -1 once the failure
+ * is reported.  The caller prints the text table's header.
+ */
+static ssize_t view_list(struct ctl *x, enum command cmd,
+			 const struct region_ref *ref, size_t esize, size_t max,
+			 row_fn row, const char *key, json_object *o)
+{
+	json_object *arr;
+	uint8_t *v;
+	ssize_t n, i;
+
+	n = fetch_all(x, cmd, ref, esize, max, (void **)&v);
+	if (n < 0)
+		return -1;
+	arr = json_object_new_array();
+	for (i = 0; i < n; i++) {
+		json_object *e = json_object_new_object();
+
+		row(x->txt, v + esize * i, e);
+		json_object_array_add(arr, e);
+	}
+	jset(o, key, arr);
+	free(v);
+	return n;
+}
+
+static void mapping_row(FILE *txt, const void *entry, json_object *e)
+{
+	const struct vshm_mapping_entry *m = entry;
+	const char *acc = m->flags & VSHM_REGION_WRITE ? "rw" : "ro";
+
+	jset_u64(e, "shm_offset", m->shm_offset);
+	jset_u64(e, "len", m->len);
+	jset_u64(e, "fd_offset", m->fd_offset);
+	jset(e, "access", json_object_new_string(acc));
+	fprintf(txt, "0x%-16" PRIx64 " 0x%-16" PRIx64 " 0x%-16" PRIx64 " %s\n",
+		m->shm_offset, m->len, m->fd_offset, acc);
+}
+
 static int view_mappings(struct ctl *x, uint32_t dev, uint32_t shmid,
 			 json_object *o)
 {
 	struct region_ref ref = { dev, shmid };
-	struct vshm_mapping_entry *m;
-	json_object *arr;
-	ssize_t n, i;
+	ssize_t n;
 
-	n = fetch_all(x, CMD_MAPPINGS, &ref, sizeof(*m), VSHM_CTL_MAX_MAPPINGS,
-		      (void **)&m);
-	if (n < 0)
-		return 1;
-	arr = json_object_new_array();
 	fprintf(x->txt, "%-18s %-18s %-18s %s\n", "SHM_OFFSET", "LEN", "FD_OFFSET",
 		"ACCESS");
-	for (i = 0; i < n; i++) {
-		const char *acc = m[i].flags & VSHM_REGION_WRITE ? "rw" : "ro";
-		json_object *e = json_object_new_object();
-
-		jset_u64(e, "shm_offset", m[i].shm_offset);
-		jset_u64(e, "len", m[i].len);
-		jset_u64(e, "fd_offset", m[i].fd_offset);
-		jset(e, "access", json_object_new_string(acc));
-		json_object_array_add(arr, e);
-		fprintf(x->txt, "0x%-16" PRIx64 " 0x%-16" PRIx64 " 0x%-16" PRIx64 " %s\n",
-			m[i].shm_offset, m[i].len, m[i].fd_offset, acc);
-	}
 	jset_u64(o, "device", dev);
 	jset_u64(o, "shmid", shmid);
-	jset(o, "mappings", arr);
+	n = view_list(x, CMD_MAPPINGS, &ref, sizeof(struct vshm_mapping_entry),
+		      VSHM_CTL_MAX_MAPPINGS, mapping_row, "mappings", o);
+	if (n < 0)
+		return 1;
 	jset_u64(o, "total", n);
-	free(m);
 	return 0;
+}
+
+static void region_row(FILE *txt, const void *entry, json_object *e)
+{
+	const struct vshm_ctl_region_entry *r = entry;
+	bool placed = r->flags & VSHM_CTL_REGION_PLACED;
+	char ga[24] = "-";
+
+	jset_u64(e, "device", r->dev_id);
+	jset_u64(e, "shmid", r->shmid);
+	jset_u64(e, "size", r->size);
+	jset(e, "guest_address",
+	     placed ? json_object_new_uint64(r->guest_addr) : NULL);
+	jset_u64(e, "mappings", r->nmappings);
+	jset_u64(e, "mapped_bytes", r->mapped_bytes);
+	if (placed)
+		snprintf(ga, sizeof(ga), "0x%" PRIx64, r->guest_addr);
+	fprintf(txt, "%-6u %-6u 0x%-12" PRIx64 " %-18s %-9u %" PRIu64 "\n",
+		r->dev_id, r->shmid, r->size, ga, r->nmappings, r->mapped_bytes);
 }
 
 static int view_regions(struct ctl *x, uint32_t dev, json_object *o)
 {
 	struct region_ref ref = { .dev = dev };
-	struct vshm_ctl_region_entry *r;
-	json_object *arr;
-	ssize_t n, i;
 
-	n = fetch_all(x, CMD_REGIONS, &ref, sizeof(*r), VSHM_CTL_MAX_REGIONS,
-		      (void **)&r);
-	if (n < 0)
-		return 1;
-	arr = json_object_new_array();
 	fprintf(x->txt, "%-6s %-6s %-14s %-18s %-9s %s\n", "DEV", "SHMID", "SIZE",
 		"GUEST_ADDR", "MAPPINGS", "MAPPED_BYTES");
-	for (i = 0; i < n; i++) {
-		bool placed = r[i].flags & VSHM_CTL_REGION_PLACED;
-		json_object *e = json_object_new_object();
-		char ga[24] = "-";
+	return view_list(x, CMD_REGIONS, &ref, sizeof(struct vshm_ctl_region_entry),
+			 VSHM_CTL_MAX_REGIONS, region_row, "regions", o) < 0;
+}
 
-		jset_u64(e, "device", r[i].dev_id);
-		jset_u64(e, "shmid", r[i].shmid);
-		jset_u64(e, "size", r[i].size);
-		jset(e, "guest_address",
-		     placed ? json_object_new_uint64(r[i].guest_addr) : NULL);
-		jset_u64(e, "mappings", r[i].nmappings);
-		jset_u64(e, "mapped_bytes", r[i].mapped_bytes);
-		json_object_array_add(arr, e);
-		if (placed)
-			snprintf(ga, sizeof(ga), "0x%" PRIx64, r[i].guest_addr);
-		fprintf(x->txt, "%-6u %-6u 0x%-12" PRIx64 " %-18s %-9u %" PRIu64 "\n",
-			r[i].dev_id, r[i].shmid, r[i].size, ga, r[i].nmappings,
-			r[i].mapped_bytes);
-	}
-	jset(o, "regions", arr);
-	free(r);
-	return 0;
+static void ram_row(FILE *txt, const void *entry, json_object *e)
+{
+	const struct vshm_ctl_ram_range *r = entry;
+
+	jset_u64(e, "guest_address", r->guest_addr);
+	jset_u64(e, "size", r->size);
+	jset_u64(e, "fd_offset", r->fd_offset);
+	fprintf(txt, "0x%-16" PRIx64 " 0x%-16" PRIx64 " 0x%" PRIx64 "\n",
+		r->guest_addr, r->size, r->fd_offset);
 }
 
 static int view_ram(struct ctl *x, json_object *o)
 {
-	struct vshm_ctl_ram_range *r;
-	json_object *arr;
-	ssize_t n, i;
-
-	n = fetch_all(x, CMD_RAM, NULL, sizeof(*r), VSHM_CTL_MAX_RAM_RANGES,
-		      (void **)&r);
-	if (n < 0)
-		return 1;
-	arr = json_object_new_array();
 	fprintf(x->txt, "%-18s %-18s %s\n", "GUEST_ADDR", "SIZE", "FD_OFFSET");
-	for (i = 0; i < n; i++) {
-		json_object *e = json_object_new_object();
+	return view_list(x, CMD_RAM, NULL, sizeof(struct vshm_ctl_ram_range),
+			 VSHM_CTL_MAX_RAM_RANGES, ram_row, "ram", o) < 0;
+}
 
-		jset_u64(e, "guest_address", r[i].guest_addr);
-		jset_u64(e, "size", r[i].size);
-		jset_u64(e, "fd_offset", r[i].fd_offset);
-		json_object_array_add(arr, e);
-		fprintf(x->txt, "0x%-16" PRIx64 " 0x%-16" PRIx64 " 0x%" PRIx64 "\n",
-			r[i].guest_addr, r[i].size, r[i].fd_offset);
-	}
-	jset(o, "ram", arr);
-	free(r);
-	return 0;
+static void shared_object_row(FILE *txt, const void *entry, json_object *e)
+{
+	const struct vshm_ctl_shared_object_entry *s = entry;
+	const uint8_t *u = s->uuid;
+	char us[37];
+
+	snprintf(us, sizeof(us),
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8],
+		 u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
+	jset(e, "uuid", json_object_new_string(us));
+	jset_u64(e, "device", s->dev_id);
+	jset_u64(e, "size", s->size);
+	fprintf(txt, "%-36s %-6u %" PRIu64 "\n", us, s->dev_id, s->size);
 }
 
 static int view_shared_objects(struct ctl *x, json_object *o)
 {
-	struct vshm_ctl_shared_object_entry *s;
-	json_object *arr;
-	ssize_t n, i;
-
-	n = fetch_all(x, CMD_SHARED_OBJECTS, NULL, sizeof(*s),
-		      VSHM_CTL_MAX_SHARED_OBJECTS, (void **)&s);
-	if (n < 0)
-		return 1;
-	arr = json_object_new_array();
 	fprintf(x->txt, "%-36s %-6s %s\n", "UUID", "DEV", "SIZE");
-	for (i = 0; i < n; i++) {
-		json_object *e = json_object_new_object();
-		const uint8_t *u = s[i].uuid;
-		char us[37];
+	return view_list(x, CMD_SHARED_OBJECTS, NULL,
+			 sizeof(struct vshm_ctl_shared_object_entry),
+			 VSHM_CTL_MAX_SHARED_OBJECTS, shared_object_row,
+			 "shared_objects", o) < 0;
+}
 
-		snprintf(us, sizeof(us),
-			 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-			 u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8],
-			 u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
-		jset(e, "uuid", json_object_new_string(us));
-		jset_u64(e, "device", s[i].dev_id);
-		jset_u64(e, "size", s[i].size);
-		json_object_array_add(arr, e);
-		fprintf(x->txt, "%-36s %-6u %" PRIu64 "\n", us, s[i].dev_id,
-			s[i].size);
-	}
-	jset(o, "shared_objects", arr);
-	free(s);
-	return 0;
+static void client_row(FILE *txt, const void *entry, json_object *e)
+{
+	const struct vshm_ctl_client_entry *cl = entry;
+	uint32_t f = cl->flags;
+
+	jset_u64(e, "id", cl->client_id);
+	jset(e, "self", json_object_new_boolean(f & VSHM_CTL_CLIENT_SELF));
+	jset_u64(e, "pid", cl->pid);
+	jset_u64(e, "uid", cl->uid);
+	jset_u64(e, "gid", cl->gid);
+	jset(e, "hello", json_object_new_boolean(f & VSHM_CTL_CLIENT_HELLO));
+	jset(e, "vmm_maps", json_object_new_boolean(f & VSHM_CTL_CLIENT_VMM_MAPS));
+	jset_u64(e, "devices", cl->ndevices);
+	jset_u64(e, "requests", cl->requests);
+	jset_u64(e, "queued_bytes", cl->queued_bytes);
+	fprintf(txt, "%-6u %-8u %-6u %-6u %-8u %-9" PRIu64 " %-7" PRIu64
+		" %s%s%s\n", cl->client_id, cl->pid, cl->uid, cl->gid,
+		cl->ndevices, cl->requests, cl->queued_bytes,
+		f & VSHM_CTL_CLIENT_SELF ? "self " : "",
+		f & VSHM_CTL_CLIENT_HELLO ? "hello " : "",
+		f & VSHM_CTL_CLIENT_VMM_MAPS ? "vmm-maps" : "");
 }
 
 static int view_clients(struct ctl *x, json_object *o)
 {
-	struct vshm_ctl_client_entry *cl;
-	json_object *arr;
-	ssize_t n, i;
-
-	n = fetch_all(x, CMD_CLIENTS, NULL, sizeof(*cl), VSHM_CTL_MAX_CLIENTS,
-		      (void **)&cl);
-	if (n < 0)
-		return 1;
-	arr = json_object_new_array();
 	fprintf(x->txt, "%-6s %-8s %-6s %-6s %-8s %-9s %-7s %s\n", "ID", "PID",
 		"UID", "GID", "DEVICES", "REQUESTS", "QUEUED", "FLAGS");
-	for (i = 0; i < n; i++) {
-		json_object *e = json_object_new_object();
-		uint32_t f = cl[i].flags;
+	return view_list(x, CMD_CLIENTS, NULL, sizeof(struct vshm_ctl_client_entry),
+			 VSHM_CTL_MAX_CLIENTS, client_row, "clients", o) < 0;
+}
 
-		jset_u64(e, "id", cl[i].client_id);
-		jset(e, "self", json_object_new_boolean(f & VSHM_CTL_CLIENT_SELF));
-		jset_u64(e, "pid", cl[i].pid);
-		jset_u64(e, "uid", cl[i].uid);
-		jset_u64(e, "gid", cl[i].gid);
-		jset(e, "hello", json_object_new_boolean(f & VSHM_CTL_CLIENT_HELLO));
-		jset(e, "vmm_maps",
-		     json_object_new_boolean(f & VSHM_CTL_CLIENT_VMM_MAPS));
-		jset_u64(e, "devices", cl[i].ndevices);
-		jset_u64(e, "requests", cl[i].requests);
-		jset_u64(e, "queued_bytes", cl[i].queued_bytes);
-		json_object_array_add(arr, e);
-		fprintf(x->txt, "%-6u %-8u %-6u %-6u %-8u %-9" PRIu64 " %-7" PRIu64
-			" %s%s%s\n", cl[i].client_id, cl[i].pid, cl[i].uid,
-			cl[i].gid, cl[i].ndevices, cl[i].requests,
-			cl[i].queued_bytes, f & VSHM_CTL_CLIENT_SELF ? "self " : "",
-			f & VSHM_CTL_CLIENT_HELLO ? "hello " : "",
-			f & VSHM_CTL_CLIENT_VMM_MAPS ? "vmm-maps" : "");
-	}
-	jset(o, "clients", arr);
-	free(cl);
-	return 0;
+static void limit_row(FILE *txt, const void *entry, json_object *e)
+{
+	const struct vshm_ctl_limit *l = entry;
+	const char *scope = l->scope == VSHM_CTL_LIMIT_DEVICE ? "device" : "broker";
+
+	jset(e, "name", json_object_new_string(l->name));
+	jset(e, "scope", json_object_new_string(scope));
+	jset_u64(e, "limit", l->limit);
+	jset_u64(e, "used", l->used);
+	fprintf(txt, "%-16s %-7s %-20" PRIu64 " %" PRIu64 "\n", l->name, scope,
+		l->limit, l->used);
 }
 
 static int view_limits(struct ctl *x, json_object *o)
 {
-	struct vshm_ctl_limit *l;
-	json_object *arr;
-	ssize_t n, i;
-
-	n = fetch_all(x, CMD_LIMITS, NULL, sizeof(*l), VSHM_CTL_MAX_LIMITS,
-		      (void **)&l);
-	if (n < 0)
-		return 1;
-	arr = json_object_new_array();
 	fprintf(x->txt, "%-16s %-7s %-20s %s\n", "LIMIT", "SCOPE", "MAX", "USED");
-	for (i = 0; i < n; i++) {
-		const char *scope = l[i].scope == VSHM_CTL_LIMIT_DEVICE ?
-				    "device" : "broker";
-		json_object *e = json_object_new_object();
-
-		jset(e, "name", json_object_new_string(l[i].name));
-		jset(e, "scope", json_object_new_string(scope));
-		jset_u64(e, "limit", l[i].limit);
-		jset_u64(e, "used", l[i].used);
-		json_object_array_add(arr, e);
-		fprintf(x->txt, "%-16s %-7s %-20" PRIu64 " %" PRIu64 "\n", l[i].name,
-			scope, l[i].limit, l[i].used);
-	}
-	jset(o, "limits", arr);
-	free(l);
-	return 0;
+	return view_list(x, CMD_LIMITS, NULL, sizeof(struct vshm_ctl_limit),
+			 VSHM_CTL_MAX_LIMITS, limit_row, "limits", o) < 0;
 }
 
 static int view_version(struct ctl *x, json_object *o)
