@@ -9,9 +9,7 @@
 #    (the *.mk fragments are included by a Makefile that does).
 
 set -u
-top=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$top" || exit 1
-. selftests/common/tap.sh
+. "$(dirname "$0")/../common/tap.sh"
 
 tap_plan 2
 
