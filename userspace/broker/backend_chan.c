@@ -38,25 +38,20 @@ static int send_out(struct vshmd *d, struct vd_device *dev)
 	return ret;
 }
 
-int vd_backend_reply_u64_fd(struct vshmd *d, struct vd_device *dev,
-			    uint32_t request, uint64_t value, int fd)
+int vd_backend_reply(struct vshmd *d, struct vd_device *dev, uint32_t request,
+		     int err, int fd)
 {
-	vshm_encode_reply_u64(d->out, request, value);
+	vshm_encode_reply_u64(d->out, request, vd_wire_status(err));
 	if (fd >= 0)
 		vshm_msg_add_fd(d->out, fd);
 	return send_out(d, dev);
 }
 
-int vd_backend_reply_u64(struct vshmd *d, struct vd_device *dev,
-			 uint32_t request, uint64_t value)
+/* err: 0 (then data) or -errno. */
+static int reply_mem_read(struct vshmd *d, struct vd_device *dev, int err,
+			  const void *data, uint32_t size)
 {
-	return vd_backend_reply_u64_fd(d, dev, request, value, -1);
-}
-
-static int reply_mem_read(struct vshmd *d, struct vd_device *dev,
-			  uint64_t status, const void *data, uint32_t size)
-{
-	vshm_encode_mem_read_reply(d->out, status, data, size);
+	vshm_encode_mem_read_reply(d->out, vd_wire_status(err), data, size);
 	return send_out(d, dev);
 }
 
@@ -106,7 +101,7 @@ static void do_shmem(struct vshmd *d, struct vd_device *dev,
 	/* The source fd is the region's business now (kmod holds its own reference). */
 	vd_msg_release(d, dev->id, msg);
 	if (wants_ack(msg))
-		vd_backend_reply_u64(d, dev, msg->hdr.request, ret < 0 ? -ret : 0);
+		vd_backend_reply(d, dev, msg->hdr.request, ret, -1);
 }
 
 static void do_mem(struct vshmd *d, struct vd_device *dev, struct vshm_msg *msg)
@@ -130,7 +125,7 @@ static void do_mem(struct vshmd *d, struct vd_device *dev, struct vshm_msg *msg)
 		vd_log_peer(d, &dev->rl, "device %u: MEM_READ 0x%llx+%u: %s",
 			    dev->id, (unsigned long long)a.guest_address, a.size,
 			    strerror(-ret));
-		reply_mem_read(d, dev, -ret, NULL, 0);
+		reply_mem_read(d, dev, ret, NULL, 0);
 		return;
 	}
 	if (!ret)
@@ -144,8 +139,7 @@ static void do_mem(struct vshmd *d, struct vd_device *dev, struct vshm_msg *msg)
 			    strerror(-ret));
 	}
 	if (wants_ack(msg))
-		vd_backend_reply_u64(d, dev, VSHM_VU_BACKEND_MEM_WRITE,
-				     ret < 0 ? -ret : 0);
+		vd_backend_reply(d, dev, VSHM_VU_BACKEND_MEM_WRITE, ret, -1);
 }
 
 static void handle(struct vshmd *d, struct vd_device *dev, struct vshm_msg *msg)
@@ -190,10 +184,10 @@ static void refuse(struct vshmd *d, struct vd_device *dev,
 	if (msg->hdr.flags & VSHM_HDR_REPLY)
 		return;
 	if (msg->hdr.request == VSHM_VU_BACKEND_MEM_READ)
-		reply_mem_read(d, dev, EBADMSG, NULL, 0);
+		reply_mem_read(d, dev, -EBADMSG, NULL, 0);
 	else if (msg->hdr.flags & VSHM_HDR_NEED_REPLY ||
 		 msg->hdr.request == VSHM_VU_BACKEND_SHARED_OBJECT_LOOKUP)
-		vd_backend_reply_u64(d, dev, msg->hdr.request, EBADMSG);
+		vd_backend_reply(d, dev, msg->hdr.request, -EBADMSG, -1);
 }
 
 /* hup: the peer is gone; read what it left whatever the limits say. */

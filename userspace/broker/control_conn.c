@@ -74,7 +74,7 @@ static void pause_listen(struct vshmd *d, int err)
 {
 	vd_log_limited(d, &d->accept_log, VD_LOG_WARN,
 		       "accept: %s: new control connections wait %s",
-		       strerror(err), "for the next tick (100 ms)");
+		       strerror(-err), "for the next tick (100 ms)");
 	vd_watch_del(d, &d->listen_w);
 	d->listen_paused = true;
 }
@@ -97,7 +97,7 @@ void vd_control_accept(struct vshmd *d)
 		if (fd < 0) {
 			if (errno == EMFILE || errno == ENFILE ||
 			    errno == ENOBUFS || errno == ENOMEM)
-				pause_listen(d, errno);
+				pause_listen(d, -errno);
 			else if (errno != EAGAIN && errno != EINTR)
 				vd_log_limited(d, &d->accept_log, VD_LOG_WARN,
 					       "accept: %s", strerror(errno));
@@ -135,22 +135,18 @@ void vd_control_fini(struct vshmd *d)
 	vd_listen_close(d);
 }
 
-/* Queue a reply; errors mark the client dead. */
+/* Queue a reply with status err (0 or -errno); failing marks the client dead. */
 static void reply(struct vshmd *d, struct vd_ctl_conn *c, uint32_t request,
-		  int error, const void *body, size_t len, const int *fds,
+		  int err, const void *body, size_t len, const int *fds,
 		  unsigned int nfds)
 {
-	struct vshm_err err;
+	struct vshm_err e;
 	int ret;
 
-	if (error < 0)
-		error = -error;
-	/* Library codes are not errno values: say "bad message". */
-	if (error >= VSHM_ERR_BASE)
-		error = EBADMSG;
-	ret = vshm_ctl_encode_reply(d->out, request, error, body, len, fds, nfds);
+	ret = vshm_ctl_encode_reply(d->out, request, vd_wire_status(err), body,
+				    len, fds, nfds);
 	if (!ret)
-		ret = vshm_chan_send(c->ch, d->out, &err);
+		ret = vshm_chan_send(c->ch, d->out, &e);
 	if (ret) {
 		vd_log(d, VD_LOG_WARN, "control reply to %s failed: %s",
 		       vshm_request_name(VSHM_PROTO_CONTROL, request),
@@ -214,7 +210,7 @@ static void do_add_device(struct vshmd *d, struct vd_ctl_conn *c,
 		/* Nobody could place its mappings. */
 		vd_log_limited(d, &d->peer_log, VD_LOG_WARN,
 			       "ADD_DEVICE refused: forwarding mode needs a VMM that offered VMM_MAPS");
-		reply(d, c, VSHM_CTL_ADD_DEVICE, EPROTONOSUPPORT, NULL, 0, NULL, 0);
+		reply(d, c, VSHM_CTL_ADD_DEVICE, -EPROTONOSUPPORT, NULL, 0, NULL, 0);
 		return;
 	}
 	if (req.nregions)
@@ -326,7 +322,7 @@ static void do_get_region(struct vshmd *d, struct vd_ctl_conn *c, const void *p)
 	fd = vshm_region_fd(reg->r);
 	if (fd < 0) {
 		/* mmap region mode: the region lives in the broker, there is no fd. */
-		reply(d, c, VSHM_CTL_GET_REGION, ENODEV, NULL, 0, NULL, 0);
+		reply(d, c, VSHM_CTL_GET_REGION, -ENODEV, NULL, 0, NULL, 0);
 		return;
 	}
 	rep.size = reg->size;
@@ -393,7 +389,7 @@ static void do_stats(struct vshmd *d, struct vd_ctl_conn *c, const void *p)
 	if (ref.dev_id != VSHM_CTL_ALL_DEVICES) {
 		dev = vd_device_find(d, ref.dev_id);
 		if (!dev) {
-			reply(d, c, VSHM_CTL_GET_STATS, ENOENT, NULL, 0, NULL, 0);
+			reply(d, c, VSHM_CTL_GET_STATS, -ENOENT, NULL, 0, NULL, 0);
 			return;
 		}
 	}
@@ -479,11 +475,11 @@ static void handle(struct vshmd *d, struct vd_ctl_conn *c, struct vshm_msg *msg)
 	c->requests++;
 	ret = vshm_ctl_decode_request(msg, req, &p, &len, NULL);
 	if (ret) {
-		reply(d, c, req, EBADMSG, NULL, 0, NULL, 0);
+		reply(d, c, req, -EBADMSG, NULL, 0, NULL, 0);
 		return;
 	}
 	if (!c->hello && req != VSHM_CTL_HELLO) {
-		reply(d, c, req, EPROTO, NULL, 0, NULL, 0);
+		reply(d, c, req, -EPROTO, NULL, 0, NULL, 0);
 		return;
 	}
 	switch (req) {
@@ -597,7 +593,7 @@ void vd_control_event(struct vshmd *d, struct vd_ctl_conn *c, uint32_t events)
 				c->dead = true;
 				break;
 			}
-			reply(d, c, d->msg->hdr.request, EBADMSG, NULL, 0, NULL, 0);
+			reply(d, c, d->msg->hdr.request, -EBADMSG, NULL, 0, NULL, 0);
 			continue;
 		}
 		handle(d, c, d->msg);

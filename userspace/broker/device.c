@@ -372,7 +372,7 @@ void vd_device_remove(struct vshmd *d, struct vd_device *dev, const char *why)
 	dev->dead = true;
 	d->ndevices--;
 	vd_log(d, VD_LOG_INFO, "device %u removed: %s", dev->id, why);
-	vd_forward_fail_pending(d, dev, EPIPE);
+	vd_forward_fail_pending(d, dev, -EPIPE);
 	vd_device_reset(d, dev);
 	vd_sobj_drop_device(d, dev);
 	vd_watch_del(d, &dev->be_w);

@@ -32,32 +32,31 @@ int vd_forward_request(struct vshmd *d, struct vd_device *dev,
 {
 	bool reply = expects_reply(msg);
 	struct vshm_err err;
-	int ret, code = 0;
+	int ret = 0;
 
 	if (!dev->fw)
-		code = EOPNOTSUPP;
+		ret = -EOPNOTSUPP;
 	else if (reply && dev->fw_count >= VD_FWD_MAX_PENDING)
-		code = EBUSY;
-	if (!code) {
+		ret = -EBUSY;
+	if (!ret) {
 		/* msg's fds are borrowed by the send: queued ones are duplicated. */
-		ret = vshm_chan_send(dev->fw, msg, &err);
-		if (ret) {
+		if (vshm_chan_send(dev->fw, msg, &err)) {
 			vd_log_limited(d, &d->peer_log, VD_LOG_WARN,
 				       "device %u: forward socket: %s",
 				       dev->id, err.msg);
-			code = EIO;
+			ret = -EIO;
 		}
 	}
 	vd_msg_release(d, dev->id, msg);
-	if (code) {
+	if (ret) {
 		vd_count(d, dev, protocol_errors, 1);
 		vd_log_peer(d, &dev->rl, "device %u: %s (%u) not forwarded: %s",
 			    dev->id,
 			    vshm_request_name(VSHM_PROTO_BACKEND, msg->hdr.request),
-			    msg->hdr.request, strerror(code));
+			    msg->hdr.request, strerror(-ret));
 		if (reply)
-			vd_backend_reply_u64(d, dev, msg->hdr.request, code);
-		return -code;
+			vd_backend_reply(d, dev, msg->hdr.request, ret, -1);
+		return ret;
 	}
 	vd_count(d, dev, forwarded, 1);
 	if (reply) {
@@ -76,7 +75,7 @@ void vd_forward_fail_pending(struct vshmd *d, struct vd_device *dev, int err)
 		dev->fw_head = (dev->fw_head + 1) % VD_FWD_MAX_PENDING;
 		dev->fw_count--;
 		if (dev->be && !dev->dead)
-			vd_backend_reply_u64(d, dev, req, err);
+			vd_backend_reply(d, dev, req, err, -1);
 	}
 }
 
@@ -86,7 +85,7 @@ static void close_forward(struct vshmd *d, struct vd_device *dev, const char *wh
 	vd_watch_del(d, &dev->fw_w);
 	vshm_chan_free(dev->fw);
 	dev->fw = NULL;
-	vd_forward_fail_pending(d, dev, EPIPE);
+	vd_forward_fail_pending(d, dev, -EPIPE);
 }
 
 static void relay(struct vshmd *d, struct vd_device *dev, struct vshm_msg *msg)
@@ -150,8 +149,8 @@ void vd_forward_event(struct vshmd *d, struct vd_device *dev, uint32_t events)
 			    dev->fw_req[dev->fw_head] == d->msg->hdr.request) {
 				dev->fw_head = (dev->fw_head + 1) % VD_FWD_MAX_PENDING;
 				dev->fw_count--;
-				vd_backend_reply_u64(d, dev, d->msg->hdr.request,
-						     EBADMSG);
+				vd_backend_reply(d, dev, d->msg->hdr.request,
+						 -EBADMSG, -1);
 				if (dev->dead)
 					return;
 			}

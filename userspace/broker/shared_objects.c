@@ -211,10 +211,9 @@ void vd_sobj_request(struct vshmd *d, struct vd_device *dev,
 			    vshm_request_name(VSHM_PROTO_BACKEND, req),
 			    uuid_str(uuid, us), strerror(-ret));
 	if (req == VSHM_VU_BACKEND_SHARED_OBJECT_LOOKUP)
-		vd_backend_reply_u64_fd(d, dev, req, ret < 0 ? -ret : 0,
-					p ? (*p)->fd : -1);
+		vd_backend_reply(d, dev, req, ret, p ? (*p)->fd : -1);
 	else if (msg->hdr.flags & VSHM_HDR_NEED_REPLY)
-		vd_backend_reply_u64(d, dev, req, ret < 0 ? -ret : 0);
+		vd_backend_reply(d, dev, req, ret, -1);
 }
 
 void vd_sobj_drop_device(struct vshmd *d, struct vd_device *dev)

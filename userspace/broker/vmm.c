@@ -114,31 +114,31 @@ void vd_vmm_reset(struct vshmd *d, struct vd_device *dev)
 	}
 }
 
-/* The device's waiting operation is settled: status 0 or a positive errno. */
-static void settle(struct vshmd *d, struct vd_device *dev, uint32_t status)
+/* The device's waiting operation is settled: err 0 or -errno. */
+static void settle(struct vshmd *d, struct vd_device *dev, int err)
 {
 	struct vd_vmm_wait w = dev->vmm;
 	bool map = w.request == VSHM_VU_BACKEND_SHMEM_MAP;
 
 	dev->vmm.active = false;
-	if (!status && !map)
+	if (!err && !map)
 		vd_shmem_unmap(d, dev, &w.m);	/* ENOENT after a reset: fine */
-	else if (status && map)
+	else if (err && map)
 		vd_shmem_unmap(d, dev, &w.m);	/* roll the recorded map back */
-	if (status) {
+	if (err) {
 		vd_count(d, dev, map_errors, 1);
 		vd_log_peer(d, &dev->rl,
 			    "device %u: %s shmid %u offset 0x%llx len 0x%llx failed in the VMM: %s",
 			    dev->id, map ? "SHMEM_MAP" : "SHMEM_UNMAP", w.m.shmid,
 			    (unsigned long long)w.m.shm_offset,
-			    (unsigned long long)w.m.len, strerror((int)status));
+			    (unsigned long long)w.m.len, strerror(-err));
 	} else if (map) {
 		vd_count(d, dev, maps, 1);
 	} else {
 		vd_count(d, dev, unmaps, 1);
 	}
 	if (w.need_reply)
-		vd_backend_reply_u64(d, dev, w.request, status);
+		vd_backend_reply(d, dev, w.request, err, -1);
 	vd_device_update_events(d, dev);
 }
 
@@ -150,6 +150,7 @@ void vd_vmm_answer(struct vshmd *d, struct vd_ctl_conn *c,
 	const void *body;
 	uint32_t status;
 	size_t len;
+	int ret;
 
 	if (!c->ops_count || recv_ret ||
 	    msg->hdr.request != c->ops[c->ops_head].request ||
@@ -164,16 +165,17 @@ void vd_vmm_answer(struct vshmd *d, struct vd_ctl_conn *c,
 	op = c->ops[c->ops_head];
 	c->ops_head = (c->ops_head + 1) % VD_VMM_MAX_OPS;
 	c->ops_count--;
+	ret = vd_wire_errno(status);
 	if (op.request == VSHM_CTL_VMM_RESET) {
-		if (status)
+		if (ret)
 			vd_log_limited(d, &d->peer_log, VD_LOG_WARN,
 				       "device %u: VMM reset failed: %s",
-				       op.dev_id, strerror((int)status));
+				       op.dev_id, strerror(-ret));
 		return;
 	}
 	dev = vd_device_find(d, op.dev_id);
 	if (dev && dev->vmm.active)
-		settle(d, dev, status);
+		settle(d, dev, ret);
 }
 
 void vd_vmm_tick(struct vshmd *d)

@@ -7,6 +7,7 @@
 #ifndef VSHMD_H
 #define VSHMD_H
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -18,6 +19,28 @@
 
 #define VD_PRINTF(a, b) __attribute__((format(printf, a, b)))
 #define VD_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/*
+ * Errors inside the broker are 0 or a negative errno (or a negative
+ * libvshm code, VSHM_E*).  The wire carries a positive errno: only the
+ * code that encodes a reply converts, through vd_wire_status(), and only
+ * the code that decodes a peer's status converts back (vd_wire_errno()).
+ */
+static inline uint32_t vd_wire_status(int err)
+{
+	if (err >= 0)
+		return 0;
+	/* Library codes are not errno values: say "bad message". */
+	return -err >= VSHM_ERR_BASE ? EBADMSG : (uint32_t)-err;
+}
+
+/* A peer's status word (0 or a positive errno) as 0 or a negative errno. */
+static inline int vd_wire_errno(uint64_t status)
+{
+	if (!status)
+		return 0;
+	return status >= VSHM_ERR_BASE ? -EBADMSG : -(int)status;
+}
 
 enum vd_log_level { VD_LOG_ERR, VD_LOG_WARN, VD_LOG_INFO, VD_LOG_DEBUG };
 
@@ -364,16 +387,18 @@ bool vd_route_overlaps(struct vshmd *d, uint64_t ga, uint64_t len,
 
 /* backend_chan.c */
 void vd_backend_event(struct vshmd *d, struct vd_device *dev, uint32_t events);
-int vd_backend_reply_u64(struct vshmd *d, struct vd_device *dev,
-			 uint32_t request, uint64_t value);
-/* The same with a borrowed fd attached (-1: none). */
-int vd_backend_reply_u64_fd(struct vshmd *d, struct vd_device *dev,
-			    uint32_t request, uint64_t value, int fd);
+/*
+ * A u64 reply (REPLY_ACK, SHARED_OBJECT_LOOKUP) of err (0 or -errno) to
+ * request, with a borrowed fd attached (-1: none).
+ */
+int vd_backend_reply(struct vshmd *d, struct vd_device *dev, uint32_t request,
+		     int err, int fd);
 
 /* forward.c */
 int vd_forward_request(struct vshmd *d, struct vd_device *dev,
 		       struct vshm_msg *msg);
 void vd_forward_event(struct vshmd *d, struct vd_device *dev, uint32_t events);
+/* Answer every reply the forward socket still owes with err (-errno). */
 void vd_forward_fail_pending(struct vshmd *d, struct vd_device *dev, int err);
 
 /* shared_objects.c: SHARED_OBJECT_ADD / _REMOVE / _LOOKUP */
