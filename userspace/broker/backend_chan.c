@@ -19,12 +19,6 @@
 
 #include "vshmd.h"
 
-/* Messages served per device per wakeup, so that one cannot starve others. */
-#define VD_BATCH	16
-
-/* Marks msg->hdr so that a failed receive shows whether a frame arrived. */
-#define VD_NO_FRAME	0xffffffffu
-
 static int send_out(struct vshmd *d, struct vd_device *dev)
 {
 	struct vshm_err err;
@@ -195,24 +189,22 @@ static void receive(struct vshmd *d, struct vd_device *dev, bool hup)
 {
 	struct vshm_msg *msg = d->msg;
 	struct vshm_err err;
-	int i, ret;
+	enum vd_rx rx;
+	int i;
 
 	for (i = 0; i < VD_BATCH && !dev->dead; i++) {
 		if (!hup && (dev->throttled || vd_limits_backlogged(d, dev)))
 			break;
 		if (dev->vmm.active)
 			break;	/* one operation at the VMM at a time */
-		msg->hdr.request = 0;
-		msg->hdr.size = VD_NO_FRAME;
-		err.msg[0] = 0;
-		ret = vshm_chan_recv(dev->be, msg, &err);
-		if (ret == -EAGAIN)
+		rx = vd_receive(dev->be, msg, &err);
+		if (rx == VD_RX_NONE)
 			break;
-		if (ret == -EPIPE) {
+		if (rx == VD_RX_CLOSED) {
 			vd_device_remove(d, dev, "back-end closed its channel");
 			break;
 		}
-		if (ret && msg->hdr.size == VD_NO_FRAME) {
+		if (rx == VD_RX_BROKEN) {
 			vd_count(d, dev, protocol_errors, 1);
 			vd_log_limited(d, &d->peer_log, VD_LOG_WARN,
 				       "device %u: %s", dev->id, err.msg);
@@ -223,7 +215,7 @@ static void receive(struct vshmd *d, struct vd_device *dev, bool hup)
 			/* Over its rate: served, then the channel rests until the next tick. */
 			dev->throttled = true;
 		}
-		if (ret)
+		if (rx == VD_RX_BAD)
 			refuse(d, dev, msg, &err);
 		else
 			handle(d, dev, msg);

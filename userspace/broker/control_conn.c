@@ -550,6 +550,7 @@ static void handle(struct vshmd *d, struct vd_ctl_conn *c, struct vshm_msg *msg)
 void vd_control_event(struct vshmd *d, struct vd_ctl_conn *c, uint32_t events)
 {
 	struct vshm_err err;
+	enum vd_rx rx;
 	int i, ret;
 
 	if (c->dead)
@@ -561,17 +562,16 @@ void vd_control_event(struct vshmd *d, struct vd_ctl_conn *c, uint32_t events)
 			return;
 		}
 	}
-	for (i = 0; i < 16 && vshm_chan_pending(c->ch) < VD_CTL_MAX_QUEUED &&
+	for (i = 0; i < VD_BATCH && vshm_chan_pending(c->ch) < VD_CTL_MAX_QUEUED &&
 		    !c->dead; i++) {
-		d->msg->hdr.size = 0xffffffffu;
-		ret = vshm_chan_recv(c->ch, d->msg, &err);
-		if (ret == -EAGAIN)
+		rx = vd_receive(c->ch, d->msg, &err);
+		if (rx == VD_RX_NONE)
 			break;
-		if (ret == -EPIPE) {
+		if (rx == VD_RX_CLOSED) {
 			c->dead = true;
 			break;
 		}
-		if (ret && d->msg->hdr.size == 0xffffffffu) {
+		if (rx == VD_RX_BROKEN) {
 			vd_log_peer(d, &c->rl, "control connection closed: %s",
 				    err.msg);
 			c->dead = true;
@@ -579,11 +579,11 @@ void vd_control_event(struct vshmd *d, struct vd_ctl_conn *c, uint32_t events)
 		}
 		if (c->vmm_maps && (d->msg->hdr.flags & VSHM_HDR_REPLY)) {
 			/* A forwarding-mode answer (the VMM sends no other replies). */
-			vd_vmm_answer(d, c, d->msg, ret);
+			vd_vmm_answer(d, c, d->msg, rx == VD_RX_BAD);
 			vd_msg_release(d, 0, d->msg);
 			continue;
 		}
-		if (ret) {
+		if (rx == VD_RX_BAD) {
 			vd_log_peer(d, &c->rl, "malformed control request: %s",
 				    err.msg);
 			if (!strcmp(vshm_request_name(VSHM_PROTO_CONTROL,

@@ -36,7 +36,7 @@ int vd_forward_request(struct vshmd *d, struct vd_device *dev,
 
 	if (!dev->fw)
 		ret = -EOPNOTSUPP;
-	else if (reply && dev->fw_count >= VD_FWD_MAX_PENDING)
+	else if (reply && dev->fw_ring.count >= VD_FWD_MAX_PENDING)
 		ret = -EBUSY;
 	if (!ret) {
 		/* msg's fds are borrowed by the send: queued ones are duplicated. */
@@ -59,21 +59,18 @@ int vd_forward_request(struct vshmd *d, struct vd_device *dev,
 		return ret;
 	}
 	vd_count(d, dev, forwarded, 1);
-	if (reply) {
-		dev->fw_req[(dev->fw_head + dev->fw_count) % VD_FWD_MAX_PENDING] =
+	if (reply)
+		dev->fw_req[vd_ring_push(&dev->fw_ring, VD_FWD_MAX_PENDING)] =
 			msg->hdr.request;
-		dev->fw_count++;
-	}
 	return 0;
 }
 
 void vd_forward_fail_pending(struct vshmd *d, struct vd_device *dev, int err)
 {
-	while (dev->fw_count) {
-		uint32_t req = dev->fw_req[dev->fw_head];
+	while (dev->fw_ring.count) {
+		uint32_t req = dev->fw_req[vd_ring_pop(&dev->fw_ring,
+						       VD_FWD_MAX_PENDING)];
 
-		dev->fw_head = (dev->fw_head + 1) % VD_FWD_MAX_PENDING;
-		dev->fw_count--;
 		if (dev->be && !dev->dead)
 			vd_backend_reply(d, dev, req, err, -1);
 	}
@@ -88,13 +85,22 @@ static void close_forward(struct vshmd *d, struct vd_device *dev, const char *wh
 	vd_forward_fail_pending(d, dev, -EPIPE);
 }
 
+/* Is msg the reply owed first?  Then it is owed no longer. */
+static bool take_owed(struct vd_device *dev, const struct vshm_msg *msg)
+{
+	if (!(msg->hdr.flags & VSHM_HDR_REPLY) || !dev->fw_ring.count ||
+	    dev->fw_req[dev->fw_ring.head] != msg->hdr.request)
+		return false;
+	vd_ring_pop(&dev->fw_ring, VD_FWD_MAX_PENDING);
+	return true;
+}
+
 static void relay(struct vshmd *d, struct vd_device *dev, struct vshm_msg *msg)
 {
 	struct vshm_err err;
 	int ret;
 
-	if (!(msg->hdr.flags & VSHM_HDR_REPLY) || !dev->fw_count ||
-	    dev->fw_req[dev->fw_head] != msg->hdr.request) {
+	if (!take_owed(dev, msg)) {
 		vd_log_peer(d, &dev->rl,
 			    "device %u: forward socket sent %s %u that nobody waits for; dropped",
 			    dev->id, msg->hdr.flags & VSHM_HDR_REPLY ? "reply" : "request",
@@ -102,8 +108,6 @@ static void relay(struct vshmd *d, struct vd_device *dev, struct vshm_msg *msg)
 		vd_msg_release(d, dev->id, msg);
 		return;
 	}
-	dev->fw_head = (dev->fw_head + 1) % VD_FWD_MAX_PENDING;
-	dev->fw_count--;
 	ret = vshm_chan_send(dev->be, msg, &err);
 	vd_msg_release(d, dev->id, msg);
 	if (ret) {
@@ -116,6 +120,7 @@ static void relay(struct vshmd *d, struct vd_device *dev, struct vshm_msg *msg)
 void vd_forward_event(struct vshmd *d, struct vd_device *dev, uint32_t events)
 {
 	struct vshm_err err;
+	enum vd_rx rx;
 	int i, ret;
 
 	if (dev->dead || !dev->fw)
@@ -128,27 +133,21 @@ void vd_forward_event(struct vshmd *d, struct vd_device *dev, uint32_t events)
 			return;
 		}
 	}
-	for (i = 0; i < 16 && (events & (EPOLLIN | EPOLLHUP | EPOLLRDHUP | EPOLLERR)); i++) {
-		d->msg->hdr.size = 0xffffffffu;
-		ret = vshm_chan_recv(dev->fw, d->msg, &err);
-		if (ret == -EAGAIN)
+	for (i = 0; i < VD_BATCH &&
+		    (events & (EPOLLIN | EPOLLHUP | EPOLLRDHUP | EPOLLERR)); i++) {
+		rx = vd_receive(dev->fw, d->msg, &err);
+		if (rx == VD_RX_NONE)
 			break;
-		if (ret == -EPIPE) {
-			close_forward(d, dev, "the VMM closed it");
-			break;
-		}
-		if (ret && d->msg->hdr.size == 0xffffffffu) {
-			close_forward(d, dev, err.msg);
+		if (rx == VD_RX_CLOSED || rx == VD_RX_BROKEN) {
+			close_forward(d, dev, rx == VD_RX_CLOSED ?
+					      "the VMM closed it" : err.msg);
 			break;
 		}
-		if (ret) {
+		if (rx == VD_RX_BAD) {
 			vd_log_peer(d, &dev->rl, "device %u: forward socket: %s",
 				    dev->id, err.msg);
 			/* A malformed reply still answers the request it is for. */
-			if ((d->msg->hdr.flags & VSHM_HDR_REPLY) && dev->fw_count &&
-			    dev->fw_req[dev->fw_head] == d->msg->hdr.request) {
-				dev->fw_head = (dev->fw_head + 1) % VD_FWD_MAX_PENDING;
-				dev->fw_count--;
+			if (take_owed(dev, d->msg)) {
 				vd_backend_reply(d, dev, d->msg->hdr.request,
 						 -EBADMSG, -1);
 				if (dev->dead)

@@ -40,12 +40,11 @@ static int send_op(struct vshmd *d, struct vd_ctl_conn *c, uint32_t dev_id,
 		   uint32_t request, const void *payload, size_t len, int fd)
 {
 	struct vshm_err err;
-	uint32_t tail;
 	int ret;
 
 	if (!c || c->dead)
 		return -ENOTCONN;
-	if (c->ops_count >= VD_VMM_MAX_OPS)
+	if (c->ops_ring.count >= VD_VMM_MAX_OPS)
 		return -EBUSY;
 	ret = vshm_ctl_encode_request(d->out, request, payload, len, &fd,
 				      fd >= 0 ? 1 : 0);
@@ -58,12 +57,10 @@ static int send_op(struct vshmd *d, struct vd_ctl_conn *c, uint32_t dev_id,
 		c->dead = true;
 		return -ENOTCONN;
 	}
-	tail = (c->ops_head + c->ops_count) % VD_VMM_MAX_OPS;
-	c->ops[tail] = (struct vd_vmm_op){
+	c->ops[vd_ring_push(&c->ops_ring, VD_VMM_MAX_OPS)] = (struct vd_vmm_op){
 		.dev_id = dev_id, .request = request,
 		.deadline_ms = vd_now_ms() + d->opt.vmm_timeout_ms,
 	};
-	c->ops_count++;
 	vd_control_update_events(d, c);
 	return 0;
 }
@@ -143,7 +140,7 @@ static void settle(struct vshmd *d, struct vd_device *dev, int err)
 }
 
 void vd_vmm_answer(struct vshmd *d, struct vd_ctl_conn *c,
-		   struct vshm_msg *msg, int recv_ret)
+		   struct vshm_msg *msg, bool malformed)
 {
 	struct vd_vmm_op op;
 	struct vd_device *dev;
@@ -152,8 +149,8 @@ void vd_vmm_answer(struct vshmd *d, struct vd_ctl_conn *c,
 	size_t len;
 	int ret;
 
-	if (!c->ops_count || recv_ret ||
-	    msg->hdr.request != c->ops[c->ops_head].request ||
+	if (!c->ops_ring.count || malformed ||
+	    msg->hdr.request != c->ops[c->ops_ring.head].request ||
 	    vshm_ctl_decode_reply(msg, msg->hdr.request, &status, &body, &len,
 				  NULL)) {
 		vd_log_peer(d, &c->rl,
@@ -162,9 +159,7 @@ void vd_vmm_answer(struct vshmd *d, struct vd_ctl_conn *c,
 		c->dead = true;
 		return;
 	}
-	op = c->ops[c->ops_head];
-	c->ops_head = (c->ops_head + 1) % VD_VMM_MAX_OPS;
-	c->ops_count--;
+	op = c->ops[vd_ring_pop(&c->ops_ring, VD_VMM_MAX_OPS)];
 	ret = vd_wire_errno(status);
 	if (op.request == VSHM_CTL_VMM_RESET) {
 		if (ret)
@@ -184,13 +179,13 @@ void vd_vmm_tick(struct vshmd *d)
 	struct vd_ctl_conn *c;
 
 	for (c = d->clients; c; c = c->next) {
-		if (c->dead || !c->ops_count ||
-		    c->ops[c->ops_head].deadline_ms > now)
+		if (c->dead || !c->ops_ring.count ||
+		    c->ops[c->ops_ring.head].deadline_ms > now)
 			continue;
 		vd_log(d, VD_LOG_WARN,
 		       "VMM did not answer %s within %u ms: closing its connection",
 		       vshm_request_name(VSHM_PROTO_CONTROL,
-					 c->ops[c->ops_head].request),
+					 c->ops[c->ops_ring.head].request),
 		       d->opt.vmm_timeout_ms);
 		c->dead = true;
 	}
@@ -208,5 +203,5 @@ void vd_vmm_conn_closed(struct vshmd *d, struct vd_ctl_conn *c)
 	}
 	free(c->ops);
 	c->ops = NULL;
-	c->ops_count = 0;
+	c->ops_ring = (struct vd_ring){ 0 };
 }

@@ -50,6 +50,29 @@ enum vd_watch_kind {
 	VD_W_BACKEND, VD_W_FORWARD,
 };
 
+/*
+ * A ring of owed answers: entries [head, head + count) modulo its size,
+ * oldest first.  vd_ring_push() and vd_ring_pop() return the slot to fill
+ * or to read; the caller checks count against the size first.
+ */
+struct vd_ring {
+	uint32_t head, count;
+};
+
+static inline uint32_t vd_ring_push(struct vd_ring *r, uint32_t size)
+{
+	return (r->head + r->count++) % size;
+}
+
+static inline uint32_t vd_ring_pop(struct vd_ring *r, uint32_t size)
+{
+	uint32_t slot = r->head;
+
+	r->head = (r->head + 1) % size;
+	r->count--;
+	return slot;
+}
+
 struct vd_watch {
 	enum vd_watch_kind kind;
 	void *obj;
@@ -57,6 +80,12 @@ struct vd_watch {
 	uint32_t events;	/* currently registered */
 	bool added;
 };
+
+/*
+ * Frames read from one channel per wakeup, so that one peer cannot starve
+ * the others (Documentation/broker.rst, "Isolation between devices").
+ */
+#define VD_BATCH	16
 
 /* Logging of peer mistakes: at most VD_RL_BURST lines per VD_RL_WINDOW_MS. */
 #define VD_RL_BURST	5u
@@ -177,8 +206,8 @@ struct vd_device {
 	struct vshm_chan *be;
 	struct vshm_chan *fw;
 	struct vd_watch be_w, fw_w;
-	uint32_t fw_req[VD_FWD_MAX_PENDING];	/* ring of forwarded request ids */
-	uint32_t fw_head, fw_count;
+	uint32_t fw_req[VD_FWD_MAX_PENDING];	/* forwarded request ids owed a reply */
+	struct vd_ring fw_ring;
 	/* message rate: a token bucket refilled by the timer */
 	uint32_t tokens;
 	bool throttled;
@@ -199,8 +228,8 @@ struct vd_ctl_conn {
 	bool hello;
 	bool dead;
 	bool vmm_maps;			/* granted VSHM_CTL_FEAT_VMM_MAPS */
-	struct vd_vmm_op *ops;		/* ring of VD_VMM_MAX_OPS, once granted */
-	uint32_t ops_head, ops_count;
+	struct vd_vmm_op *ops;		/* VD_VMM_MAX_OPS entries, once granted */
+	struct vd_ring ops_ring;
 	struct vd_close_owner close_owner;
 	struct vd_ratelimit rl;
 };
@@ -271,6 +300,19 @@ struct vshmd {
 	struct vd_log_bucket peer_log;	/* every peer-triggered line, together */
 	struct vd_log_bucket accept_log, closer_log;
 };
+
+/* receive.c */
+enum vd_rx {
+	VD_RX_NONE,	/* no whole frame yet: wait for the next event */
+	VD_RX_CLOSED,	/* the peer closed the channel between frames */
+	VD_RX_BROKEN,	/* the stream cannot be trusted any more: err says why */
+	VD_RX_BAD,	/* one frame failed validation: msg->hdr is its header,
+			 * err says why; its fds are closed, the channel goes on */
+	VD_RX_FRAME,	/* msg holds a valid frame and owns its fds */
+};
+/* Receive one frame from ch into msg. */
+enum vd_rx vd_receive(struct vshm_chan *ch, struct vshm_msg *msg,
+		      struct vshm_err *err);
 
 /* log.c */
 int vd_log_open(struct vshmd *d);
@@ -367,9 +409,9 @@ int vd_vmm_forward(struct vshmd *d, struct vd_device *dev,
 		   const struct vshm_msg *msg, const struct vshm_vu_mmap *m);
 /* Tell the VMM that every mapping of dev is gone. */
 void vd_vmm_reset(struct vshmd *d, struct vd_device *dev);
-/* A reply frame from a VMM (recv_ret: the receive's result). */
+/* A reply frame from a VMM (malformed: it failed validation). */
 void vd_vmm_answer(struct vshmd *d, struct vd_ctl_conn *c,
-		   struct vshm_msg *msg, int recv_ret);
+		   struct vshm_msg *msg, bool malformed);
 /* Close VMM connections whose oldest answer is overdue. */
 void vd_vmm_tick(struct vshmd *d);
 /* A VMM connection is closing: its devices go with it. */
