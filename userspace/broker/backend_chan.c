@@ -222,8 +222,9 @@ static void receive(struct vshmd *d, struct vd_device *dev, bool hup)
 	}
 }
 
-void vd_backend_event(struct vshmd *d, struct vd_device *dev, uint32_t events)
+void vd_backend_event(struct vshmd *d, struct vd_watch *w, uint32_t events)
 {
+	struct vd_device *dev = w->obj;
 	int ret;
 
 	if (dev->dead)

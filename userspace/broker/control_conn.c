@@ -18,6 +18,8 @@
 /* Bytes of replies queued for one client before it is no longer read. */
 #define VD_CTL_MAX_QUEUED	(1u << 20)
 
+static vd_watch_fn control_event;
+
 /* Who connected, for LIST_CLIENTS (zeros if the socket cannot say). */
 static void peer_credentials(int fd, struct vd_ctl_conn *c)
 {
@@ -52,7 +54,7 @@ struct vd_ctl_conn *vd_control_adopt(struct vshmd *d, int fd)
 	c->id = ++d->next_client_id;
 	peer_credentials(fd, c);
 	vd_closer_attach(d, c->ch, &c->close_owner, 0);
-	c->w = (struct vd_watch){ .kind = VD_W_CONTROL, .obj = c, .fd = fd };
+	c->w = (struct vd_watch){ .fn = control_event, .obj = c, .fd = fd };
 	if (vd_watch_set(d, &c->w, EPOLLIN | EPOLLRDHUP)) {
 		vshm_chan_free(c->ch);
 		free(c);
@@ -87,12 +89,13 @@ void vd_control_resume_listen(struct vshmd *d)
 		d->listen_paused = false;
 }
 
-void vd_control_accept(struct vshmd *d)
+void vd_control_accept(struct vshmd *d, struct vd_watch *w, uint32_t events)
 {
 	int fd;
 
+	(void)events;
 	for (;;) {
-		fd = accept4(d->listen_w.fd, NULL, NULL,
+		fd = accept4(w->fd, NULL, NULL,
 			     SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno == EMFILE || errno == ENFILE ||
@@ -547,8 +550,9 @@ static void handle(struct vshmd *d, struct vd_ctl_conn *c, struct vshm_msg *msg)
 	reply(d, c, req, ret, NULL, 0, NULL, 0);
 }
 
-void vd_control_event(struct vshmd *d, struct vd_ctl_conn *c, uint32_t events)
+static void control_event(struct vshmd *d, struct vd_watch *w, uint32_t events)
 {
+	struct vd_ctl_conn *c = w->obj;
 	struct vshm_err err;
 	enum vd_rx rx;
 	int i, ret;

@@ -101,8 +101,8 @@ static int device_new(struct vshmd *d, uint32_t flags, uint32_t nregions,
 			close(fw_fd);
 		return -ENOMEM;
 	}
-	dev->be_w = (struct vd_watch){ .kind = VD_W_BACKEND, .obj = dev, .fd = be_fd };
-	dev->fw_w = (struct vd_watch){ .kind = VD_W_FORWARD, .obj = dev, .fd = fw_fd };
+	dev->be_w = (struct vd_watch){ .fn = vd_backend_event, .obj = dev, .fd = be_fd };
+	dev->fw_w = (struct vd_watch){ .fn = vd_forward_event, .obj = dev, .fd = fw_fd };
 	ret = vshm_chan_new(be_fd, VSHM_PROTO_BACKEND, VSHM_CHAN_OWN_FD, &dev->be);
 	if (ret) {
 		close(be_fd);

@@ -117,8 +117,9 @@ static void relay(struct vshmd *d, struct vd_device *dev, struct vshm_msg *msg)
 	}
 }
 
-void vd_forward_event(struct vshmd *d, struct vd_device *dev, uint32_t events)
+void vd_forward_event(struct vshmd *d, struct vd_watch *w, uint32_t events)
 {
+	struct vd_device *dev = w->obj;
 	struct vshm_err err;
 	enum vd_rx rx;
 	int i, ret;

@@ -262,7 +262,7 @@ int vd_listen_open(struct vshmd *d)
 	}
 	if (fd < 0)
 		return fd;
-	d->listen_w = (struct vd_watch){ .kind = VD_W_LISTEN, .fd = fd };
+	d->listen_w = (struct vd_watch){ .fn = vd_control_accept, .fd = fd };
 	return vd_watch_set(d, &d->listen_w, EPOLLIN);
 }
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The one epoll loop.  Every fd is registered with a struct vd_watch that
- * says what it belongs to.  Signals arrive through a signalfd (SIGTERM and
+ * holds its handler and the object it belongs to; the loop knows no module.  Signals arrive through a signalfd (SIGTERM and
  * SIGINT drain and stop, SIGHUP reopens the log), and a timerfd ticks every
  * VD_TICK_MS to refill the per-device message budgets.  Objects that fail
  * during a turn are only marked dead and freed at its end, so that no event
@@ -45,6 +45,43 @@ void vd_watch_del(struct vshmd *d, struct vd_watch *w)
 	w->events = 0;
 }
 
+static void on_signal(struct vshmd *d, struct vd_watch *w, uint32_t events)
+{
+	struct signalfd_siginfo si;
+
+	(void)events;
+	while (read(w->fd, &si, sizeof(si)) == sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGHUP:
+			vd_log_reopen(d);
+			break;
+		default:
+			if (!d->stopping)
+				vd_log(d, VD_LOG_INFO, "%s: draining and stopping",
+				       strsignal(si.ssi_signo));
+			d->stopping = true;
+			break;
+		}
+	}
+}
+
+static void on_timer(struct vshmd *d, struct vd_watch *w, uint32_t events)
+{
+	struct vd_device *dev;
+	uint64_t ticks;
+
+	(void)events;
+	if (read(w->fd, &ticks, sizeof(ticks)) != sizeof(ticks))
+		return;
+	vd_closer_collect(d);
+	vd_limits_refill(d);
+	vd_vmm_tick(d);
+	vd_control_resume_listen(d);
+	/* Devices that waited for their fds to be closed or sent. */
+	for (dev = d->devices; dev; dev = dev->next)
+		vd_device_update_events(d, dev);
+}
+
 int vd_loop_init(struct vshmd *d)
 {
 	struct itimerspec its = {
@@ -73,78 +110,17 @@ int vd_loop_init(struct vshmd *d)
 	fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	d->sig_w = (struct vd_watch){ .kind = VD_W_SIGNAL, .fd = fd };
+	d->sig_w = (struct vd_watch){ .fn = on_signal, .fd = fd };
 	ret = vd_watch_set(d, &d->sig_w, EPOLLIN);
 	if (ret)
 		return ret;
 	fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	d->timer_w = (struct vd_watch){ .kind = VD_W_TIMER, .fd = fd };
+	d->timer_w = (struct vd_watch){ .fn = on_timer, .fd = fd };
 	if (timerfd_settime(fd, 0, &its, NULL) < 0)
 		return -errno;
 	return vd_watch_set(d, &d->timer_w, EPOLLIN);
-}
-
-static void on_signal(struct vshmd *d)
-{
-	struct signalfd_siginfo si;
-
-	while (read(d->sig_w.fd, &si, sizeof(si)) == sizeof(si)) {
-		switch (si.ssi_signo) {
-		case SIGHUP:
-			vd_log_reopen(d);
-			break;
-		default:
-			if (!d->stopping)
-				vd_log(d, VD_LOG_INFO, "%s: draining and stopping",
-				       strsignal(si.ssi_signo));
-			d->stopping = true;
-			break;
-		}
-	}
-}
-
-static void on_timer(struct vshmd *d)
-{
-	struct vd_device *dev;
-	uint64_t ticks;
-
-	if (read(d->timer_w.fd, &ticks, sizeof(ticks)) != sizeof(ticks))
-		return;
-	vd_closer_collect(d);
-	vd_limits_refill(d);
-	vd_vmm_tick(d);
-	vd_control_resume_listen(d);
-	/* Devices that waited for their fds to be closed or sent. */
-	for (dev = d->devices; dev; dev = dev->next)
-		vd_device_update_events(d, dev);
-}
-
-static void dispatch(struct vshmd *d, struct epoll_event *ev)
-{
-	struct vd_watch *w = ev->data.ptr;
-
-	switch (w->kind) {
-	case VD_W_SIGNAL:
-		on_signal(d);
-		break;
-	case VD_W_TIMER:
-		on_timer(d);
-		break;
-	case VD_W_LISTEN:
-		vd_control_accept(d);
-		break;
-	case VD_W_CONTROL:
-		vd_control_event(d, w->obj, ev->events);
-		break;
-	case VD_W_BACKEND:
-		vd_backend_event(d, w->obj, ev->events);
-		break;
-	case VD_W_FORWARD:
-		vd_forward_event(d, w->obj, ev->events);
-		break;
-	}
 }
 
 /* Free what died during the turn. */
@@ -207,7 +183,7 @@ int vd_loop_run(struct vshmd *d)
 		d->now_ms = vd_now_ms();
 		vd_closer_collect(d);
 		for (i = 0; i < n; i++)
-			dispatch(d, &ev[i]);
+			vd_watch_fire(d, ev[i].data.ptr, ev[i].events);
 		reap(d);
 	}
 	drain(d);

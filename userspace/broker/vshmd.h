@@ -44,12 +44,6 @@ static inline int vd_wire_errno(uint64_t status)
 
 enum vd_log_level { VD_LOG_ERR, VD_LOG_WARN, VD_LOG_INFO, VD_LOG_DEBUG };
 
-/* What an epoll event belongs to. */
-enum vd_watch_kind {
-	VD_W_SIGNAL, VD_W_TIMER, VD_W_LISTEN, VD_W_CONTROL,
-	VD_W_BACKEND, VD_W_FORWARD,
-};
-
 /*
  * A ring of owed answers: entries [head, head + count) modulo its size,
  * oldest first.  vd_ring_push() and vd_ring_pop() return the slot to fill
@@ -73,13 +67,30 @@ static inline uint32_t vd_ring_pop(struct vd_ring *r, uint32_t size)
 	return slot;
 }
 
+struct vshmd;
+struct vd_watch;
+
+/* What an epoll event on a watched fd does. */
+typedef void vd_watch_fn(struct vshmd *d, struct vd_watch *w, uint32_t events);
+
+/*
+ * A watched fd: the loop calls fn with the events; obj is what the fd
+ * belongs to (a device, a connection), for fn to use.
+ */
 struct vd_watch {
-	enum vd_watch_kind kind;
+	vd_watch_fn *fn;
 	void *obj;
 	int fd;
 	uint32_t events;	/* currently registered */
 	bool added;
 };
+
+/* Run w's handler, as the loop does for an epoll event. */
+static inline void vd_watch_fire(struct vshmd *d, struct vd_watch *w,
+				 uint32_t events)
+{
+	w->fn(d, w, events);
+}
 
 /*
  * Frames read from one channel per wakeup, so that one peer cannot starve
@@ -358,10 +369,10 @@ int vd_listen_open(struct vshmd *d);
 void vd_listen_close(struct vshmd *d);
 
 /* control_conn.c */
-void vd_control_accept(struct vshmd *d);
+/* The listening socket's handler: accept what waits. */
+vd_watch_fn vd_control_accept;
 /* Serve an already connected socket (takes fd); NULL on failure. */
 struct vd_ctl_conn *vd_control_adopt(struct vshmd *d, int fd);
-void vd_control_event(struct vshmd *d, struct vd_ctl_conn *c, uint32_t events);
 void vd_control_close(struct vshmd *d, struct vd_ctl_conn *c);
 /* Watch for what the connection needs now (after queueing output). */
 void vd_control_update_events(struct vshmd *d, struct vd_ctl_conn *c);
@@ -428,7 +439,8 @@ bool vd_route_overlaps(struct vshmd *d, uint64_t ga, uint64_t len,
 		       const struct vd_region *skip);
 
 /* backend_chan.c */
-void vd_backend_event(struct vshmd *d, struct vd_device *dev, uint32_t events);
+/* A device's backend channel handler (w->obj: the device). */
+vd_watch_fn vd_backend_event;
 /*
  * A u64 reply (REPLY_ACK, SHARED_OBJECT_LOOKUP) of err (0 or -errno) to
  * request, with a borrowed fd attached (-1: none).
@@ -439,7 +451,8 @@ int vd_backend_reply(struct vshmd *d, struct vd_device *dev, uint32_t request,
 /* forward.c */
 int vd_forward_request(struct vshmd *d, struct vd_device *dev,
 		       struct vshm_msg *msg);
-void vd_forward_event(struct vshmd *d, struct vd_device *dev, uint32_t events);
+/* A device's forward socket handler (w->obj: the device). */
+vd_watch_fn vd_forward_event;
 /* Answer every reply the forward socket still owes with err (-errno). */
 void vd_forward_fail_pending(struct vshmd *d, struct vd_device *dev, int err);
 

@@ -246,12 +246,12 @@ static void turn(struct vshmd *d, struct peers *p, uint32_t be_events)
 
 	for (i = 0; i < 4; i++) {
 		if (dev_alive(d, p->dev)) {
-			vd_backend_event(d, p->dev, be_events | EPOLLOUT);
+			vd_watch_fire(d, &p->dev->be_w, be_events | EPOLLOUT);
 			if (p->dev->fw)
-				vd_forward_event(d, p->dev, EPOLLIN | EPOLLOUT);
+				vd_watch_fire(d, &p->dev->fw_w, EPOLLIN | EPOLLOUT);
 		}
 		if (conn_alive(d, p->conn))
-			vd_control_event(d, p->conn, EPOLLIN | EPOLLOUT);
+			vd_watch_fire(d, &p->conn->w, EPOLLIN | EPOLLOUT);
 		drain(p->be);
 		drain(p->fw);
 		drain(p->ctl);
