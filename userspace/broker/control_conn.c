@@ -40,30 +40,25 @@ static void peer_credentials(int fd, struct vd_ctl_conn *c)
  */
 struct vd_ctl_conn *vd_control_adopt(struct vshmd *d, int fd)
 {
-	struct vd_ctl_conn *c = calloc(1, sizeof(*c));
+	VD_AUTOCLOSE int sock = fd;
+	VD_AUTOFREE struct vd_ctl_conn *c = calloc(1, sizeof(*c));
 
-	if (!c) {
-		close(fd);
+	if (!c || vshm_chan_new(sock, VSHM_PROTO_CONTROL, VSHM_CHAN_OWN_FD,
+				&c->ch))
 		return NULL;
-	}
-	if (vshm_chan_new(fd, VSHM_PROTO_CONTROL, VSHM_CHAN_OWN_FD, &c->ch)) {
-		close(fd);
-		free(c);
-		return NULL;
-	}
+	vd_take_fd(&sock);	/* the channel's now */
 	c->id = ++d->next_client_id;
 	peer_credentials(fd, c);
 	vd_closer_attach(d, c->ch, &c->close_owner, 0);
 	c->w = (struct vd_watch){ .fn = control_event, .obj = c, .fd = fd };
 	if (vd_watch_set(d, &c->w, EPOLLIN | EPOLLRDHUP)) {
 		vshm_chan_free(c->ch);
-		free(c);
 		return NULL;
 	}
 	c->next = d->clients;
 	d->clients = c;
 	d->nclients++;
-	return c;
+	return vd_take_ptr(&c);
 }
 
 /*

@@ -91,63 +91,52 @@ static void device_free(struct vshmd *d, struct vd_device *dev)
 static int device_new(struct vshmd *d, uint32_t flags, uint32_t nregions,
 		      int be_fd, int fw_fd, struct vd_device **out)
 {
+	VD_AUTOCLOSE int be = be_fd;
+	VD_AUTOCLOSE int fw = fw_fd;
 	struct vd_device *dev;
 	int ret;
 
-	dev = calloc(1, sizeof(*dev));
-	if (!dev) {
-		close(be_fd);
-		if (fw_fd >= 0)
-			close(fw_fd);
-		return -ENOMEM;
-	}
-	dev->be_w = (struct vd_watch){ .fn = vd_backend_event, .obj = dev, .fd = be_fd };
-	dev->fw_w = (struct vd_watch){ .fn = vd_forward_event, .obj = dev, .fd = fw_fd };
-	ret = vshm_chan_new(be_fd, VSHM_PROTO_BACKEND, VSHM_CHAN_OWN_FD, &dev->be);
-	if (ret) {
-		close(be_fd);
-		if (fw_fd >= 0)
-			close(fw_fd);
-		free(dev);
-		return ret;
-	}
-	if (fw_fd >= 0) {
-		ret = vshm_chan_new(fw_fd, VSHM_PROTO_BACKEND, VSHM_CHAN_OWN_FD,
-				    &dev->fw);
-		if (ret) {
-			close(fw_fd);
-			goto err_free;
-		}
-	}
-	ret = -ENOSPC;
 	if (d->ndevices >= d->opt.max_devices)
-		goto err_free;
-	ret = check_stream_socket(be_fd);
-	if (!ret && fw_fd >= 0)
-		ret = check_stream_socket(fw_fd);
+		return -ENOSPC;
+	ret = check_stream_socket(be);
+	if (!ret && fw >= 0)
+		ret = check_stream_socket(fw);
 	if (!ret)
-		ret = set_nonblock(be_fd);
-	if (!ret && fw_fd >= 0)
-		ret = set_nonblock(fw_fd);
+		ret = set_nonblock(be);
+	if (!ret && fw >= 0)
+		ret = set_nonblock(fw);
 	if (ret)
-		goto err_free;
+		return ret;
+	dev = calloc(1, sizeof(*dev));
+	if (!dev)
+		return -ENOMEM;
+	dev->be_w = (struct vd_watch){ .fn = vd_backend_event, .obj = dev, .fd = be };
+	dev->fw_w = (struct vd_watch){ .fn = vd_forward_event, .obj = dev, .fd = fw };
 	dev->flags = flags;
 	dev->enc = (flags & VSHM_CTL_DEV_DRAFT_FLAGS) ? VSHM_FLAGS_DRAFT :
 							 VSHM_FLAGS_FINAL;
 	dev->tokens = d->opt.msg_rate;
-	if (nregions) {
+	ret = vshm_chan_new(be, VSHM_PROTO_BACKEND, VSHM_CHAN_OWN_FD, &dev->be);
+	if (!ret)
+		vd_take_fd(&be);
+	if (!ret && fw >= 0) {
+		ret = vshm_chan_new(fw, VSHM_PROTO_BACKEND, VSHM_CHAN_OWN_FD,
+				    &dev->fw);
+		if (!ret)
+			vd_take_fd(&fw);
+	}
+	if (!ret && nregions) {
 		dev->regions = calloc(nregions, sizeof(*dev->regions));
-		ret = -ENOMEM;
-		if (!dev->regions)
-			goto err_free;
-		dev->nregions = nregions;
+		ret = dev->regions ? 0 : -ENOMEM;
+		if (!ret)
+			dev->nregions = nregions;
+	}
+	if (ret) {
+		device_free(d, dev);
+		return ret;
 	}
 	*out = dev;
 	return 0;
-
-err_free:
-	device_free(d, dev);
-	return ret;
 }
 
 /* Watch its channels, give it an id and serve it. */
@@ -291,17 +280,16 @@ int vd_device_adopt(struct vshmd *d, uint32_t flags,
 		    int be_fd, int fw_fd, const int *region_fds,
 		    struct vd_device **out)
 {
+	VD_AUTOCLOSE int be = be_fd;
+	VD_AUTOCLOSE int fw = fw_fd;
 	struct vd_device *dev;
 	uint32_t i;
 	int ret;
 
-	if (d->region_mode != VSHM_REGION_MODE_KMOD) {
-		close(be_fd);
-		if (fw_fd >= 0)
-			close(fw_fd);
+	if (d->region_mode != VSHM_REGION_MODE_KMOD)
 		return -EOPNOTSUPP;
-	}
-	ret = device_new(d, flags, nregions, be_fd, fw_fd, &dev);
+	ret = device_new(d, flags, nregions, vd_take_fd(&be), vd_take_fd(&fw),
+			 &dev);
 	if (ret)
 		return ret;
 	for (i = 0; i < nregions; i++) {

@@ -75,31 +75,31 @@ static int take_lock(struct vshmd *d)
 	struct stat fst, pst;
 	char pid[32];
 	ssize_t n;
-	int fd;
+	int ret;
 
 	if (snprintf(l->lock_path, sizeof(l->lock_path), "%s.lock",
 		     d->opt.control_socket) >= (int)sizeof(l->lock_path))
 		return -ENAMETOOLONG;
-	for (;;) {
-		fd = open(l->lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-			  0644);
+	while (l->lock_fd < 0) {
+		VD_AUTOCLOSE int fd = open(l->lock_path, O_RDWR | O_CREAT |
+					   O_CLOEXEC | O_NOFOLLOW, 0644);
+
 		if (fd < 0) {
+			ret = -errno;
 			vd_log(d, VD_LOG_ERR, "lock file %s: %s", l->lock_path,
-			       strerror(errno));
-			return -errno;
+			       strerror(-ret));
+			return ret;
 		}
 		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-			int e = errno;
-
+			ret = -errno;
+			if (ret != -EWOULDBLOCK) {
+				vd_log(d, VD_LOG_ERR, "locking %s: %s",
+				       l->lock_path, strerror(-ret));
+				return ret;
+			}
 			n = pread(fd, pid, sizeof(pid) - 1, 0);
 			pid[n > 0 ? n : 0] = 0;
 			pid[strcspn(pid, "\n")] = 0;
-			close(fd);
-			if (e != EWOULDBLOCK) {
-				vd_log(d, VD_LOG_ERR, "locking %s: %s",
-				       l->lock_path, strerror(e));
-				return -e;
-			}
 			vd_log(d, VD_LOG_ERR,
 			       "another vshmd (pid %s) is serving %s: one broker per socket; stop it first or choose another --control-socket",
 			       *pid ? pid : "unknown", d->opt.control_socket);
@@ -108,14 +108,12 @@ static int take_lock(struct vshmd *d)
 		/* The holder before us may have removed it meanwhile. */
 		if (fstat(fd, &fst) == 0 && stat(l->lock_path, &pst) == 0 &&
 		    fst.st_dev == pst.st_dev && fst.st_ino == pst.st_ino)
-			break;
-		close(fd);
+			l->lock_fd = vd_take_fd(&fd);
 	}
 	n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
-	if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, n, 0) != n)
+	if (ftruncate(l->lock_fd, 0) < 0 || pwrite(l->lock_fd, pid, n, 0) != n)
 		vd_log(d, VD_LOG_DEBUG, "writing the pid to %s: %s",
 		       l->lock_path, strerror(errno));
-	l->lock_fd = fd;
 	return 0;
 }
 
@@ -244,26 +242,41 @@ static int activated_fd(struct vshmd *d)
 	return adopt_fd(d, SD_LISTEN_FDS_START, "socket activation");
 }
 
-int vd_listen_open(struct vshmd *d)
+/* The listening socket, or a negative errno; 0 is never one of ours. */
+static int listen_fd(struct vshmd *d)
 {
-	int fd;
+	int ret;
 
-	fd = activated_fd(d);
-	if (fd == 0 && d->opt.listen_fd >= 0)
-		fd = adopt_fd(d, d->opt.listen_fd, "--listen-fd");
-	if (fd == 0 && !d->opt.control_socket) {
+	ret = activated_fd(d);
+	if (ret == 0 && d->opt.listen_fd >= 0)
+		ret = adopt_fd(d, d->opt.listen_fd, "--listen-fd");
+	if (ret)
+		return ret;
+	if (!d->opt.control_socket) {
 		vd_log(d, VD_LOG_ERR, "no control socket: give --control-socket PATH or --listen-fd N, or start vshmd through its socket unit");
 		return -EINVAL;
 	}
-	if (fd == 0) {
-		snprintf(d->listen.name, sizeof(d->listen.name), "%s",
-			 d->opt.control_socket);
-		fd = bind_path(d);
-	}
+	snprintf(d->listen.name, sizeof(d->listen.name), "%s",
+		 d->opt.control_socket);
+	return bind_path(d);
+}
+
+int vd_listen_open(struct vshmd *d)
+{
+	VD_AUTOCLOSE int fd = listen_fd(d);
+	int ret;
+
 	if (fd < 0)
 		return fd;
+	/* Watched, it is d's (vd_listen_close()); otherwise it closes here. */
 	d->listen_w = (struct vd_watch){ .fn = vd_control_accept, .fd = fd };
-	return vd_watch_set(d, &d->listen_w, EPOLLIN);
+	ret = vd_watch_set(d, &d->listen_w, EPOLLIN);
+	if (ret) {
+		d->listen_w.fd = -1;
+		return ret;
+	}
+	vd_take_fd(&fd);
+	return 0;
 }
 
 void vd_listen_close(struct vshmd *d)

@@ -13,12 +13,45 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <libvshm.h>
 
 #define VD_PRINTF(a, b) __attribute__((format(printf, a, b)))
 #define VD_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/*
+ * Scope-bound release, as systemd's _cleanup_: a variable declared
+ * VD_AUTOCLOSE int fd or VD_AUTOFREE struct x *p is closed or freed when
+ * it goes out of scope, on every return path.  vd_take_fd() and
+ * vd_take_ptr() hand it over to a new owner, which ends that.
+ */
+static inline void vd_closep(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+}
+
+static inline void vd_freep(void *p)
+{
+	free(*(void **)p);
+}
+
+#define VD_AUTOCLOSE	__attribute__((cleanup(vd_closep)))
+#define VD_AUTOFREE	__attribute__((cleanup(vd_freep)))
+
+static inline int vd_take_fd(int *fd)
+{
+	int ret = *fd;
+
+	*fd = -1;
+	return ret;
+}
+
+#define vd_take_ptr(pp) \
+	({ __typeof__(*(pp)) p_ = *(pp); *(pp) = NULL; p_; })
 
 /*
  * Errors inside the broker are 0 or a negative errno (or a negative
