@@ -133,24 +133,32 @@ void vd_control_fini(struct vshmd *d)
 	vd_listen_close(d);
 }
 
-/* Queue a reply with status err (0 or -errno); failing marks the client dead. */
-static void reply(struct vshmd *d, struct vd_ctl_conn *c, uint32_t request,
-		  int err, const void *body, size_t len, const int *fds,
-		  unsigned int nfds)
+int vd_control_send(struct vshmd *d, struct vd_ctl_conn *c, uint32_t request,
+		    int enc, const char *what)
 {
-	struct vshm_err e;
-	int ret;
+	struct vshm_err err;
+	int ret = enc;
 
-	ret = vshm_ctl_encode_reply(d->out, request, vd_wire_status(err), body,
-				    len, fds, nfds);
 	if (!ret)
-		ret = vshm_chan_send(c->ch, d->out, &e);
+		ret = vshm_chan_send(c->ch, d->out, &err);
 	if (ret) {
-		vd_log(d, VD_LOG_WARN, "control reply to %s failed: %s",
+		vd_log(d, VD_LOG_WARN, "control %s %s not sent: %s", what,
 		       vshm_request_name(VSHM_PROTO_CONTROL, request),
 		       vshm_strerror(ret));
 		c->dead = true;
 	}
+	return ret;
+}
+
+/* Queue a reply with status err (0 or -errno). */
+static void reply(struct vshmd *d, struct vd_ctl_conn *c, uint32_t request,
+		  int err, const void *body, size_t len, const int *fds,
+		  unsigned int nfds)
+{
+	vd_control_send(d, c, request,
+			vshm_ctl_encode_reply(d->out, request, vd_wire_status(err),
+					      body, len, fds, nfds),
+			"reply");
 }
 
 /* The HELLO reply body: vshm_ctl_hello, then vshm_ctl_broker_info if granted. */

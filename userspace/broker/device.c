@@ -369,16 +369,7 @@ void vd_device_remove(struct vshmd *d, struct vd_device *dev, const char *why)
 
 void vd_device_reap(struct vshmd *d)
 {
-	struct vd_device **pd = &d->devices, *dev;
-
-	while ((dev = *pd)) {
-		if (dev->dead) {
-			*pd = dev->next;
-			device_free(d, dev);
-		} else {
-			pd = &dev->next;
-		}
-	}
+	vd_reap_list(d, d->devices, device_free);
 }
 
 void vd_device_stats(struct vshmd *d, struct vd_device *dev,

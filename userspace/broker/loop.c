@@ -126,16 +126,7 @@ int vd_loop_init(struct vshmd *d)
 /* Free what died during the turn. */
 static void reap(struct vshmd *d)
 {
-	struct vd_ctl_conn **pc = &d->clients, *c;
-
-	while ((c = *pc)) {
-		if (c->dead) {
-			*pc = c->next;
-			vd_control_close(d, c);
-		} else {
-			pc = &c->next;
-		}
-	}
+	vd_reap_list(d, d->clients, vd_control_close);
 	vd_device_reap(d);
 }
 

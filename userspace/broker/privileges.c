@@ -43,36 +43,40 @@ static int parse_id(const char *s, unsigned long *out)
 	return 0;
 }
 
+/* --user or --group: a number, or a name that getpwnam/getgrnam knows. */
+static int resolve_id(const char *what, const char *s, unsigned long *id)
+{
+	struct passwd *pw;
+	struct group *gr;
+
+	if (parse_id(s, id) == 0)
+		return 0;
+	if (!strcmp(what, "user") && (pw = getpwnam(s)))
+		*id = pw->pw_uid;
+	else if (!strcmp(what, "group") && (gr = getgrnam(s)))
+		*id = gr->gr_gid;
+	else {
+		fprintf(stderr, "vshmd: --%s %s: no such %s\n", what, s, what);
+		return -ENOENT;
+	}
+	return 0;
+}
+
 int vd_privs_resolve(struct vd_privs *p)
 {
 	struct passwd *pw = NULL;
-	struct group *gr;
 	unsigned long id;
 
 	if (p->user) {
-		if (parse_id(p->user, &id) == 0) {
-			p->uid = id;
-			pw = getpwuid(p->uid);
-		} else {
-			pw = getpwnam(p->user);
-			if (!pw) {
-				fprintf(stderr, "vshmd: --user %s: no such user\n", p->user);
-				return -ENOENT;
-			}
-			p->uid = pw->pw_uid;
-		}
+		if (resolve_id("user", p->user, &id))
+			return -ENOENT;
+		p->uid = id;
+		pw = getpwuid(p->uid);
 	}
 	if (p->group) {
-		if (parse_id(p->group, &id) == 0) {
-			p->gid = id;
-		} else {
-			gr = getgrnam(p->group);
-			if (!gr) {
-				fprintf(stderr, "vshmd: --group %s: no such group\n", p->group);
-				return -ENOENT;
-			}
-			p->gid = gr->gr_gid;
-		}
+		if (resolve_id("group", p->group, &id))
+			return -ENOENT;
+		p->gid = id;
 	} else if (p->user) {
 		if (!pw) {
 			fprintf(stderr, "vshmd: --user %s has no passwd entry: give --group too\n",

@@ -39,24 +39,15 @@ bool vd_vmm_mode(const struct vshmd *d)
 static int send_op(struct vshmd *d, struct vd_ctl_conn *c, uint32_t dev_id,
 		   uint32_t request, const void *payload, size_t len, int fd)
 {
-	struct vshm_err err;
-	int ret;
-
 	if (!c || c->dead)
 		return -ENOTCONN;
 	if (c->ops_ring.count >= VD_VMM_MAX_OPS)
 		return -EBUSY;
-	ret = vshm_ctl_encode_request(d->out, request, payload, len, &fd,
-				      fd >= 0 ? 1 : 0);
-	if (!ret)
-		ret = vshm_chan_send(c->ch, d->out, &err);
-	if (ret) {
-		vd_log(d, VD_LOG_WARN, "VMM request %s not sent: %s",
-		       vshm_request_name(VSHM_PROTO_CONTROL, request),
-		       vshm_strerror(ret));
-		c->dead = true;
+	if (vd_control_send(d, c, request,
+			    vshm_ctl_encode_request(d->out, request, payload, len,
+						    &fd, fd >= 0 ? 1 : 0),
+			    "VMM request"))
 		return -ENOTCONN;
-	}
 	c->ops[vd_ring_push(&c->ops_ring, VD_VMM_MAX_OPS)] = (struct vd_vmm_op){
 		.dev_id = dev_id, .request = request,
 		.deadline_ms = vd_now_ms() + d->opt.vmm_timeout_ms,

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <stddef.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,6 +81,17 @@ static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 	return 0;
 }
 
+/* A numeric option: its range and its field of struct vd_options. */
+struct number_opt {
+	int opt;
+	uint64_t min, max;
+	size_t offset, size;
+};
+
+#define NUMBER_OPT(o, field, lo, hi) \
+	{ o, lo, hi, offsetof(struct vd_options, field), \
+	  sizeof(((struct vd_options *)0)->field) }
+
 enum {
 	OPT_SOCKET = 256, OPT_REGION_MODE, OPT_WAIT, OPT_MAX_DEVICES,
 	OPT_MAX_MAPPINGS, OPT_MAX_INFLIGHT, OPT_MAX_RATE, OPT_MAX_CLIENTS,
@@ -116,6 +128,47 @@ static int vm_socket(struct vd_options *o, const char *name)
 	return 0;
 }
 
+static const struct number_opt numbers[] = {
+	NUMBER_OPT(OPT_VMM_TIMEOUT, vmm_timeout_ms, 100, 3600000),
+	NUMBER_OPT(OPT_WAIT, wait_device, 0, 86400),
+	NUMBER_OPT(OPT_MAX_DEVICES, max_devices, 1, VSHM_CTL_MAX_DEVICES),
+	NUMBER_OPT(OPT_MAX_MAPPINGS, max_mappings, 1, 1u << 20),
+	NUMBER_OPT(OPT_MAX_INFLIGHT, max_inflight, 4096, 3u << 20),
+	NUMBER_OPT(OPT_MAX_RATE, msg_rate, 1, 10000000),
+	NUMBER_OPT(OPT_MAX_CLIENTS, max_clients, 1, 1024),
+	NUMBER_OPT(OPT_MAX_SOBJS, max_shared_objects, 0, 65536),
+	NUMBER_OPT(OPT_LISTEN_FD, listen_fd, 0, INT_MAX),
+};
+
+static const struct number_opt *number_opt(int opt)
+{
+	size_t i;
+
+	for (i = 0; i < VD_ARRAY_SIZE(numbers); i++)
+		if (numbers[i].opt == opt)
+			return &numbers[i];
+	return NULL;
+}
+
+/* Store a numeric option in its field (4 or 8 bytes; the range fits it). */
+static int parse_number(struct vd_options *o, const struct number_opt *num,
+			const char *s)
+{
+	uint64_t v;
+	uint32_t v32;
+	int ret;
+
+	ret = parse_u64(s, num->min, num->max, &v);
+	if (ret)
+		return ret;
+	_Static_assert(sizeof(o->listen_fd) == sizeof(v32) &&
+		       sizeof(o->max_inflight) == sizeof(v), "field sizes");
+	v32 = v;
+	memcpy((char *)o + num->offset, num->size == sizeof(v32) ?
+	       (void *)&v32 : (void *)&v, num->size);
+	return 0;
+}
+
 static int parse_options(struct vd_options *o, int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -141,21 +194,10 @@ static int parse_options(struct vd_options *o, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *socket_opt = NULL, *vm = NULL;
+	const struct number_opt *num;
 	int c, longindex = 0;
-	uint64_t v;
 
-	*o = (struct vd_options){
-		.region_mode = VSHM_REGION_MODE_AUTO,
-		.max_devices = 64,
-		.max_mappings = 4096,
-		.max_inflight = 1u << 20,
-		.msg_rate = 20000,
-		.max_clients = 16,
-		.max_shared_objects = 256,
-		.log_level = VD_LOG_INFO,
-		.vmm_timeout_ms = 5000,
-		.listen_fd = -1,
-	};
+	vd_options_init(o);
 	while ((c = getopt_long(argc, argv, "h", longopts, &longindex)) != -1) {
 		int bad = 0;
 
@@ -181,53 +223,17 @@ static int parse_options(struct vd_options *o, int argc, char **argv)
 			else
 				bad = 1;
 			break;
-		case OPT_VMM_TIMEOUT:
-			bad = parse_u64(optarg, 100, 3600000, &v);
-			o->vmm_timeout_ms = v;
-			break;
-		case OPT_WAIT:
-			bad = parse_u64(optarg, 0, 86400, &v);
-			o->wait_device = v;
-			break;
-		case OPT_MAX_DEVICES:
-			bad = parse_u64(optarg, 1, VSHM_CTL_MAX_DEVICES, &v);
-			o->max_devices = v;
-			break;
-		case OPT_MAX_MAPPINGS:
-			bad = parse_u64(optarg, 1, 1u << 20, &v);
-			o->max_mappings = v;
-			break;
-		case OPT_MAX_INFLIGHT:
-			bad = parse_u64(optarg, 4096, 3u << 20, &v);
-			o->max_inflight = v;
-			break;
-		case OPT_MAX_RATE:
-			bad = parse_u64(optarg, 1, 10000000, &v);
-			o->msg_rate = v;
-			break;
-		case OPT_MAX_CLIENTS:
-			bad = parse_u64(optarg, 1, 1024, &v);
-			o->max_clients = v;
-			break;
 		case OPT_LOG_LEVEL:
 			bad = vd_log_level_parse(optarg, &o->log_level);
 			break;
 		case OPT_LOG_FILE:
 			o->log_file = optarg;
 			break;
-		case OPT_MAX_SOBJS:
-			bad = parse_u64(optarg, 0, 65536, &v);
-			o->max_shared_objects = v;
-			break;
 		case OPT_USER:
 			privs.user = optarg;
 			break;
 		case OPT_GROUP:
 			privs.group = optarg;
-			break;
-		case OPT_LISTEN_FD:
-			bad = parse_u64(optarg, 0, INT_MAX, &v);
-			o->listen_fd = v;
 			break;
 		case OPT_VERSION:
 			printf("vshmd %s\n", VSHM_VERSION_STRING);
@@ -236,8 +242,13 @@ static int parse_options(struct vd_options *o, int argc, char **argv)
 			usage(stdout);
 			exit(0);
 		default:
-			usage(stderr);
-			return -EINVAL;
+			num = number_opt(c);
+			if (!num) {
+				usage(stderr);
+				return -EINVAL;
+			}
+			bad = parse_number(o, num, optarg);
+			break;
 		}
 		if (bad) {
 			fprintf(stderr, "vshmd: invalid value '%s' for --%s\n", optarg,

@@ -53,6 +53,20 @@ static inline int vd_take_fd(int *fd)
 #define vd_take_ptr(pp) \
 	({ __typeof__(*(pp)) p_ = *(pp); *(pp) = NULL; p_; })
 
+/* Unlink every dead object of the list at head; release it with fn(d, obj). */
+#define vd_reap_list(d, head, fn) \
+	do { \
+		__typeof__(head) *pp_ = &(head), o_; \
+		while ((o_ = *pp_)) { \
+			if (o_->dead) { \
+				*pp_ = o_->next; \
+				fn((d), o_); \
+			} else { \
+				pp_ = &o_->next; \
+			} \
+		} \
+	} while (0)
+
 /*
  * Errors inside the broker are 0 or a negative errno (or a negative
  * libvshm code, VSHM_E*).  The wire carries a positive errno: only the
@@ -301,6 +315,9 @@ struct vd_options {
 	uint32_t vmm_timeout_ms;	/* forwarding mode: answer deadline */
 };
 
+/* options.c: every option at its default */
+void vd_options_init(struct vd_options *o);
+
 /*
  * The listening socket: bound here (own_path: ours to remove, if it is
  * still the inode we bound), or passed by systemd or by the VMM.
@@ -407,6 +424,12 @@ vd_watch_fn vd_control_accept;
 /* Serve an already connected socket (takes fd); NULL on failure. */
 struct vd_ctl_conn *vd_control_adopt(struct vshmd *d, int fd);
 void vd_control_close(struct vshmd *d, struct vd_ctl_conn *c);
+/*
+ * Send d->out, which encoding request gave enc (0 or -errno), to c.  A
+ * failure is logged (what: "reply", "VMM request") and marks c dead.
+ */
+int vd_control_send(struct vshmd *d, struct vd_ctl_conn *c, uint32_t request,
+		    int enc, const char *what);
 /* Watch for what the connection needs now (after queueing output). */
 void vd_control_update_events(struct vshmd *d, struct vd_ctl_conn *c);
 void vd_control_fini(struct vshmd *d);

@@ -106,19 +106,16 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	fz = calloc(1, sizeof(*fz));
 	if (!fz)
 		abort();
-	fz->d = (struct vshmd){
-		.opt = {
-			.control_socket = "(fuzz)",
-			.region_mode = VSHM_REGION_MODE_MMAP,
-			.max_devices = 4,
-			.max_mappings = 16,
-			.max_inflight = 1u << 20,
-			.msg_rate = 10000000,
-			.max_clients = 4,
-			.log_level = VD_LOG_DEBUG,
-		},
-		.region_mode = VSHM_REGION_MODE_MMAP,
-	};
+	/* vshmd's defaults, in a smaller sandbox, every line logged. */
+	vd_options_init(&fz->d.opt);
+	fz->d.opt.control_socket = "(fuzz)";
+	fz->d.opt.region_mode = VSHM_REGION_MODE_MMAP;
+	fz->d.opt.max_devices = 4;
+	fz->d.opt.max_mappings = 16;
+	fz->d.opt.msg_rate = 10000000;
+	fz->d.opt.max_clients = 4;
+	fz->d.opt.log_level = VD_LOG_DEBUG;
+	fz->d.region_mode = VSHM_REGION_MODE_MMAP;
 	fz->d.msg = calloc(1, sizeof(*fz->d.msg));
 	fz->d.out = calloc(1, sizeof(*fz->d.out));
 	fz->d.buf = malloc(VSHM_MEM_DATA_MAX);
@@ -219,25 +216,14 @@ struct peers {
 	struct vd_ctl_conn *conn;
 };
 
-static bool dev_alive(struct vshmd *d, struct vd_device *dev)
-{
-	struct vd_device *it;
-
-	for (it = d->devices; it; it = it->next)
-		if (it == dev)
-			return !dev->dead;
-	return false;
-}
-
-static bool conn_alive(struct vshmd *d, struct vd_ctl_conn *c)
-{
-	struct vd_ctl_conn *it;
-
-	for (it = d->clients; it; it = it->next)
-		if (it == c)
-			return !c->dead;
-	return false;
-}
+/* Is obj on the list at head (devices or clients), and not dead? */
+#define alive(head, obj) \
+	({ \
+		__typeof__(head) it_ = (head); \
+		while (it_ && it_ != (obj)) \
+			it_ = it_->next; \
+		it_ && !it_->dead; \
+	})
 
 /* Run the handlers the loop would run now, then read every reply. */
 static void turn(struct vshmd *d, struct peers *p, uint32_t be_events)
@@ -245,12 +231,12 @@ static void turn(struct vshmd *d, struct peers *p, uint32_t be_events)
 	int i;
 
 	for (i = 0; i < 4; i++) {
-		if (dev_alive(d, p->dev)) {
+		if (alive(d->devices, p->dev)) {
 			vd_watch_fire(d, &p->dev->be_w, be_events | EPOLLOUT);
 			if (p->dev->fw)
 				vd_watch_fire(d, &p->dev->fw_w, EPOLLIN | EPOLLOUT);
 		}
-		if (conn_alive(d, p->conn))
+		if (alive(d->clients, p->conn))
 			vd_watch_fire(d, &p->conn->w, EPOLLIN | EPOLLOUT);
 		drain(p->be);
 		drain(p->fw);
@@ -322,35 +308,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		unsigned int op = data[0], len = data[1] | data[2] << 8;
 		const uint8_t *bytes = data + 3;
 		unsigned int nfds = (op >> 2) & 7, kind = op >> 5;
+		int to;
 
 		if (len > size - 3)
 			len = size - 3;
 		data += 3 + len;
 		size -= 3 + len;
-		switch (op & 3) {
-		case FZ_BACKEND:
-			if (p.be >= 0 && len)
-				send_bytes(p.be, bytes, len, nfds, kind);
-			turn(d, &p, EPOLLIN);
-			break;
-		case FZ_CONTROL:
-			if (len)
-				send_bytes(p.ctl, bytes, len, nfds, kind);
-			turn(d, &p, EPOLLIN);
-			break;
-		case FZ_FORWARD:
-			if (p.fw >= 0 && len)
-				send_bytes(p.fw, bytes, len, nfds, kind);
-			turn(d, &p, EPOLLIN);
-			break;
-		case FZ_HANGUP:
+		if ((op & 3) == FZ_HANGUP) {
 			if (p.be >= 0) {
 				close(p.be);
 				p.be = -1;
 				turn(d, &p, EPOLLIN | EPOLLHUP | EPOLLRDHUP);
 			}
-			break;
+			continue;
 		}
+		to = (op & 3) == FZ_BACKEND ? p.be :
+		     (op & 3) == FZ_CONTROL ? p.ctl : p.fw;
+		if (to >= 0 && len)
+			send_bytes(to, bytes, len, nfds, kind);
+		turn(d, &p, EPOLLIN);
 	}
 	teardown(d, &p);
 	if (d->ndevices || d->nclients || d->devices || d->clients) {
