@@ -300,13 +300,25 @@ void vd_close_fd(struct vshmd *d, uint32_t owner, int fd)
 		return;
 	}
 	cl->q[cl->count++] = (struct vd_close_item){ .fd = fd, .owner = owner };
-	if (!owner_busy(cl, owner))
-		staff_locked(cl);
 	pthread_mutex_unlock(&cl->lock);
+	/* Staffed at the end of the loop turn (vd_closer_kick()), not per fd. */
+	cl->unkicked++;
 	d->closing++;
 	dev = owner ? vd_device_find(d, owner) : NULL;
 	if (dev)
 		dev->closing++;
+}
+
+void vd_closer_kick(struct vshmd *d)
+{
+	struct vd_closer *cl = &d->closer;
+
+	if (!cl->initialized || !cl->unkicked)
+		return;
+	cl->unkicked = 0;
+	pthread_mutex_lock(&cl->lock);
+	staff_locked(cl);
+	pthread_mutex_unlock(&cl->lock);
 }
 
 void vd_closer_collect(struct vshmd *d)

@@ -176,6 +176,7 @@ int vd_loop_run(struct vshmd *d)
 		for (i = 0; i < n; i++)
 			vd_watch_fire(d, ev[i].data.ptr, ev[i].events);
 		reap(d);
+		vd_closer_kick(d);
 	}
 	drain(d);
 	return 0;

@@ -202,6 +202,7 @@ struct vd_closer {
 	uint32_t count;
 	uint32_t done[VD_CLOSE_QUEUE];		/* owners of finished closes */
 	uint32_t ndone;
+	uint32_t unkicked;	/* loop only: queued since vd_closer_kick() */
 };
 
 /* What a channel's closer hook needs (vshm_chan_set_closer()). */
@@ -400,6 +401,11 @@ void vd_closer_stop(struct vshmd *d, unsigned int wait_ms);
 void vd_close_fd(struct vshmd *d, uint32_t owner, int fd);
 /* Account for the closes that finished (every timer tick). */
 void vd_closer_collect(struct vshmd *d);
+/*
+ * Give the fds the loop turn queued their threads: once a turn, not once
+ * an fd (each staffing may wake every waiting closer).
+ */
+void vd_closer_kick(struct vshmd *d);
 /* Route the fds ch drops through the closers, on behalf of owner. */
 void vd_closer_attach(struct vshmd *d, struct vshm_chan *ch,
 		      struct vd_close_owner *o, uint32_t owner);

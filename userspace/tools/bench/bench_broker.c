@@ -9,8 +9,9 @@
  *   broker_map_rtt     SHMEM_MAP (64 KiB memfd range, fd attached) + reply
  *                      and SHMEM_UNMAP + reply.  Target <= 1.5x.
  *   maps_per_s_N       map+unmap pairs per second with N back-ends (1, 4,
- *                      16) at once, one thread each, against N echo peers.
- *                      Target >= 0.6x at 16.
+ *                      16, 64: vshmd's default --max-devices) at once, one
+ *                      thread each, against N echo peers.  Target >= 0.6x
+ *                      at 16.
  *   mem_read_S,        MEM_READ / MEM_WRITE of S bytes (4 KiB, 64 KiB = the
  *   mem_write_S        maximum message size) routed to guest RAM (a memfd),
  *                      and MEM_READ from a region; MiB/s.  Target >= 0.9x
@@ -43,7 +44,7 @@
 #define RAM_SIZE	(1u << 20)
 #define REGION_GA	0x80000000ull
 #define NEED		(VSHM_HDR_VERSION | VSHM_HDR_NEED_REPLY)
-#define MAX_BACKENDS	16
+#define MAX_BACKENDS	64
 #define RSS_DEVICES	16
 #define RSS_MAPPINGS	10000u
 
@@ -335,7 +336,7 @@ static double pairs_per_s(struct worker *w, int n, double ms)
 
 static void bench_maps_per_s(struct bench *b, struct broker *br, int memfd)
 {
-	static const int counts[] = { 1, 4, 16 };
+	static const int counts[] = { 1, 4, 16, MAX_BACKENDS };
 	struct worker wb[MAX_BACKENDS], we[MAX_BACKENDS];
 	struct peer echo[MAX_BACKENDS];
 	uint32_t ids[MAX_BACKENDS];
