@@ -219,6 +219,8 @@ static void receive(struct vshmd *d, struct vd_device *dev, bool hup)
 			refuse(d, dev, msg, &err);
 		else
 			handle(d, dev, msg);
+		if (!hup && !dev->dead && vd_chan_drained(dev->be))
+			break;
 	}
 }
 

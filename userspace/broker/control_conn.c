@@ -605,6 +605,8 @@ static void control_event(struct vshmd *d, struct vd_watch *w, uint32_t events)
 		}
 		handle(d, c, d->msg);
 		vd_msg_release(d, 0, d->msg);
+		if (!c->dead && vd_chan_drained(c->ch))
+			break;
 	}
 	vd_control_update_events(d, c);
 }

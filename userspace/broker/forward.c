@@ -159,6 +159,8 @@ void vd_forward_event(struct vshmd *d, struct vd_watch *w, uint32_t events)
 		relay(d, dev, d->msg);
 		if (dev->dead)
 			return;
+		if (vd_chan_drained(dev->fw))
+			break;
 	}
 	vd_device_update_events(d, dev);
 }

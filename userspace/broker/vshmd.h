@@ -375,6 +375,8 @@ enum vd_rx {
 /* Receive one frame from ch into msg. */
 enum vd_rx vd_receive(struct vshm_chan *ch, struct vshm_msg *msg,
 		      struct vshm_err *err);
+/* Is nothing left to read on ch's socket now?  Ends a drain early. */
+bool vd_chan_drained(struct vshm_chan *ch);
 
 /* log.c */
 int vd_log_open(struct vshmd *d);
