@@ -65,9 +65,6 @@ static void usage(FILE *f)
 		"  --version              print the version and exit\n");
 }
 
-/* --user and --group, applied once the control socket listens. */
-static struct vd_privs privs;
-
 static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
 	unsigned long long v;
@@ -169,7 +166,9 @@ static int parse_number(struct vd_options *o, const struct number_opt *num,
 	return 0;
 }
 
-static int parse_options(struct vd_options *o, int argc, char **argv)
+/* --user and --group go to @privs: applied once the control socket listens. */
+static int parse_options(struct vd_options *o, struct vd_privs *privs,
+			 int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "control-socket", required_argument, NULL, OPT_SOCKET },
@@ -230,10 +229,10 @@ static int parse_options(struct vd_options *o, int argc, char **argv)
 			o->log_file = optarg;
 			break;
 		case OPT_USER:
-			privs.user = optarg;
+			privs->user = optarg;
 			break;
 		case OPT_GROUP:
-			privs.group = optarg;
+			privs->group = optarg;
 			break;
 		case OPT_VERSION:
 			printf("vshmd %s\n", VSHM_VERSION_STRING);
@@ -364,9 +363,10 @@ int main(int argc, char **argv)
 		.listen = { .lock_fd = -1 },
 		.listen_w = { .fd = -1 },
 	};
+	struct vd_privs privs = { 0 };
 	int ret;
 
-	if (parse_options(&d.opt, argc, argv) || vd_privs_resolve(&privs))
+	if (parse_options(&d.opt, &privs, argc, argv) || vd_privs_resolve(&privs))
 		return 2;
 	ret = vd_log_open(&d);
 	if (ret) {
