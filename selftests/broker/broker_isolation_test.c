@@ -38,6 +38,7 @@
 
 #include "kselftest_harness.h"
 #include "broker_util.h"
+#include "proc_status.h"
 
 /* The bound stated in Documentation/broker.rst. */
 #define ISOLATION_BOUND_MS	250
@@ -419,19 +420,9 @@ static long cpu_ticks(pid_t pid)
 /* The broker's thread count, from /proc (-1 if unreadable). */
 static int broker_threads(pid_t pid)
 {
-	char path[64], line[128];
-	int n = -1;
-	FILE *f;
+	uint64_t n;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Threads: %d", &n) == 1)
-			break;
-	fclose(f);
-	return n;
+	return proc_status_u64(pid, "Threads:", &n) ? -1 : (int)n;
 }
 
 /* Send one lingering socket on a frame that takes no fd; the broker holds the last copy. */

@@ -2,7 +2,8 @@
 # Code shared by the selftests and userspace/tools, not part of libvshm.
 #
 # The support library: fd helpers (fd_util.h), the fork-based touch probe
-# (touch_probe.h) and build-tree paths (self_path.h), built once per output
+# (touch_probe.h), build-tree paths (self_path.h) and /proc/PID/status
+# numbers (proc_status.h), built once per output
 # tree into $(COMMON_LIB).  A program adds -I$(COMMON_DIR) and links
 # $(COMMON_LIB):
 #
@@ -20,7 +21,7 @@
 COMMON_DIR := $(dir $(lastword $(MAKEFILE_LIST)))
 COMMON_DIR := $(abspath $(COMMON_DIR))
 COMMON_SRCS := $(COMMON_DIR)/fd_util.c $(COMMON_DIR)/touch_probe.c \
-	$(COMMON_DIR)/self_path.c
+	$(COMMON_DIR)/self_path.c $(COMMON_DIR)/proc_status.c
 COMMON_OBJS := $(patsubst $(COMMON_DIR)/%.c,$(OUT)/common/%.o,$(COMMON_SRCS))
 COMMON_LIB := $(OUT)/common/libvshm-common.a
 

@@ -38,6 +38,7 @@
 #include <libvshm.h>
 
 #include "bench.h"
+#include "proc_status.h"
 
 #define MAP_LEN		(64u << 10)
 #define RAM_GA		0x40000000ull
@@ -455,19 +456,11 @@ static void bench_mem(struct bench *b, struct broker *br, int memfd, uint8_t *rb
 
 static double vm_rss_kib(pid_t pid)
 {
-	char path[64], line[128];
-	double kb = -1;
-	FILE *f;
+	uint64_t kib;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "r");
-	if (!f)
-		die(path);
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %lf kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
+	if (proc_status_u64(pid, "VmRSS:", &kib))
+		die("/proc/PID/status: VmRSS");
+	return (double)kib;
 }
 
 /* vshmd's RSS with 16 devices x 10k one-page mappings, against empty. */
