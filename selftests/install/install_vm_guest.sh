@@ -172,8 +172,10 @@ grep -qP '^Seccomp:\t2$' "$log" && grep -qP '^CapBnd:\t0+$' "$log" &&
 check $rc "the sandbox is real: seccomp on, chroot() kills, AF_INET sockets refused"
 rundir=/run/vshm/$inst
 mkdir -p "$rundir" && chown $nobody:"$gid" "$rundir" && chmod 0750 "$rundir"
+# The unit names its socket with --vm NAME (/run/vshm/NAME/control.sock);
+# the demo's VMM gives its own path.
 # shellcheck disable=SC2016 # "$2" is the wrapper's own argument, expanded when it runs
-cmd_passed=${cmd//"$rundir/control.sock"/'"$2"'}
+cmd_passed=${cmd//"--vm $inst"/'--control-socket "$2"'}
 cat >"$work/vshmd-as-unit" <<EOS
 #!/bin/sh
 # The demo's VMM starts this as vshmd with --control-socket PATH --listen-fd 3:
@@ -185,8 +187,13 @@ export LISTEN_FDS=1 LISTEN_PID=\$\$
 exec "$work/unit-sandbox" $cmd_passed
 EOS
 chmod +x "$work/vshmd-as-unit"
-VSHMD=$work/vshmd-as-unit "$sim" --region-mode kmod >"$log" 2>&1
-rc=$?
+if [ "$cmd_passed" = "$cmd" ]; then
+	echo "the unit's ExecStart has no '--vm $inst' to replace: $cmd" >"$log"
+	rc=1
+else
+	VSHMD=$work/vshmd-as-unit "$sim" --region-mode kmod >"$log" 2>&1
+	rc=$?
+fi
 grep -q 'kmod (/dev/vshm)' "$log" && grep -q "running as uid $nobody gid $gid" "$log" || rc=1
 check $rc "vshmd run as the unit's ExecStart, in its sandbox, serves the demo (kmod)"
 (as_unit $cmd 2>"$work/unit.log") &
