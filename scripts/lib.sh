@@ -60,3 +60,16 @@ finish() {
 	closing_line "$passed" "$failed" "$skipped"
 	[ "$failed" -eq 0 ]
 }
+
+# kvm_keeper_in_vm FILE: a shell snippet for a VM command that runs several
+# KVM programs one after another: it starts scripts/kvm-keeper (output to
+# FILE) where /dev/kvm exists and waits until its VM is open, so that the
+# scheduler is patched once, before the first program (see kvm-keeper).
+# The snippet fails if the keeper cannot open its VM; the VM's poweroff
+# ends the keeper.
+kvm_keeper_in_vm() {
+	printf '%s' "{ rm -f $1; if [ -c /dev/kvm ]; then
+		{ $PWD/scripts/kvm-keeper >$1 & }
+		for i in \$(seq 300); do grep -q ready $1 && break; sleep 1; done
+		grep -q ready $1; fi; }"
+}
