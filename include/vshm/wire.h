@@ -183,7 +183,11 @@ int vshm_encode_shmem_config_reply(struct vshm_msg *msg,
 /* MEM_READ request for size bytes (1..VSHM_MEM_DATA_MAX) at a guest address. */
 int vshm_encode_mem_read(struct vshm_msg *msg, uint64_t guest_address,
 			 uint32_t size);
-/* MEM_READ reply: status 0 with size data bytes, or a positive errno and no data. */
+/*
+ * MEM_READ reply: status 0 with size data bytes, or a positive errno and no
+ * data.  data may already be at msg->payload + 8, where the reply carries
+ * it (read in place): it is then not copied.
+ */
 int vshm_encode_mem_read_reply(struct vshm_msg *msg, uint64_t status,
 			       const void *data, uint32_t size);
 /* MEM_WRITE request carrying size bytes (1..VSHM_MEM_DATA_MAX). */

@@ -264,6 +264,17 @@ TEST_F(codec, roundtrip_mem_read_write)
 	/* asking for another size than the reply carries is an error */
 	EXPECT_EQ(-VSHM_ESIZE, vshm_decode_mem_read_reply(self->out, 10, &status, &d, &self->err));
 
+	/* Data already in place (a server reading straight into its reply). */
+	memcpy(self->m->payload + 8, data, sizeof(data));
+	self->m->hdr.size = 0;
+	ASSERT_EQ(0, vshm_encode_mem_read_reply(self->m, 0, self->m->payload + 8,
+						sizeof(data)));
+	EXPECT_EQ(8 + sizeof(data), self->m->hdr.size);
+	ASSERT_EQ(0, reparse(VSHM_PROTO_BACKEND, self->m, self->out, &self->err));
+	ASSERT_EQ(0, vshm_decode_mem_read_reply(self->out, sizeof(data), &status, &d, &self->err));
+	EXPECT_EQ(0, status);
+	EXPECT_EQ(0, memcmp(d, data, sizeof(data)));
+
 	ASSERT_EQ(0, vshm_encode_mem_read_reply(self->m, EFAULT, NULL, 0));
 	EXPECT_EQ(8, self->m->hdr.size);
 	ASSERT_EQ(0, reparse(VSHM_PROTO_BACKEND, self->m, self->out, &self->err));

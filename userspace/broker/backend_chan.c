@@ -79,6 +79,8 @@ static void do_shmem(struct vshmd *d, struct vd_device *dev,
 	} else if (!ret) {
 		ret = map ? vd_shmem_map(d, dev, &m, msg->fds[0]) :
 			    vd_shmem_unmap(d, dev, &m);
+		if (!ret && map)
+			vd_close_mapped_source(msg);
 	}
 	if (ret) {
 		vd_count(d, dev, map_errors, 1);
@@ -108,12 +110,15 @@ static void do_mem(struct vshmd *d, struct vd_device *dev, struct vshm_msg *msg)
 	if (ret)
 		ret = -EBADMSG;
 	if (msg->hdr.request == VSHM_VU_BACKEND_MEM_READ) {
+		/* Read in place: where the reply carries the data. */
+		uint8_t *data = d->out->payload + VSHM_VU_U64_SIZE;
+
 		if (!ret)
-			ret = vd_route_read(d, a.guest_address, d->buf, a.size);
+			ret = vd_route_read(d, a.guest_address, data, a.size);
 		if (!ret) {
 			vd_count(d, dev, mem_reads, 1);
 			vd_count(d, dev, mem_read_bytes, a.size);
-			reply_mem_read(d, dev, 0, d->buf, a.size);
+			reply_mem_read(d, dev, 0, data, a.size);
 			return;
 		}
 		vd_log_peer(d, &dev->rl, "device %u: MEM_READ 0x%llx+%u: %s",
@@ -184,6 +189,19 @@ static void refuse(struct vshmd *d, struct vd_device *dev,
 		vd_backend_reply(d, dev, msg->hdr.request, -EBADMSG, -1);
 }
 
+/*
+ * Does the frame's sender wait for an answer?  Then nothing more is
+ * likely queued behind it, and asking would cost a syscall per request;
+ * the level-triggered watch brings the loop back if something is.
+ */
+static bool answered(const struct vshm_msg *msg)
+{
+	return !(msg->hdr.flags & VSHM_HDR_REPLY) &&
+	       (msg->hdr.flags & VSHM_HDR_NEED_REPLY ||
+		msg->hdr.request == VSHM_VU_BACKEND_MEM_READ ||
+		msg->hdr.request == VSHM_VU_BACKEND_SHARED_OBJECT_LOOKUP);
+}
+
 /* hup: the peer is gone; read what it left whatever the limits say. */
 static void receive(struct vshmd *d, struct vd_device *dev, bool hup)
 {
@@ -219,7 +237,8 @@ static void receive(struct vshmd *d, struct vd_device *dev, bool hup)
 			refuse(d, dev, msg, &err);
 		else
 			handle(d, dev, msg);
-		if (!hup && !dev->dead && vd_chan_drained(dev->be))
+		if (!hup && !dev->dead &&
+		    (answered(msg) || vd_chan_drained(dev->be)))
 			break;
 	}
 }

@@ -353,7 +353,7 @@ struct vshmd {
 	struct vshm_ctl_stats total;	/* counters summed over every device ever */
 	struct vshm_msg *msg;		/* receive buffer */
 	struct vshm_msg *out;		/* reply buffer */
-	uint8_t *buf;			/* MEM_READ data buffer */
+	uint8_t *buf;			/* control replies' bodies */
 	struct vd_sobj *sobjs;		/* the shared-object table */
 	uint32_t nsobjs;
 	struct vd_closer closer;
@@ -413,6 +413,8 @@ void vd_closer_attach(struct vshmd *d, struct vshm_chan *ch,
 		      struct vd_close_owner *o, uint32_t owner);
 /* vshm_msg_release() through the closers. */
 void vd_msg_release(struct vshmd *d, uint32_t owner, struct vshm_msg *msg);
+/* Close a source the region mode took its own reference to, on the loop. */
+void vd_close_mapped_source(struct vshm_msg *msg);
 
 /* loop.c */
 int vd_loop_init(struct vshmd *d);

@@ -504,7 +504,9 @@ int vshm_encode_mem_read_reply(struct vshm_msg *msg, uint64_t status,
 	vshmi_put64(msg->payload, status);
 	msg->hdr.size = VSHM_VU_U64_SIZE;
 	if (status == 0) {
-		memcpy(msg->payload + VSHM_VU_U64_SIZE, data, size);
+		/* Data already read in place is not copied onto itself. */
+		if (data != msg->payload + VSHM_VU_U64_SIZE)
+			memcpy(msg->payload + VSHM_VU_U64_SIZE, data, size);
 		msg->hdr.size += size;
 	}
 	return 0;

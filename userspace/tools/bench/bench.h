@@ -12,7 +12,7 @@
 
 #define PAGE		4096UL
 #define ROUNDS		9
-#define MAX_RESULTS	40
+#define MAX_RESULTS	56
 
 /*
  * How a result is judged: its ratio against the alternative, or, for the

@@ -16,6 +16,9 @@
  *   mem_write_S        maximum message size) routed to guest RAM (a memfd),
  *                      and MEM_READ from a region; MiB/s.  Target >= 0.9x
  *                      at 64 KiB, >= 0.5x at 4 KiB.
+ *   loop_floor_*       the same requests answered by a one-loop echo process
+ *   broker_over_loop_* (the floor of any one-thread broker process) against
+ *                      the echo threads, and vshmd against that floor.
  *   broker_rss         VmRSS of vshmd holding 16 devices x 10k mappings,
  *                      against the same broker with the 16 devices empty.
  *   broker_bytes_per_map
@@ -30,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -180,31 +184,106 @@ static int recv_frame(int fd, struct vshm_hdr *h, void *buf, size_t max)
 	return h->size;
 }
 
-/* The echo peer: a reply of the size the broker would send, from memory. */
+/* Answer one frame with a reply of the size the broker would send, from memory. */
+static int echo_one(int fd, uint8_t *buf)
+{
+	struct vshm_hdr h;
+	uint32_t size = 0;
+
+	if (recv_frame(fd, &h, buf, VSHM_PAYLOAD_MAX) < 0)
+		return -1;
+	if (h.request == VSHM_VU_BACKEND_MEM_READ)
+		memcpy(&size, buf + 8, 4);
+	memset(buf, 0, 8);
+	return send_frame(fd, h.request, VSHM_HDR_VERSION | VSHM_HDR_REPLY, buf,
+			  8 + size, -1);
+}
+
+/* The echo peer: a thread of this process answering one connection. */
 static void *echo_main(void *arg)
 {
 	int fd = (int)(long)arg;
 	uint8_t *buf = calloc(1, VSHM_PAYLOAD_MAX + 8);
-	struct vshm_hdr h;
-	uint32_t size;
 
-	while (buf && recv_frame(fd, &h, buf, VSHM_PAYLOAD_MAX) >= 0) {
-		if (h.request == VSHM_VU_BACKEND_MEM_READ) {
-			memcpy(&size, buf + 8, 4);
-			memset(buf, 0, 8);
-			if (send_frame(fd, h.request, VSHM_HDR_VERSION | VSHM_HDR_REPLY,
-				       buf, 8 + size, -1))
-				break;
-		} else {
-			memset(buf, 0, 8);
-			if (send_frame(fd, h.request, VSHM_HDR_VERSION | VSHM_HDR_REPLY,
-				       buf, 8, -1))
-				break;
-		}
-	}
+	while (buf && echo_one(fd, buf) == 0)
+		;
 	free(buf);
 	close(fd);
 	return NULL;
+}
+
+/*
+ * The smallest broker: another process with one thread and one epoll loop
+ * answering every connection like the echo threads, without decoding,
+ * checking or mapping anything.  vshmd has to be a process of its own (the
+ * back-ends are untrusted), so what this loop costs over the echo threads
+ * is the floor of any one-loop broker on the machine: wakeups that cross
+ * a process boundary, epoll, and one thread serving every connection.
+ */
+struct loop_echo {
+	pid_t pid;
+	int fd[MAX_BACKENDS];	/* the clients' ends */
+	int n;
+};
+
+static void __attribute__((noreturn)) loop_echo_serve(const int *fds, int n,
+						     uint8_t *buf)
+{
+	struct epoll_event ev[MAX_BACKENDS];
+	int ep = epoll_create1(0), open_fds = n, i, k;
+
+	for (i = 0; i < n; i++) {
+		struct epoll_event e = { .events = EPOLLIN, .data.fd = fds[i] };
+
+		if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, fds[i], &e))
+			_exit(1);
+	}
+	while (open_fds) {
+		k = epoll_wait(ep, ev, MAX_BACKENDS, -1);
+		if (k < 0 && errno != EINTR)
+			_exit(1);
+		for (i = 0; i < k; i++) {
+			if (echo_one(ev[i].data.fd, buf) == 0)
+				continue;
+			epoll_ctl(ep, EPOLL_CTL_DEL, ev[i].data.fd, NULL);
+			close(ev[i].data.fd);
+			open_fds--;
+		}
+	}
+	_exit(0);
+}
+
+static void loop_echo_open(struct loop_echo *le, int n, uint8_t *buf)
+{
+	int srv[MAX_BACKENDS], sv[2], i;
+
+	for (i = 0; i < n; i++) {
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+			die("socketpair");
+		le->fd[i] = sv[0];
+		srv[i] = sv[1];
+	}
+	le->n = n;
+	/* buf is allocated before the fork: the child only makes syscalls. */
+	le->pid = fork();
+	if (le->pid < 0)
+		die("fork");
+	if (le->pid == 0) {
+		for (i = 0; i < n; i++)
+			close(le->fd[i]);
+		loop_echo_serve(srv, n, buf);
+	}
+	for (i = 0; i < n; i++)
+		close(srv[i]);
+}
+
+static void loop_echo_close(struct loop_echo *le)
+{
+	int i;
+
+	for (i = 0; i < le->n; i++)
+		close(le->fd[i]);
+	waitpid(le->pid, NULL, 0);
 }
 
 static void echo_open(struct peer *p)
@@ -272,15 +351,18 @@ static double time_map_pairs(int fd, int memfd, int iters, uint8_t *rbuf)
 
 static void bench_map_rtt(struct bench *b, struct broker *br, int memfd, uint8_t *rbuf)
 {
-	double v[ROUNDS], u[ROUNDS];
+	double v[ROUNDS], u[ROUNDS], w[ROUNDS];
+	struct loop_echo loop;
 	struct peer echo;
 	uint32_t id;
 	int be = add_device(br, 1 << 20, &id), r;
 
+	loop_echo_open(&loop, 1, rbuf);
 	echo_open(&echo);
 	for (r = 0; r < ROUNDS; r++) {
 		v[r] = time_map_pairs(be, memfd, 200, rbuf);
 		u[r] = time_map_pairs(echo.fd, memfd, 200, rbuf);
+		w[r] = time_map_pairs(loop.fd[0], memfd, 200, rbuf);
 	}
 	add_result(b, (struct result){
 		.name = "broker_map_rtt", .unit = "ns/pair",
@@ -288,7 +370,18 @@ static void bench_map_rtt(struct bench *b, struct broker *br, int memfd, uint8_t
 		.target = 1.5, .kind = T_AT_MOST },
 		"SHMEM_MAP 64k+reply, SHMEM_UNMAP+reply vs same frames on a socketpair (%s)",
 		br->kmod ? "kmod" : "mmap");
+	add_result(b, (struct result){
+		.name = "loop_floor_map_rtt", .unit = "ns/pair",
+		.vshm = median(w, ROUNDS), .other = median(u, ROUNDS),
+		.kind = T_INFO },
+		"the same pairs answered by a one-loop echo process vs the echo thread");
+	add_result(b, (struct result){
+		.name = "broker_over_loop_rtt", .unit = "ns/pair",
+		.vshm = median(v, ROUNDS), .other = median(w, ROUNDS),
+		.kind = T_INFO },
+		"vshmd vs the one-loop echo process: what its own work adds");
 	peer_close(&echo);
+	loop_echo_close(&loop);
 	close(be);
 	vshm_client_remove_device(br->c, id, NULL);
 }
@@ -335,13 +428,15 @@ static double pairs_per_s(struct worker *w, int n, double ms)
 	return total / ((now_ns() - t0) / 1e9);
 }
 
-static void bench_maps_per_s(struct bench *b, struct broker *br, int memfd)
+static void bench_maps_per_s(struct bench *b, struct broker *br, int memfd,
+			     uint8_t *rbuf)
 {
 	static const int counts[] = { 1, 4, 16, MAX_BACKENDS };
-	struct worker wb[MAX_BACKENDS], we[MAX_BACKENDS];
+	struct worker wb[MAX_BACKENDS], we[MAX_BACKENDS], wl[MAX_BACKENDS];
 	struct peer echo[MAX_BACKENDS];
 	uint32_t ids[MAX_BACKENDS];
-	double v[5], u[5];
+	struct loop_echo loop;
+	double v[5], u[5], l[5];
 	size_t k;
 	int i, r;
 
@@ -349,21 +444,25 @@ static void bench_maps_per_s(struct bench *b, struct broker *br, int memfd)
 		int n = counts[k];
 		char name[32];
 
+		loop_echo_open(&loop, n, rbuf);
 		for (i = 0; i < n; i++) {
 			wb[i] = (struct worker){ .fd = add_device(br, 1 << 20, &ids[i]),
 						 .memfd = memfd };
 			echo_open(&echo[i]);
 			we[i] = (struct worker){ .fd = echo[i].fd, .memfd = memfd };
+			wl[i] = (struct worker){ .fd = loop.fd[i], .memfd = memfd };
 		}
 		for (r = 0; r < 5; r++) {
 			v[r] = pairs_per_s(wb, n, 200);
 			u[r] = pairs_per_s(we, n, 200);
+			l[r] = pairs_per_s(wl, n, 200);
 		}
 		for (i = 0; i < n; i++) {
 			close(wb[i].fd);
 			peer_close(&echo[i]);
 			vshm_client_remove_device(br->c, ids[i], NULL);
 		}
+		loop_echo_close(&loop);
 		snprintf(name, sizeof(name), "maps_per_s_%d", n);
 		add_result(b, (struct result){
 			.name = strdup(name), .unit = "maps/s",
@@ -372,6 +471,18 @@ static void bench_maps_per_s(struct bench *b, struct broker *br, int memfd)
 			.target = 0.6, .kind = n == 16 ? T_AT_LEAST : T_INFO },
 			"%d back-end%s at once, map+unmap pairs vs %d echo peers",
 			n, n > 1 ? "s" : "", n);
+		if (n != 16)
+			continue;
+		add_result(b, (struct result){
+			.name = "loop_floor_maps_16", .unit = "maps/s",
+			.vshm = median(l, 5), .other = median(u, 5),
+			.kind = T_INFO },
+			"16 connections on a one-loop echo process vs 16 echo threads");
+		add_result(b, (struct result){
+			.name = "broker_over_loop_16", .unit = "maps/s",
+			.vshm = median(v, 5), .other = median(l, 5),
+			.kind = T_INFO },
+			"vshmd vs the one-loop echo process, 16 back-ends");
 	}
 }
 
@@ -407,7 +518,8 @@ static void bench_mem(struct bench *b, struct broker *br, int memfd, uint8_t *rb
 	struct vshm_ctl_ram_range ram = { .guest_addr = RAM_GA, .size = RAM_SIZE };
 	int ramfd = make_memfd(RAM_SIZE), be, i;
 	uint8_t *wbuf = calloc(1, VSHM_PAYLOAD_MAX), m[40];
-	double v[ROUNDS], u[ROUNDS];
+	double v[ROUNDS], u[ROUNDS], w[ROUNDS];
+	struct loop_echo loop;
 	struct peer echo;
 	uint32_t id;
 	size_t k;
@@ -421,6 +533,7 @@ static void bench_mem(struct bench *b, struct broker *br, int memfd, uint8_t *rb
 	mmap_payload(m, 0, MAP_LEN, VSHM_VU_MMAP_RW);
 	if (call(be, VSHM_VU_BACKEND_SHMEM_MAP, NEED, m, 40, memfd, rbuf))
 		die("SHMEM_MAP");
+	loop_echo_open(&loop, 1, rbuf);
 	echo_open(&echo);
 	for (k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
 		uint64_t ga = cases[k].region ? REGION_GA : RAM_GA;
@@ -431,6 +544,8 @@ static void bench_mem(struct bench *b, struct broker *br, int memfd, uint8_t *rb
 					wbuf, rbuf);
 			u[i] = mem_rate(echo.fd, cases[k].write, ga, cases[k].size,
 					iters, wbuf, rbuf);
+			w[i] = mem_rate(loop.fd[0], cases[k].write, ga,
+					cases[k].size, iters, wbuf, rbuf);
 		}
 		add_result(b, (struct result){
 			.name = cases[k].name, .unit = "MiB/s",
@@ -445,8 +560,18 @@ static void bench_mem(struct bench *b, struct broker *br, int memfd, uint8_t *rb
 			cases[k].write ? "MEM_WRITE" : "MEM_READ", cases[k].size,
 			cases[k].region ? "a region (another device's fallback)" :
 					  "guest RAM (memfd)");
+		if (cases[k].region || cases[k].size <= 4096)
+			continue;
+		add_result(b, (struct result){
+			.name = cases[k].write ? "loop_floor_write_64k" :
+						 "loop_floor_read_64k",
+			.unit = "MiB/s", .vshm = median(w, ROUNDS),
+			.other = median(u, ROUNDS), .kind = T_INFO },
+			"the same %s answered by a one-loop echo process vs the echo thread",
+			cases[k].write ? "MEM_WRITEs" : "MEM_READs");
 	}
 	peer_close(&echo);
+	loop_echo_close(&loop);
 	close(be);
 	vshm_client_remove_device(br->c, id, NULL);
 	vshm_client_set_mem_table(br->c, NULL, NULL, 0, NULL);
@@ -520,7 +645,7 @@ void bench_broker(struct bench *b)
 	signal(SIGPIPE, SIG_IGN);
 	broker_start(b, &br, 4096);
 	bench_map_rtt(b, &br, memfd, rbuf);
-	bench_maps_per_s(b, &br, memfd);
+	bench_maps_per_s(b, &br, memfd, rbuf);
 	bench_mem(b, &br, memfd, rbuf);
 	broker_stop(&br);
 	bench_rss(b, pagefd, rbuf);
