@@ -367,8 +367,8 @@ void vd_closer_attach(struct vshmd *d, struct vshm_chan *ch,
 
 /*
  * The source fd of a SHMEM_MAP that a region mode (kmod or mmap) has just
- * accepted.  libvshm's source check let through only memfd/shmem,
- * hugetlbfs and dma-buf files, none of which has a flush method, and the
+ * accepted.  The source check (libvshm's, or the module's for kmod) let
+ * through only memfd/shmem, hugetlbfs and dma-buf files, none of which has a flush method, and the
  * region now holds a reference of its own (the module's, or libvshm's
  * handle in the mmap mode), so this close is never the last: it drops a
  * count and waits for nobody.  Closing it here saves waking a closer

@@ -3,8 +3,8 @@
  * SHMEM_MAP and SHMEM_UNMAP: the device's own rules (its shmids, its flag
  * encoding, its mapping limit) are checked here, and libvshm's region
  * checks and executes the rest: alignment, bounds, overlap and the source
- * (one judgement for every region mode, libvshm's source.c; the module checks
- * again behind it).  The broker keeps no table of its own: libvshm's is
+ * (the same rules and codes in every region mode: libvshm's source.c, or
+ * the module's for kmod).  The broker keeps no table of its own: libvshm's is
  * the one it asks (vshm_region_lookup(), vshm_region_mappings(),
  * vshm_region_info(); for kmod regions the module's, loaded by
  * vshm_region_adopt() after a restart) and it counts mappings per device

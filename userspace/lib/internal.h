@@ -153,8 +153,9 @@ void vshmi_maptab_free(struct vshmi_maptab *t);
 struct vshm_region;
 struct vshmi_region_ops {
 	/*
-	 * Called once region.c checked the range, the overlap and the
-	 * source (vshmi_source_check(): kind); [first, first + count) are
+	 * Called once region.c checked the range, the overlap and (unless
+	 * judges_sources) the source (vshmi_source_check(): kind);
+	 * [first, first + count) are
 	 * the table entries the range covers, replaced on success.
 	 */
 	int (*map)(struct vshm_region *r, int fd, uint64_t fd_offset,
@@ -166,6 +167,12 @@ struct vshmi_region_ops {
 			size_t len, bool write);
 	int (*info)(struct vshm_region *r, struct vshm_region_stats *info);
 	void (*destroy)(struct vshm_region *r);
+	/*
+	 * The region mode hands the source to a judge with the same rules
+	 * and codes as vshmi_source_check() (the module): region.c does not
+	 * check it twice, and map gets VSHMI_SRC_NONE.
+	 */
+	bool judges_sources;
 };
 
 struct vshm_region {

@@ -100,7 +100,8 @@ void *vshm_region_addr(const struct vshm_region *r)
 /*
  * Every region mode's map starts here, with the same checks in the same
  * order: flags, alignment and bounds, then the mappings the range meets,
- * then the source.  The region mode only executes.
+ * then the source (for kmod, the module's judgement, with the same rules
+ * and codes).  The region mode only executes.
  */
 int vshm_region_map(struct vshm_region *r, int fd, uint64_t fd_offset,
 		    uint64_t shm_offset, uint64_t len, uint32_t flags)
@@ -120,10 +121,13 @@ int vshm_region_map(struct vshm_region *r, int fd, uint64_t fd_offset,
 		return replace ? -EINVAL : -EEXIST;
 	if (count && !replace)
 		return -EEXIST;
-	ret = vshmi_source_check(fd, fd_offset, len, flags & VSHM_REGION_WRITE,
-				 &kind);
-	if (ret)
-		return ret;
+	kind = VSHMI_SRC_NONE;
+	if (!r->ops->judges_sources) {
+		ret = vshmi_source_check(fd, fd_offset, len,
+					 flags & VSHM_REGION_WRITE, &kind);
+		if (ret)
+			return ret;
+	}
 	/* The table entry must be insertable once the region mode succeeded. */
 	ret = vshmi_maptab_reserve(&r->tab, 1);
 	if (ret)

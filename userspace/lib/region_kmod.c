@@ -37,7 +37,7 @@ static int kmod_map(struct vshm_region *r, int fd, uint64_t fd_offset,
 		.flags = flags & VSHM_REGION_WRITE,
 	};
 
-	(void)kind;	/* the module judges the source again itself */
+	(void)kind;	/* VSHMI_SRC_NONE: the module judges the source */
 	if (ioctl(r->fd, VSHM_IOC_MAP, &arg) < 0)
 		return -errno;
 	vshmi_maptab_replace(&r->tab, first, count, &m, NULL);
@@ -147,6 +147,13 @@ static const struct vshmi_region_ops kmod_ops = {
 	.copy = kmod_copy,
 	.info = kmod_info,
 	.destroy = kmod_destroy,
+	/*
+	 * VSHM_IOC_MAP judges the source in the kernel, where nothing a peer's
+	 * file does can make the caller wait, with the rules and codes of
+	 * source.c (region_conformance_test holds both to them): the four
+	 * syscalls of a userspace check per map would only repeat it.
+	 */
+	.judges_sources = true,
 };
 
 int vshmi_region_kmod_init(struct vshm_region *r)

@@ -2,9 +2,11 @@
 /*
  * The one userspace judgement of a mapping's source: its type, its size
  * and its access, as the module judges it (kmod/vshm_source.c), made
- * before any region mode touches the fd.  Every region mode calls it
- * (region.c), so a broker in any region mode refuses the same sources with
- * the same codes, and the module checks again behind it.
+ * before the mmap or table region mode touches the fd (region.c).  The
+ * kmod region mode leaves the judgement to VSHM_IOC_MAP, which applies the
+ * same rules with the same codes (region_conformance_test runs every mode
+ * through them), so a broker in any region mode refuses the same sources
+ * with the same codes.
  *
  * It never makes a call that a peer's file could make wait: F_GET_SEALS
  * (answered only by shmem and hugetlbfs) and statx(AT_STATX_DONT_SYNC)
