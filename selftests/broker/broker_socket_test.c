@@ -3,7 +3,8 @@
  * vshmd's control socket and its life as a system daemon: one broker per
  * socket (a second one on a live path exits 1 and leaves it alone, a
  * stale socket is replaced, a stopping broker removes only the socket it
- * bound), a socket passed with --listen-fd or by systemd socket
+ * bound), a socket passed with --listen-fd (fd 0 too; anything else at
+ * that fd refused, saying what it is) or by systemd socket
  * activation (systemd-socket-activate), readiness (READY=1 on
  * $NOTIFY_SOCKET once the socket accepts), syslog priority prefixes when
  * stderr is the journal, and --version in every program.
@@ -17,6 +18,7 @@
 struct spawn {
 	const char *out;	/* stdout and stderr to this file, else /dev/null */
 	int pass_fd;		/* becomes fd 3 in the child, -1: none */
+	bool on_stdin;		/* pass_fd becomes fd 0 instead */
 	const char *env[4];	/* NAME=VALUE, NULL-terminated */
 	bool journal;		/* JOURNAL_STREAM= the output file's dev:ino */
 };
@@ -24,7 +26,7 @@ struct spawn {
 static pid_t spawn(const char *const *argv, const struct spawn *sp)
 {
 	pid_t pid = fork();
-	int i, fd;
+	int i, fd, to;
 
 	if (pid)
 		return pid;
@@ -42,8 +44,9 @@ static pid_t spawn(const char *const *argv, const struct spawn *sp)
 		setenv("JOURNAL_STREAM", v, 1);
 	}
 	/* dup2() onto itself would keep close-on-exec. */
+	to = sp->on_stdin ? 0 : 3;
 	if (sp->pass_fd >= 0 &&
-	    (sp->pass_fd == 3 ? fcntl(3, F_SETFD, 0) : dup2(sp->pass_fd, 3)) < 0)
+	    (sp->pass_fd == to ? fcntl(to, F_SETFD, 0) : dup2(sp->pass_fd, to)) < 0)
 		_exit(126);
 	for (i = 4; i < 1024; i++)
 		close(i);
@@ -151,6 +154,22 @@ static pid_t start_on_path(struct __test_metadata *_metadata,
 		usleep(10000);
 	EXPECT_TRUE(file_has(self->log, "ready:"));
 	return pid;
+}
+
+/*
+ * The broker pid serves a socket it was handed on self->path, again and
+ * again, logs that path as its own, stops on SIGTERM and leaves the path
+ * to whoever bound it.
+ */
+static void expect_served_not_owned(struct __test_metadata *_metadata,
+				    FIXTURE_DATA(sock) *self, pid_t pid)
+{
+	EXPECT_TRUE(serves(self->path));
+	EXPECT_TRUE(file_has(self->log, "ready: control socket "));
+	EXPECT_TRUE(file_has(self->log, self->path));
+	EXPECT_TRUE(serves(self->path));
+	EXPECT_EQ(0, stop(pid));
+	EXPECT_NE(0, inode_of(self->path));
 }
 
 /* Proves: a second vshmd on a live broker's path exits 1, says why, and the first keeps its socket. */
@@ -276,10 +295,85 @@ TEST_F(sock, listen_fd_not_a_socket)
 	ASSERT_GE(fd, 0);
 	EXPECT_EQ(1, wait_exit(spawn(argv, &sp), 5));
 	EXPECT_TRUE(file_has(self->out, "not a listening Unix stream socket"));
+	EXPECT_TRUE(file_has(self->out, "fd 3 is not"));
+	EXPECT_TRUE(file_has(self->out, "it does not listen"));
 	close(fd);
+	unlink(self->out);
 	sp.pass_fd = open("/dev/null", O_RDONLY);
 	EXPECT_EQ(1, wait_exit(spawn(argv, &sp), 5));
+	EXPECT_TRUE(file_has(self->out, "it is a character device"));
 	close(sp.pass_fd);
+}
+
+/*
+ * Proves: --listen-fd 0 serves a socket on stdin (an inetd-style wrapper's,
+ * or one dup'ed there): fd 0 is a socket like any other, not "no fd".
+ */
+TEST_F(sock, listen_fd_stdin)
+{
+	const char *argv[] = { self->vshmd, "--listen-fd", "0", "--region-mode",
+			       "mmap", "--log-file", self->log, NULL };
+	int fd = bound_socket(self->path, 4);
+	struct spawn sp = { .pass_fd = fd, .on_stdin = true };
+	pid_t pid;
+
+	ASSERT_GE(fd, 0);
+	pid = spawn(argv, &sp);
+	close(fd);
+	expect_served_not_owned(_metadata, self, pid);
+}
+
+/* vshmd --listen-fd 0 with fd on its stdin exits 1, saying why (says). */
+static void refused_on_stdin(struct __test_metadata *_metadata,
+			     FIXTURE_DATA(sock) *self, int fd, const char *says)
+{
+	const char *argv[] = { self->vshmd, "--listen-fd", "0", "--region-mode",
+			       "mmap", NULL };
+	struct spawn sp = { .out = self->out, .pass_fd = fd, .on_stdin = true };
+
+	ASSERT_GE(fd, 0);
+	unlink(self->out);
+	EXPECT_EQ(1, wait_exit(spawn(argv, &sp), 5));
+	EXPECT_TRUE(file_has(self->out, "--listen-fd: fd 0 is not a listening Unix stream socket"));
+	EXPECT_TRUE(file_has(self->out, says))
+		TH_LOG("the refusal does not say \"%s\"", says);
+	close(fd);
+}
+
+/* Proves: --listen-fd 0 refuses a stdin that is no listening Unix stream socket, saying what it is. */
+TEST_F(sock, listen_fd_stdin_not_a_socket)
+{
+	char file[128];
+	int p[2];
+
+	ASSERT_EQ(0, pipe2(p, O_CLOEXEC));
+	refused_on_stdin(_metadata, self, p[0], "it is a pipe");
+	close(p[1]);
+	snprintf(file, sizeof(file), "%s/plain", self->dir);
+	refused_on_stdin(_metadata, self,
+			 open(file, O_RDWR | O_CREAT | O_CLOEXEC, 0600),
+			 "it is a regular file");
+	refused_on_stdin(_metadata, self,
+			 socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0),
+			 "it is a Unix datagram socket");
+	refused_on_stdin(_metadata, self,
+			 socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0),
+			 "not AF_UNIX");
+	refused_on_stdin(_metadata, self, bound_socket(self->path, 0),
+			 "it does not listen");
+	EXPECT_NE(0, inode_of(self->path));
+}
+
+/* Proves: --listen-fd N with nothing open at N exits 1 naming the fd, before vshmd's own fds can take N. */
+TEST_F(sock, listen_fd_not_open)
+{
+	const char *argv[] = { self->vshmd, "--listen-fd", "7", "--region-mode",
+			       "mmap", NULL };
+	struct spawn sp = { .out = self->out, .pass_fd = -1 };
+
+	EXPECT_EQ(1, wait_exit(spawn(argv, &sp), 5));
+	EXPECT_TRUE(file_has(self->out, "--listen-fd 7: fd 7 is not open"));
+	EXPECT_TRUE(file_has(self->out, "expected the listening Unix stream socket"));
 }
 
 /* Proves: systemd socket activation (systemd-socket-activate, LISTEN_FDS): served, path left to systemd. */
@@ -297,12 +391,7 @@ TEST_F(sock, socket_activation)
 	snprintf(listen_opt, sizeof(listen_opt), "--listen=%s", self->path);
 	pid = socket_activate(argv, &sp, self->path);
 	/* The first connection starts vshmd, which gets the socket as fd 3. */
-	EXPECT_TRUE(serves(self->path));
-	EXPECT_TRUE(file_has(self->log, "ready: control socket "));
-	EXPECT_TRUE(file_has(self->log, self->path));
-	EXPECT_TRUE(serves(self->path));
-	EXPECT_EQ(0, stop(pid));
-	EXPECT_NE(0, inode_of(self->path));
+	expect_served_not_owned(_metadata, self, pid);
 }
 
 /* Proves: socket activation with a --control-socket naming another path exits 1. */

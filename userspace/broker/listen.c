@@ -193,16 +193,82 @@ static int bind_path(struct vshmd *d)
 	return fd;
 }
 
-/* Check that fd listens on a Unix stream socket; make it non-blocking. */
+/* What a file that is not a socket is, for the message refusing it. */
+static const char *file_kind(mode_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFREG: return "a regular file";
+	case S_IFDIR: return "a directory";
+	case S_IFCHR: return "a character device";
+	case S_IFBLK: return "a block device";
+	case S_IFIFO: return "a pipe";
+	case S_IFLNK: return "a symbolic link";
+	}
+	return "not a socket";
+}
+
+/*
+ * Why fd is not a listening AF_UNIX stream socket, written to buf, or
+ * NULL if it is one.  The message says what fd N turned out to be: a
+ * wrapper that put the wrong file there learns which.
+ */
+static const char *not_listening(int fd, char *buf, size_t len)
+{
+	int domain, type, acc;
+	socklen_t sl = sizeof(int);
+	struct stat st;
+
+	if (fstat(fd, &st) < 0) {
+		snprintf(buf, len, "it is not open (%s)", strerror(errno));
+		return buf;
+	}
+	if (!S_ISSOCK(st.st_mode)) {
+		snprintf(buf, len, "it is %s", file_kind(st.st_mode));
+		return buf;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &sl) < 0 ||
+	    (sl = sizeof(int), getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &sl)) < 0 ||
+	    (sl = sizeof(int),
+	     getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &sl)) < 0) {
+		snprintf(buf, len, "its socket options cannot be read (%s)",
+			 strerror(errno));
+		return buf;
+	}
+	if (domain != AF_UNIX) {
+		snprintf(buf, len, "it is a socket of address family %d, not AF_UNIX (%d)",
+			 domain, AF_UNIX);
+		return buf;
+	}
+	if (type != SOCK_STREAM) {
+		snprintf(buf, len, "it is a Unix %s socket, not SOCK_STREAM",
+			 type == SOCK_DGRAM ? "datagram" :
+			 type == SOCK_SEQPACKET ? "seqpacket" : "non-stream");
+		return buf;
+	}
+	if (!acc) {
+		snprintf(buf, len, "it does not listen (no listen() on it)");
+		return buf;
+	}
+	return NULL;
+}
+
+/*
+ * Check that fd (any fd >= 0, stdin included) listens on a Unix stream
+ * socket and make it non-blocking: 0 or a negative errno.
+ */
 static int adopt_fd(struct vshmd *d, int fd, const char *from)
 {
 	struct sockaddr_un sa;
 	socklen_t len = sizeof(sa);
+	const char *why;
+	char buf[128];
 	int fl;
 
-	if (sd_is_socket_unix(fd, SOCK_STREAM, 1, NULL, 0) <= 0) {
-		vd_log(d, VD_LOG_ERR, "%s: fd %d is not a listening Unix stream socket",
-		       from, fd);
+	why = not_listening(fd, buf, sizeof(buf));
+	if (why) {
+		vd_log(d, VD_LOG_ERR,
+		       "%s: fd %d is not a listening Unix stream socket (AF_UNIX, SOCK_STREAM, listen() called): %s",
+		       from, fd, why);
 		return -ENOTSOCK;
 	}
 	fl = fcntl(fd, F_GETFL);
@@ -220,14 +286,18 @@ static int adopt_fd(struct vshmd *d, int fd, const char *from)
 		       from, d->listen.name, d->opt.control_socket);
 		return -EINVAL;
 	}
-	return fd;
+	return 0;
 }
 
-/* The socket systemd passed (socket activation), or 0 if none. */
-static int activated_fd(struct vshmd *d)
+/*
+ * The socket systemd passed (socket activation) in *fd, -1 if none:
+ * 0 or a negative errno.
+ */
+static int activated_fd(struct vshmd *d, int *fd)
 {
 	int n = sd_listen_fds(1);
 
+	*fd = -1;
 	if (n < 0) {
 		vd_log(d, VD_LOG_ERR, "socket activation: %s", strerror(-n));
 		return n;
@@ -239,19 +309,29 @@ static int activated_fd(struct vshmd *d)
 		       n);
 		return -EINVAL;
 	}
-	return adopt_fd(d, SD_LISTEN_FDS_START, "socket activation");
+	*fd = SD_LISTEN_FDS_START;
+	return adopt_fd(d, *fd, "socket activation");
 }
 
-/* The listening socket, or a negative errno; 0 is never one of ours. */
+/*
+ * The listening socket, or a negative errno.  Any fd >= 0 may be it:
+ * --listen-fd 0 is an inetd-style wrapper's socket on stdin.
+ */
 static int listen_fd(struct vshmd *d)
 {
-	int ret;
+	int fd, ret;
 
-	ret = activated_fd(d);
-	if (ret == 0 && d->opt.listen_fd >= 0)
-		ret = adopt_fd(d, d->opt.listen_fd, "--listen-fd");
+	ret = activated_fd(d, &fd);
 	if (ret)
 		return ret;
+	if (fd < 0 && d->opt.listen_fd >= 0) {
+		fd = d->opt.listen_fd;
+		ret = adopt_fd(d, fd, "--listen-fd");
+		if (ret)
+			return ret;
+	}
+	if (fd >= 0)
+		return fd;
 	if (!d->opt.control_socket) {
 		vd_log(d, VD_LOG_ERR, "no control socket: give --control-socket PATH or --listen-fd N, or start vshmd through its socket unit");
 		return -EINVAL;

@@ -185,9 +185,9 @@ int vd_loop_run(struct vshmd *d)
 void vd_loop_fini(struct vshmd *d)
 {
 	vd_closer_stop(d, VD_DRAIN_MS);
-	if (d->sig_w.fd > 0)
+	if (d->sig_w.fd >= 0)
 		close(d->sig_w.fd);
-	if (d->timer_w.fd > 0)
+	if (d->timer_w.fd >= 0)
 		close(d->timer_w.fd);
 	if (d->epfd >= 0)
 		close(d->epfd);

@@ -5,6 +5,7 @@
  * Documentation/broker.rst.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stddef.h>
 #include <limits.h>
@@ -38,8 +39,8 @@ static void usage(FILE *f)
 		"  --control-socket PATH  Unix socket the VMM connects to: bound by\n"
 		"                         vshmd, which creates its directory\n"
 		"  --listen-fd N          serve the listening socket the VMM passed\n"
-		"                         as fd N instead (systemd socket activation\n"
-		"                         needs neither option)\n"
+		"                         as fd N instead (any N >= 0, 0: stdin;\n"
+		"                         systemd socket activation needs neither)\n"
 		"  --region-mode M        kmod, vmm, mmap or auto (default auto: kmod\n"
 		"                         when /dev/vshm exists, else mmap); vmm: no\n"
 		"                         module, the VMM maps what vshmd approves\n"
@@ -356,18 +357,36 @@ static void teardown(struct vshmd *d)
 	free(d->buf);
 }
 
+/*
+ * --listen-fd N must be open before vshmd opens anything: otherwise its
+ * own log file, epoll or timer fd would take the number and be mistaken
+ * for the socket.  What the open fd is gets checked when listening.
+ */
+static int listen_fd_open(const struct vd_options *o)
+{
+	if (o->listen_fd < 0 || fcntl(o->listen_fd, F_GETFD) >= 0)
+		return 0;
+	fprintf(stderr, "vshmd: --listen-fd %d: fd %d is not open (%s): expected the listening Unix stream socket (AF_UNIX, SOCK_STREAM) the caller passed as fd %d\n",
+		o->listen_fd, o->listen_fd, strerror(errno), o->listen_fd);
+	return -EBADF;
+}
+
 int main(int argc, char **argv)
 {
 	struct vshmd d = {
 		.epfd = -1, .log_fd = STDERR_FILENO,
 		.listen = { .lock_fd = -1 },
 		.listen_w = { .fd = -1 },
+		.sig_w = { .fd = -1 },
+		.timer_w = { .fd = -1 },
 	};
 	struct vd_privs privs = { 0 };
 	int ret;
 
 	if (parse_options(&d.opt, &privs, argc, argv) || vd_privs_resolve(&privs))
 		return 2;
+	if (listen_fd_open(&d.opt))
+		return 1;
 	ret = vd_log_open(&d);
 	if (ret) {
 		fprintf(stderr, "vshmd: cannot open %s: %s\n", d.opt.log_file,
