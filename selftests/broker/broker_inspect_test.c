@@ -6,7 +6,8 @@
  * and the broker's version from HELLO; each view as text and as JSON
  * (parsed here with json-c).  Usage errors exit 2 naming the argument,
  * JSON is printed only on success, a broker before vshm 1.2 (a fake one
- * here) gives a clear error, and old and new HELLO forms both work.
+ * here) gives a clear error, a 1.2 one's limits lack the closer threads
+ * of 1.3, shown as unknown, and old and new HELLO forms both work.
  */
 #include <json-c/json.h>
 #include <sys/mman.h>
@@ -72,9 +73,12 @@ static int ctl(struct ctl_run *r, const char *dir, const char *const *args)
 	return 0;
 }
 
-/* The first object of array key in o whose field field is v, or NULL. */
-static json_object *find_in(json_object *o, const char *key, const char *field,
-			    uint64_t v)
+/*
+ * The first object of array key in o whose field field is the string s,
+ * or (s NULL) the number v; NULL if none.
+ */
+static json_object *find_entry(json_object *o, const char *key,
+			       const char *field, const char *s, uint64_t v)
 {
 	json_object *arr, *e, *f;
 	size_t i;
@@ -84,11 +88,25 @@ static json_object *find_in(json_object *o, const char *key, const char *field,
 		return NULL;
 	for (i = 0; i < json_object_array_length(arr); i++) {
 		e = json_object_array_get_idx(arr, i);
-		if (json_object_object_get_ex(e, field, &f) &&
+		if (!json_object_object_get_ex(e, field, &f))
+			continue;
+		if (s ? f && !strcmp(json_object_get_string(f), s) :
 		    json_object_get_uint64(f) == v)
 			return e;
 	}
 	return NULL;
+}
+
+static json_object *find_in(json_object *o, const char *key, const char *field,
+			    uint64_t v)
+{
+	return find_entry(o, key, field, NULL, v);
+}
+
+/* The entry of array key in o whose "name" is name, or NULL. */
+static json_object *find_named(json_object *o, const char *key, const char *name)
+{
+	return find_entry(o, key, "name", name, 0);
 }
 
 static uint64_t jget(json_object *o, const char *key)
@@ -225,9 +243,51 @@ TEST_F(inspect, library_views)
 		} else if (!strcmp(lim[i].name, "clients")) {
 			EXPECT_GE(lim[i].used, 1);
 			seen++;
+		} else if (!strcmp(lim[i].name, "closer_threads")) {
+			/* --max-devices 64 + 1; VD_CLOSERS_MIN (2) are kept */
+			EXPECT_EQ(VSHM_CTL_LIMIT_BROKER, lim[i].scope);
+			EXPECT_EQ(65, lim[i].limit);
+			EXPECT_LE(2, lim[i].used);
+			EXPECT_GE(lim[i].limit, lim[i].used);
+			seen++;
+		} else if (!strcmp(lim[i].name, "close_queue")) {
+			EXPECT_EQ(VSHM_CTL_LIMIT_BROKER, lim[i].scope);
+			EXPECT_EQ(4096, lim[i].limit);
+			EXPECT_GE(lim[i].limit, lim[i].used);
+			seen++;
+		} else if (!strcmp(lim[i].name, "closing_fds")) {
+			EXPECT_EQ(VSHM_CTL_LIMIT_DEVICE, lim[i].scope);
+			EXPECT_EQ(64, lim[i].limit);
+			seen++;
 		}
 	}
-	EXPECT_EQ(4, seen);
+	EXPECT_EQ(7, seen);
+}
+
+/* The closer_threads entry of a broker started with extra (its limit), or -1. */
+static int64_t closer_cap(const char *const *extra)
+{
+	struct vshm_ctl_limit lim[VSHM_CTL_MAX_LIMITS];
+	int64_t cap = -1;
+	struct broker b;
+	ssize_t n, i;
+
+	if (broker_startv(&b, NULL, extra))
+		return -1;
+	n = vshm_client_limits(b.c, lim, VSHM_CTL_MAX_LIMITS, NULL, NULL);
+	for (i = 0; i < n; i++)
+		if (!strcmp(lim[i].name, "closer_threads"))
+			cap = lim[i].limit;
+	broker_stop(&b);
+	return cap;
+}
+
+/* Proves: the closer thread cap shown is one per owner there can be, --max-devices + 1, at most 256. */
+TEST(closer_threads_cap)
+{
+	EXPECT_EQ(4, closer_cap((const char *[]){ "--max-devices", "3", NULL }));
+	EXPECT_EQ(256, closer_cap((const char *[]){ "--max-devices", "255", NULL }));
+	EXPECT_EQ(256, closer_cap((const char *[]){ "--max-devices", "1000", NULL }));
 }
 
 /* Proves: every vshmctl view prints the broker's state as text. */
@@ -256,6 +316,10 @@ TEST_F(inspect, vshmctl_text)
 	EXPECT_EQ(0, r.status);
 	EXPECT_NE(NULL, strstr(r.out, "ram_ranges"));
 	EXPECT_NE(NULL, strstr(r.out, "open_fds"));
+	EXPECT_NE(NULL, strstr(r.out, "closer_threads   broker  65 "));
+	EXPECT_NE(NULL, strstr(r.out, "close_queue      broker  4096 "));
+	EXPECT_NE(NULL, strstr(r.out, "closing_fds      device  64 "));
+	EXPECT_EQ(NULL, strstr(r.out, "unknown"));
 
 	ASSERT_EQ(0, ctl(&r, self->b.dir, (const char *[]){ "-s", s, "shared-objects", NULL }));
 	EXPECT_EQ(0, r.status);
@@ -318,6 +382,11 @@ TEST_F(inspect, vshmctl_json)
 	EXPECT_EQ(2, jget(e, "devices"));
 	ASSERT_TRUE(json_object_object_get_ex(o, "limits", &st));
 	EXPECT_NE(NULL, find_in(st, "limits", "used", 2));
+	e = find_named(st, "limits", "closer_threads");
+	EXPECT_EQ(65, jget(e, "limit"));
+	EXPECT_LE(2, jget(e, "used"));
+	EXPECT_GE(65, jget(e, "used"));
+	EXPECT_EQ(4096, jget(find_named(st, "limits", "close_queue"), "limit"));
 	ASSERT_TRUE(json_object_object_get_ex(o, "stats", &st));
 	EXPECT_EQ(2, jget(st, "devices"));
 	EXPECT_EQ(2, jget(st, "mappings"));
@@ -427,15 +496,36 @@ TEST_F(inspect, shared_objects)
 	EXPECT_NE(NULL, strstr(r.out, "a0a1a2a3-a4a5-a6a7-a8a9-aaabacadaeaf"));
 }
 
+/* The HELLO reply of a 1.2 broker to a client offering BROKER_INFO. */
+struct hello_1_2 {
+	struct vshm_ctl_hello h;
+	struct vshm_ctl_broker_info i;
+};
+
+/* GET_LIMITS of a 1.2 broker: two of its names, none of 1.3's. */
+struct limits_1_2 {
+	struct vshm_ctl_list l;
+	struct vshm_ctl_limit e[2];
+};
+
 /*
- * A broker as vshm 1.1 answers: HELLO offering BROKER_INFO is refused
- * with EBADMSG (the connection stays), plain HELLO and GET_STATS /
+ * A broker as vshm 1.1 answers (minor 1): HELLO offering BROKER_INFO is
+ * refused with EBADMSG (the connection stays), plain HELLO and GET_STATS /
  * LIST_DEVICES work, an inspection request closes the connection.
+ * As vshm 1.2 (minor 2): BROKER_INFO granted, GET_LIMITS answered with
+ * 1.2's names, the other inspection requests with empty lists.
  */
-static void old_broker(int lfd)
+static void old_broker(int lfd, unsigned int minor)
 {
 	struct vshm_msg *m = calloc(1, sizeof(*m));
-	struct vshm_ctl_hello h = { .version = VSHM_CTL_VERSION };
+	struct hello_1_2 hi = {
+		{ .version = VSHM_CTL_VERSION, .features = VSHM_CTL_FEAT_BROKER_INFO },
+		{ .major = 1, .minor = 2, .version = "1.2.0" },
+	};
+	struct limits_1_2 lim = { { 2, 2 }, {
+		{ "devices", VSHM_CTL_LIMIT_BROKER, 0, 64, 1 },
+		{ "mappings", VSHM_CTL_LIMIT_DEVICE, 0, 4096, 3 },
+	} };
 	struct vshm_ctl_stats st = { 0 };
 	struct vshm_ctl_list l = { 0 };
 	struct vshm_chan *ch;
@@ -450,17 +540,23 @@ static void old_broker(int lfd)
 			uint32_t error = 0;
 			size_t len = 0;
 
-			if (req >= VSHM_CTL_LIST_REGIONS)
+			if (req >= VSHM_CTL_LIST_REGIONS && minor < 2)
 				break;
 			if (req == VSHM_CTL_HELLO) {
 				memcpy(&feat, m->payload + 4, 4);
-				error = feat & ~(VSHM_CTL_FEAT_KMOD | VSHM_CTL_FEAT_VMM_MAPS) ?
-					EBADMSG : 0;
-				body = &h;
-				len = sizeof(h);
+				if (minor < 2)
+					error = feat & ~(VSHM_CTL_FEAT_KMOD |
+							 VSHM_CTL_FEAT_VMM_MAPS) ?
+						EBADMSG : 0;
+				hi.h.features = feat & VSHM_CTL_FEAT_BROKER_INFO;
+				body = &hi;
+				len = hi.h.features ? sizeof(hi) : sizeof(hi.h);
 			} else if (req == VSHM_CTL_GET_STATS) {
 				body = &st;
 				len = sizeof(st);
+			} else if (req == VSHM_CTL_GET_LIMITS) {
+				body = &lim;
+				len = sizeof(lim);
 			} else {
 				body = &l;
 				len = sizeof(l);
@@ -475,26 +571,45 @@ static void old_broker(int lfd)
 	_exit(0);
 }
 
+/* A fake broker of vshm 1.minor on dir/old.sock (written to path); its pid. */
+static pid_t old_broker_start(struct __test_metadata *_metadata,
+			      const char *dir, unsigned int minor, char *path,
+			      size_t len)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int lfd;
+	pid_t pid;
+
+	snprintf(path, len, "%s/old.sock", dir);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	EXPECT_EQ(0, bind(lfd, (struct sockaddr *)&sa, sizeof(sa)));
+	EXPECT_EQ(0, listen(lfd, 4));
+	pid = fork();
+	if (pid == 0)
+		old_broker(lfd, minor);
+	close(lfd);
+	return pid;
+}
+
+static void old_broker_stop(pid_t pid, const char *path)
+{
+	int status;
+
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	unlink(path);
+}
+
 /* Proves: against a broker before 1.2, inspection views fail clearly and the old views still work. */
 TEST_F(inspect, old_broker)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char path[128];
 	struct ctl_run r;
-	int lfd, status;
 	pid_t pid;
 
-	snprintf(path, sizeof(path), "%s/old.sock", self->b.dir);
-	strcpy(sa.sun_path, path);
-	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	ASSERT_EQ(0, bind(lfd, (struct sockaddr *)&sa, sizeof(sa)));
-	ASSERT_EQ(0, listen(lfd, 4));
-	pid = fork();
+	pid = old_broker_start(_metadata, self->b.dir, 1, path, sizeof(path));
 	ASSERT_GE(pid, 0);
-	if (pid == 0)
-		old_broker(lfd);
-	close(lfd);
-
 	ASSERT_EQ(0, ctl(&r, self->b.dir, (const char *[]){ "-s", path, "-j", "regions", NULL }));
 	EXPECT_EQ(1, r.status);
 	EXPECT_EQ(0, r.out[0]);
@@ -510,9 +625,50 @@ TEST_F(inspect, old_broker)
 	ASSERT_EQ(0, ctl(&r, self->b.dir, (const char *[]){ "-s", path, "-j", "stats", NULL }));
 	EXPECT_EQ(0, r.status);
 	EXPECT_NE(NULL, strstr(r.out, "\"devices\": 0"));
-	kill(pid, SIGKILL);
-	waitpid(pid, &status, 0);
-	unlink(path);
+	old_broker_stop(pid, path);
+}
+
+/*
+ * Proves: a 1.2 broker's GET_LIMITS, without the closer entries of 1.3,
+ * still decodes: vshmctl limits shows what it reports and each 1.3 limit
+ * as unknown (JSON null), rather than failing or leaving them out.
+ */
+TEST_F(inspect, limits_of_1_2_broker)
+{
+	static const char *const since_1_3[] = {
+		"closer_threads", "close_queue", "closing_fds",
+	};
+	char path[128];
+	struct ctl_run r;
+	json_object *o, *e;
+	unsigned int i;
+	pid_t pid;
+
+	pid = old_broker_start(_metadata, self->b.dir, 2, path, sizeof(path));
+	ASSERT_GE(pid, 0);
+	ASSERT_EQ(0, ctl(&r, self->b.dir, (const char *[]){ "-s", path, "limits", NULL }));
+	EXPECT_EQ(0, r.status);
+	EXPECT_EQ(0, r.err[0]);
+	EXPECT_NE(NULL, strstr(r.out, "mappings         device  4096"));
+	EXPECT_NE(NULL, strstr(r.out, "closer_threads   broker  unknown              unknown"));
+	EXPECT_NE(NULL, strstr(r.out, "closing_fds      device  unknown              unknown"));
+	ASSERT_EQ(0, ctl(&r, self->b.dir, (const char *[]){ "-s", path, "-j", "limits", NULL }));
+	EXPECT_EQ(0, r.status);
+	o = json_tokener_parse(r.out);
+	ASSERT_NE(NULL, o);
+	EXPECT_EQ(3, jget(find_named(o, "limits", "mappings"), "used"));
+	for (i = 0; i < sizeof(since_1_3) / sizeof(since_1_3[0]); i++) {
+		e = find_named(o, "limits", since_1_3[i]);
+		EXPECT_NE(NULL, e) TH_LOG("no %s in the JSON", since_1_3[i]);
+		EXPECT_TRUE(jnull(e, "limit"));
+		EXPECT_TRUE(jnull(e, "used"));
+	}
+	json_object_put(o);
+	/* state shows the same limits section */
+	ASSERT_EQ(0, ctl(&r, self->b.dir, (const char *[]){ "-s", path, "state", NULL }));
+	EXPECT_EQ(0, r.status);
+	EXPECT_NE(NULL, strstr(r.out, "close_queue      broker  unknown"));
+	old_broker_stop(pid, path);
 }
 
 /* HELLO on a raw socket with features; the reply payload size, or -1. */

@@ -12,7 +12,8 @@
  *  - linger:   a TCP socket with SO_LINGER 30 s and unsent data attached
  *              to frames that take no fd (close() used to wait 30 s)
  *  - linger_many_devices: NEVIL devices do that at once, more than the
- *              closer threads kept idle (there used to be 4 in all)
+ *              closer threads kept idle (there used to be 4 in all);
+ *              GET_LIMITS shows the threads and the fds they hold
  *  - fd_flood: forwarded frames with an fd each, the VMM not reading: the
  *              broker's fd count stays bounded (bytes alone allowed ~30k)
  *  - emfile:   the broker's RLIMIT_NOFILE lowered and more control
@@ -425,6 +426,19 @@ static int broker_threads(pid_t pid)
 	return proc_status_u64(pid, "Threads:", &n) ? -1 : (int)n;
 }
 
+/* What vshmctl limits shows as used of limit name (-1: not reported). */
+static int64_t limit_used(struct broker *b, const char *name)
+{
+	struct vshm_ctl_limit lim[VSHM_CTL_MAX_LIMITS];
+	ssize_t n, i;
+
+	n = vshm_client_limits(b->c, lim, VSHM_CTL_MAX_LIMITS, NULL, NULL);
+	for (i = 0; i < n; i++)
+		if (!strcmp(lim[i].name, name))
+			return lim[i].used;
+	return -1;
+}
+
 /* Send one lingering socket on a frame that takes no fd; the broker holds the last copy. */
 static void send_lingering(struct __test_metadata *_metadata, struct tdev *dev,
 			   int *peer)
@@ -479,6 +493,10 @@ TEST_F(iso, linger_many_devices)
 	       (self->p.rounds < 4 * 96 && now_us() - t0 < 20000000))
 		usleep(100000);
 	peak = broker_threads(self->b.pid);
+	/* GET_LIMITS shows them: a thread and a queued fd per hanging device. */
+	EXPECT_LE(NEVIL, limit_used(&self->b, "closer_threads"));
+	EXPECT_LE(NEVIL, limit_used(&self->b, "close_queue"));
+	EXPECT_LE(1, limit_used(&self->b, "closing_fds"));
 	maps = self->p.rounds / 4;
 	probe_check(_metadata, self, "linger_many_devices");
 	TH_LOG("%d devices' closes hang: %d broker threads (%d before), %llu good-device maps",
@@ -497,6 +515,8 @@ TEST_F(iso, linger_many_devices)
 		now = broker_threads(self->b.pid);
 	} while (now > base && now_us() - t0 < 8000000);
 	EXPECT_EQ(base, now);
+	/* Every thread but the loop's is a closer, and GET_LIMITS counts them. */
+	EXPECT_EQ(now - 1, limit_used(&self->b, "closer_threads"));
 	/* The threads kept wait for work without spinning. */
 	cpu0 = cpu_ticks(self->b.pid);
 	usleep(1000000);

@@ -574,6 +574,64 @@ TEST_F(codec, control_inspection_strict)
 	EXPECT_EQ(self->fds0, count_open_fds());
 }
 
+/*
+ * Proves GET_LIMITS grows by entries, never by layout: the list a 1.2
+ * broker sends (nine names), the longer one of 1.3 (the closer threads and
+ * queues added) and a full one of VSHM_CTL_MAX_LIMITS all decode with the
+ * same decoder, entry for entry; one entry more than that is refused
+ * (the frame is too long; or, in a frame of 64, the count is above 64).
+ */
+TEST_F(codec, limits_list_grows)
+{
+	static const char *const names[] = {
+		"devices", "clients", "ram_ranges", "open_fds", "mappings",
+		"shared_objects", "inflight_bytes", "msg_rate", "shmids",
+		/* from 1.3 on */
+		"closer_threads", "close_queue", "closing_fds",
+	};
+	const size_t n_1_2 = 9, n_1_3 = sizeof(names) / sizeof(names[0]);
+	const size_t counts[] = { 0, n_1_2, n_1_3, VSHM_CTL_MAX_LIMITS };
+	struct {
+		struct vshm_ctl_list l;
+		struct vshm_ctl_limit e[VSHM_CTL_MAX_LIMITS + 1];
+	} lim;
+	const struct vshm_ctl_limit *got;
+	const void *body;
+	uint32_t error;
+	size_t len, i, k;
+
+	memset(&lim, 0, sizeof(lim));
+	for (i = 0; i < VSHM_CTL_MAX_LIMITS + 1; i++) {
+		if (i < n_1_3)
+			snprintf(lim.e[i].name, sizeof(lim.e[i].name), "%s", names[i]);
+		else
+			snprintf(lim.e[i].name, sizeof(lim.e[i].name), "later_%zu", i);
+		lim.e[i].scope = i % 2 ? VSHM_CTL_LIMIT_DEVICE : VSHM_CTL_LIMIT_BROKER;
+		lim.e[i].limit = 1000 + i;
+		lim.e[i].used = i;
+	}
+	for (k = 0; k < sizeof(counts) / sizeof(counts[0]); k++) {
+		TH_LOG("GET_LIMITS reply of %zu entries", counts[k]);
+		lim.l.total = lim.l.count = counts[k];
+		ASSERT_EQ(0, reply_refused(self, VSHM_CTL_GET_LIMITS, &lim,
+					   sizeof(lim.l) + counts[k] * sizeof(lim.e[0])));
+		ASSERT_EQ(0, vshm_ctl_decode_reply(self->out, VSHM_CTL_GET_LIMITS,
+						   &error, &body, &len, &self->err));
+		EXPECT_EQ(0, error);
+		ASSERT_EQ(sizeof(lim.l) + counts[k] * sizeof(lim.e[0]), len);
+		got = (const void *)((const uint8_t *)body + sizeof(lim.l));
+		for (i = 0; i < counts[k]; i++)
+			EXPECT_EQ(0, memcmp(&got[i], &lim.e[i], sizeof(got[i])));
+		vshm_msg_release(self->out);
+	}
+	lim.l.total = lim.l.count = VSHM_CTL_MAX_LIMITS + 1;
+	EXPECT_EQ(-VSHM_ESIZE, reply_refused(self, VSHM_CTL_GET_LIMITS, &lim,
+					      sizeof(lim)));
+	EXPECT_EQ(-VSHM_EFIELD, reply_refused(self, VSHM_CTL_GET_LIMITS, &lim,
+					       sizeof(lim) - sizeof(lim.e[0])));
+	EXPECT_EQ(self->fds0, count_open_fds());
+}
+
 #define EXPECT_FAIL(want, call) do { \
 	int __r = (call); \
 	EXPECT_EQ(-(want), __r); \

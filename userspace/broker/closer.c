@@ -392,3 +392,17 @@ void vd_msg_release(struct vshmd *d, uint32_t owner, struct vshm_msg *msg)
 	msg->nfds = 0;
 	msg->flags &= ~VSHM_MSG_OWNS_FDS;
 }
+
+void vd_closer_usage(struct vshmd *d, uint32_t *running, uint32_t *cap)
+{
+	struct vd_closer *cl = &d->closer;
+
+	/* Set once before the first thread starts; 0 without closers. */
+	*cap = cl->max;
+	*running = 0;
+	if (!cl->initialized)
+		return;
+	pthread_mutex_lock(&cl->lock);
+	*running = cl->nrunning;
+	pthread_mutex_unlock(&cl->lock);
+}

@@ -170,6 +170,7 @@ static size_t get_limits(struct vshmd *d)
 	struct vshm_ctl_list *l = (struct vshm_ctl_list *)d->buf;
 	struct vshm_ctl_limit *e = (void *)(d->buf + sizeof(*l));
 	uint64_t maps = 0, sobjs = 0, queued = 0, spent = 0, shmids = 0, q;
+	uint32_t closers, closers_max, closing = 0;
 	struct vd_device *dev;
 	struct rlimit rl;
 	int fds;
@@ -189,6 +190,8 @@ static size_t get_limits(struct vshmd *d)
 			queued = q;
 		if (dev->tokens < d->opt.msg_rate && d->opt.msg_rate - dev->tokens > spent)
 			spent = d->opt.msg_rate - dev->tokens;
+		if (dev->closing > closing)
+			closing = dev->closing;
 	}
 	add_limit(l, e, "devices", VSHM_CTL_LIMIT_BROKER, d->opt.max_devices,
 		  d->ndevices);
@@ -209,6 +212,14 @@ static size_t get_limits(struct vshmd *d)
 	add_limit(l, e, "msg_rate", VSHM_CTL_LIMIT_DEVICE, d->opt.msg_rate, spent);
 	add_limit(l, e, "shmids", VSHM_CTL_LIMIT_DEVICE, VSHM_MAX_SHMIDS,
 		  shmids);
+	/* From 1.3 on: the closer threads (closer.c) and the fds they hold. */
+	vd_closer_usage(d, &closers, &closers_max);
+	add_limit(l, e, "closer_threads", VSHM_CTL_LIMIT_BROKER, closers_max,
+		  closers);
+	add_limit(l, e, "close_queue", VSHM_CTL_LIMIT_BROKER, VD_CLOSE_QUEUE,
+		  d->closing);
+	add_limit(l, e, "closing_fds", VSHM_CTL_LIMIT_DEVICE, VD_CLOSE_DEV_MAX,
+		  closing);
 	return sizeof(*l) + l->count * sizeof(*e);
 }
 

@@ -415,6 +415,8 @@ void vd_closer_attach(struct vshmd *d, struct vshm_chan *ch,
 void vd_msg_release(struct vshmd *d, uint32_t owner, struct vshm_msg *msg);
 /* Close a source the region mode took its own reference to, on the loop. */
 void vd_close_mapped_source(struct vshm_msg *msg);
+/* Closer threads running now and their cap (GET_LIMITS). */
+void vd_closer_usage(struct vshmd *d, uint32_t *running, uint32_t *cap);
 
 /* loop.c */
 int vd_loop_init(struct vshmd *d);

@@ -442,10 +442,15 @@ static int view_clients(struct ctl *x, json_object *o)
 			 VSHM_CTL_MAX_CLIENTS, client_row, "clients", o) < 0;
 }
 
+static const char *scope_name(uint32_t scope)
+{
+	return scope == VSHM_CTL_LIMIT_DEVICE ? "device" : "broker";
+}
+
 static void limit_row(FILE *txt, const void *entry, json_object *e)
 {
 	const struct vshm_ctl_limit *l = entry;
-	const char *scope = l->scope == VSHM_CTL_LIMIT_DEVICE ? "device" : "broker";
+	const char *scope = scope_name(l->scope);
 
 	jset(e, "name", json_object_new_string(l->name));
 	jset(e, "scope", json_object_new_string(scope));
@@ -455,11 +460,60 @@ static void limit_row(FILE *txt, const void *entry, json_object *e)
 		l->limit, l->used);
 }
 
+/*
+ * Limits that brokers report from vshm 1.3 on.  An older broker's list
+ * lacks them: each is shown as unknown (JSON null), not left out, so
+ * that a missing row never reads as "not limited".
+ */
+static const struct vshm_ctl_limit since_1_3[] = {
+	{ .name = "closer_threads", .scope = VSHM_CTL_LIMIT_BROKER },
+	{ .name = "close_queue", .scope = VSHM_CTL_LIMIT_BROKER },
+	{ .name = "closing_fds", .scope = VSHM_CTL_LIMIT_DEVICE },
+};
+
+/* Is there an entry named name in the JSON array arr? */
+static bool has_name(json_object *arr, const char *name)
+{
+	json_object *v;
+	size_t i;
+
+	for (i = 0; i < json_object_array_length(arr); i++)
+		if (json_object_object_get_ex(json_object_array_get_idx(arr, i),
+					      "name", &v) &&
+		    !strcmp(json_object_get_string(v), name))
+			return true;
+	return false;
+}
+
+static void unknown_limit_row(FILE *txt, const struct vshm_ctl_limit *l,
+			      json_object *arr)
+{
+	const char *scope = scope_name(l->scope);
+	json_object *e = json_object_new_object();
+
+	jset(e, "name", json_object_new_string(l->name));
+	jset(e, "scope", json_object_new_string(scope));
+	jset(e, "limit", NULL);
+	jset(e, "used", NULL);
+	json_object_array_add(arr, e);
+	fprintf(txt, "%-16s %-7s %-20s %s\n", l->name, scope, "unknown",
+		"unknown");
+}
+
 static int view_limits(struct ctl *x, json_object *o)
 {
+	json_object *arr;
+	size_t i;
+
 	fprintf(x->txt, "%-16s %-7s %-20s %s\n", "LIMIT", "SCOPE", "MAX", "USED");
-	return view_list(x, CMD_LIMITS, NULL, sizeof(struct vshm_ctl_limit),
-			 VSHM_CTL_MAX_LIMITS, limit_row, "limits", o) < 0;
+	if (view_list(x, CMD_LIMITS, NULL, sizeof(struct vshm_ctl_limit),
+		      VSHM_CTL_MAX_LIMITS, limit_row, "limits", o) < 0 ||
+	    !json_object_object_get_ex(o, "limits", &arr))
+		return 1;
+	for (i = 0; i < ARRAY_LEN(since_1_3); i++)
+		if (!has_name(arr, since_1_3[i].name))
+			unknown_limit_row(x->txt, &since_1_3[i], arr);
+	return 0;
 }
 
 static int view_version(struct ctl *x, json_object *o)

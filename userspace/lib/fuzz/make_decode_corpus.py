@@ -40,3 +40,21 @@ seed("ctl_stats_reply", 3, 0, frame(8, 0x5, struct.pack("<II", 0, 0) + bytes(128
 seed("ctl_list_mappings", 3, 0, frame(10, 0x1, struct.pack("<IIII", 1, 0, 0, 0)),
      frame(10, 0x5, struct.pack("<IIII", 0, 0, 1, 1) + struct.pack("<QQQII", 0, 4096, 0, 1, 0)))
 seed("ctl_error_reply", 3, 0, frame(7, 0x5, struct.pack("<II", 2, 0)))
+
+
+def limit(name, scope, lim, used):
+    return struct.pack("<24sIIQQ", name.encode(), scope, 0, lim, used)
+
+
+# GET_LIMITS as a 1.2 broker answers it, and as 1.3, which adds entries.
+LIMITS_1_2 = [("devices", 1, 64, 2), ("clients", 1, 16, 1), ("ram_ranges", 1, 32, 0),
+              ("open_fds", 1, 1024, 20), ("mappings", 2, 4096, 3),
+              ("shared_objects", 2, 256, 0), ("inflight_bytes", 2, 1 << 20, 0),
+              ("msg_rate", 2, 20000, 5), ("shmids", 2, 256, 2)]
+LIMITS_1_3 = LIMITS_1_2 + [("closer_threads", 1, 65, 2), ("close_queue", 1, 4096, 0),
+                           ("closing_fds", 2, 64, 0)]
+for tag, entries in (("1_2", LIMITS_1_2), ("1_3", LIMITS_1_3)):
+    body = struct.pack("<IIII", 0, 0, len(entries), len(entries))
+    seed("ctl_limits_reply_" + tag, 3, 0, frame(18, 0x1, b""),
+         frame(18, 0x5, body + b"".join(limit(*e) for e in entries)))
+
