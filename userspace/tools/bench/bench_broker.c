@@ -184,16 +184,28 @@ static int recv_frame(int fd, struct vshm_hdr *h, void *buf, size_t max)
 	return h->size;
 }
 
-/* Answer one frame with a reply of the size the broker would send, from memory. */
-static int echo_one(int fd, uint8_t *buf)
+/*
+ * Answer one frame with a reply of the size the broker would send, from
+ * memory; with ram >= 0 the MEM_WRITE data is first written to ram and
+ * MEM_READ data read from it, as any broker delivering the data must.
+ */
+static int echo_one(int fd, uint8_t *buf, int ram)
 {
 	struct vshm_hdr h;
 	uint32_t size = 0;
 
 	if (recv_frame(fd, &h, buf, VSHM_PAYLOAD_MAX) < 0)
 		return -1;
-	if (h.request == VSHM_VU_BACKEND_MEM_READ)
+	if (h.request == VSHM_VU_BACKEND_MEM_READ) {
 		memcpy(&size, buf + 8, 4);
+		if (ram >= 0 && pread(ram, buf + 8, size, 0) != (ssize_t)size)
+			return -1;
+	} else if (h.request == VSHM_VU_BACKEND_MEM_WRITE && ram >= 0) {
+		memcpy(&size, buf + 8, 4);
+		if (pwrite(ram, buf + 12, size, 0) != (ssize_t)size)
+			return -1;
+		size = 0;
+	}
 	memset(buf, 0, 8);
 	return send_frame(fd, h.request, VSHM_HDR_VERSION | VSHM_HDR_REPLY, buf,
 			  8 + size, -1);
@@ -205,7 +217,7 @@ static void *echo_main(void *arg)
 	int fd = (int)(long)arg;
 	uint8_t *buf = calloc(1, VSHM_PAYLOAD_MAX + 8);
 
-	while (buf && echo_one(fd, buf) == 0)
+	while (buf && echo_one(fd, buf, -1) == 0)
 		;
 	free(buf);
 	close(fd);
@@ -215,10 +227,12 @@ static void *echo_main(void *arg)
 /*
  * The smallest broker: another process with one thread and one epoll loop
  * answering every connection like the echo threads, without decoding,
- * checking or mapping anything.  vshmd has to be a process of its own (the
- * back-ends are untrusted), so what this loop costs over the echo threads
- * is the floor of any one-loop broker on the machine: wakeups that cross
- * a process boundary, epoll, and one thread serving every connection.
+ * checking or mapping anything, but copying MEM_READ / MEM_WRITE data from
+ * and to a memfd as vshmd does with guest RAM.  vshmd has to be a process
+ * of its own (the back-ends are untrusted), so what this loop costs over
+ * the echo threads is the floor of any one-loop broker on the machine:
+ * wakeups that cross a process boundary, epoll, one thread serving every
+ * connection, and the copy that delivers the data.
  */
 struct loop_echo {
 	pid_t pid;
@@ -227,7 +241,7 @@ struct loop_echo {
 };
 
 static void __attribute__((noreturn)) loop_echo_serve(const int *fds, int n,
-						     uint8_t *buf)
+						     uint8_t *buf, int ram)
 {
 	struct epoll_event ev[MAX_BACKENDS];
 	int ep = epoll_create1(0), open_fds = n, i, k;
@@ -243,7 +257,7 @@ static void __attribute__((noreturn)) loop_echo_serve(const int *fds, int n,
 		if (k < 0 && errno != EINTR)
 			_exit(1);
 		for (i = 0; i < k; i++) {
-			if (echo_one(ev[i].data.fd, buf) == 0)
+			if (echo_one(ev[i].data.fd, buf, ram) == 0)
 				continue;
 			epoll_ctl(ep, EPOLL_CTL_DEL, ev[i].data.fd, NULL);
 			close(ev[i].data.fd);
@@ -253,7 +267,8 @@ static void __attribute__((noreturn)) loop_echo_serve(const int *fds, int n,
 	_exit(0);
 }
 
-static void loop_echo_open(struct loop_echo *le, int n, uint8_t *buf)
+/* ram: the memfd MEM_READ / MEM_WRITE data is copied from and to. */
+static void loop_echo_open(struct loop_echo *le, int n, uint8_t *buf, int ram)
 {
 	int srv[MAX_BACKENDS], sv[2], i;
 
@@ -271,7 +286,7 @@ static void loop_echo_open(struct loop_echo *le, int n, uint8_t *buf)
 	if (le->pid == 0) {
 		for (i = 0; i < n; i++)
 			close(le->fd[i]);
-		loop_echo_serve(srv, n, buf);
+		loop_echo_serve(srv, n, buf, ram);
 	}
 	for (i = 0; i < n; i++)
 		close(srv[i]);
@@ -357,7 +372,7 @@ static void bench_map_rtt(struct bench *b, struct broker *br, int memfd, uint8_t
 	uint32_t id;
 	int be = add_device(br, 1 << 20, &id), r;
 
-	loop_echo_open(&loop, 1, rbuf);
+	loop_echo_open(&loop, 1, rbuf, -1);
 	echo_open(&echo);
 	for (r = 0; r < ROUNDS; r++) {
 		v[r] = time_map_pairs(be, memfd, 200, rbuf);
@@ -444,7 +459,7 @@ static void bench_maps_per_s(struct bench *b, struct broker *br, int memfd,
 		int n = counts[k];
 		char name[32];
 
-		loop_echo_open(&loop, n, rbuf);
+		loop_echo_open(&loop, n, rbuf, -1);
 		for (i = 0; i < n; i++) {
 			wb[i] = (struct worker){ .fd = add_device(br, 1 << 20, &ids[i]),
 						 .memfd = memfd };
@@ -533,7 +548,7 @@ static void bench_mem(struct bench *b, struct broker *br, int memfd, uint8_t *rb
 	mmap_payload(m, 0, MAP_LEN, VSHM_VU_MMAP_RW);
 	if (call(be, VSHM_VU_BACKEND_SHMEM_MAP, NEED, m, 40, memfd, rbuf))
 		die("SHMEM_MAP");
-	loop_echo_open(&loop, 1, rbuf);
+	loop_echo_open(&loop, 1, rbuf, ramfd);
 	echo_open(&echo);
 	for (k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
 		uint64_t ga = cases[k].region ? REGION_GA : RAM_GA;
@@ -567,7 +582,7 @@ static void bench_mem(struct bench *b, struct broker *br, int memfd, uint8_t *rb
 						 "loop_floor_read_64k",
 			.unit = "MiB/s", .vshm = median(w, ROUNDS),
 			.other = median(u, ROUNDS), .kind = T_INFO },
-			"the same %s answered by a one-loop echo process vs the echo thread",
+			"the same %s answered by a one-loop process copying to/from a memfd vs the echo thread",
 			cases[k].write ? "MEM_WRITEs" : "MEM_READs");
 	}
 	peer_close(&echo);
