@@ -16,6 +16,9 @@
  *   mem_write_S        maximum message size) routed to guest RAM (a memfd),
  *                      and MEM_READ from a region; MiB/s.  Target >= 0.9x
  *                      at 64 KiB, >= 0.5x at 4 KiB.
+ *   two_brokers_maps_16
+ *                      16 back-ends over two vshmd processes: what two
+ *                      shards could give at most (info).
  *   loop_floor_*       the same requests answered by a one-loop echo process
  *   broker_over_loop_* (the floor of any one-thread broker process) against
  *                      the echo threads, and vshmd against that floor.
@@ -114,6 +117,12 @@ static void broker_stop(struct broker *br)
 	rmdir(br->dir);
 }
 
+/* The region mode the broker runs with, for the one-loop floor. */
+static int region_mode_of(const struct broker *br)
+{
+	return br->kmod ? VSHM_REGION_MODE_KMOD : VSHM_REGION_MODE_MMAP;
+}
+
 /* Register a device with one region; the back-end's end of its channel. */
 static int add_device(struct broker *br, uint64_t size, uint32_t *id)
 {
@@ -156,8 +165,13 @@ static int send_frame(int fd, uint32_t req, uint32_t flags, const void *p,
 	return sendmsg(fd, &mh, MSG_NOSIGNAL) == (ssize_t)(sizeof(h) + len) ? 0 : -1;
 }
 
-/* Read one frame into buf (header, then payload); closes fds; its size. */
-static int recv_frame(int fd, struct vshm_hdr *h, void *buf, size_t max)
+/*
+ * Read one frame into buf (header, then payload); its size.  Its first fd
+ * goes to *keep_fd (-1 if none) when keep_fd is not NULL; the rest are
+ * closed.
+ */
+static int recv_frame(int fd, struct vshm_hdr *h, void *buf, size_t max,
+		      int *keep_fd)
 {
 	union {
 		struct cmsghdr align;
@@ -169,6 +183,8 @@ static int recv_frame(int fd, struct vshm_hdr *h, void *buf, size_t max)
 	struct cmsghdr *c;
 	ssize_t n;
 
+	if (keep_fd)
+		*keep_fd = -1;
 	n = recvmsg(fd, &mh, MSG_WAITALL | MSG_CMSG_CLOEXEC);
 	if (n != sizeof(*h) || h->size > max)
 		return -1;
@@ -176,25 +192,50 @@ static int recv_frame(int fd, struct vshm_hdr *h, void *buf, size_t max)
 		int *f = (int *)CMSG_DATA(c);
 		size_t i;
 
-		for (i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++)
-			close(f[i]);
+		for (i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
+			if (keep_fd && *keep_fd < 0)
+				*keep_fd = f[i];
+			else
+				close(f[i]);
+		}
 	}
 	if (h->size && recv(fd, buf, h->size, MSG_WAITALL) != (ssize_t)h->size)
 		return -1;
 	return h->size;
 }
 
+/* SHMEM_MAP / SHMEM_UNMAP executed on region as a broker would: 0 or errno. */
+static uint64_t execute_map(struct vshm_region *region, uint32_t request,
+			    const uint8_t *p, int src)
+{
+	struct vshm_vu_mmap m;
+	int ret;
+
+	memcpy(&m.fd_offset, p + 8, 8);
+	memcpy(&m.shm_offset, p + 16, 8);
+	memcpy(&m.len, p + 24, 8);
+	if (request == VSHM_VU_BACKEND_SHMEM_MAP)
+		ret = vshm_region_map(region, src, m.fd_offset, m.shm_offset,
+				      m.len, VSHM_REGION_WRITE);
+	else
+		ret = vshm_region_unmap(region, m.shm_offset, m.len);
+	return ret < 0 ? (uint64_t)-ret : 0;
+}
+
 /*
  * Answer one frame with a reply of the size the broker would send, from
  * memory; with ram >= 0 the MEM_WRITE data is first written to ram and
- * MEM_READ data read from it, as any broker delivering the data must.
+ * MEM_READ data read from it, and with a region SHMEM_MAP / SHMEM_UNMAP
+ * are executed on it, as any broker delivering the request must.
  */
-static int echo_one(int fd, uint8_t *buf, int ram)
+static int echo_one(int fd, uint8_t *buf, int ram, struct vshm_region *region)
 {
+	uint64_t status = 0;
 	struct vshm_hdr h;
 	uint32_t size = 0;
+	int src;
 
-	if (recv_frame(fd, &h, buf, VSHM_PAYLOAD_MAX) < 0)
+	if (recv_frame(fd, &h, buf, VSHM_PAYLOAD_MAX, region ? &src : NULL) < 0)
 		return -1;
 	if (h.request == VSHM_VU_BACKEND_MEM_READ) {
 		memcpy(&size, buf + 8, 4);
@@ -205,8 +246,13 @@ static int echo_one(int fd, uint8_t *buf, int ram)
 		if (pwrite(ram, buf + 12, size, 0) != (ssize_t)size)
 			return -1;
 		size = 0;
+	} else if (region && (h.request == VSHM_VU_BACKEND_SHMEM_MAP ||
+			      h.request == VSHM_VU_BACKEND_SHMEM_UNMAP)) {
+		status = execute_map(region, h.request, buf, src);
 	}
-	memset(buf, 0, 8);
+	if (region && src >= 0)
+		close(src);
+	memcpy(buf, &status, 8);
 	return send_frame(fd, h.request, VSHM_HDR_VERSION | VSHM_HDR_REPLY, buf,
 			  8 + size, -1);
 }
@@ -217,7 +263,7 @@ static void *echo_main(void *arg)
 	int fd = (int)(long)arg;
 	uint8_t *buf = calloc(1, VSHM_PAYLOAD_MAX + 8);
 
-	while (buf && echo_one(fd, buf, -1) == 0)
+	while (buf && echo_one(fd, buf, -1, NULL) == 0)
 		;
 	free(buf);
 	close(fd);
@@ -226,13 +272,15 @@ static void *echo_main(void *arg)
 
 /*
  * The smallest broker: another process with one thread and one epoll loop
- * answering every connection like the echo threads, without decoding,
- * checking or mapping anything, but copying MEM_READ / MEM_WRITE data from
- * and to a memfd as vshmd does with guest RAM.  vshmd has to be a process
- * of its own (the back-ends are untrusted), so what this loop costs over
- * the echo threads is the floor of any one-loop broker on the machine:
- * wakeups that cross a process boundary, epoll, one thread serving every
- * connection, and the copy that delivers the data.
+ * answering every connection like the echo threads, without decoding or
+ * checking anything, but doing what the request asks: SHMEM_MAP /
+ * SHMEM_UNMAP on a libvshm region of its own per connection (the broker's
+ * region mode), MEM_READ / MEM_WRITE copies from and to a memfd as vshmd
+ * does with guest RAM.  vshmd has to be a process of its own (the
+ * back-ends are untrusted), so what this loop costs over the echo threads
+ * is the floor of any one-loop broker on the machine: wakeups that cross
+ * a process boundary, epoll, one thread serving every connection, and the
+ * work the request itself asks for.
  */
 struct loop_echo {
 	pid_t pid;
@@ -241,15 +289,20 @@ struct loop_echo {
 };
 
 static void __attribute__((noreturn)) loop_echo_serve(const int *fds, int n,
-						     uint8_t *buf, int ram)
+						     uint8_t *buf, int ram,
+						     int region_mode)
 {
+	struct vshm_region *regions[MAX_BACKENDS] = { NULL };
 	struct epoll_event ev[MAX_BACKENDS];
 	int ep = epoll_create1(0), open_fds = n, i, k;
 
 	for (i = 0; i < n; i++) {
-		struct epoll_event e = { .events = EPOLLIN, .data.fd = fds[i] };
+		struct epoll_event e = { .events = EPOLLIN, .data.u32 = i };
 
 		if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, fds[i], &e))
+			_exit(1);
+		if (region_mode >= 0 &&
+		    vshm_region_create(region_mode, 1 << 20, 0, &regions[i]))
 			_exit(1);
 	}
 	while (open_fds) {
@@ -257,18 +310,25 @@ static void __attribute__((noreturn)) loop_echo_serve(const int *fds, int n,
 		if (k < 0 && errno != EINTR)
 			_exit(1);
 		for (i = 0; i < k; i++) {
-			if (echo_one(ev[i].data.fd, buf, ram) == 0)
+			int c = ev[i].data.u32;
+
+			if (echo_one(fds[c], buf, ram, regions[c]) == 0)
 				continue;
-			epoll_ctl(ep, EPOLL_CTL_DEL, ev[i].data.fd, NULL);
-			close(ev[i].data.fd);
+			epoll_ctl(ep, EPOLL_CTL_DEL, fds[c], NULL);
+			close(fds[c]);
 			open_fds--;
 		}
 	}
 	_exit(0);
 }
 
-/* ram: the memfd MEM_READ / MEM_WRITE data is copied from and to. */
-static void loop_echo_open(struct loop_echo *le, int n, uint8_t *buf, int ram)
+/*
+ * ram: the memfd MEM_READ / MEM_WRITE data is copied from and to;
+ * region_mode >= 0: SHMEM_MAP / SHMEM_UNMAP are executed on a region of
+ * that mode per connection (enum vshm_region_mode), -1: answered only.
+ */
+static void loop_echo_open(struct loop_echo *le, int n, uint8_t *buf, int ram,
+			   int region_mode)
 {
 	int srv[MAX_BACKENDS], sv[2], i;
 
@@ -279,14 +339,14 @@ static void loop_echo_open(struct loop_echo *le, int n, uint8_t *buf, int ram)
 		srv[i] = sv[1];
 	}
 	le->n = n;
-	/* buf is allocated before the fork: the child only makes syscalls. */
+	/* buf is allocated before the fork. */
 	le->pid = fork();
 	if (le->pid < 0)
 		die("fork");
 	if (le->pid == 0) {
 		for (i = 0; i < n; i++)
 			close(le->fd[i]);
-		loop_echo_serve(srv, n, buf, ram);
+		loop_echo_serve(srv, n, buf, ram, region_mode);
 	}
 	for (i = 0; i < n; i++)
 		close(srv[i]);
@@ -328,7 +388,7 @@ static uint64_t call(int fd, uint32_t req, uint32_t flags, const void *p,
 	uint64_t v;
 
 	if (send_frame(fd, req, flags, p, len, pass_fd) ||
-	    recv_frame(fd, &h, rbuf, VSHM_PAYLOAD_MAX) < 8)
+	    recv_frame(fd, &h, rbuf, VSHM_PAYLOAD_MAX, NULL) < 8)
 		die("request/reply");
 	memcpy(&v, rbuf, 8);
 	return v;
@@ -372,7 +432,7 @@ static void bench_map_rtt(struct bench *b, struct broker *br, int memfd, uint8_t
 	uint32_t id;
 	int be = add_device(br, 1 << 20, &id), r;
 
-	loop_echo_open(&loop, 1, rbuf, -1);
+	loop_echo_open(&loop, 1, rbuf, -1, region_mode_of(br));
 	echo_open(&echo);
 	for (r = 0; r < ROUNDS; r++) {
 		v[r] = time_map_pairs(be, memfd, 200, rbuf);
@@ -389,12 +449,12 @@ static void bench_map_rtt(struct bench *b, struct broker *br, int memfd, uint8_t
 		.name = "loop_floor_map_rtt", .unit = "ns/pair",
 		.vshm = median(w, ROUNDS), .other = median(u, ROUNDS),
 		.kind = T_INFO },
-		"the same pairs answered by a one-loop echo process vs the echo thread");
+		"the same pairs executed by a one-loop process on its own regions vs the echo thread");
 	add_result(b, (struct result){
 		.name = "broker_over_loop_rtt", .unit = "ns/pair",
 		.vshm = median(v, ROUNDS), .other = median(w, ROUNDS),
 		.kind = T_INFO },
-		"vshmd vs the one-loop echo process: what its own work adds");
+		"vshmd vs the one-loop process: what its checks and bookkeeping add");
 	peer_close(&echo);
 	loop_echo_close(&loop);
 	close(be);
@@ -459,7 +519,7 @@ static void bench_maps_per_s(struct bench *b, struct broker *br, int memfd,
 		int n = counts[k];
 		char name[32];
 
-		loop_echo_open(&loop, n, rbuf, -1);
+		loop_echo_open(&loop, n, rbuf, -1, region_mode_of(br));
 		for (i = 0; i < n; i++) {
 			wb[i] = (struct worker){ .fd = add_device(br, 1 << 20, &ids[i]),
 						 .memfd = memfd };
@@ -492,13 +552,52 @@ static void bench_maps_per_s(struct bench *b, struct broker *br, int memfd,
 			.name = "loop_floor_maps_16", .unit = "maps/s",
 			.vshm = median(l, 5), .other = median(u, 5),
 			.kind = T_INFO },
-			"16 connections on a one-loop echo process vs 16 echo threads");
+			"16 connections on a one-loop process executing the maps vs 16 echo threads");
 		add_result(b, (struct result){
 			.name = "broker_over_loop_16", .unit = "maps/s",
 			.vshm = median(v, 5), .other = median(l, 5),
 			.kind = T_INFO },
-			"vshmd vs the one-loop echo process, 16 back-ends");
+			"vshmd vs the one-loop process, 16 back-ends");
 	}
+}
+
+/*
+ * What sharding devices over two loops could give at most on this
+ * machine: two vshmd processes with 8 of the 16 back-ends each (no shared
+ * state, so no lock to contend), against the 16 echo threads.  Info only:
+ * an upper bound for a broker with two worker threads.
+ */
+static void bench_two_brokers(struct bench *b, struct broker *br, int memfd)
+{
+	struct worker wb[16], we[16];
+	struct peer echo[16];
+	struct broker second;
+	uint32_t ids[16];
+	double v[5], u[5];
+	int i, r;
+
+	broker_start(b, &second, 4096);
+	for (i = 0; i < 16; i++) {
+		wb[i] = (struct worker){
+			.fd = add_device(i % 2 ? &second : br, 1 << 20, &ids[i]),
+			.memfd = memfd };
+		echo_open(&echo[i]);
+		we[i] = (struct worker){ .fd = echo[i].fd, .memfd = memfd };
+	}
+	for (r = 0; r < 5; r++) {
+		v[r] = pairs_per_s(wb, 16, 200);
+		u[r] = pairs_per_s(we, 16, 200);
+	}
+	for (i = 0; i < 16; i++) {
+		close(wb[i].fd);
+		peer_close(&echo[i]);
+		vshm_client_remove_device(i % 2 ? second.c : br->c, ids[i], NULL);
+	}
+	broker_stop(&second);
+	add_result(b, (struct result){
+		.name = "two_brokers_maps_16", .unit = "maps/s",
+		.vshm = median(v, 5), .other = median(u, 5), .kind = T_INFO },
+		"16 back-ends split over two vshmd processes vs 16 echo peers (2 shards, at most)");
 }
 
 /* MiB/s of iters MEM_READs (or MEM_WRITEs) of size bytes at ga. */
@@ -548,7 +647,7 @@ static void bench_mem(struct bench *b, struct broker *br, int memfd, uint8_t *rb
 	mmap_payload(m, 0, MAP_LEN, VSHM_VU_MMAP_RW);
 	if (call(be, VSHM_VU_BACKEND_SHMEM_MAP, NEED, m, 40, memfd, rbuf))
 		die("SHMEM_MAP");
-	loop_echo_open(&loop, 1, rbuf, ramfd);
+	loop_echo_open(&loop, 1, rbuf, ramfd, -1);
 	echo_open(&echo);
 	for (k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
 		uint64_t ga = cases[k].region ? REGION_GA : RAM_GA;
@@ -661,6 +760,7 @@ void bench_broker(struct bench *b)
 	broker_start(b, &br, 4096);
 	bench_map_rtt(b, &br, memfd, rbuf);
 	bench_maps_per_s(b, &br, memfd, rbuf);
+	bench_two_brokers(b, &br, memfd);
 	bench_mem(b, &br, memfd, rbuf);
 	broker_stop(&br);
 	bench_rss(b, pagefd, rbuf);
