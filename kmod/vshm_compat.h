@@ -82,6 +82,43 @@ static inline vm_fault_t vshm_insert_pfn_pmd(struct vm_fault *vmf,
 	return vmf_insert_pfn_pmd(vmf, pfn_to_pfn_t(pfn), write);
 #endif
 }
+
+/*
+ * What a region VMA's PMD holds, read without its lock: the answers
+ * decide only whether a fault is retried or a fault-around skipped.  A
+ * PMD there goes from a page table or a PMD entry only to empty (a zap or
+ * split of a PFN map's entry leaves no page table), never straight from
+ * one to the other.
+ */
+static inline bool vshm_pmd_leaf(pmd_t *pmd)
+{
+	return pmd_leaf(pmdp_get_lockless(pmd));
+}
+
+static inline bool vshm_pmd_maps_pfn(pmd_t *pmd, unsigned long pfn)
+{
+	pmd_t val = pmdp_get_lockless(pmd);
+
+	return pmd_leaf(val) && pmd_pfn(val) == pfn;
+}
+
+static inline bool vshm_pmd_table(pmd_t *pmd)
+{
+	pmd_t val = pmdp_get_lockless(pmd);
+
+	return pmd_present(val) && !pmd_leaf(val);
+}
+#else
+/* No region PMD ever holds an entry: after a 4 KiB insert it is a table. */
+static inline bool vshm_pmd_leaf(pmd_t *pmd)
+{
+	return false;
+}
+
+static inline bool vshm_pmd_table(pmd_t *pmd)
+{
+	return true;
+}
 #endif
 
 /* 6.13: MODULE_IMPORT_NS() takes a string literal instead of a name. */

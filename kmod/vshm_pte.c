@@ -189,6 +189,10 @@ static bool vshm_pmd_possible(struct vm_area_struct *vma,
  * insert runs of PFNs from their fault handlers do); others, and runs that
  * a PMD entry might map, a page at a time through vmf_insert_pfn_prot().
  * Stops at the first page it cannot enter (no memory for a page table).
+ * The PMD of the run must not hold a PMD entry, which apply_to_page_range()
+ * WARNs on: fault-around runs only where its fault's PMD is a page table,
+ * and populate never enters a range that a PMD entry may map
+ * (vshm_pmd_mappable()), whose PMD therefore stays a page table or empty.
  *
  * Return: the number of pages passed over, entered or already present.
  */

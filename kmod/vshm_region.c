@@ -57,6 +57,13 @@ static void vshm_fault_around(struct vm_fault *vmf, struct vshm_mapping *map,
 	unsigned long start = max(ALIGN_DOWN(vmf->address, window), vma->vm_start);
 	unsigned long end = min(start + window, vma->vm_end);
 
+	/*
+	 * The window lies in the faulting address's PMD, which the insert
+	 * just made a page table of; only that table may be walked, since
+	 * apply_to_page_range() WARNs on a PMD entry.
+	 */
+	if (!vshm_pmd_table(vmf->pmd))
+		return;
 	/* Within the mapping: addresses that show its first and last page. */
 	if (map->start > vma_start + (start - vma->vm_start))
 		start = vma->vm_start + (map->start - vma_start);
@@ -79,6 +86,21 @@ static bool vshm_region_safe_holes(const struct vshm_region *region)
 }
 
 /*
+ * Whether a 4 KiB insert that returned @ret lost to a PMD entry: its
+ * huge_fault fell back, and by the time the insert ran another thread's
+ * huge_fault had mapped the whole PMD (the mapping there changed in
+ * between, from a hole or a 4 KiB one to one a PMD entry can map).
+ * vmf_insert_pfn_prot() then finds no page table: get_locked_pte() cannot
+ * map one under a PMD entry and says VM_FAULT_OOM.  That must not reach
+ * the core mm, which would run the OOM path for a user fault and fail
+ * KVM's or GUP's; the PMD entry maps the address, so a retry finds it.
+ */
+static bool vshm_fault_lost_to_pmd(struct vm_fault *vmf, vm_fault_t ret)
+{
+	return ret == VM_FAULT_OOM && vshm_pmd_leaf(vmf->pmd);
+}
+
+/*
  * A fault in a hole of a region with safe holes: the zero page, read-only,
  * for a read; the region's scratch page for a write, so the write lands
  * somewhere harmless and the writer runs on.  The scratch page belongs to
@@ -90,9 +112,16 @@ static vm_fault_t vshm_fault_hole(struct vm_fault *vmf,
 				  struct vshm_region *region, bool write)
 {
 	struct page *page = write ? region->scratch : ZERO_PAGE(vmf->address);
+	vm_fault_t ret;
 
-	return vmf_insert_pfn_prot(vmf->vma, vmf->address, page_to_pfn(page),
-				   vshm_pte_prot(vmf->vma, write));
+	ret = vmf_insert_pfn_prot(vmf->vma, vmf->address, page_to_pfn(page),
+				  vshm_pte_prot(vmf->vma, write));
+	/*
+	 * No PMD entry maps a hole (UNMAP zaps under the write lock, and
+	 * huge_fault maps only mappings), but should one ever be there, the
+	 * answer is still a retry, not an OOM.
+	 */
+	return vshm_fault_lost_to_pmd(vmf, ret) ? VM_FAULT_NOPAGE : ret;
 }
 
 static vm_fault_t vshm_vm_fault(struct vm_fault *vmf)
@@ -128,7 +157,9 @@ static vm_fault_t vshm_vm_fault(struct vm_fault *vmf)
 	 */
 	prot = vshm_pte_prot(vma, map->writable);
 	ret = vmf_insert_pfn_prot(vma, vmf->address, page_to_pfn(page), prot);
-	if (!(ret & VM_FAULT_ERROR)) {
+	if (vshm_fault_lost_to_pmd(vmf, ret)) {
+		ret = VM_FAULT_NOPAGE;
+	} else if (!(ret & VM_FAULT_ERROR)) {
 		atomic64_inc(&region->faults);
 		atomic64_inc(&vshm_totals.faults);
 		vshm_fault_around(vmf, map, prot);
@@ -158,6 +189,7 @@ static vm_fault_t vshm_vm_huge_fault(struct vm_fault *vmf, unsigned int order)
 	bool write = vmf->flags & FAULT_FLAG_WRITE;
 	vm_fault_t ret = VM_FAULT_FALLBACK;
 	struct vshm_mapping *map;
+	unsigned long pfn;
 	struct page *page;
 	u64 off;
 
@@ -173,8 +205,25 @@ static vm_fault_t vshm_vm_huge_fault(struct vm_fault *vmf, unsigned int order)
 		goto out;
 	if (map->ops->get_pmd_page(map, (off - map->start) >> PAGE_SHIFT, &page))
 		goto out;
-	ret = vshm_insert_pfn_pmd(vmf, page_to_pfn(page),
-				  map->writable && (vma->vm_flags & VM_WRITE));
+	pfn = page_to_pfn(page);
+	/*
+	 * A 4 KiB fault whose huge_fault fell back before a MAP may have put
+	 * a page table here since the core mm saw the PMD empty.  Asked to
+	 * write, vmf_insert_pfn_pmd() WARNs on any present PMD of another
+	 * PFN, a page table included; not asked to, it just leaves the PMD
+	 * alone.  So insert first, and upgrade to writable (the same call,
+	 * with write set) only an entry of this PFN: only a zap can take one
+	 * away, and zaps need the region lock or the mmap_lock (or the VMA
+	 * lock) for write; the core mm's split on a write fault happens only
+	 * when this falls back, which it does not for a writable mapping.
+	 * Either way the fault is done: a page table there sends the retry to
+	 * the 4 KiB path.
+	 */
+	ret = vshm_insert_pfn_pmd(vmf, pfn, false);
+	if (ret != VM_FAULT_NOPAGE || !vshm_pmd_maps_pfn(vmf->pmd, pfn))
+		goto out;
+	if (map->writable && (vma->vm_flags & VM_WRITE))
+		ret = vshm_insert_pfn_pmd(vmf, pfn, true);
 	if (ret == VM_FAULT_NOPAGE) {
 		atomic64_inc(&region->faults);
 		atomic64_inc(&region->pmd_faults);

@@ -8,7 +8,7 @@
  * while mapped leaves the mapping its pinned huge pages (never freed
  * memory); every huge page goes back to the pool once everything is
  * closed; and from Linux 6.12 on, a huge page mapped whole is mapped with
- * one PMD entry.
+ * one PMD entry, also while 4 KiB faults race with the PMD one.
  *
  * Reserves 8 huge pages through /proc/sys/vm/nr_hugepages and restores
  * the old value afterwards; skips if the pool cannot grow.
@@ -17,9 +17,13 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -452,6 +456,247 @@ TEST_F(huge, pages_return_to_pool)
 	close(self->region);
 	self->region = -1;
 	EXPECT_EQ(self->free_before, meminfo("HugePages_Free"));
+}
+
+/*
+ * The race between a 2 MiB fault and 4 KiB faults on one PMD.  Threads
+ * touch pages of a 2 MiB range that is a hole (SIGBUS, which leaves the
+ * PMD empty, so every fault asks huge_fault first and falls back) until
+ * the main thread maps a huge page there.  A thread whose huge_fault fell
+ * back just before the MAP then takes the 4 KiB path on the new mapping,
+ * while another thread's huge_fault maps the PMD entry: the 4 KiB insert
+ * finds a PMD entry where it wants a page table (the kernel's
+ * get_locked_pte() cannot map one), or the PMD insert finds the page table
+ * the 4 KiB one just made.  Neither may fail the access: no SIGBUS once
+ * the MAP is done, no VM_FAULT_OOM ("VM_FAULT_OOM leaked out" in the
+ * kernel log, and an EFAULT for a copy by the kernel), no WARNING, and
+ * every word reads the source's bytes.  Each round maps the region afresh
+ * (a new VMA, so its PMD is empty) and unmaps it after.
+ */
+#define RACE_THREADS	3
+#define RACE_ROUNDS	1500
+#define RACE_SECONDS	60
+
+struct pmd_race {
+	int region;
+	int source;
+	size_t h;
+	uint8_t *volatile map;		/* this round's mmap of the region */
+	atomic_uint round;		/* bumped to start a round */
+	atomic_bool mapped;		/* the round's MAP has returned */
+	atomic_uint finished;		/* threads done with the round */
+	atomic_bool stop;
+	atomic_uint sigbus_after_map;
+	atomic_uint wrong_data;
+	atomic_uint copy_failed;
+};
+
+struct pmd_race_thread {
+	struct pmd_race *r;
+	pthread_t th;
+	unsigned int id;
+};
+
+static int poke64(void *p, uint64_t v)
+{
+	VT_PROBE(*(volatile uint64_t *)p = v);
+}
+
+/*
+ * One thread's access in a round: a read, a write (of the word already
+ * there, so the source keeps its pattern), or once the MAP is done a
+ * pread() of the source into the region mmap, whose fault the kernel
+ * takes (a VM_FAULT_OOM there fails the copy with EFAULT instead of
+ * being retried).  Repeat while it raises SIGBUS before the MAP is known
+ * done.
+ */
+static void pmd_race_touch(struct pmd_race *r, unsigned int id,
+			   unsigned int round)
+{
+	size_t off = ((id * 211 + round * 37) % (r->h / P)) * P + id * 8;
+	uint64_t want = vt_word(SEED_A, off), got = 0;
+	uint8_t *p = r->map + off;
+
+	for (;;) {
+		bool mapped = atomic_load(&r->mapped);
+		int sig;
+
+		switch ((id + round) % 3) {
+		case 0:
+			sig = vt_peek64(p, &got);
+			break;
+		case 1:
+			sig = poke64(p, want);
+			got = want;
+			if (!sig)
+				sig = vt_peek64(p, &got);
+			break;
+		default:
+			if (!mapped) {
+				sig = vt_peek64(p, &got);
+				break;
+			}
+			sig = 0;
+			if (pread(r->source, p, 8, off) != 8) {
+				atomic_fetch_add(&r->copy_failed, 1);
+				return;
+			}
+			got = *(volatile uint64_t *)p;
+			break;
+		}
+		if (!sig)
+			break;
+		if (sig != SIGBUS || mapped) {
+			atomic_fetch_add(&r->sigbus_after_map, 1);
+			return;
+		}
+		if (atomic_load(&r->stop))
+			return;
+	}
+	if (got != want)
+		atomic_fetch_add(&r->wrong_data, 1);
+}
+
+static void *pmd_race_thread(void *arg)
+{
+	struct pmd_race_thread *t = arg;
+	struct pmd_race *r = t->r;
+	unsigned int seen = 0;
+
+	while (!atomic_load(&r->stop)) {
+		unsigned int round = atomic_load(&r->round);
+
+		if (round == seen) {
+			sched_yield();
+			continue;
+		}
+		seen = round;
+		pmd_race_touch(r, t->id, round);
+		atomic_fetch_add(&r->finished, 1);
+	}
+	return NULL;
+}
+
+/* Skip to the end of the kernel log; -1 if it cannot be read. */
+static int kmsg_open_at_end(void)
+{
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd >= 0 && lseek(fd, 0, SEEK_END) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Count the kernel log records since @fd was opened that contain @what. */
+static unsigned int kmsg_count(int fd, const char *const *what, size_t n)
+{
+	unsigned int found = 0;
+	char rec[2048];
+	ssize_t len;
+	size_t i;
+
+	for (;;) {
+		len = read(fd, rec, sizeof(rec) - 1);
+		if (len < 0 && errno == EPIPE)
+			continue;	/* overwritten records: go on */
+		if (len <= 0)
+			break;
+		rec[len] = '\0';
+		for (i = 0; i < n; i++) {
+			if (strstr(rec, what[i])) {
+				fprintf(stderr, "# kernel: %s", strchr(rec, ';') ?
+					strchr(rec, ';') + 1 : rec);
+				found++;
+			}
+		}
+	}
+	return found;
+}
+
+TEST_F_TIMEOUT(huge, pmd_race_with_4k_faults, 2 * RACE_SECONDS + 60)
+{
+	static const char *const bad[] = {
+		"VM_FAULT_OOM", "WARNING:", "Out of memory", "BUG:",
+	};
+	struct pmd_race_thread t[RACE_THREADS];
+	struct vshm_region_info info;
+	int kmsg, err = 0, started;
+	unsigned int round;
+	struct pmd_race r;
+	const char *why;
+	time_t end;
+
+	NEED_HUGE();
+	if (self->hps != VT_PMD_SIZE)
+		SKIP(return, "huge pages of %zu bytes, not the PMD size", self->hps);
+	if (!vt_pmds_expected(self->region, &why))
+		SKIP(return, "%s: no PMD entries, so no race with them", why);
+	kmsg = kmsg_open_at_end();
+	ASSERT_LE(0, kmsg) {
+		TH_LOG("/dev/kmsg: %s", strerror(errno));
+	}
+	memset(&r, 0, sizeof(r));
+	r.region = self->region;
+	r.source = self->a;
+	r.h = self->hps;
+	for (started = 0; started < RACE_THREADS; started++) {
+		t[started] = (struct pmd_race_thread){ .r = &r, .id = started };
+		if (pthread_create(&t[started].th, NULL, pmd_race_thread,
+				   &t[started]))
+			break;
+	}
+	EXPECT_EQ(RACE_THREADS, started);
+
+	/* No ASSERT until the threads are joined: they use r and the map. */
+	end = time(NULL) + RACE_SECONDS;
+	for (round = 1; started == RACE_THREADS && round <= RACE_ROUNDS &&
+	     time(NULL) < end; round++) {
+		uint8_t *map = vt_mmap(self->region, r.h, PROT_READ | PROT_WRITE, 0);
+		int spin;
+
+		if (!map || (uintptr_t)map % r.h) {
+			TH_LOG("round %u: mmap at %p, not on the 2 MiB grid",
+			       round, map);
+			err = -EINVAL;
+			break;
+		}
+		r.map = map;
+		atomic_store(&r.mapped, false);
+		atomic_store(&r.finished, 0);
+		atomic_store(&r.round, round);
+		/* Vary where the MAP lands in the threads' fault loops. */
+		for (spin = 0; spin < (int)(round % 64) * 50; spin++)
+			__asm__ volatile("" ::: "memory");
+		err = vt_map(self->region, self->a, VSHM_MAP_WRITE, 0, 0, r.h);
+		atomic_store(&r.mapped, true);
+		if (err)
+			atomic_store(&r.stop, true);
+		while (atomic_load(&r.finished) < RACE_THREADS)
+			sched_yield();
+		if (!err)
+			err = vt_unmap(self->region, 0, r.h);
+		munmap(map, r.h);
+		if (err) {
+			TH_LOG("round %u: MAP or UNMAP: %s", round, strerror(-err));
+			break;
+		}
+	}
+	atomic_store(&r.stop, true);
+	while (started > 0)
+		pthread_join(t[--started].th, NULL);
+	EXPECT_EQ(0, err);
+
+	ASSERT_EQ(0, vt_info(self->region, &info));
+	TH_LOG("%u rounds: %" PRIu64 " faults, %" PRIu64 " of them PMD entries",
+	       round - 1, info.faults, info.pmd_faults);
+	EXPECT_EQ(0, atomic_load(&r.sigbus_after_map));
+	EXPECT_EQ(0, atomic_load(&r.wrong_data));
+	EXPECT_EQ(0, atomic_load(&r.copy_failed));
+	EXPECT_EQ(0, kmsg_count(kmsg, bad, sizeof(bad) / sizeof(bad[0])));
+	EXPECT_LT(0, info.pmd_faults);
+	close(kmsg);
 }
 
 TEST_HARNESS_MAIN
