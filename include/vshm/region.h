@@ -58,7 +58,19 @@ enum vshm_region_mode {
 /* vshm_region_map() flags (same values as the uapi VSHM_MAP_*). */
 #define VSHM_REGION_WRITE	0x1u
 #define VSHM_REGION_REPLACE	0x2u
-#define VSHM_REGION_FLAGS_ALL	(VSHM_REGION_WRITE | VSHM_REGION_REPLACE)
+/*
+ * A hint (since 1.4): enter the new mapping's pages ahead of the first
+ * touch, which then takes no fault; it never makes a map fail.  kmod:
+ * VSHM_MAP_POPULATE, into every mmap of the region that exists at the time
+ * (the VMM's); a module older than that flag refuses it with EINVAL, and
+ * the region then maps without it from that call on (checked once per
+ * region).  mmap: MAP_POPULATE on the mapping placed in this process (the
+ * one the guest sees when the VMM embeds the region); a hole of a sparse
+ * memfd is then allocated.  table: accepted, no effect (nothing is mapped).
+ */
+#define VSHM_REGION_POPULATE	0x4u
+#define VSHM_REGION_FLAGS_ALL	(VSHM_REGION_WRITE | VSHM_REGION_REPLACE | \
+				 VSHM_REGION_POPULATE)
 
 /* The mmap region mode's mapping limit when max_mappings is 0. */
 #define VSHM_MMAP_DEFAULT_MAX_MAPPINGS	4096u

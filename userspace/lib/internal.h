@@ -149,6 +149,13 @@ void vshmi_maptab_clear(struct vshmi_maptab *t);
 /* Free the table. */
 void vshmi_maptab_free(struct vshmi_maptab *t);
 
+/* Whether the module takes VSHM_MAP_POPULATE (region_kmod.c). */
+enum vshmi_populate {
+	VSHMI_POPULATE_UNTRIED = 0,	/* no map has asked yet */
+	VSHMI_POPULATE_KNOWN,		/* it took the flag: never retry */
+	VSHMI_POPULATE_REFUSED,		/* too old: map without it */
+};
+
 /* Back-end operations behind struct vshm_region. */
 struct vshm_region;
 struct vshmi_region_ops {
@@ -184,6 +191,7 @@ struct vshm_region {
 	int fd;			/* kmod region fd, or -1 */
 	uint8_t *base;		/* mmap reservation, or NULL */
 	bool broken;		/* mmap: lost part of the reservation; all calls EIO */
+	enum vshmi_populate kmod_populate;
 	struct vshmi_maptab tab;
 	uint64_t copied_in, copied_out, maps, unmaps;
 };

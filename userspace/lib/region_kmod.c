@@ -16,6 +16,7 @@
 
 _Static_assert(VSHM_REGION_WRITE == VSHM_MAP_WRITE, "flag values match the uapi");
 _Static_assert(VSHM_REGION_REPLACE == VSHM_MAP_REPLACE, "flag values match the uapi");
+_Static_assert(VSHM_REGION_POPULATE == VSHM_MAP_POPULATE, "flag values match the uapi");
 _Static_assert(VSHM_KMOD_SOURCE_SHMEM == VSHM_SOURCE_SHMEM &&
 	       VSHM_KMOD_SOURCE_HUGETLBFS == VSHM_SOURCE_HUGETLBFS &&
 	       VSHM_KMOD_SOURCE_DMABUF == VSHM_SOURCE_DMABUF,
@@ -23,6 +24,35 @@ _Static_assert(VSHM_KMOD_SOURCE_SHMEM == VSHM_SOURCE_SHMEM &&
 
 /* Entries one VSHM_IOC_LIST_MAPPINGS call of the library fills (4 KiB). */
 #define KMOD_LIST_CHUNK	64
+
+/*
+ * VSHM_IOC_MAP.  VSHM_MAP_POPULATE is only a hint, and a module older than
+ * it refuses it with EINVAL, as any unknown flag.  Such a module checks
+ * the flags before anything else, so EINVAL with the flag and anything
+ * else without it says the module does not know it: the map is made
+ * without it, and so is every later one of the region, with no second
+ * try.  Once the module took the flag, an EINVAL is the map's own.
+ */
+static int kmod_ioctl_map(struct vshm_region *r, struct vshm_map *arg)
+{
+	int ret;
+
+	if (r->kmod_populate == VSHMI_POPULATE_REFUSED)
+		arg->flags &= ~VSHM_MAP_POPULATE;
+	ret = ioctl(r->fd, VSHM_IOC_MAP, arg) < 0 ? -errno : 0;
+	if (!(arg->flags & VSHM_MAP_POPULATE) ||
+	    r->kmod_populate == VSHMI_POPULATE_KNOWN)
+		return ret;
+	if (ret != -EINVAL) {
+		r->kmod_populate = VSHMI_POPULATE_KNOWN;
+		return ret;
+	}
+	arg->flags &= ~VSHM_MAP_POPULATE;
+	ret = ioctl(r->fd, VSHM_IOC_MAP, arg) < 0 ? -errno : 0;
+	if (ret != -EINVAL)
+		r->kmod_populate = VSHMI_POPULATE_REFUSED;
+	return ret;
+}
 
 static int kmod_map(struct vshm_region *r, int fd, uint64_t fd_offset,
 		    uint64_t shm_offset, uint64_t len, uint32_t flags,
@@ -36,10 +66,12 @@ static int kmod_map(struct vshm_region *r, int fd, uint64_t fd_offset,
 		.shm_offset = shm_offset, .len = len, .fd_offset = fd_offset,
 		.flags = flags & VSHM_REGION_WRITE,
 	};
+	int ret;
 
 	(void)kind;	/* VSHMI_SRC_NONE: the module judges the source */
-	if (ioctl(r->fd, VSHM_IOC_MAP, &arg) < 0)
-		return -errno;
+	ret = kmod_ioctl_map(r, &arg);
+	if (ret)
+		return ret;
 	vshmi_maptab_replace(&r->tab, first, count, &m, NULL);
 	return 0;
 }

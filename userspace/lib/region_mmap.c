@@ -197,9 +197,17 @@ static int mmap_map(struct vshm_region *r, int fd, uint64_t fd_offset,
 		if (src < 0)
 			src = fd;
 	}
+	/*
+	 * The populate hint is MAP_POPULATE: this process's page tables are
+	 * the ones the guest uses when the VMM embeds the region.  The kernel
+	 * ignores what it cannot populate (a dma-buf's PFN mapping), so it
+	 * never fails the map either.
+	 */
 	p = mmap(r->base + shm_offset, len,
 		 PROT_READ | (writable ? PROT_WRITE : 0),
-		 MAP_SHARED | MAP_FIXED, src, (off_t)fd_offset);
+		 MAP_SHARED | MAP_FIXED |
+		 (flags & VSHM_REGION_POPULATE ? MAP_POPULATE : 0),
+		 src, (off_t)fd_offset);
 	ret = p == MAP_FAILED ? -errno : 0;
 	if (src != fd && src != sh.fd)
 		close(src);
