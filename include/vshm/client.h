@@ -41,9 +41,10 @@ uint32_t vshm_client_features(const struct vshm_client *c);
 /*
  * Register a device: its backend channel fd, an optional forward socket
  * (-1 for none), region sizes indexed by shmid (0 = none), flags
- * VSHM_CTL_DEV_DRAFT_FLAGS and/or VSHM_CTL_DEV_STRICT_HOLES (kmod regions
- * whose holes raise SIGBUS instead of reading as zeros).  The fds are sent,
- * not closed.  On success
+ * VSHM_CTL_DEV_DRAFT_FLAGS, VSHM_CTL_DEV_STRICT_HOLES (kmod regions whose
+ * holes raise SIGBUS instead of reading as zeros) and VSHM_CTL_DEV_POPULATE
+ * (every SHMEM_MAP populated; -EOPNOTSUPP, nothing sent, from a broker
+ * before 1.4).  The fds are sent, not closed.  On success
  * *dev_id is set and, if region_fds is not NULL, region_fds[shmid] receives
  * the region fd of each non-zero size (-1 elsewhere; the caller owns them).
  * Region fds exist only when the broker granted VSHM_CTL_FEAT_KMOD; with an
@@ -61,7 +62,8 @@ int vshm_client_add_device(struct vshm_client *c, int backend_fd,
  * region sizes and region fds indexed by shmid (size 0: no region, its
  * fd is not read), each region's guest address (UINT64_MAX: not placed;
  * guest_addrs NULL: none placed) and the flags ADD_DEVICE had
- * (VSHM_CTL_DEV_DRAFT_FLAGS, VSHM_CTL_DEV_STRICT_HOLES).  The fds are sent,
+ * (VSHM_CTL_DEV_DRAFT_FLAGS, VSHM_CTL_DEV_STRICT_HOLES,
+ * VSHM_CTL_DEV_POPULATE).  The fds are sent,
  * not closed.  The broker serves the mappings the regions hold as they
  * are, nothing is remapped; *dev_id is the device's new id.  -EOPNOTSUPP:
  * the broker has no module (--region-mode mmap or vmm), whose regions die with

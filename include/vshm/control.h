@@ -122,8 +122,16 @@ struct vshm_ctl_broker_info {
 #define VSHM_CTL_DEV_DRAFT_FLAGS 0x2u /* VhostUserMMap.flags use the draft MAP_R=1/MAP_W=2 */
 /* kmod regions with the strict hole policy (SIGBUS, KVM_RUN EFAULT); default: safe */
 #define VSHM_CTL_DEV_STRICT_HOLES 0x4u
+/*
+ * Populate every SHMEM_MAP of the device (VSHM_REGION_POPULATE: kmod, the
+ * VMM's mmap of the region takes no fault on first touch; no effect in
+ * forwarding mode).  A broker before vshm 1.4 refuses the flag with
+ * EBADMSG; vshm_client_add_device() says EOPNOTSUPP before sending it.
+ * vshmd --populate sets it on every device.
+ */
+#define VSHM_CTL_DEV_POPULATE	0x8u
 #define VSHM_CTL_DEV_FLAGS_ALL	(VSHM_CTL_DEV_FORWARD | VSHM_CTL_DEV_DRAFT_FLAGS | \
-				 VSHM_CTL_DEV_STRICT_HOLES)
+				 VSHM_CTL_DEV_STRICT_HOLES | VSHM_CTL_DEV_POPULATE)
 
 /*
  * ADD_DEVICE request: this header then nregions u64 sizes, index = shmid

@@ -118,6 +118,22 @@ static uint64_t jget(json_object *o, const char *key)
 	return json_object_get_uint64(f);
 }
 
+/* How many lines of s contain what. */
+static int count_lines_with(const char *s, const char *what)
+{
+	const char *nl;
+	int n = 0;
+
+	for (; *s; s = nl + 1) {
+		nl = strchrnul(s, '\n');
+		if (memmem(s, nl - s, what, strlen(what)))
+			n++;
+		if (!*nl)
+			break;
+	}
+	return n;
+}
+
 static bool jnull(json_object *o, const char *key)
 {
 	json_object *f = NULL;
@@ -145,7 +161,9 @@ FIXTURE_SETUP(inspect)
 	ASSERT_EQ(0, tdev_add_flags(&self->b, &self->a, sizes, 3, false, 0));
 	ASSERT_EQ(0, vshm_client_set_region_addr(self->b.c, self->a.id, 0, A_GA,
 						 NULL));
-	ASSERT_EQ(0, tdev_add(&self->b, &self->bdev, MIB, UINT64_MAX));
+	/* Device b has its maps populated: vshmctl devices shows it. */
+	ASSERT_EQ(0, tdev_add_flags(&self->b, &self->bdev, (uint64_t[]){ MIB }, 1,
+				    false, VSHM_CTL_DEV_POPULATE));
 	self->mfd = memfd_create("inspect", MFD_CLOEXEC);
 	ASSERT_EQ(0, ftruncate(self->mfd, MIB));
 	ASSERT_EQ(0, do_map(&self->a, 0, self->mfd, 0, 0, 4 * PG, 1));
@@ -330,6 +348,12 @@ TEST_F(inspect, vshmctl_text)
 	snprintf(want, sizeof(want), "vshmd   %s", VSHM_VERSION_STRING);
 	EXPECT_NE(NULL, strstr(r.out, want));
 
+	ASSERT_EQ(0, ctl(&r, self->b.dir, (const char *[]){ "-s", s, "devices", NULL }));
+	EXPECT_EQ(0, r.status);
+	snprintf(want, sizeof(want), "%-6u %-7u %-9u populate\n", self->bdev.id, 1, 0);
+	EXPECT_NE(NULL, strstr(r.out, want)) TH_LOG("%s", r.out);
+	EXPECT_EQ(1, count_lines_with(r.out, "populate"));
+
 	ASSERT_EQ(0, ctl(&r, self->b.dir, (const char *[]){ "-s", s, "state", NULL }));
 	EXPECT_EQ(0, r.status);
 	EXPECT_NE(NULL, strstr(r.out, "[regions]"));
@@ -392,6 +416,12 @@ TEST_F(inspect, vshmctl_json)
 	EXPECT_EQ(2, jget(st, "mappings"));
 	ASSERT_TRUE(json_object_object_get_ex(o, "devices", &st));
 	EXPECT_EQ(2, jget(st, "total"));
+	e = find_in(st, "devices", "id", self->bdev.id);
+	ASSERT_TRUE(json_object_object_get_ex(e, "populate", &e));
+	EXPECT_TRUE(json_object_get_boolean(e));
+	e = find_in(st, "devices", "id", self->a.id);
+	ASSERT_TRUE(json_object_object_get_ex(e, "populate", &e));
+	EXPECT_FALSE(json_object_get_boolean(e));
 	json_object_put(o);
 
 	ASSERT_EQ(0, ctl(&r, self->b.dir, (const char *[]){ "-s", s, "-j", "version", NULL }));

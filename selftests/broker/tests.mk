@@ -11,7 +11,8 @@ BROKER_TESTS := broker/broker_demo_test broker/broker_rules_test \
 	broker/broker_shared_object_test broker/broker_guest_test \
 	broker/broker_inspect_test broker/broker_gone_test \
 	broker/broker_isolation_test \
-	broker/broker_socket_test broker/broker_restart_test
+	broker/broker_socket_test broker/broker_restart_test \
+	broker/broker_populate_test
 NATIVE_TESTS += $(BROKER_TESTS)
 VM_TESTS += $(BROKER_TESTS)
 $(foreach t,$(BROKER_TESTS),$(eval $(t)_LDLIBS := $(LIBVSHM_A)))

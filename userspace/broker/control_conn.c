@@ -239,9 +239,10 @@ static void do_add_device(struct vshmd *d, struct vd_ctl_conn *c,
 	dev->added_by = c->id;
 	if (vd_vmm_mode(d))
 		dev->owner = c;
-	vd_log(d, VD_LOG_INFO, "device %u added: %u shmids%s%s", dev->id,
+	vd_log(d, VD_LOG_INFO, "device %u added: %u shmids%s%s%s", dev->id,
 	       dev->nregions, dev->fw ? ", forward socket" : "",
-	       dev->enc == VSHM_FLAGS_DRAFT ? ", draft flag encoding" : "");
+	       dev->enc == VSHM_FLAGS_DRAFT ? ", draft flag encoding" : "",
+	       dev->flags & VSHM_CTL_DEV_POPULATE ? ", populated maps" : "");
 	reply(d, c, VSHM_CTL_ADD_DEVICE, 0, &rep, sizeof(rep), NULL, 0);
 }
 
@@ -290,9 +291,10 @@ static void do_adopt_device(struct vshmd *d, struct vd_ctl_conn *c,
 	rep.nregions = dev->nregions;
 	rep.region_mode = VSHM_CTL_REGIONS_KMOD;
 	dev->added_by = c->id;
-	vd_log(d, VD_LOG_INFO, "device %u adopted: %u shmids, %llu regions, %u mappings kept%s",
+	vd_log(d, VD_LOG_INFO, "device %u adopted: %u shmids, %llu regions, %u mappings kept%s%s",
 	       dev->id, dev->nregions, (unsigned long long)n, dev->nmappings,
-	       dev->fw ? ", forward socket" : "");
+	       dev->fw ? ", forward socket" : "",
+	       dev->flags & VSHM_CTL_DEV_POPULATE ? ", populated maps" : "");
 	reply(d, c, VSHM_CTL_ADOPT_DEVICE, 0, &rep, sizeof(rep), NULL, 0);
 }
 

@@ -112,7 +112,8 @@ static int device_new(struct vshmd *d, uint32_t flags, uint32_t nregions,
 		return -ENOMEM;
 	dev->be_w = (struct vd_watch){ .fn = vd_backend_event, .obj = dev, .fd = be };
 	dev->fw_w = (struct vd_watch){ .fn = vd_forward_event, .obj = dev, .fd = fw };
-	dev->flags = flags;
+	/* The operator's default; LIST_DEVICES then shows it as the device's. */
+	dev->flags = flags | (d->opt.populate ? VSHM_CTL_DEV_POPULATE : 0);
 	dev->enc = (flags & VSHM_CTL_DEV_DRAFT_FLAGS) ? VSHM_FLAGS_DRAFT :
 							 VSHM_FLAGS_FINAL;
 	dev->tokens = d->opt.msg_rate;

@@ -159,10 +159,11 @@ int vd_loop_run(struct vshmd *d)
 	struct epoll_event ev[VD_MAX_EVENTS];
 	int n, i;
 
-	vd_log(d, VD_LOG_INFO, "ready: control socket %s, region mode %s",
+	vd_log(d, VD_LOG_INFO, "ready: control socket %s, region mode %s%s",
 	       d->listen.name,
 	       d->region_mode == VSHM_REGION_MODE_KMOD ? "kmod" :
-	       vd_vmm_mode(d) ? "vmm (forwarding)" : "mmap");
+	       vd_vmm_mode(d) ? "vmm (forwarding)" : "mmap",
+	       d->opt.populate ? ", every device's maps populated" : "");
 	while (!d->stopping) {
 		n = epoll_wait(d->epfd, ev, VD_MAX_EVENTS, -1);
 		if (n < 0) {

@@ -18,5 +18,6 @@ void vd_options_init(struct vd_options *o)
 		.log_level = VD_LOG_INFO,
 		.vmm_timeout_ms = 5000,
 		.listen_fd = -1,
+		.populate = false,
 	};
 }

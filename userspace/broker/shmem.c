@@ -8,7 +8,9 @@
  * the one it asks (vshm_region_lookup(), vshm_region_mappings(),
  * vshm_region_info(); for kmod regions the module's, loaded by
  * vshm_region_adopt() after a restart) and it counts mappings per device
- * only.  (Copies are safe against truncated sources on both region modes:
+ * only.  A device added with VSHM_CTL_DEV_POPULATE (or every device, with
+ * vshmd --populate) maps with VSHM_REGION_POPULATE, a hint that never
+ * fails a map.  (Copies are safe against truncated sources on both region modes:
  * libvshm's mmap region mode copies memfds with pread/pwrite on its own
  * handle of each source.)
  *
@@ -83,7 +85,9 @@ int vd_shmem_map(struct vshmd *d, struct vd_device *dev,
 	if (dev->nmappings >= d->opt.max_mappings)
 		return -ENOSPC;
 	ret = vshm_region_map(reg->r, fd, m->fd_offset, m->shm_offset, m->len,
-			      writable ? VSHM_REGION_WRITE : 0);
+			      (writable ? VSHM_REGION_WRITE : 0) |
+			      (dev->flags & VSHM_CTL_DEV_POPULATE ?
+			       VSHM_REGION_POPULATE : 0));
 	/* mmap region mode: out of fds for the source handle */
 	if (ret == -EMFILE || ret == -ENFILE)
 		return -ENOSPC;

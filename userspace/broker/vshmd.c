@@ -47,6 +47,9 @@ static void usage(FILE *f)
 		"                         (--backend: its deprecated name)\n"
 		"  --vmm-timeout MS       vmm: close a VMM that leaves a request\n"
 		"                         unanswered this long (default 5000)\n"
+		"  --populate             populate every device's maps, as if each\n"
+		"                         were added with VSHM_CTL_DEV_POPULATE:\n"
+		"                         kmod, the VMM's first touch takes no fault\n"
 		"  --wait-device SECONDS  wait this long for /dev/vshm to appear\n"
 		"  --max-devices N        devices at once (default 64)\n"
 		"  --max-mappings N       mappings per device (default 4096)\n"
@@ -95,7 +98,7 @@ enum {
 	OPT_MAX_MAPPINGS, OPT_MAX_INFLIGHT, OPT_MAX_RATE, OPT_MAX_CLIENTS,
 	OPT_LOG_LEVEL, OPT_LOG_FILE, OPT_MAX_SOBJS, OPT_USER, OPT_GROUP,
 	OPT_VMM_TIMEOUT, OPT_LISTEN_FD, OPT_VERSION, OPT_BACKEND_DEPRECATED,
-	OPT_VM,
+	OPT_VM, OPT_POPULATE,
 };
 
 /*
@@ -190,6 +193,7 @@ static int parse_options(struct vd_options *o, struct vd_privs *privs,
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "backend", required_argument, NULL, OPT_BACKEND_DEPRECATED },
 		{ "vm", required_argument, NULL, OPT_VM },
+		{ "populate", no_argument, NULL, OPT_POPULATE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -207,6 +211,9 @@ static int parse_options(struct vd_options *o, struct vd_privs *privs,
 			break;
 		case OPT_VM:
 			vm = optarg;
+			break;
+		case OPT_POPULATE:
+			o->populate = true;
 			break;
 		case OPT_BACKEND_DEPRECATED:
 			fprintf(stderr, "vshmd: warning: --backend is deprecated, use --region-mode\n");

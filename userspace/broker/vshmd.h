@@ -254,7 +254,7 @@ struct vd_device {
 	struct vd_ctl_conn *owner;	/* forwarding mode: the VMM that added it */
 	struct vd_vmm_wait vmm;
 	uint32_t id;
-	uint32_t flags;		/* VSHM_CTL_DEV_* */
+	uint32_t flags;		/* VSHM_CTL_DEV_*, POPULATE also from --populate */
 	uint32_t nregions;
 	enum vshm_flag_encoding enc;
 	struct vd_region *regions;	/* nregions entries */
@@ -314,6 +314,7 @@ struct vd_options {
 	enum vd_log_level log_level;
 	const char *log_file;
 	uint32_t vmm_timeout_ms;	/* forwarding mode: answer deadline */
+	bool populate;		/* every device as if added with VSHM_CTL_DEV_POPULATE */
 };
 
 /* options.c: every option at its default */

@@ -180,15 +180,29 @@ int vshm_client_get_region(struct vshm_client *c, uint32_t dev_id,
 	return 0;
 }
 
+/* Is the broker at least release major.minor?  Unknown before 1.2. */
+static bool broker_at_least(const struct vshm_client *c, uint32_t major,
+			    uint32_t minor)
+{
+	return c->has_broker_info &&
+	       (c->broker_info.major > major ||
+		(c->broker_info.major == major && c->broker_info.minor >= minor));
+}
+
 /* What ADD_DEVICE and ADOPT_DEVICE accept from the caller. */
-static int check_device_args(uint32_t nregions, uint32_t flags,
-			     struct vshm_err *err)
+static int check_device_args(const struct vshm_client *c, uint32_t nregions,
+			     uint32_t flags, struct vshm_err *err)
 {
 	if (nregions > VSHM_MAX_SHMIDS ||
-	    (flags & ~(VSHM_CTL_DEV_DRAFT_FLAGS | VSHM_CTL_DEV_STRICT_HOLES)))
+	    (flags & ~(VSHM_CTL_DEV_DRAFT_FLAGS | VSHM_CTL_DEV_STRICT_HOLES |
+		       VSHM_CTL_DEV_POPULATE)))
 		return vshmi_fail(err, EINVAL,
-				  "nregions %u (at most %u) or flags 0x%x (only DRAFT_FLAGS, STRICT_HOLES)",
+				  "nregions %u (at most %u) or flags 0x%x (only DRAFT_FLAGS, STRICT_HOLES, POPULATE)",
 				  nregions, VSHM_MAX_SHMIDS, flags);
+	/* An older broker's EBADMSG would not say which field it refused. */
+	if ((flags & VSHM_CTL_DEV_POPULATE) && !broker_at_least(c, 1, 4))
+		return vshmi_fail(err, EOPNOTSUPP,
+				  "the broker does not know VSHM_CTL_DEV_POPULATE: it predates vshm 1.4");
 	return 0;
 }
 
@@ -222,7 +236,7 @@ int vshm_client_add_device(struct vshm_client *c, int backend_fd,
 	uint32_t i;
 	int ret;
 
-	ret = check_device_args(nregions, flags, err);
+	ret = check_device_args(c, nregions, flags, err);
 	if (ret)
 		return ret;
 	if (forward_fd >= 0)
@@ -274,12 +288,11 @@ int vshm_client_adopt_device(struct vshm_client *c, int backend_fd,
 	uint32_t i;
 	int ret;
 
-	ret = check_device_args(nregions, flags, err);
+	ret = check_device_args(c, nregions, flags, err);
 	if (ret)
 		return ret;
 	/* Older brokers close the connection on a request number they do not know. */
-	if (!c->has_broker_info || c->broker_info.major < 1 ||
-	    (c->broker_info.major == 1 && c->broker_info.minor < 3))
+	if (!broker_at_least(c, 1, 3))
 		return vshmi_fail(err, EOPNOTSUPP,
 				  "the broker does not know ADOPT_DEVICE: it predates vshm 1.3");
 	fds[nfds++] = backend_fd;

@@ -45,11 +45,19 @@
  * which unmaps what the old one mapped (Documentation/protocol.rst,
  * "Restarting the broker").
  *
+ * With --populate (both devices) or --populate=A / =B (one), the VMM adds
+ * the device with VSHM_CTL_DEV_POPULATE: vshmd maps each SHMEM_MAP with the
+ * populate hint, so in kmod mode the VMM's view, mmapped before the map,
+ * already holds the pages and the guest's first read takes no fault in
+ * vshm.ko (the region's fault counter shows it).
+ *
  * Exit status: 0 every check passed, 1 a check failed, 4 KVM (or the
  * module) cannot be had here, with the reason printed.
  */
 #include <getopt.h>
+#include <linux/vshm.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 
@@ -103,6 +111,7 @@ struct device {
 	int keep_be;		/* --restart-broker: a copy of vshmd's end of the channel */
 	struct vshm_region *res;	/* forward: the VMM's reservation */
 	void *view;		/* what the memslot maps: either of the above */
+	bool populate;		/* --populate: added with VSHM_CTL_DEV_POPULATE */
 };
 
 struct vmm {
@@ -354,9 +363,26 @@ static int region_view(struct vmm *v, struct device *d)
  * back-end a backend channel whose other end goes to vshmd, learn the
  * region sizes, get a view of each region and make it guest memory.
  */
+/* The ADD_DEVICE (and ADOPT_DEVICE) flags of a device. */
+static uint32_t device_flags(const struct vmm *v, const struct device *d)
+{
+	return (v->strict ? VSHM_CTL_DEV_STRICT_HOLES : 0) |
+	       (d->populate ? VSHM_CTL_DEV_POPULATE : 0);
+}
+
+/* kmod: the fault counter of a device's region, or UINT64_MAX. */
+static uint64_t region_faults(const struct device *d)
+{
+	struct vshm_region_info info = { 0 };
+
+	if (d->region_fd < 0 || ioctl(d->region_fd, VSHM_IOC_REGION_INFO, &info) < 0)
+		return UINT64_MAX;
+	return info.faults;
+}
+
 static bool plug_device(struct vmm *v, struct device *d, uint64_t gpa, uint32_t slot)
 {
-	uint32_t flags = v->strict ? VSHM_CTL_DEV_STRICT_HOLES : 0;
+	uint32_t flags = device_flags(v, d);
 	struct vshm_fe_shmem sh;
 	struct vshm_err err;
 	int ret;
@@ -468,7 +494,6 @@ static void restart_broker(struct vmm *v)
 	struct vshm_ctl_ram_range ram = { .guest_addr = RAM_GPA, .size = RAM_SIZE };
 	struct device *d[] = { &v->a, &v->b };
 	uint64_t gpa[] = { A_GPA, B_GPA };
-	uint32_t flags = v->strict ? VSHM_CTL_DEV_STRICT_HOLES : 0;
 	struct vshm_err err;
 	char line[160];
 	int i, ret;
@@ -497,7 +522,8 @@ static void restart_broker(struct vmm *v)
 		   "SET_MEM_TABLE sent again to the new vshmd");
 	for (i = 0; i < 2; i++) {
 		ret = vshm_client_adopt_device(v->client, d[i]->keep_be, -1, &d[i]->size,
-					       &d[i]->region_fd, &gpa[i], 1, flags,
+					       &d[i]->region_fd, &gpa[i], 1,
+					       device_flags(v, d[i]),
 					       &d[i]->dev_id, &err);
 		snprintf(line, sizeof(line),
 			 "the new vshmd took device %s over (ADOPT_DEVICE: channel, region fd, guest address)",
@@ -512,10 +538,30 @@ static void restart_broker(struct vmm *v)
 		   "B's MEM_READ is served by the new vshmd");
 }
 
+/*
+ * kmod: what the guest's first read of A's mapping cost in vshm.ko: no
+ * fault at all when the map populated the VMM's view.
+ */
+static void first_read_faults(struct vmm *v, uint64_t before)
+{
+	uint64_t after = region_faults(&v->a);
+
+	if (v->forward || before == UINT64_MAX || after == UINT64_MAX)
+		return;
+	if (v->a.populate) {
+		demo_check(&v->t, after == before,
+			   "the guest's first read took no fault in vshm.ko: the map populated the VMM's view");
+		return;
+	}
+	demo_note("the guest's first read faulted the pages in: %llu fault(s) in vshm.ko (--populate: none)",
+		  (unsigned long long)(after - before));
+}
+
 static void walkthrough(struct vmm *v)
 {
 	struct script_msg m;
 	struct kg_exit ex;
+	uint64_t faults;
 
 	demo_step("4. Back-end A maps a memfd at 1 MiB into its region; the guest reads it");
 	if (v->forward)
@@ -523,10 +569,13 @@ static void walkthrough(struct vmm *v)
 			  "   which maps it with MAP_FIXED into its reservation (vshm_vmm_serve()); then A gets its ack.");
 	else
 		demo_note("A sends SHMEM_MAP on its backend channel; vshmd checks it and asks vshm.ko to map it.");
-	demo_note("No memslot changes: the region's one memslot already covers it; KVM faults the pages in.");
+	demo_note("No memslot changes: the region's one memslot already covers it; KVM faults the pages in%s.",
+		  v->a.populate && !v->forward ? ",\n   which vshmd's map entered into the VMM's view already (VSHM_CTL_DEV_POPULATE)" : "");
 	demo_check(&v->t, script(v, &v->a, OP_MAP_MEMFD, 0, "A's page", &m) == 0,
 		   "A: SHMEM_MAP acknowledged with 0");
+	faults = region_faults(&v->a);
 	read_is(v, A_GPA + MAP_OFF, "A's ", "the guest reads A's bytes at region base + 1 MiB");
+	first_read_faults(v, faults);
 
 	demo_step("5. The guest writes; A sees the write in its memfd");
 	ex = guest(v, KG_CMD_WRITE32, A_GPA + MAP_OFF + 8, word("gst!"));
@@ -660,12 +709,14 @@ static void teardown(struct vmm *v)
 static void usage(const char *prog)
 {
 	printf("usage: %s [--mode auto|kmod|forward] [--strict-holes] [--restart-broker]\n"
-	       "          [--vshmd PATH | --connect SOCKET]\n"
+	       "          [--populate[=A|B]] [--vshmd PATH | --connect SOCKET]\n"
 	       "       %s --version\n"
 	       "  --mode kmod     vshmd --region-mode kmod: vshm.ko maps, the VMM mmaps each region fd\n"
 	       "  --mode forward  vshmd --region-mode vmm: no module, the VMM maps what vshmd approved\n"
 	       "  --mode auto     kmod if /dev/vshm exists, else forward (default)\n"
 	       "  --strict-holes  devices with strict holes: the guest's access to a hole fails\n"
+	       "  --populate[=A|B]  add both devices (or A, or B) with VSHM_CTL_DEV_POPULATE:\n"
+	       "                  vshmd populates their maps, the guest's first touch takes no fault\n"
 	       "  --restart-broker  kill vshmd (SIGKILL) halfway and hand a new one the devices\n"
 	       "                  (ADOPT_DEVICE); kmod mode, not with --connect\n"
 	       "  --connect       use a running vshmd; its back-end decides the mode\n", prog, prog);
@@ -722,6 +773,7 @@ int main(int argc, char **argv)
 		{ "mode", required_argument, NULL, 'm' },
 		{ "strict-holes", no_argument, NULL, 's' },
 		{ "restart-broker", no_argument, NULL, 'r' },
+		{ "populate", optional_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -752,12 +804,19 @@ int main(int argc, char **argv)
 			v.strict = true;
 		} else if (c == 'r') {
 			v.restart = true;
+		} else if (c == 'p' && (!optarg || !strcmp(optarg, "A") ||
+					!strcmp(optarg, "B"))) {
+			v.a.populate |= !optarg || !strcmp(optarg, "A");
+			v.b.populate |= !optarg || !strcmp(optarg, "B");
 		} else if (c == 'V') {
 			printf("vshm-vmm %s\n", VSHM_VERSION_STRING);
 			return 0;
 		} else {
 			if (c == 'm')
 				fprintf(stderr, "%s: --mode %s: expected auto, kmod or forward\n",
+					argv[0], optarg);
+			if (c == 'p')
+				fprintf(stderr, "%s: --populate=%s: expected A or B (or nothing: both)\n",
 					argv[0], optarg);
 			usage(argv[0]);
 			return c == 'h' ? 0 : 2;
@@ -803,6 +862,9 @@ int main(int argc, char **argv)
 		demo_note("mode: kmod (vshmd --region-mode kmod): vshm.ko executes each SHMEM_MAP / UNMAP.");
 	}
 	demo_note("holes: %s", v.strict ? "strict (VSHM_CTL_DEV_STRICT_HOLES)" : "safe (the default)");
+	demo_note("populated maps (VSHM_CTL_DEV_POPULATE): %s",
+		  v.a.populate && v.b.populate ? "devices A and B" : v.a.populate ? "device A" :
+		  v.b.populate ? "device B" : "none (the default)");
 	demo_check(&v.t, vshm_client_set_mem_table(v.client, &ram, &v.ram_fd, 1, &err) == 0,
 		   "SET_MEM_TABLE: the RAM memfd at its guest address");
 

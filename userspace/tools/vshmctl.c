@@ -258,6 +258,7 @@ static int view_devices(struct ctl *x, json_object *o)
 		bool fw = e[i].flags & VSHM_CTL_DEV_FORWARD;
 		bool draft = e[i].flags & VSHM_CTL_DEV_DRAFT_FLAGS;
 		bool strict = e[i].flags & VSHM_CTL_DEV_STRICT_HOLES;
+		bool populate = e[i].flags & VSHM_CTL_DEV_POPULATE;
 		json_object *d = json_object_new_object();
 
 		jset_u64(d, "id", e[i].dev_id);
@@ -266,10 +267,12 @@ static int view_devices(struct ctl *x, json_object *o)
 		jset(d, "forward", json_object_new_boolean(fw));
 		jset(d, "draft_flags", json_object_new_boolean(draft));
 		jset(d, "strict_holes", json_object_new_boolean(strict));
+		jset(d, "populate", json_object_new_boolean(populate));
 		json_object_array_add(arr, d);
-		fprintf(x->txt, "%-6u %-7u %-9u %s%s%s\n", e[i].dev_id,
+		fprintf(x->txt, "%-6u %-7u %-9u %s%s%s%s\n", e[i].dev_id,
 			e[i].nregions, e[i].nmappings, fw ? "forward " : "",
-			draft ? "draft-flags " : "", strict ? "strict-holes" : "");
+			draft ? "draft-flags " : "", strict ? "strict-holes " : "",
+			populate ? "populate" : "");
 	}
 	jset_u64(o, "total", total);
 	jset(o, "devices", arr);
