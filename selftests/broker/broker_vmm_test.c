@@ -7,7 +7,8 @@
  * approved SHMEM_MAP / SHMEM_UNMAP to it (vmm variant, natively).  The
  * bytes seen through the VMM's view of a region are checked to be the same
  * in both, and so are holes, with either policy (the reservation gets the
- * device's: PROT_NONE if strict, VSHM_REGION_ZERO_HOLES if safe).  The vmm variant also covers its hostile cases: a map the VMM
+ * device's: PROT_NONE if strict, VSHM_REGION_ZERO_HOLES if safe), and
+ * for devices added with VSHM_CTL_DEV_POPULATE.  The vmm variant also covers its hostile cases: a map the VMM
  * fails, a VMM that stops answering, an answer to nothing, an UNMAP sent
  * while the MAP it names is still at the VMM, a source that shrinks
  * before the VMM maps it, and a device reset.
@@ -15,6 +16,8 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <linux/vshm.h>
 
 #include "kselftest_harness.h"
 #include "broker_util.h"
@@ -34,6 +37,7 @@ struct vmm {
 	uint8_t *view[NDEV];		/* what the guest would see */
 	uint32_t max_maps;		/* reservation mapping limit */
 	bool safe_holes;		/* devices with the default safe holes */
+	bool populate;			/* devices with VSHM_CTL_DEV_POPULATE */
 	pthread_t th;
 	int stop_efd;
 	atomic_bool paused;
@@ -162,7 +166,8 @@ static int add_devices(struct broker *b, struct vmm *v, struct tdev *t)
 		 * mode), or reads zeros in both (a VSHM_REGION_ZERO_HOLES one).
 		 */
 		ret = vshm_client_add_device(v->c, sv[1], -1, &size, 1,
-					     v->safe_holes ? 0 : VSHM_CTL_DEV_STRICT_HOLES,
+					     (v->safe_holes ? 0 : VSHM_CTL_DEV_STRICT_HOLES) |
+					     (v->populate ? VSHM_CTL_DEV_POPULATE : 0),
 					     &v->dev_id[i], &v->region_fd[i], NULL);
 		close(sv[1]);
 		if (ret) {
@@ -335,6 +340,38 @@ TEST_F(vmm, safe_holes_both_modes)
 	EXPECT_EQ(0, view[0]);
 	EXPECT_FALSE(faults_at(view));
 	EXPECT_EQ(0x5a, self->v.view[1][0]);
+}
+
+/*
+ * Proves (both modes): devices added with VSHM_CTL_DEV_POPULATE map and
+ * unmap as any other, and the VMM's view shows the source; with the module
+ * its first touch takes no fault (the region's counter), in forwarding
+ * mode the flag changes nothing (the VMM places the mapping as always).
+ */
+TEST_F(vmm, populated_device_both_modes)
+{
+	struct vshm_region_info info = { 0 };
+	volatile uint8_t *view;
+	uint64_t faults = 0;
+
+	if (variant->mode == VSHM_CTL_REGIONS_KMOD && access("/dev/vshm", F_OK))
+		SKIP(return, "no /dev/vshm: the kmod variant runs in the VM");
+	self->v.populate = true;
+	ASSERT_EQ(0, start(self, variant->region_mode, "5000", 0));
+	view = self->v.view[0];
+	ASSERT_EQ(0, do_map(&self->t[0], 0, self->mfd, 0, 4 * PG, 8 * PG, 1));
+	if (variant->mode == VSHM_CTL_REGIONS_KMOD) {
+		ASSERT_EQ(0, ioctl(self->v.region_fd[0], VSHM_IOC_REGION_INFO, &info));
+		faults = info.faults;
+	}
+	EXPECT_EQ(0x5a, view[4 * PG]);
+	EXPECT_EQ(0x5a, view[12 * PG - 1]);
+	if (variant->mode == VSHM_CTL_REGIONS_KMOD) {
+		ASSERT_EQ(0, ioctl(self->v.region_fd[0], VSHM_IOC_REGION_INFO, &info));
+		EXPECT_EQ(faults, info.faults);
+	}
+	ASSERT_EQ(0, do_unmap(&self->t[0], 0, 4 * PG, 8 * PG));
+	EXPECT_TRUE(faults_at(view + 4 * PG));
 }
 
 /*
