@@ -10,7 +10,7 @@ BROKER_TESTS := broker/broker_demo_test broker/broker_rules_test \
 	broker/broker_faults_test \
 	broker/broker_shared_object_test broker/broker_guest_test \
 	broker/broker_inspect_test broker/broker_gone_test \
-	broker/broker_isolation_test \
+	broker/broker_isolation_test broker/broker_log_test \
 	broker/broker_socket_test broker/broker_restart_test \
 	broker/broker_populate_test
 NATIVE_TESTS += $(BROKER_TESTS)

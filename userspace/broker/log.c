@@ -1,21 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Logging: one line per event to stderr or to --log-file (reopened on
- * SIGHUP, for log rotation).  Mistakes made by peers go through a rate
- * limiter so that a hostile back-end cannot flood the log, and through one
- * token bucket for all peers together; other lines a peer can cause (the
- * listener out of fds, a full close queue) have buckets of their own.
+ * Logging: one line per event, formatted here and written by log_sink.c
+ * (to stderr or --log-file, never blocking the loop).  Mistakes made by
+ * peers go through a rate limiter so that a hostile back-end cannot flood
+ * the log, and through one token bucket for all peers together; other
+ * lines a peer can cause (the listener out of fds, a full close queue)
+ * have buckets of their own.
  *
- * When stderr is the journal (systemd sets JOURNAL_STREAM to its device
- * and inode), each line starts with its syslog priority, "<3>" for an
- * error, which journald strips and records, so that `journalctl -p`
- * filters; the journal adds its own time stamp and pid.
+ * When stderr is the journal (log_sink.c tells), each line starts with its
+ * syslog priority, "<3>" for an error, which journald strips and records,
+ * so that `journalctl -p` filters; the journal adds its own time stamp and
+ * pid.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
@@ -55,85 +53,54 @@ static const char *const level_prefix[] = {
 	[VD_LOG_INFO] = SD_INFO, [VD_LOG_DEBUG] = SD_DEBUG,
 };
 
-/* Is stderr the stream systemd connected to the journal? */
-static bool stderr_is_journal(void)
+static size_t format_line(struct vshmd *d, enum vd_log_level lvl,
+			  char line[VD_LOG_LINE_MAX], const char *fmt,
+			  va_list ap)
 {
-	const char *env = getenv("JOURNAL_STREAM");
-	unsigned long long dev, ino;
-	struct stat st;
-	int n = 0;
-
-	if (!env || sscanf(env, "%llu:%llu%n", &dev, &ino, &n) != 2 ||
-	    env[n] || fstat(STDERR_FILENO, &st) < 0)
-		return false;
-	return st.st_dev == dev && st.st_ino == ino;
-}
-
-int vd_log_open(struct vshmd *d)
-{
-	int fd;
-
-	if (!d->opt.log_file) {
-		d->log_fd = STDERR_FILENO;
-		d->log_journal = stderr_is_journal();
-		return 0;
-	}
-	fd = open(d->opt.log_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-		  0640);
-	if (fd < 0)
-		return -errno;
-	d->log_fd = fd;
-	return 0;
-}
-
-void vd_log_reopen(struct vshmd *d)
-{
-	int old = d->log_fd, ret;
-
-	if (!d->opt.log_file)
-		return;
-	ret = vd_log_open(d);
-	if (ret) {
-		d->log_fd = old;
-		vd_log(d, VD_LOG_ERR, "SIGHUP: cannot reopen %s: %s",
-		       d->opt.log_file, strerror(-ret));
-		return;
-	}
-	if (old >= 0 && old != STDERR_FILENO)
-		close(old);
-	vd_log(d, VD_LOG_INFO, "SIGHUP: log reopened");
-}
-
-static void vlog(struct vshmd *d, enum vd_log_level lvl, const char *fmt,
-		 va_list ap)
-{
-	char line[512];
 	struct timespec ts;
 	struct tm tm;
 	int n, m;
 
-	if (d->log_journal) {
-		n = snprintf(line, sizeof(line), "%s%s: ", level_prefix[lvl],
+	if (d->log.journal) {
+		n = snprintf(line, VD_LOG_LINE_MAX, "%s%s: ", level_prefix[lvl],
 			     level_names[lvl]);
 	} else {
 		clock_gettime(CLOCK_REALTIME, &ts);
 		localtime_r(&ts.tv_sec, &tm);
-		n = snprintf(line, sizeof(line), "%04d-%02d-%02d %02d:%02d:%02d.%03ld vshmd[%d]: %s: ",
+		n = snprintf(line, VD_LOG_LINE_MAX, "%04d-%02d-%02d %02d:%02d:%02d.%03ld vshmd[%d]: %s: ",
 			     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
 			     tm.tm_hour, tm.tm_min, tm.tm_sec,
 			     ts.tv_nsec / 1000000, (int)getpid(),
 			     level_names[lvl]);
 	}
-	m = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
+	m = vsnprintf(line + n, VD_LOG_LINE_MAX - n - 1, fmt, ap);
 	if (m < 0)
 		m = 0;
 	n += m;
-	if (n > (int)sizeof(line) - 2)
-		n = sizeof(line) - 2;
+	if (n > VD_LOG_LINE_MAX - 2)
+		n = VD_LOG_LINE_MAX - 2;
 	line[n++] = '\n';
-	/* A log that cannot be written is not worth failing a request for. */
-	if (write(d->log_fd, line, n) < 0)
-		return;
+	return n;
+}
+
+size_t vd_log_format(struct vshmd *d, enum vd_log_level lvl,
+		     char buf[VD_LOG_LINE_MAX], const char *fmt, ...)
+{
+	va_list ap;
+	size_t n;
+
+	va_start(ap, fmt);
+	n = format_line(d, lvl, buf, fmt, ap);
+	va_end(ap);
+	return n;
+}
+
+static void vlog(struct vshmd *d, enum vd_log_level lvl, const char *fmt,
+		 va_list ap)
+{
+	char line[VD_LOG_LINE_MAX];
+
+	vd_log_emit(d, line, format_line(d, lvl, line, fmt, ap));
 }
 
 void vd_log(struct vshmd *d, enum vd_log_level lvl, const char *fmt, ...)

@@ -77,6 +77,8 @@ static void on_timer(struct vshmd *d, struct vd_watch *w, uint32_t events)
 	vd_limits_refill(d);
 	vd_vmm_tick(d);
 	vd_control_resume_listen(d);
+	/* A log that blocked hears how many lines it missed once it can. */
+	vd_log_flush(d);
 	/* Devices that waited for their fds to be closed or sent. */
 	for (dev = d->devices; dev; dev = dev->next)
 		vd_device_update_events(d, dev);

@@ -381,7 +381,7 @@ static int listen_fd_open(const struct vd_options *o)
 int main(int argc, char **argv)
 {
 	struct vshmd d = {
-		.epfd = -1, .log_fd = STDERR_FILENO,
+		.epfd = -1, .log = { .fd = STDERR_FILENO },
 		.listen = { .lock_fd = -1 },
 		.listen_w = { .fd = -1 },
 		.sig_w = { .fd = -1 },
@@ -437,7 +437,6 @@ int main(int argc, char **argv)
 		vd_log(&d, VD_LOG_INFO, "stopped");
 out:
 	teardown(&d);
-	if (d.log_fd != STDERR_FILENO)
-		close(d.log_fd);
+	vd_log_close(&d);
 	return ret ? 1 : 0;
 }

@@ -166,6 +166,32 @@ struct vd_log_bucket {
 #define VD_LOG_BUCKET_BURST	20u
 #define VD_LOG_BUCKET_PER_S	2u
 
+/* The longest log line, its newline included. */
+#define VD_LOG_LINE_MAX	512
+
+/*
+ * Where log lines go (log_sink.c), written so that the loop never waits
+ * on a reader (Documentation/broker.rst, "Logs"): a line the sink would
+ * block on is dropped and counted, and the count is reported before the
+ * next line that goes out.  The tail of a line only partly written waits
+ * in pend and goes out before anything else, so that every line stays
+ * whole (journald reads a "<N>" priority only at a line's start).
+ */
+enum vd_log_sink {
+	VD_LOG_SINK_PLAIN,	/* a file, or a pipe we could not reopen: write() */
+	VD_LOG_SINK_SOCKET,	/* send(MSG_DONTWAIT | MSG_NOSIGNAL) */
+	VD_LOG_SINK_NONBLOCK,	/* an O_NONBLOCK open file description of our own */
+};
+struct vd_log {
+	int fd;
+	bool owned;		/* ours to close: not stderr itself */
+	enum vd_log_sink sink;
+	bool journal;		/* stderr is the journal: <N> prefixes */
+	uint32_t dropped;	/* lines dropped since the last that went out */
+	uint16_t pend_off, pend_len;
+	char pend[VD_LOG_LINE_MAX];
+};
+
 /*
  * closer.c: peers' fds are closed by closer threads, never the loop: at
  * least VD_CLOSERS_MIN, one more per owner whose closes are under way, up
@@ -341,8 +367,7 @@ struct vshmd {
 	int epfd;
 	struct vd_watch sig_w, timer_w, listen_w;
 	struct vd_listen listen;
-	int log_fd;
-	bool log_journal;		/* stderr is the journal: <N> prefixes */
+	struct vd_log log;
 	bool stopping;
 	uint64_t now_ms;
 	struct vd_device *devices;
@@ -379,9 +404,20 @@ enum vd_rx vd_receive(struct vshm_chan *ch, struct vshm_msg *msg,
 /* Is nothing left to read on ch's socket now?  Ends a drain early. */
 bool vd_chan_drained(struct vshm_chan *ch);
 
-/* log.c */
+/* log_sink.c */
 int vd_log_open(struct vshmd *d);
 void vd_log_reopen(struct vshmd *d);
+/* Write one formatted line, or drop and count it if the sink would block. */
+void vd_log_emit(struct vshmd *d, const char *line, size_t len);
+/* Send a held tail and report dropped lines, if the sink takes them now. */
+void vd_log_flush(struct vshmd *d);
+void vd_log_close(struct vshmd *d);
+
+/* log.c */
+/* One line at lvl with its prefix and newline, in buf; its length. */
+size_t vd_log_format(struct vshmd *d, enum vd_log_level lvl,
+		     char buf[VD_LOG_LINE_MAX], const char *fmt, ...)
+	VD_PRINTF(4, 5);
 void vd_log(struct vshmd *d, enum vd_log_level lvl, const char *fmt, ...)
 	VD_PRINTF(3, 4);
 /* Log a peer's mistake through a rate limiter. */

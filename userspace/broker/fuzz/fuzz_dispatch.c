@@ -123,7 +123,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	fz->d.epfd = epoll_create1(EPOLL_CLOEXEC);
 	/* Log lines are formatted and thrown away (VSHM_FUZZ_LOG=1: stderr). */
 	fz->devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-	fz->d.log_fd = getenv("VSHM_FUZZ_LOG") ? STDERR_FILENO : fz->devnull;
+	fz->d.log.fd = getenv("VSHM_FUZZ_LOG") ? STDERR_FILENO : fz->devnull;
 	fz->memfd = make_memfd(0);
 	fz->memfd_sealed = make_memfd(F_SEAL_WRITE);
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fz->memfd);
