@@ -15,6 +15,8 @@
  * answers none).  Then the log is read: it says how many lines were
  * dropped, every line in it is whole, and the stderr description the test
  * shares with vshmd is still blocking (vshmd never set O_NONBLOCK on it).
+ * Where stderr cannot be opened again (a pty master, a FIFO without its
+ * reader), vshmd writes to it as before and says so once.
  */
 #include <ctype.h>
 #include <termios.h>
@@ -336,6 +338,34 @@ TEST(unreopenable_stderr_said_once)
 	ASSERT_NE(NULL, strstr(buf, "control client connected"));
 	EXPECT_NE(NULL, strstr(buf, "stderr is a terminal that cannot be opened again non-blocking"));
 	EXPECT_EQ(1, count_of(buf, "written blocking"));
+}
+
+/*
+ * A FIFO whose reader is gone cannot be opened again for writing (ENXIO):
+ * vshmd falls back, and the EPIPE of its warning does not kill it.
+ */
+TEST(readerless_fifo_kills_nothing)
+{
+	char dir[] = "/tmp/vshm-log-XXXXXX", fifo[64];
+	struct broker b;
+	int rd, wr;
+
+	ASSERT_NE(NULL, mkdtemp(dir));
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	ASSERT_EQ(0, mkfifo(fifo, 0600));
+	rd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	ASSERT_LE(0, rd);
+	wr = open(fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	ASSERT_LE(0, wr);
+	close(rd);
+	/* vshmd gets a blocking stderr, as a shell would give it. */
+	ASSERT_EQ(0, fcntl(wr, F_SETFL, fcntl(wr, F_GETFL) & ~O_NONBLOCK));
+	EXPECT_EQ(0, start_logging_to(&b, wr, false));
+	EXPECT_TRUE(broker_alive(&b));
+	EXPECT_EQ(0, broker_stop(&b));
+	close(wr);
+	unlink(fifo);
+	rmdir(dir);
 }
 
 TEST_HARNESS_MAIN

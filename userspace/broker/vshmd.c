@@ -9,6 +9,7 @@
 #include <getopt.h>
 #include <stddef.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -394,6 +395,11 @@ int main(int argc, char **argv)
 		return 2;
 	if (listen_fd_open(&d.opt))
 		return 1;
+	/*
+	 * A log whose reader is gone fails with EPIPE, like any failed log
+	 * write, and must not kill vshmd: vd_log_open() may log at once.
+	 */
+	signal(SIGPIPE, SIG_IGN);
 	ret = vd_log_open(&d);
 	if (ret) {
 		fprintf(stderr, "vshmd: cannot open %s: %s\n", d.opt.log_file,
