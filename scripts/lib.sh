@@ -61,6 +61,14 @@ finish() {
 	[ "$failed" -eq 0 ]
 }
 
+# The kernel command line of the boots that run the module suites: the
+# function tracer on security_mmap_file from boot, for vshm_perm_test.  Set
+# up at run time, it patches kernel text while the other vCPUs run, and
+# QEMU's multi-threaded TCG once hung on that (a soft lockup in the test);
+# at boot nothing else runs yet, and the test then only turns tracing on
+# and off, which patches nothing.
+vm_suite_append="ftrace=function ftrace_filter=security_mmap_file"
+
 # kvm_keeper_in_vm FILE: a shell snippet for a VM command that runs several
 # KVM programs one after another: it starts scripts/kvm-keeper (output to
 # FILE) where /dev/kvm exists and waits until its VM is open, so that the
