@@ -86,18 +86,7 @@ static int start_logging_to(struct broker *b, int err_fd, bool journal)
 		execv(vshmd, (char *const *)argv);
 		_exit(127);
 	}
-	for (i = 0; i < 1000; i++) {
-		if (vshm_client_connect(b->sock, T_TIMEOUT_MS, &b->c, NULL) == 0) {
-			b->kmod = vshm_client_features(b->c) & VSHM_CTL_FEAT_KMOD;
-			return 0;
-		}
-		if (waitpid(b->pid, NULL, WNOHANG) == b->pid) {
-			b->pid = 0;
-			return -ECHILD;
-		}
-		usleep(10000);
-	}
-	return -ETIMEDOUT;
+	return broker_wait_ready(b);
 }
 
 /* Fill fd's pipe or socket with empty lines until it takes no more. */

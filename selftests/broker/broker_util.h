@@ -102,6 +102,28 @@ static inline void tools_path(char *out, size_t len, const char *tool)
 }
 
 /* Start vshmd with extra NULL-terminated arguments; 0 once HELLO worked. */
+
+/*
+ * Connect to the broker b->pid is starting, for up to 10 s: 0, -ECHILD if
+ * it exited first, or -ETIMEDOUT.
+ */
+static inline int broker_wait_ready(struct broker *b)
+{
+	int i;
+
+	for (i = 0; i < 1000; i++) {
+		if (vshm_client_connect(b->sock, T_TIMEOUT_MS, &b->c, NULL) == 0) {
+			b->kmod = vshm_client_features(b->c) & VSHM_CTL_FEAT_KMOD;
+			return 0;
+		}
+		if (waitpid(b->pid, NULL, WNOHANG) == b->pid) {
+			b->pid = 0;
+			return -ECHILD;
+		}
+		usleep(10000);
+	}
+	return -ETIMEDOUT;
+}
 static inline int broker_startv(struct broker *b, const char *region_mode,
 				const char *const *extra)
 {
@@ -138,18 +160,7 @@ static inline int broker_startv(struct broker *b, const char *region_mode,
 		execv(vshmd, (char *const *)argv);
 		_exit(127);
 	}
-	for (i = 0; i < 1000; i++) {
-		if (vshm_client_connect(b->sock, T_TIMEOUT_MS, &b->c, NULL) == 0) {
-			b->kmod = vshm_client_features(b->c) & VSHM_CTL_FEAT_KMOD;
-			return 0;
-		}
-		if (waitpid(b->pid, NULL, WNOHANG) == b->pid) {
-			b->pid = 0;
-			return -ECHILD;
-		}
-		usleep(10000);
-	}
-	return -ETIMEDOUT;
+	return broker_wait_ready(b);
 }
 
 static inline int broker_start(struct broker *b, const char *region_mode)
