@@ -368,11 +368,12 @@ void vd_closer_attach(struct vshmd *d, struct vshm_chan *ch,
 /*
  * The source fd of a SHMEM_MAP that a region mode (kmod or mmap) has just
  * accepted.  The source check (libvshm's, or the module's for kmod) let
- * through only memfd/shmem, hugetlbfs and dma-buf files, none of which has a flush method, and the
- * region now holds a reference of its own (the module's, or libvshm's
- * handle in the mmap mode), so this close is never the last: it drops a
- * count and waits for nobody.  Closing it here saves waking a closer
- * thread for every map, the broker's most frequent request.
+ * through only memfd/shmem, hugetlbfs and dma-buf files, none of which
+ * has a flush method, and the region now holds a reference of its own
+ * (the module's, or libvshm's handle in the mmap mode), so this close is
+ * never the last: it drops a count and waits for nobody.  Closing it here
+ * saves waking a closer thread for every map, the broker's most frequent
+ * request.
  */
 void vd_close_mapped_source(struct vshm_msg *msg)
 {
