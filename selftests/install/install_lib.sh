@@ -5,6 +5,7 @@
 # groups, VM runs, and the checks of an installed kselftest tree.
 
 . "$(dirname "${BASH_SOURCE[0]}")/../common/tap.sh"
+. "$top/scripts/lib.sh"
 export BUILD=${BUILD:-$top/build}
 
 # The release of the kernel in KDIR, as kbuild installs modules for it.
@@ -145,10 +146,12 @@ ksft_runner_check() {
 
 # ksft_vm_run ARGS...: in a VM with vshm.ko, run_kselftest.sh ARGS
 # (VSHM_KO: the load test unloads and reloads the module); its output,
-# without CRs, in $log.  Returns vm-run's status.
+# without CRs, in $log.  Returns vm-run's status.  The boot sets up
+# vshm_perm_test's tracer, as `make check`'s does (vm_suite_append): set
+# up at run time it patches kernel text, which hung TCG here twice.
 ksft_vm_run() {
 	local rc
-	vm_run --timeout 900 --module "$BUILD/kmod/vshm.ko" -- \
+	vm_run --timeout 900 --append "$vm_suite_append" --module "$BUILD/kmod/vshm.ko" -- \
 		env VSHM_KO="$BUILD/kmod/vshm.ko" "$tree/run_kselftest.sh" "$@" >"$log" 2>&1
 	rc=$?
 	tr -d '\r' <"$log" >"$log.vm" && mv "$log.vm" "$log"
