@@ -355,13 +355,20 @@ static void vshm_unpin_partial(struct vshm_mapping *map, unsigned long pinned)
  * pinned (vshm_source_trial_mmap() is for kernels that pin without a
  * mapping).  MAP_NORESERVE: the VMA must reserve no huge page; those the
  * source lacks are allocated after the check and before the pin.
+ *
+ * The pin itself asks for no write access, also for a writable mapping:
+ * the pages of a shared file mapping are the page cache's either way, and
+ * a read fault maps the pages the cache already holds around it in one
+ * pass (fault-around), where a write fault maps one page per fault.
+ * Writability was judged by the mmap; the pages are marked dirty when
+ * they are unpinned, as memfd_pin_folios() kernels do.
  * Sets *@filled to the units pinned; on failure nothing stays pinned.
  */
 static int vshm_pin_range(struct vshm_mapping *map, unsigned long *filled)
 {
 	unsigned long total = map->nr_units * vshm_unit_pages(map);
 	unsigned long len = total << PAGE_SHIFT;
-	unsigned int gup = FOLL_LONGTERM | (map->writable ? FOLL_WRITE : 0);
+	unsigned int gup = FOLL_LONGTERM;
 	unsigned long prot = PROT_READ | (map->writable ? PROT_WRITE : 0);
 	unsigned long flags = MAP_SHARED | MAP_NORESERVE;
 	unsigned long addr, done = 0;
