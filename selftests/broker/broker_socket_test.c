@@ -5,7 +5,8 @@
  * stale socket is replaced, a stopping broker removes only the socket it
  * bound), a socket passed with --listen-fd (fd 0 too; anything else at
  * that fd refused, saying what it is) or by systemd socket
- * activation (systemd-socket-activate), readiness (READY=1 on
+ * activation (systemd-socket-activate), fds 0-2 closed by the caller
+ * (given /dev/null), readiness (READY=1 on
  * $NOTIFY_SOCKET once the socket accepts), syslog priority prefixes when
  * stderr is the journal, and --version in every program.
  */
@@ -21,6 +22,7 @@ struct spawn {
 	bool on_stdin;		/* pass_fd becomes fd 0 instead */
 	const char *env[4];	/* NAME=VALUE, NULL-terminated */
 	bool journal;		/* JOURNAL_STREAM= the output file's dev:ino */
+	bool closed_std;	/* fds 0, 1 and 2 closed at exec */
 };
 
 static pid_t spawn(const char *const *argv, const struct spawn *sp)
@@ -52,6 +54,9 @@ static pid_t spawn(const char *const *argv, const struct spawn *sp)
 		close(i);
 	for (i = 0; sp->env[i]; i++)
 		putenv((char *)sp->env[i]);
+	if (sp->closed_std)
+		for (i = 0; i < 3; i++)
+			close(i);
 	execv(argv[0], (char *const *)argv);
 	_exit(127);
 }
@@ -189,6 +194,38 @@ TEST_F(sock, second_broker_refused)
 	EXPECT_TRUE(serves(self->path));
 	EXPECT_EQ(0, stop(first));
 	EXPECT_EQ(0, inode_of(self->path));
+}
+
+/* Does /proc/PID/fd/FD name /dev/null? */
+static bool fd_is_dev_null(pid_t pid, int fd)
+{
+	char link[64], target[PATH_MAX];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/%d/fd/%d", (int)pid, fd);
+	n = readlink(link, target, sizeof(target) - 1);
+	if (n < 0)
+		return false;
+	target[n] = 0;
+	return !strcmp(target, "/dev/null");
+}
+
+/*
+ * Proves: started with fds 0, 1 and 2 closed, vshmd puts /dev/null there
+ * before it opens anything, so its log file, epoll and devices' sockets
+ * get other numbers and nothing meant for stderr reaches them.
+ */
+TEST_F(sock, closed_std_fds_get_dev_null)
+{
+	struct spawn sp = { .pass_fd = -1, .closed_std = true };
+	pid_t pid = start_on_path(_metadata, self, &sp);
+	int fd;
+
+	EXPECT_TRUE(serves(self->path));
+	for (fd = 0; fd < 3; fd++)
+		EXPECT_TRUE(fd_is_dev_null(pid, fd))
+			TH_LOG("vshmd's fd %d is not /dev/null", fd);
+	EXPECT_EQ(0, stop(pid));
 }
 
 /* Proves: a socket nobody listens on (a crashed broker's) is replaced. */

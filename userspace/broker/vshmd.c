@@ -379,6 +379,37 @@ static int listen_fd_open(const struct vd_options *o)
 	return -EBADF;
 }
 
+/*
+ * Give /dev/null to whichever of fds 0-2 the caller left closed.  Left
+ * closed, the number goes to the next file vshmd opens (its log, a
+ * device's socket), and whatever is written to stderr would land there.
+ * Runs before anything but --listen-fd's check, which must see the
+ * caller's fds as they came.
+ */
+static int std_fds_open(void)
+{
+	int fd;
+
+	for (fd = STDIN_FILENO; fd <= STDERR_FILENO; fd++) {
+		int null;
+
+		if (fcntl(fd, F_GETFD) >= 0)
+			continue;
+		null = open("/dev/null", O_RDWR);
+		if (null < 0)
+			return -errno;
+		/* The lower ones are open: null is fd itself. */
+		if (null != fd) {
+			int ret = dup2(null, fd) < 0 ? -errno : 0;
+
+			close(null);
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct vshmd d = {
@@ -391,10 +422,18 @@ int main(int argc, char **argv)
 	struct vd_privs privs = { 0 };
 	int ret;
 
-	if (parse_options(&d.opt, &privs, argc, argv) || vd_privs_resolve(&privs))
+	if (parse_options(&d.opt, &privs, argc, argv))
 		return 2;
 	if (listen_fd_open(&d.opt))
 		return 1;
+	ret = std_fds_open();
+	if (ret) {
+		fprintf(stderr, "vshmd: cannot open /dev/null for a closed standard fd: %s\n",
+			strerror(-ret));
+		return 1;
+	}
+	if (vd_privs_resolve(&privs))
+		return 2;
 	/*
 	 * A log whose reader is gone fails with EPIPE, like any failed log
 	 * write, and must not kill vshmd: vd_log_open() may log at once.
