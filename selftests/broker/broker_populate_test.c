@@ -6,7 +6,8 @@
  * region mode (in the VM) an mmap of the region made before the SHMEM_MAP
  * then takes no fault on its first touch (the region's "faults" counter
  * does not move), while the same touch on a device without the flag
- * faults.  An ADD_DEVICE with a flag no broker knows is still refused
+ * faults.  In forwarding mode --populate is said at start to have no
+ * effect (the VMM maps).  An ADD_DEVICE with a flag no broker knows is still refused
  * (EBADMSG on the wire, the connection kept; EINVAL from libvshm before
  * sending), and against a broker before 1.4, which would refuse the new
  * flag with a bare EBADMSG, libvshm says EOPNOTSUPP and sends nothing.
@@ -164,6 +165,21 @@ TEST(broker_option_populates_every_device)
 		EXPECT_EQ(0, n) TH_LOG("%lld faults on first touch", (long long)n);
 	}
 	tdev_close(&t);
+	EXPECT_EQ(0, broker_stop(&b));
+}
+
+/*
+ * Proves: in forwarding mode, where the VMM makes the mappings and the
+ * vhost-user SHMEM_MAP has no populate flag to pass on, vshmd --populate
+ * says at start that it has no effect instead of claiming populated maps.
+ */
+TEST(broker_option_in_forwarding_mode_says_no_effect)
+{
+	struct broker b;
+
+	ASSERT_EQ(0, broker_startv(&b, "vmm", (const char *[]){ "--populate", NULL }));
+	EXPECT_TRUE(broker_log_has(&b, "--populate has no effect in forwarding mode"));
+	EXPECT_FALSE(broker_log_has(&b, "every device's maps populated"));
 	EXPECT_EQ(0, broker_stop(&b));
 }
 

@@ -165,7 +165,9 @@ int vd_loop_run(struct vshmd *d)
 	       d->listen.name,
 	       d->region_mode == VSHM_REGION_MODE_KMOD ? "kmod" :
 	       vd_vmm_mode(d) ? "vmm (forwarding)" : "mmap",
-	       d->opt.populate ? ", every device's maps populated" : "");
+	       !d->opt.populate ? "" : vd_vmm_mode(d) ?
+	       ", --populate has no effect in forwarding mode (the VMM makes the mappings)" :
+	       ", every device's maps populated");
 	while (!d->stopping) {
 		n = epoll_wait(d->epfd, ev, VD_MAX_EVENTS, -1);
 		if (n < 0) {
