@@ -3,8 +3,9 @@
 #
 # Proves scripts/vm-run does its job: the command's exit status comes back,
 # --add files reach the guest, a kernel WARNING fails a run whose command
-# succeeded (and the WARNING line is shown), and --timeout kills a hung
-# guest.  Each case boots its own VM.
+# succeeded (and the WARNING line is shown), --timeout kills a hung
+# guest, and scripts/kvm-keeper creates its KVM VM with the other vCPU
+# offline, brings it back and stays.  Each case boots its own VM.
 
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -14,7 +15,7 @@ warn_ko=${BUILD:-$top/build}/out/kmod-warn/vshm_selftest_warn.ko
 added=$(mktemp /tmp/vm-run-test.XXXXXX)
 trap 'rm -f "$added"' EXIT
 
-tap_plan 5
+tap_plan 6
 
 echo "payload $$" >"$added"
 "$vm_run" --timeout 120 --add "$added" -- \
@@ -36,5 +37,18 @@ start=$(date +%s)
 rc=$?
 took=$(( $(date +%s) - start ))
 check $(( rc != 124 || took > 90 )) "--timeout kills a hung guest (exit $rc after ${took}s, want 124)"
+
+# The guest exits 7 once all holds; 11-14 say which part did not.
+"$vm_run" --timeout 300 --kmod kvm_amd -- sh -c '
+	"'"$top"'/scripts/kvm-keeper" >/tmp/keeper.out 2>&1 &
+	keeper=$!
+	for i in $(seq 120); do grep -qx ready /tmp/keeper.out && break; sleep 1; done
+	grep -qx ready /tmp/keeper.out || { cat /tmp/keeper.out; exit 11; }
+	dmesg | grep -q "CPU 1 is now offline" || exit 12
+	[ "$(cat /sys/devices/system/cpu/online)" = 0-1 ] || exit 13
+	kill -0 $keeper || exit 14
+	exit 7' >"$log" 2>&1
+rc=$?
+check $(( rc != 7 )) "kvm-keeper creates its VM with vCPU 1 offline, brings it back online and stays (exit $rc, want 7)"
 
 totals
