@@ -390,23 +390,10 @@ static int std_fds_open(void)
 {
 	int fd;
 
-	for (fd = STDIN_FILENO; fd <= STDERR_FILENO; fd++) {
-		int null;
-
-		if (fcntl(fd, F_GETFD) >= 0)
-			continue;
-		null = open("/dev/null", O_RDWR);
-		if (null < 0)
+	/* In order: the lower ones are open, so open() returns fd itself. */
+	for (fd = STDIN_FILENO; fd <= STDERR_FILENO; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) < 0)
 			return -errno;
-		/* The lower ones are open: null is fd itself. */
-		if (null != fd) {
-			int ret = dup2(null, fd) < 0 ? -errno : 0;
-
-			close(null);
-			if (ret)
-				return ret;
-		}
-	}
 	return 0;
 }
 
